@@ -1,0 +1,59 @@
+"""Calendar dates as used in files and outputs: ``YYYY-MM`` (or ``YYYY-MM-DD``).
+
+The simulation clock counts months (float) from the scenario's start; these helpers
+convert between the two so that nothing else has to know about calendars.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+import re
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def parse_date(text: str) -> tuple[int, int, int]:
+    """Split ``YYYY-MM`` or ``YYYY-MM-DD`` into (year, month, day); raise ValueError if malformed."""
+    match = _DATE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a date of the form YYYY-MM or YYYY-MM-DD")
+    year, month = int(match[1]), int(match[2])
+    day = int(match[3]) if match[3] else 1
+    if not 1 <= month <= 12:
+        raise ValueError(f"{text!r}: month must be 01-12")
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise ValueError(f"{text!r}: no such day")
+    return year, month, day
+
+
+def normalise_date(value: object) -> str:
+    """Accept a ``YYYY-MM[-DD]`` string or a TOML date and return the canonical string."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("expected a date as a 'YYYY-MM' string")
+    parse_date(value)
+    return value
+
+
+def month_index(text: str) -> float:
+    """Months since year 0 (fractional for a day within the month)."""
+    year, month, day = parse_date(text)
+    days = calendar.monthrange(year, month)[1]
+    return year * 12 + (month - 1) + (day - 1) / days
+
+
+def months_between(start: str, date: str) -> float:
+    """Months from ``start`` to ``date`` (negative if ``date`` is earlier)."""
+    return month_index(date) - month_index(start)
+
+
+def date_at(start: str, months: float) -> str:
+    """The ``YYYY-MM`` month that contains the instant ``months`` after ``start``."""
+    whole = math.floor(month_index(start) + months + 1e-9)
+    return f"{whole // 12:04d}-{whole % 12 + 1:02d}"
+

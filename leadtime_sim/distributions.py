@@ -1,0 +1,222 @@
+"""Probability distributions for durations and quantities.
+
+Each distribution is a small frozen pydantic model, written in a scenario file as a table
+such as ``{dist = "lognormal", median = 24, sigma = 0.3}`` (a bare number means a
+constant). Every one has ``sample(rng, size)`` taking a ``numpy.random.Generator`` (never
+the global state) and an analytic ``mean``, so validation tests can compare the
+simulator against theory.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+FloatArray = np.ndarray
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @property
+    def mean(self) -> float:
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        raise NotImplementedError
+
+
+class Constant(_Dist):
+    """Always ``value``."""
+
+    dist: Literal["constant"] = "constant"
+    value: NonNegative
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return np.full(size, self.value)
+
+
+class Exponential(_Dist):
+    """Memoryless, with the given ``mean``."""
+
+    dist: Literal["exponential"]
+    mean_: Positive = Field(alias="mean")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.exponential(self.mean_, size)
+
+
+class Normal(_Dist):
+    """Normal(``mean``, ``sd``) truncated at zero (resampled, not clipped)."""
+
+    dist: Literal["normal"]
+    mean_: NonNegative = Field(alias="mean")
+    sd: Positive
+
+    @property
+    def mean(self) -> float:
+        a = -self.mean_ / self.sd
+        return float(stats.truncnorm.mean(a, math.inf, loc=self.mean_, scale=self.sd))
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        a = -self.mean_ / self.sd
+        u = rng.random(size)
+        # Inverse CDF of the truncated normal: one uniform per variate, no rejection loop.
+        return np.asarray(
+            stats.truncnorm.ppf(u, a, math.inf, loc=self.mean_, scale=self.sd), dtype=float
+        )
+
+
+class LogNormal(_Dist):
+    """Log-normal given by ``median`` (or ``mean``) and the log-scale ``sigma``."""
+
+    dist: Literal["lognormal"]
+    median: Positive | None = None
+    mean_: Positive | None = Field(default=None, alias="mean")
+    sigma: NonNegative
+
+    @model_validator(mode="after")
+    def _one_location(self) -> LogNormal:
+        if (self.median is None) == (self.mean_ is None):
+            raise ValueError("give exactly one of 'median' or 'mean'")
+        return self
+
+    @property
+    def mu(self) -> float:
+        if self.median is not None:
+            return math.log(self.median)
+        assert self.mean_ is not None
+        return math.log(self.mean_) - self.sigma**2 / 2
+
+    @property
+    def mean(self) -> float:
+        return math.exp(self.mu + self.sigma**2 / 2)
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.lognormal(self.mu, self.sigma, size)
+
+
+class Gamma(_Dist):
+    """Gamma given by ``mean`` and ``sd`` (shape = (mean/sd)^2)."""
+
+    dist: Literal["gamma"]
+    mean_: Positive = Field(alias="mean")
+    sd: Positive
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        shape = (self.mean_ / self.sd) ** 2
+        return rng.gamma(shape, self.mean_ / shape, size)
+
+
+class Triangular(_Dist):
+    """Triangular on [``low``, ``high``] peaking at ``mode``."""
+
+    dist: Literal["triangular"]
+    low: NonNegative
+    mode: NonNegative
+    high: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high) or self.low == self.high:
+            raise ValueError("need low <= mode <= high and low < high")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.triangular(self.low, self.mode, self.high, size)
+
+
+class Uniform(_Dist):
+    """Uniform on [``low``, ``high``)."""
+
+    dist: Literal["uniform"]
+    low: NonNegative
+    high: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.low >= self.high:
+            raise ValueError("need low < high")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.uniform(self.low, self.high, size)
+
+
+class Empirical(_Dist):
+    """Discrete: ``values`` drawn with ``weights`` (equal weights if omitted)."""
+
+    dist: Literal["empirical"]
+    values: Annotated[list[NonNegative], Field(min_length=1)]
+    weights: list[NonNegative] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Empirical:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError("'weights' must have as many entries as 'values'")
+            if sum(self.weights) <= 0:
+                raise ValueError("'weights' must not all be zero")
+        return self
+
+    @property
+    def probabilities(self) -> FloatArray:
+        w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
+        return w / w.sum()
+
+    @property
+    def mean(self) -> float:
+        return float(np.dot(self.values, self.probabilities))
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.choice(np.asarray(self.values, dtype=float), size, p=self.probabilities)
+
+
+Distribution = Annotated[
+    Constant | Exponential | Normal | LogNormal | Gamma | Triangular | Uniform | Empirical,
+    Field(discriminator="dist"),
+]
+"""Any distribution, chosen by its ``dist`` key."""
+
+DIST_NAMES = ("constant", "exponential", "normal", "lognormal", "gamma", "triangular",
+              "uniform", "empirical")
+
+
+def number_as_constant(value: Any) -> Any:
+    """Let a bare number stand for a constant distribution in scenario files."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    if isinstance(value, dict) and "dist" not in value:
+        raise ValueError(f"a distribution table needs a 'dist' key, one of {', '.join(DIST_NAMES)}")
+    if isinstance(value, dict) and value.get("dist") not in DIST_NAMES:
+        raise ValueError(
+            f"unknown distribution {value.get('dist')!r}; expected one of {', '.join(DIST_NAMES)}"
+        )
+    return value

@@ -1,0 +1,178 @@
+"""Input errors that name the file, the field path and what is wrong.
+
+Every bad input (scenario, experiment, ``--set`` value) ends as an ``InputError`` holding
+one line per problem, ``FILE: field.path: what is wrong``; the CLI prints them and exits
+with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from leadtime_sim.distributions import DIST_NAMES
+
+
+class InputError(Exception):
+    """One or more problems with user input, each a complete one-line message."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def format_path(loc: Iterable[Any]) -> str:
+    """``('orders', 2, 'quantity')`` -> ``orders[2].quantity``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def problem(source: str, path: str, message: str) -> str:
+    return f"{source}: {path}: {message}"
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> list[Any]:
+    """Drop the discriminator tags pydantic inserts into paths of distribution tables."""
+    return [p for i, p in enumerate(loc) if not (p in DIST_NAMES and i + 1 < len(loc))]
+
+
+def _field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    """All keys any model reachable from ``model`` accepts (for 'did you mean')."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(field.alias or name)
+        for arg in _types_in(field.annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                names |= _field_names(arg, seen)
+    return names
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    found = [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found += _types_in(arg)
+    for meta in getattr(annotation, "__metadata__", ()) or ():
+        found += _types_in(meta)
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None:
+        found.append(origin)
+    return found
+
+
+def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel]) -> list[str]:
+    """One line per pydantic error, with the field path and a hint for misspelt keys."""
+    keys = _field_names(model)
+    lines = []
+    for err in error.errors(include_url=False):
+        loc = _clean_loc(tuple(err["loc"]))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            close = difflib.get_close_matches(key, keys, n=1)
+            message = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        elif not isinstance(err.get("input"), dict | list) and err["type"] not in {"value_error"}:
+            message += f" (got {err['input']!r})"
+        lines.append(problem(source, format_path(loc), message))
+    return lines
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every way of failing into an InputError."""
+    source = str(path)
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError([f"{source}: no such file"]) from None
+    except IsADirectoryError:
+        raise InputError([f"{source}: is a directory, not a file"]) from None
+    except OSError as exc:
+        raise InputError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([f"{source}: not UTF-8 text (byte {exc.start})"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([f"{source}: not valid TOML: {exc}"]) from None
+
+
+def parse_assignment(text: str) -> tuple[list[str | int], Any]:
+    """``factories.camden.lines=4`` -> (['factories', 'camden', 'lines'], 4).
+
+    The value is read as a TOML value (numbers, booleans, strings, arrays, inline tables);
+    anything that is not valid TOML is taken as a plain string.
+    """
+    if "=" not in text:
+        raise ValueError(f"{text!r}: expected PATH=VALUE")
+    path_text, value_text = text.split("=", 1)
+    path = split_path(path_text.strip())
+    try:
+        value = tomllib.loads(f"v = {value_text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text.strip()
+    return path, value
+
+
+def split_path(text: str) -> list[str | int]:
+    """``orders[2].quantity`` or ``orders.2.quantity`` -> ['orders', 2, 'quantity']."""
+    parts: list[str | int] = []
+    for part in text.replace("[", ".").replace("]", "").split("."):
+        if not part:
+            raise ValueError(f"{text!r}: empty part in the path")
+        parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
+def set_path(data: dict[str, Any], path: Sequence[str | int], value: Any) -> None:
+    """Set ``value`` at ``path`` inside nested dicts and lists (in place).
+
+    Missing tables on the way are created; the schema then judges whether they may exist.
+    """
+    node: Any = data
+    for i, key in enumerate(path[:-1]):
+        if isinstance(node, dict) and str(key) not in node:
+            node[str(key)] = {}
+        node = _child(node, key, path[: i + 1])
+    last = path[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or not 0 <= last < len(node):
+            raise ValueError(f"{format_path(path)}: no such list item")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[str(last)] = value
+    else:
+        raise ValueError(f"{format_path(path[:-1])}: is a value, not a table")
+
+
+def get_path(data: Any, path: Sequence[str | int]) -> Any:
+    """The value at ``path``; ValueError naming the path if it does not exist."""
+    node = data
+    for i, key in enumerate(path):
+        node = _child(node, key, path[: i + 1])
+    return node
+
+
+def _child(node: Any, key: str | int, path: Sequence[str | int]) -> Any:
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    if isinstance(node, dict) and str(key) in node:
+        return node[str(key)]
+    raise ValueError(f"{format_path(path)}: no such key in the file")

@@ -1,0 +1,149 @@
+"""Rules that relate parts of a scenario: references, cycles, date order.
+
+``check_scenario`` returns every problem as ``(field_path, message)`` so that a planner
+fixing a file sees them all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from leadtime_sim.dates import month_index
+from leadtime_sim.scenario.schema import Scenario
+
+Problem = tuple[str, str]
+
+
+def bom_cycle(scenario: Scenario) -> list[str] | None:
+    """A cycle in the bills of materials, as a list of products, or None."""
+    done: set[str] = set()
+
+    def visit(product: str, path: list[str]) -> list[str] | None:
+        for component in scenario.products[product].bom:
+            if component in path:
+                return [*path[path.index(component):], component]
+            if component in scenario.products and component not in done:
+                found = visit(component, [*path, component])
+                if found:
+                    return found
+        done.add(product)
+        return None
+
+    for product in scenario.products:
+        found = None if product in done else visit(product, [product])
+        if found:
+            return found
+    return None
+
+
+def component_products(scenario: Scenario) -> set[str]:
+    """Products that appear in some bill of materials (made to stock, never ordered)."""
+    return {c for p in scenario.products.values() for c in p.bom}
+
+
+def check_scenario(
+    scenario: Scenario,
+    policies: Iterable[str] = ("fifo", "priority", "fair-share"),
+    ordering_rules: Iterable[str] = ("shortfall",),
+) -> list[Problem]:
+    """Every cross-reference problem in ``scenario``."""
+    problems: list[Problem] = []
+    products = scenario.products
+    components = component_products(scenario)
+    made = {f.product for f in scenario.factories.values()}
+    start, end = month_index(scenario.start), month_index(scenario.end)
+
+    def in_horizon(path: str, date: str | None, *, allow_before: bool = False) -> None:
+        if date is None:
+            return
+        if not allow_before and month_index(date) < start:
+            problems.append((path, f"{date} is before the scenario start {scenario.start}"))
+        if month_index(date) > end:
+            problems.append((path, f"{date} is after the scenario end {scenario.end}"))
+
+    def known_product(path: str, product: str) -> bool:
+        if product not in products:
+            problems.append((path, f"unknown product {product!r} (known: {_names(products)})"))
+            return False
+        return True
+
+    def orderable(path: str, product: str) -> None:
+        if not known_product(path, product):
+            return
+        if product in components:
+            problems.append((path, f"{product!r} is a component in a bill of materials; "
+                                   "components are made to stock, not ordered"))
+        elif product not in made:
+            problems.append((path, f"no factory makes product {product!r}"))
+
+    if end <= start:
+        problems.append(("end", f"{scenario.end} is not after start {scenario.start}"))
+    for name, product in products.items():
+        for component in product.bom:
+            if component == name:
+                problems.append((f"products.{name}.bom.{component}", "a product cannot contain itself"))
+            elif known_product(f"products.{name}.bom.{component}", component) and component not in made:
+                problems.append((f"products.{name}.bom.{component}",
+                                 f"no factory makes component {component!r}"))
+    cycle = bom_cycle(scenario)
+    if cycle and len(cycle) > 2:
+        problems.append((f"products.{cycle[0]}.bom", "cycle in bills of materials: "
+                         + " -> ".join(cycle)))
+    for name, factory in scenario.factories.items():
+        known_product(f"factories.{name}.product", factory.product)
+        if factory.min_lot_size > factory.lot_size:
+            problems.append((f"factories.{name}.min_lot_size",
+                             f"{factory.min_lot_size} exceeds lot_size {factory.lot_size}"))
+        if factory.initial_wip_units and factory.product in components:
+            problems.append((f"factories.{name}.initial_wip_units",
+                             "components start with initial_stock_units, not work in progress"))
+    for name, inv in scenario.investments.items():
+        if inv.factory not in scenario.factories:
+            problems.append((f"investments.{name}.factory",
+                             f"unknown factory {inv.factory!r} (known: {_names(scenario.factories)})"))
+        in_horizon(f"investments.{name}.decided", inv.decided, allow_before=True)
+    ids: set[str] = set()
+    for i, order in enumerate(scenario.orders):
+        orderable(f"orders[{i}].product", order.product)
+        in_horizon(f"orders[{i}].placed", order.placed, allow_before=True)
+        if order.id is not None:
+            if order.id in ids:
+                problems.append((f"orders[{i}].id", f"duplicate order id {order.id!r}"))
+            ids.add(order.id)
+    for i, stream in enumerate(scenario.order_streams):
+        orderable(f"order_streams[{i}].product", stream.product)
+        in_horizon(f"order_streams[{i}].from", stream.from_)
+        in_horizon(f"order_streams[{i}].until", stream.until)
+        if stream.from_ and stream.until and month_index(stream.until) <= month_index(stream.from_):
+            problems.append((f"order_streams[{i}].until", f"{stream.until} is not after from {stream.from_}"))
+    names = [scenario.stream_name(i) for i in range(len(scenario.order_streams))]
+    for i, stream_name in enumerate(names):
+        if names.index(stream_name) != i:
+            problems.append((f"order_streams[{i}].name", f"duplicate stream name {stream_name!r}"))
+    for name, req in scenario.requirements.items():
+        path = f"requirements.{name}"
+        if known_product(f"{path}.product", req.product) and req.product in components:
+            problems.append((f"{path}.product", f"{req.product!r} is a component; it is never delivered"))
+        dates = [p.date for p in req.required or []]
+        for k in range(1, len(dates)):
+            if month_index(dates[k]) <= month_index(dates[k - 1]):
+                problems.append((f"{path}.required[{k}].date", f"{dates[k]} is not after {dates[k - 1]}"))
+        if req.by is not None and month_index(req.by) <= start:
+            problems.append((f"{path}.by", f"{req.by} is not after the scenario start {scenario.start}"))
+        if req.ordering is not None:
+            in_horizon(f"{path}.ordering.first_review", req.ordering.first_review)
+            if len(req.customer_names) != 1:
+                problems.append((f"{path}.ordering", "requirement-driven ordering needs a single customer"))
+            if req.ordering.rule not in set(ordering_rules):
+                problems.append((f"{path}.ordering.rule", f"unknown ordering rule {req.ordering.rule!r} "
+                                 f"(known: {', '.join(sorted(ordering_rules))}; load plugins with --plugin)"))
+    if scenario.policy.allocation not in set(policies):
+        problems.append(("policy.allocation", f"unknown allocation policy {scenario.policy.allocation!r} "
+                         f"(known: {', '.join(sorted(policies))}; load plugins with --plugin)"))
+    for i, date in enumerate(scenario.quote_dates):
+        in_horizon(f"quote_dates[{i}]", date)
+    return problems
+
+
+def _names(table: Iterable[str]) -> str:
+    return ", ".join(sorted(table)) or "none"

@@ -1,0 +1,222 @@
+"""The scenario file format: frozen pydantic models, one per entity of DESIGN.md.
+
+Only structure and single-field rules live here (types, ranges, one-of choices); rules
+that relate one part of a scenario to another (references, cycles, date order) live in
+``checks.py`` so that every problem can be reported at once with its field path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from leadtime_sim.dates import normalise_date
+from leadtime_sim.distributions import Constant, Distribution, number_as_constant
+
+Date = Annotated[str, BeforeValidator(normalise_date)]
+Dist = Annotated[Distribution, BeforeValidator(number_as_constant)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
+PositiveCount = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Product(Model):
+    """Something delivered or consumed: an interceptor, a fire unit, a seeker."""
+
+    description: str = ""
+    bom: dict[Name, PositiveCount] = {}
+    """Component products consumed per unit (the bill of materials)."""
+    unit_cost_musd: NonNegative = 0.0
+    """Price per unit, used only when a budget pays for orders."""
+    initial_stock_units: Count = 0
+    """Finished units on the shelf at start (components only)."""
+    stock_target_units: Count = 0
+    """Buffer that supplier factories keep on the shelf on top of downstream demand."""
+
+
+class Learning(Model):
+    """Wright's law: takt is multiplied by ``progress_ratio`` per doubling of output."""
+
+    progress_ratio: Fraction = 0.9
+    prior_units: PositiveCount = 100
+    """Cumulative output before start (where the curve stands at start)."""
+    floor_fraction: Fraction = 0.5
+    """Takt never falls below this fraction of its value at start."""
+
+
+class Disruptions(Model):
+    """Random line stoppages: time between failures (calendar) and repair time."""
+
+    between_months: Dist
+    repair_months: Dist
+
+
+class Factory(Model):
+    """A group of identical parallel lines making one product."""
+
+    description: str = ""
+    product: Name
+    lines: Count = 1
+    lot_size: PositiveCount = 1
+    min_lot_size: PositiveCount = 1
+    """A line waits until it can start at least this many units."""
+    takt_months: Dist
+    """Time a line works on one lot (the bottleneck station's cycle for a lot)."""
+    flow_months: Dist = Constant(value=0.0)
+    """Downstream integration, test and acceptance; no capacity limit."""
+    yield_fraction: Fraction = 1.0
+    """Probability that a lot passes acceptance; failed lots are reworked on the line."""
+    disruptions: Disruptions | None = None
+    learning: Learning | None = None
+    initial_wip_units: Count = 0
+    """Units already in the downstream flow at start (committed to the oldest orders)."""
+
+
+class Investment(Model):
+    """Added capacity: lines for a factory, decided at a date, built, then ramped up."""
+
+    description: str = ""
+    factory: Name
+    lines_added: Count = 1
+    decided: Date
+    construction_months: NonNegative = 0.0
+    ramp_months: NonNegative = 0.0
+    ramp_start_fraction: Fraction = 1.0
+    capex_musd: NonNegative = 0.0
+    capex_musd_per_line: NonNegative = 0.0
+
+    @property
+    def total_capex_musd(self) -> float:
+        if self.lines_added == 0:
+            return 0.0
+        return self.capex_musd + self.capex_musd_per_line * self.lines_added
+
+
+class Order(Model):
+    """One order: placed before start it is part of the initial order book."""
+
+    id: Name | None = None
+    customer: Name
+    product: Name
+    quantity: PositiveCount
+    placed: Date
+    priority: Count = 1
+    """Priority class: 1 is served first under the ``priority`` policy."""
+
+
+class OrderStream(Model):
+    """Poisson orders at ``rate_per_year`` between ``from`` and ``until``."""
+
+    name: Name | None = None
+    customer: Name
+    product: Name
+    rate_per_year: NonNegative
+    quantity: Dist = Constant(value=1.0)
+    """Units per order (rounded to the nearest whole unit, at least 1)."""
+    from_: Date | None = Field(default=None, alias="from")
+    until: Date | None = None
+    priority: Count = 1
+
+
+class RequiredPoint(Model):
+    date: Date
+    units: NonNegative
+
+
+class Ordering(Model):
+    """Requirement-driven orders: at each review the customer orders its shortfall."""
+
+    rule: Name = "shortfall"
+    first_review: Date | None = None
+    review_every_months: Positive = 12.0
+    lookahead_months: NonNegative = 0.0
+    """Order what is required this far ahead of the review."""
+    until: Date | None = None
+    priority: Count = 1
+
+
+class Requirement(Model):
+    """A capability target: required inventory of a product for one or more customers."""
+
+    description: str = ""
+    customer: Name | None = None
+    customers: list[Name] | None = None
+    product: Name
+    initial_units: NonNegative = 0.0
+    required: list[RequiredPoint] | None = None
+    """Required inventory points; linear in between, flat after the last."""
+    multiple: Positive | None = None
+    by: Date | None = None
+    """With ``multiple``: required = multiple x initial_units by this date, linear from start."""
+    consumption_per_year: NonNegative = 0.0
+    ordering: Ordering | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Requirement:
+        if (self.customer is None) == (self.customers is None):
+            raise ValueError("give exactly one of 'customer' or 'customers'")
+        if self.customers is not None and not self.customers:
+            raise ValueError("'customers' must name at least one customer")
+        if (self.required is None) == (self.multiple is None):
+            raise ValueError("give exactly one of 'required' (points) or 'multiple' (with 'by')")
+        if self.multiple is not None and self.by is None:
+            raise ValueError("'multiple' needs 'by', the date it must be reached")
+        if self.required is not None and not self.required:
+            raise ValueError("'required' must hold at least one point")
+        return self
+
+    @property
+    def customer_names(self) -> tuple[str, ...]:
+        return (self.customer,) if self.customer is not None else tuple(self.customers or ())
+
+
+class Policy(Model):
+    allocation: Name = "fifo"
+    """Built in: ``fifo``, ``priority``, ``fair-share``; or a plugin's name."""
+    reassign_at_delivery: bool = False
+    """Let the policy move finished units to a more urgent order at delivery."""
+
+
+class Budget(Model):
+    """Money per year; orders and investments it cannot pay wait for next year's money."""
+
+    per_year_musd: NonNegative
+    initial_musd: NonNegative = 0.0
+    covers: list[Literal["orders", "investments"]] = ["orders", "investments"]
+
+
+class Scenario(Model):
+    """A whole model: the validated, frozen contents of one scenario file."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: Date
+    end: Date
+    products: dict[Name, Product] = Field(min_length=1)
+    factories: dict[Name, Factory] = Field(min_length=1)
+    investments: dict[Name, Investment] = {}
+    orders: list[Order] = []
+    order_streams: list[OrderStream] = []
+    requirements: dict[Name, Requirement] = {}
+    policy: Policy = Policy()
+    budget: Budget | None = None
+    quote_dates: list[Date] = []
+    """Extra dates at which to report the quoted lead time (start and each January always)."""
+
+    def stream_name(self, index: int) -> str:
+        """The stable name of an order stream, used to derive its random streams."""
+        stream = self.order_streams[index]
+        return stream.name or f"{stream.customer}.{stream.product}.{index}"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors)."""
+    return Scenario.model_json_schema(by_alias=True)

@@ -1,0 +1,10 @@
+"""The SimPy kernel: a validated scenario and a seed in, plain records out."""
+
+from leadtime_sim.sim.demand import Review
+from leadtime_sim.sim.engine import run_kernel
+from leadtime_sim.sim.policies import AllocationPolicy, FairSharePolicy, FifoPolicy, PriorityPolicy
+from leadtime_sim.sim.records import KernelRecords
+from leadtime_sim.sim.state import SimulationError
+
+__all__ = ["AllocationPolicy", "FairSharePolicy", "FifoPolicy", "KernelRecords", "PriorityPolicy",
+           "Review", "SimulationError", "run_kernel"]

@@ -1,0 +1,162 @@
+"""Where orders and capacity come from: the order book, order streams, requirement-driven
+reviews, capacity investments and the yearly budget. Each is a SimPy process."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from leadtime_sim.dates import parse_date
+from leadtime_sim.distributions import Exponential
+from leadtime_sim.scenario.schema import Investment, Requirement
+from leadtime_sim.sim.records import InvestmentRecord
+from leadtime_sim.sim.state import RequirementState
+
+if TYPE_CHECKING:
+    import simpy
+
+    from leadtime_sim.sim.engine import Model
+
+
+@dataclass(frozen=True)
+class Review:
+    """What an ordering rule sees at a review: it returns the units to order."""
+
+    now_months: float
+    requirement: str
+    spec: Requirement
+    inventory_units: float
+    on_order_units: int
+    required_at: Callable[[float], float]
+    """Required inventory at a time (months from start)."""
+
+
+def shortfall(review: Review) -> int:
+    """Order what is required at the lookahead, less inventory and what is on order."""
+    lookahead = review.spec.ordering.lookahead_months if review.spec.ordering else 0.0
+    short = review.required_at(review.now_months + lookahead) - review.inventory_units
+    return max(0, math.ceil(short - review.on_order_units - 1e-9))
+
+
+BUILTIN_RULES: dict[str, Callable[[Review], int]] = {"shortfall": shortfall}
+
+
+def _dated_orders(model: Model, book: bool) -> list[tuple[int, float]]:
+    """(index, placed months) of the listed orders in or after the book, by date."""
+    dated = [(i, model.months(o.placed)) for i, o in enumerate(model.scenario.orders)]
+    return sorted(((i, t) for i, t in dated if (t <= 0) == book), key=lambda item: item[1])
+
+
+def place_order_book(model: Model) -> None:
+    """Orders placed before start: the backlog at start (already paid for)."""
+    for index, placed in _dated_orders(model, book=True):
+        spec = model.scenario.orders[index]
+        model.place_order(spec.customer, spec.product, spec.quantity, spec.priority, "book",
+                          placed, spec.id or f"order-{index}", paid=True)
+
+
+def explicit_orders(model: Model) -> simpy.events.ProcessGenerator:
+    """Orders listed in the scenario with a date after start, placed on their date."""
+    env = model.env
+    for index, placed in _dated_orders(model, book=False):
+        spec = model.scenario.orders[index]
+        yield env.timeout(placed - env.now)
+        model.place_order(spec.customer, spec.product, spec.quantity, spec.priority,
+                          "explicit", placed, spec.id or f"order-{index}")
+
+
+def order_stream(model: Model, index: int) -> simpy.events.ProcessGenerator:
+    """Poisson orders at the stream's rate between its ``from`` and ``until`` dates."""
+    spec = model.scenario.order_streams[index]
+    name = model.scenario.stream_name(index)
+    env = model.env
+    begin = model.months(spec.from_) if spec.from_ else 0.0
+    until = model.months(spec.until) if spec.until else model.horizon
+    if spec.rate_per_year <= 0:
+        return
+    gaps = model.streams.draws(f"order_stream.{name}.arrivals",
+                               Exponential(dist="exponential", mean=12 / spec.rate_per_year))
+    sizes = model.streams.draws(f"order_stream.{name}.quantity", spec.quantity)
+    t = begin
+    count = 0
+    while True:
+        t += next(gaps)
+        if t >= until:
+            return
+        yield env.timeout(t - env.now)
+        units = max(1, round(next(sizes)))
+        model.place_order(spec.customer, spec.product, units, spec.priority, "stream", t,
+                          f"{name}-{count}")
+        count += 1
+
+
+def reviews(model: Model, state: RequirementState) -> simpy.events.ProcessGenerator:
+    """Requirement-driven ordering: at each review, order what the rule says."""
+    spec = state.spec
+    ordering = spec.ordering
+    assert ordering is not None
+    env = model.env
+    rule = BUILTIN_RULES.get(ordering.rule) or model.plugins.ordering_rules[ordering.rule]
+    customer = spec.customer_names[0]
+    t = model.months(ordering.first_review) if ordering.first_review else 0.0
+    until = model.months(ordering.until) if ordering.until else model.horizon
+    count = 0
+    while t < until:
+        yield env.timeout(t - env.now)
+        review = Review(t, state.name, spec, state.inventory(t),
+                        model.on_order.get((customer, spec.product), 0), state.required)
+        units = int(rule(review))
+        if units > 0:
+            model.place_order(customer, spec.product, units, ordering.priority, "requirement",
+                              t, f"{state.name}-{count}")
+            count += 1
+        t += ordering.review_every_months
+
+
+def investment(model: Model, name: str, spec: Investment) -> simpy.events.ProcessGenerator:
+    """Decide, pay (budget permitting), build, then commission ramping lines."""
+    env = model.env
+    decided = model.months(spec.decided)
+    funded: float | None = None
+    commissioned: float | None = None
+
+    def record() -> None:
+        capex = spec.total_capex_musd if funded is not None else 0.0
+        model.investments[name] = InvestmentRecord(name, spec.factory, spec.lines_added, decided,
+                                                   funded, commissioned, capex)
+
+    record()
+    if spec.lines_added == 0:
+        return
+    if decided > env.now:
+        yield env.timeout(decided - env.now)
+    paid = env.event()
+    model.budget.claim("investments", spec.total_capex_musd, paid.succeed)
+    yield paid
+    funded = decided if decided <= 0 and env.now == 0 else env.now
+    record()
+    start_at = funded + spec.construction_months
+    if start_at > env.now:
+        yield env.timeout(start_at - env.now)
+    commissioned = start_at
+    record()
+    factory = model.factories[spec.factory]
+    for _ in range(spec.lines_added):
+        factory.add_line(start_at, spec.ramp_months, spec.ramp_start_fraction)
+    factory.wake()
+
+
+def budget_years(model: Model) -> simpy.events.ProcessGenerator:
+    """A year's money at start and then every January."""
+    env = model.env
+    budget = model.budget
+    month = parse_date(model.scenario.start)[1]
+    next_january = 12.0 if month == 1 else float(13 - month)
+    budget.top_up()
+    t = next_january
+    while t < model.horizon:
+        yield env.timeout(t - env.now)
+        budget.top_up()
+        t += 12

@@ -1,0 +1,216 @@
+"""Factories and their lines: the servers of the model.
+
+A line works one lot at a time for its takt (stretched by ramp-up, learning, rework of
+failed lots and disruptions), then the lot spends its flow time downstream and is
+delivered (or, for a component, put in stock). The time a lot occupies a line is computed
+in one step, so a lot costs one timeout however often the line stops during it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import simpy
+
+from leadtime_sim.scenario.schema import Factory as FactorySpec
+from leadtime_sim.sim.policies import Allocation
+from leadtime_sim.sim.state import ProductState, SimulationError
+from leadtime_sim.sim.streams import RandomStreams
+
+if TYPE_CHECKING:
+    from leadtime_sim.sim.engine import Model
+
+
+@dataclass(slots=True)
+class Lot:
+    units: int
+    allocation: Allocation
+
+
+class Line:
+    """One production line: its random streams, ramp-up and failure clock."""
+
+    def __init__(self, factory: Factory, number: int, streams: RandomStreams,
+                 commissioned: float = -math.inf, ramp_months: float = 0.0,
+                 ramp_start_fraction: float = 1.0):
+        spec = factory.spec
+        source = f"factory.{factory.name}.line.{number}"
+        self.takt = streams.draws(f"{source}.takt", spec.takt_months)
+        self.yield_draws = streams.uniforms(f"{source}.yield") if spec.yield_fraction < 1 else None
+        self.commissioned = commissioned
+        self.ramp_months = ramp_months
+        self.ramp_start_fraction = ramp_start_fraction
+        self.between_failures: Iterator[float] | None = None
+        self.repair: Iterator[float] | None = None
+        self.next_failure = math.inf
+        if spec.disruptions is not None:
+            self.between_failures = streams.draws(f"{source}.failures", spec.disruptions.between_months)
+            self.repair = streams.draws(f"{source}.repairs", spec.disruptions.repair_months)
+            self.next_failure = max(commissioned, 0.0) + next(self.between_failures)
+
+    def rate_fraction(self, now: float) -> float:
+        """Share of the full rate reached ``now`` (linear ramp after commissioning)."""
+        if self.ramp_months <= 0 or now >= self.commissioned + self.ramp_months:
+            return 1.0
+        progress = max(0.0, now - self.commissioned) / self.ramp_months
+        return self.ramp_start_fraction + (1 - self.ramp_start_fraction) * progress
+
+    def down_until(self, now: float) -> float:
+        """Replay failures that struck while idle; the time the line is up again."""
+        up = now
+        while self.next_failure <= now:
+            assert self.repair is not None and self.between_failures is not None
+            up = self.next_failure + next(self.repair)
+            self.next_failure = up + next(self.between_failures)
+        return up
+
+    def finish_time(self, start: float, work: float) -> float:
+        """When ``work`` months of processing started at ``start`` end, given stoppages."""
+        end = start + work
+        while self.next_failure < end:
+            assert self.repair is not None and self.between_failures is not None
+            repair = next(self.repair)
+            end += repair
+            self.next_failure += repair + next(self.between_failures)
+        return end
+
+
+class Factory:
+    """Lines making one product, pulling work from the product's backlog or need."""
+
+    def __init__(self, name: str, spec: FactorySpec, product: ProductState, model: Model):
+        self.name = name
+        self.spec = spec
+        self.product = product
+        self.model = model
+        self.env: simpy.Environment = model.env
+        self.lines: list[Line] = []
+        self.idle: list[simpy.Event] = []
+        self.flow = model.streams.draws(f"factory.{name}.flow", spec.flow_months)
+        self.started_units = 0
+        self.busy = 0
+        self.busy_area = 0.0
+        self.line_area = 0.0
+        self.area_time = 0.0
+        learning = spec.learning
+        self.learning_exponent = math.log2(learning.progress_ratio) if learning else 0.0
+
+    # -- capacity bookkeeping -------------------------------------------------------
+    def _advance_areas(self) -> None:
+        now = self.env.now
+        self.busy_area += self.busy * (now - self.area_time)
+        self.line_area += len(self.lines) * (now - self.area_time)
+        self.area_time = now
+
+    def add_line(self, commissioned: float = -math.inf, ramp_months: float = 0.0,
+                 ramp_start_fraction: float = 1.0) -> None:
+        self._advance_areas()
+        line = Line(self, len(self.lines), self.model.streams, commissioned, ramp_months,
+                    ramp_start_fraction)
+        self.lines.append(line)
+        self.env.process(self._run(line))
+
+    def learning_multiplier(self) -> float:
+        learning = self.spec.learning
+        if learning is None:
+            return 1.0
+        done = learning.prior_units + self.started_units
+        return max(learning.floor_fraction, (done / learning.prior_units) ** self.learning_exponent)
+
+    def capacity_per_year(self, now: float) -> float:
+        """Nominal rate of all lines now, in units a year."""
+        spec = self.spec
+        availability = 1.0
+        if spec.disruptions is not None:
+            up = spec.disruptions.between_months.mean
+            availability = up / (up + spec.disruptions.repair_months.mean) if up > 0 else 0.0
+        takt = spec.takt_months.mean * self.learning_multiplier() / spec.yield_fraction
+        if takt <= 0:
+            return math.inf if self.lines else 0.0
+        per_line = 12 * spec.lot_size * availability / takt
+        return per_line * sum(line.rate_fraction(now) for line in self.lines)
+
+    # -- the line process ----------------------------------------------------------
+    def wake(self, count: int | None = None) -> None:
+        """Let idle lines look for work again."""
+        idle = self.idle
+        woken = idle if count is None or count >= len(idle) else idle[:count]
+        for event in woken:
+            event.succeed()
+        del idle[: len(woken)]
+
+    def _run(self, line: Line) -> simpy.events.ProcessGenerator:
+        env = self.env
+        if line.commissioned > env.now:
+            yield env.timeout(line.commissioned - env.now)
+        while True:
+            if line.between_failures is not None:
+                up = line.down_until(env.now)
+                if up > env.now:
+                    yield env.timeout(up - env.now)
+                    continue
+            lot = self._start_lot()
+            if lot is None:
+                event = env.event()
+                self.idle.append(event)
+                yield event
+                continue
+            start = env.now
+            work = self._work_months(line, start)
+            end = line.finish_time(start, work) if line.between_failures is not None else start + work
+            self._advance_areas()
+            self.busy += 1
+            yield env.timeout(end - start)
+            self._advance_areas()
+            self.busy -= 1
+            flow = next(self.flow)
+            if flow > 0:
+                env.timeout(flow).callbacks.append(lambda _event, lot=lot: self.finish(lot))
+            else:
+                self.finish(lot)
+
+    def _work_months(self, line: Line, now: float) -> float:
+        """Takt of one lot, with ramp-up and learning, repeated until it passes acceptance."""
+        scale = self.learning_multiplier() / line.rate_fraction(now)
+        work = next(line.takt) * scale
+        if line.yield_draws is not None:
+            while next(line.yield_draws) >= self.spec.yield_fraction:
+                work += next(line.takt) * scale
+        return work
+
+    def _start_lot(self) -> Lot | None:
+        """Take the next lot's units (and components) if there is work, else None."""
+        product = self.product
+        spec = self.spec
+        need = product.start_need()
+        units = min(spec.lot_size, need)
+        for component, per_unit in product.bom:
+            units = min(units, component.stock // per_unit)
+        if units < spec.min_lot_size:
+            return None
+        for component, per_unit in product.bom:
+            component.stock -= units * per_unit
+        allocation: Allocation = []
+        if not product.is_component:
+            allocation = self.model.commit(product, units)
+        product.wip += units
+        self.started_units += units
+        self.model.lots_started += 1
+        for component, _ in product.bom:
+            component.wake_factories()
+        return Lot(units, allocation)
+
+    def finish(self, lot: Lot) -> None:
+        product = self.product
+        product.wip -= lot.units
+        if product.is_component:
+            product.stock += lot.units
+            for parent, _ in product.parents:
+                parent.wake_factories()
+        else:
+            self.model.deliver(product, lot)
+        if product.wip < 0:
+            raise SimulationError(f"negative work in progress for {product.name}")

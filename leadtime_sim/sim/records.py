@@ -1,0 +1,103 @@
+"""What a run produces: flat, immutable records (turned into tables only above the kernel).
+
+Times are months from the scenario start (floats); ``None`` means "not by end".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """One order and how it was served."""
+
+    id: str
+    customer: str
+    product: str
+    quantity: int
+    priority: int
+    source: str
+    """``book`` (placed before start), ``explicit``, ``stream`` or ``requirement``."""
+    placed_months: float
+    entered_months: float | None
+    """When it entered the backlog (later than placed if it waited for budget)."""
+    delivered_units: int
+    first_delivery_months: float | None
+    last_delivery_months: float | None
+    """Set only when the whole quantity was delivered by end."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    time_months: float
+    order_id: str
+    customer: str
+    product: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvestmentRecord:
+    name: str
+    factory: str
+    lines_added: int
+    decided_months: float
+    funded_months: float | None
+    commissioned_months: float | None
+    capex_musd: float
+    """Spent (funded by end), else 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProductMonth:
+    """State of one product at the end of month ``month`` and flows during it."""
+
+    month: int
+    product: str
+    ordered_units: int
+    backlog_units: int
+    wip_units: int
+    delivered_units: int
+    cumulative_delivered_units: int
+    stock_units: int
+    awaiting_funds_units: int
+    capacity_units_per_year: float
+    lines: int
+    utilisation: float
+
+
+@dataclass(frozen=True, slots=True)
+class FactoryMonth:
+    month: int
+    factory: str
+    product: str
+    lines: int
+    capacity_units_per_year: float
+    utilisation: float
+    """Share of available line-time holding a lot during the month."""
+    started_units: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementMonth:
+    month: int
+    requirement: str
+    product: str
+    inventory_units: float
+    required_units: float
+    gap_units: float
+
+
+@dataclass(frozen=True)
+class KernelRecords:
+    """Everything the kernel records in one run."""
+
+    months: int
+    products: tuple[ProductMonth, ...]
+    factories: tuple[FactoryMonth, ...]
+    requirements: tuple[RequirementMonth, ...]
+    orders: tuple[OrderRecord, ...]
+    deliveries: tuple[DeliveryRecord, ...]
+    investments: tuple[InvestmentRecord, ...]
+    lots_started: int

@@ -1,0 +1,152 @@
+"""Mutable state of one run: orders, products (backlog and stock), requirements, budget."""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.scenario.schema import Budget as BudgetSpec
+from leadtime_sim.scenario.schema import Requirement
+from leadtime_sim.sim.policies import AllocationPolicy
+
+if TYPE_CHECKING:
+    from leadtime_sim.sim.factory import Factory
+
+
+class SimulationError(RuntimeError):
+    """The model reached an impossible state (a plugin broke a rule, or a bug)."""
+
+
+@dataclass(eq=False, slots=True)
+class OrderState:
+    index: int
+    id: str
+    customer: str
+    product: str
+    quantity: int
+    priority: int
+    source: str
+    placed_months: float
+    entered_months: float = float("nan")
+    uncommitted: int = 0
+    delivered: int = 0
+    first_delivery_months: float | None = None
+    last_delivery_months: float | None = None
+
+
+@dataclass(eq=False)
+class ProductState:
+    """Backlog (uncommitted units), work in progress, stock and who makes and uses it."""
+
+    name: str
+    policy: AllocationPolicy
+    is_component: bool
+    stock_target: int
+    stock: int = 0
+    backlog: int = 0
+    wip: int = 0
+    ordered: int = 0
+    delivered: int = 0
+    awaiting_funds: int = 0
+    bom: list[tuple[ProductState, int]] = field(default_factory=list)
+    parents: list[tuple[ProductState, int]] = field(default_factory=list)
+    factories: list[Factory] = field(default_factory=list)
+
+    def start_need(self) -> int:
+        """Units of this product that should start now to meet orders and buffers."""
+        if not self.is_component:
+            return self.backlog
+        downstream = sum(q * parent.start_need() for parent, q in self.parents)
+        return max(0, self.stock_target + downstream - self.stock - self.wip)
+
+    def wake_factories(self) -> None:
+        for factory in self.factories:
+            factory.wake()
+
+    def wake_supply_chain(self) -> None:
+        """This product's demand changed: wake its makers and, recursively, its suppliers."""
+        self.wake_factories()
+        for component, _ in self.bom:
+            component.wake_supply_chain()
+
+
+class RequirementState:
+    """Inventory of one requirement: initial + deliveries - consumption (never below 0)."""
+
+    def __init__(self, name: str, spec: Requirement, start: str):
+        self.name = name
+        self.spec = spec
+        self.product = spec.product
+        self.level = spec.initial_units
+        self.consumption_per_month = spec.consumption_per_year / 12
+        self.updated = 0.0
+        self.times, self.units = required_curve(spec, start)
+
+    def inventory(self, now: float) -> float:
+        if self.consumption_per_month:
+            self.level = max(0.0, self.level - self.consumption_per_month * (now - self.updated))
+        self.updated = now
+        return self.level
+
+    def receive(self, now: float, units: int) -> None:
+        self.level = self.inventory(now) + units
+
+    def required(self, t: float) -> float:
+        return interpolate(self.times, self.units, t)
+
+
+def required_curve(spec: Requirement, start: str) -> tuple[list[float], list[float]]:
+    """Break points (months from start, units) of the required inventory."""
+    if spec.multiple is not None:
+        assert spec.by is not None
+        return [0.0, months_between(start, spec.by)], [spec.initial_units, spec.multiple * spec.initial_units]
+    points = [(months_between(start, p.date), p.units) for p in spec.required or []]
+    if points[0][0] > 0:
+        points.insert(0, (0.0, spec.initial_units))
+    return [t for t, _ in points], [u for _, u in points]
+
+
+def interpolate(times: list[float], values: list[float], t: float) -> float:
+    """Piecewise linear through the points, flat outside them."""
+    if t <= times[0]:
+        return values[0]
+    if t >= times[-1]:
+        return values[-1]
+    k = bisect.bisect_right(times, t)
+    t0, t1, v0, v1 = times[k - 1], times[k], values[k - 1], values[k]
+    return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+
+
+class BudgetState:
+    """Money per year; claims it cannot pay now wait, first come first paid."""
+
+    def __init__(self, spec: BudgetSpec | None):
+        self.spec = spec
+        self.balance = spec.initial_musd if spec else 0.0
+        self.waiting: deque[tuple[float, Callable[[], None]]] = deque()
+
+    def covers(self, kind: str) -> bool:
+        return self.spec is not None and kind in self.spec.covers
+
+    def claim(self, kind: str, cost_musd: float, pay: Callable[[], None]) -> None:
+        """Call ``pay`` once the money is there (at once if it is and nobody waits)."""
+        if not self.covers(kind) or cost_musd <= 0:
+            pay()
+        elif not self.waiting and self.balance >= cost_musd:
+            self.balance -= cost_musd
+            pay()
+        else:
+            self.waiting.append((cost_musd, pay))
+
+    def top_up(self) -> None:
+        """A year's money arrives; pay waiting claims in order while it lasts."""
+        assert self.spec is not None
+        self.balance += self.spec.per_year_musd
+        while self.waiting and self.waiting[0][0] <= self.balance:
+            cost, pay = self.waiting.popleft()
+            self.balance -= cost
+            pay()

@@ -1,0 +1,74 @@
+"""``run``, ``validate`` and ``schema``: thin wrappers around one library call each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from leadtime_sim.cli.options import (
+    fail,
+    input_errors_exit_2,
+    plugin_option,
+    plugins_from,
+    seed_option,
+    set_option,
+)
+from leadtime_sim.cli.summary_text import summary_table
+from leadtime_sim.errors import InputError
+from leadtime_sim.outputs import write_run
+from leadtime_sim.run import simulate
+from leadtime_sim.scenario import json_schema, load_scenario
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=True, path_type=Path))
+@seed_option
+@click.option("--replication", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Replication number (selects the random streams, as in a sweep).")
+@set_option
+@plugin_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output directory [default: results/<model name>].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@input_errors_exit_2
+def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
+        plugins: tuple[str, ...], out_dir: Path | None, as_json: bool) -> None:
+    """Simulate MODEL once and write summary.json, series and orders tables."""
+    loaded = plugins_from(plugins)
+    scenario = load_scenario(model, overrides, loaded)
+    result = simulate(scenario, seed, replication, loaded)
+    out = out_dir if out_dir is not None else Path("results") / model.stem
+    write_run(result, out, model_path=model, overrides=overrides)
+    if as_json:
+        click.echo(json.dumps(result.summary, indent=2))
+    else:
+        click.echo(summary_table(result.summary))
+        click.echo(f"\nwrote {out}/summary.json, series.csv, orders.csv (+ .parquet)")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@set_option
+@plugin_option
+@input_errors_exit_2
+def validate(files: tuple[Path, ...], overrides: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+    """Check scenario FILES; print every problem with its field path (exit 2 if any)."""
+    loaded = plugins_from(plugins)
+    problems: list[str] = []
+    for file in files:
+        try:
+            scenario = load_scenario(file, overrides, loaded)
+        except InputError as exc:
+            problems += exc.problems
+        else:
+            click.echo(f"{file}: ok ({scenario.name})")
+    if problems:
+        fail(problems)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors)."""
+    click.echo(json.dumps(json_schema(), indent=2))

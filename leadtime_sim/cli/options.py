@@ -1,0 +1,52 @@
+"""Options shared by several commands, and the one way the CLI reports bad input."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from leadtime_sim.errors import InputError
+from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+set_option = click.option(
+    "--set", "overrides", multiple=True, metavar="PATH=VALUE",
+    help="Override a scenario value, e.g. --set factories.camden.lines=4 (repeatable).")
+plugin_option = click.option(
+    "--plugin", "plugins", multiple=True, metavar="MODULE",
+    help="Import MODULE for its POLICIES / ORDERING_RULES (repeatable).")
+seed_option = click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1,
+                           show_default=True, help="Random seed.")
+
+
+def fail(problems: list[str]) -> NoReturn:
+    """Print one line per problem to stderr and exit with status 2."""
+    for line in problems:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(2)
+
+
+def input_errors_exit_2(command: F) -> F:
+    """Turn an InputError raised by a command into one-line messages and exit status 2."""
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            fail(exc.problems)
+    return wrapper  # type: ignore[return-value]
+
+
+def plugins_from(modules: tuple[str, ...]) -> Plugins:
+    """Load plugin modules, looking in the current directory as ``python -m`` would."""
+    if not modules:
+        return NO_PLUGINS
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    return load_plugins(modules)

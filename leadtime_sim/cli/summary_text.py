@@ -1,0 +1,36 @@
+"""The run summary as a table a person reads in a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _years(months: float | None) -> str:
+    if months is None:
+        return "not by end"
+    return f"{months / 12:.1f} y" if months >= 12 else f"{months:.1f} mo"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    parts = [f"{summary['scenario']}  ({summary['start']} to {summary['end']}, seed {summary['seed']})"]
+    reqs = summary["requirements"]
+    if reqs:
+        parts.append("\nRequirements: when the gap closes")
+        parts.append(_table(
+            ["requirement", "product", "gap closes", "largest gap", "gap at end"],
+            [[name, r["product"], r["gap_closed"] or "not by end", f"{r['max_gap_units']:.0f}",
+              f"{r['gap_end_units']:.0f}"] for name, r in reqs.items()]))
+    parts.append("\nProducts")
+    parts.append(_table(
+        ["product", "ordered", "delivered", "backlog at end", "quoted lead time", "mean lead time"],
+        [[name, str(p["ordered_units"]), str(p["delivered_units"]), str(p["backlog_end_units"]),
+          _years(p["quoted_lead_time_months"]), _years(p["mean_lead_time_months"])]
+         for name, p in summary["products"].items() if p["ordered_units"]]))
+    parts.append(f"\nCapex spent: {summary['capex_musd']:,.0f} $M")
+    return "\n".join(parts)

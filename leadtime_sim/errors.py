@@ -175,4 +175,6 @@ def _child(node: Any, key: str | int, path: Sequence[str | int]) -> Any:
         return node[key]
     if isinstance(node, dict) and str(key) in node:
         return node[str(key)]
+    if isinstance(node, list):
+        raise ValueError(f"{format_path(path)}: no such list item (the list has {len(node)})")
     raise ValueError(f"{format_path(path)}: no such key in the file")

@@ -1,0 +1,149 @@
+"""The command line, through CliRunner and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from leadtime_sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MMC = str(ROOT / "models" / "mmc_check.toml")
+SHORT = ["--set", 'end="2030-01"']
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_writes_every_file(tmp_path: Path) -> None:
+    code, out, _ = invoke("run", MMC, *SHORT, "--out", str(tmp_path / "o"))
+    assert code == 0, out
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"summary.json", "series.csv", "series.parquet", "orders.csv", "orders.parquet",
+            "scenario_as_run.json"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    for key in ("scenario", "seed", "start", "end", "capex_musd"):
+        assert key in summary
+    unit = summary["products"]["unit"]
+    orders = pd.read_csv(tmp_path / "o" / "orders.csv")
+    assert unit["delivered_units"] == orders["delivered_units"].sum()
+    series = pd.read_parquet(tmp_path / "o" / "series.parquet")
+    products = series[series.entity == "product"]
+    assert len(products) == 60  # five years of months
+    assert products["delivered_units"].sum() == unit["delivered_units"]
+    assert "Products" in out
+
+
+def test_json_summary_is_valid_json_and_matches_file(tmp_path: Path) -> None:
+    code, out, _ = invoke("run", MMC, *SHORT, "--seed", "7", "--json", "--out", str(tmp_path))
+    assert code == 0
+    printed = json.loads(out)
+    assert printed["seed"] == 7
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["products"] == printed["products"]
+
+
+def test_set_changes_the_run(tmp_path: Path) -> None:
+    _, out3, _ = invoke("run", MMC, *SHORT, "--json", "--out", str(tmp_path / "a"))
+    _, out6, _ = invoke("run", MMC, *SHORT, "--set", "factories.server.lines=6", "--json",
+                        "--out", str(tmp_path / "b"))
+    mean = lambda text: json.loads(text)["products"]["unit"]["mean_lead_time_months"]  # noqa: E731
+    assert mean(out6) < mean(out3)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "no/such/file.toml"], "no/such/file.toml: no such file"),
+    (["run", MMC, "--set", "factories.server.lines=-1"], "factories.server.lines"),
+    (["run", MMC, "--set", "factories.server.takt_months.mean=nan"], "takt_months.mean"),
+    (["run", MMC, "--set", "nonsense"], "expected PATH=VALUE"),
+    (["run", MMC, "--set", "policy.allocation=\"lottery\""], "unknown allocation policy"),
+    (["run", MMC, "--seed", "-3"], "--seed"),
+    (["validate", MMC, "--set", "order_streams[5].rate_per_year=1"], "no such list item"),
+])
+def test_bad_input_exits_2_with_one_line_per_problem(tmp_path: Path, args: list[str],
+                                                      expected: str) -> None:
+    out_dir = tmp_path / "out"
+    code, out, err = invoke(*args, "--out", str(out_dir)) if args[0] == "run" else invoke(*args)
+    assert code == 2
+    assert expected in err + out
+    assert "Traceback" not in err + out
+    assert not out_dir.exists()
+
+
+def test_bad_file_names_file_and_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path(MMC).read_text().replace("lines = 3", "lines = -3").replace(
+        'product = "unit"\nlines', 'product = "nope"\nlines'))
+    code, _, err = invoke("validate", str(bad))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert f"error: {bad}: factories.server.lines: " in lines[0]
+    assert len(lines) == 1  # structural errors first; references only once the shape is right
+
+
+def test_validate_ok_and_schema() -> None:
+    code, out, _ = invoke("validate", MMC)
+    assert code == 0 and "ok" in out
+    code, out, _ = invoke("schema")
+    assert code == 0 and "factories" in json.loads(out)["properties"]
+
+
+def test_plugin_policy_from_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "my_policies.py").write_text(
+        "from leadtime_sim import AllocationPolicy\n"
+        "class Newest(AllocationPolicy):\n"
+        "    def take(self, units):\n"
+        "        taken = []\n"
+        "        while units and self.queue:\n"
+        "            order = self.queue[-1]\n"
+        "            n = min(units, order.uncommitted)\n"
+        "            taken.append((order, n)); units -= n\n"
+        "            if n == order.uncommitted:\n"
+        "                self.queue.pop()\n"
+        "        return taken\n"
+        "POLICIES = {'newest': Newest}\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["run", MMC, *SHORT, "--set", 'policy.allocation="newest"', "--json", "--out", "o"]
+    code, _, err = invoke(*args)
+    assert code == 2 and "unknown allocation policy 'newest'" in err
+    code, out, err = invoke(*args[:1], "--plugin", "my_policies", *args[1:])
+    assert code == 0, err
+    code, _, err = invoke("run", MMC, "--plugin", "no_such_module_xyz")
+    assert code == 2 and "cannot import" in err
+
+
+def test_python_dash_m_and_console_script(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "leadtime_sim", "run", MMC, *SHORT, "--json",
+                           "--out", str(tmp_path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scenario"] == "M/M/c check"
+    bad = subprocess.run([sys.executable, "-m", "leadtime_sim", "validate", str(tmp_path)],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "is a directory" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_import_pulls_in_neither_matplotlib_nor_click() -> None:
+    code = ("import sys, leadtime_sim; "
+            "print(sorted(m for m in ('matplotlib', 'click') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_ci_runs_the_readme_quick_start() -> None:
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start")[1].split("##")[0]
+    commands = [block.strip() for block in quick.split("```bash")[1:]]
+    commands = [c.split("```")[0].strip() for c in commands]
+    assert len(commands) == 2
+    ci = (ROOT / ".ci" / "run").read_text()
+    for command in commands:
+        assert command in ci.splitlines()

@@ -37,12 +37,13 @@ def quoted_lead_times(orders: Sequence[OrderRecord], deliveries: Sequence[Delive
     a_times, a_cum = cumulative_curve([t for t, _ in entered], [q for _, q in entered])
     d_times, d_cum = cumulative_curve([d.time_months for d in deliveries],
                                       [d.units for d in deliveries])
-    quotes: list[float | None] = []
-    for t in at_months:
-        k = np.searchsorted(a_times, t + EPS, side="right")
-        ahead = a_cum[k - 1] if k > 0 else 0.0
-        j = np.searchsorted(d_cum, ahead + 1 - EPS, side="left")
-        quotes.append(None if j >= len(d_times) else max(0.0, float(d_times[j]) - t))
+    t = np.asarray(at_months, dtype=float)
+    k = np.searchsorted(a_times, t + EPS, side="right")
+    ahead = np.concatenate([[0.0], a_cum])[k]
+    j = np.searchsorted(d_cum, ahead + 1 - EPS, side="left")
+    done = np.concatenate([d_times, [np.nan]])[j]
+    quotes: list[float | None] = [None if np.isnan(s) else max(0.0, float(s - x))
+                                  for s, x in zip(done, t, strict=True)]
     return quotes
 
 

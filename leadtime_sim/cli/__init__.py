@@ -6,6 +6,7 @@ import click
 
 from leadtime_sim._version import __version__
 from leadtime_sim.cli.commands import run, schema, validate
+from leadtime_sim.cli.sweep import sweep
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +18,6 @@ def main() -> None:
 main.add_command(run)
 main.add_command(validate)
 main.add_command(schema)
+main.add_command(sweep)
 
 __all__ = ["main"]

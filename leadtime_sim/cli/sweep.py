@@ -1,0 +1,113 @@
+"""``sweep``: run an experiment into a results store, with a progress line."""
+
+from __future__ import annotations
+
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.experiment.executors import EXECUTORS, default_workers
+from leadtime_sim.experiment.runner import plan_experiment, run_experiment
+from leadtime_sim.experiment.task import execute
+
+
+class Progress:
+    """``runs 120/360 (2 failed)  33%  ETA 0:45`` on stderr, redrawn at most 4 times a second."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.shown = 0.0
+        self.first: int | None = None
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, finished: int, failed: int, total: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = finished - 1
+        if now - self.shown < (0.25 if self.tty else 10) and finished < total:
+            return
+        self.shown = now
+        rate = (finished - self.first) / max(now - self.began, 1e-9)
+        eta = (total - finished) / rate if rate > 0 else 0
+        line = (f"runs {finished}/{total} ({failed} failed)  {100 * finished / total:3.0f}%  "
+                f"ETA {int(eta // 60)}:{int(eta % 60):02d}")
+        click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
+
+    def close(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def dry_run(experiment: Path, overrides: tuple[str, ...], workers: int) -> None:
+    plan = plan_experiment(experiment, overrides)
+    e = plan.experiment
+    click.echo(f"{e.name}: {len(plan.points)} design points x {e.replications} replications "
+               f"= {plan.runs} runs")
+    for point in plan.points[:20]:
+        click.echo(f"  point {point.point_id}: {point.axes}")
+    if len(plan.points) > 20:
+        click.echo(f"  ... and {len(plan.points) - 20} more")
+    samples = [execute(plan.context, task) for task in plan.tasks()[:3]]
+    seconds = statistics.mean(s.seconds for s in samples)
+    estimate = seconds * plan.runs / workers
+    click.echo(f"about {seconds:.3f} s per run; estimated {estimate / 60:.1f} min with "
+               f"{workers} worker(s)")
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results store [default: results/<experiment name>].")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+              help="Worker processes [default: one per core].")
+@click.option("--executor", type=click.Choice(EXECUTORS), default="process", show_default=True)
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://host:8786 (with --executor dask).")
+@click.option("--resume", is_flag=True, help="Run only the runs missing from the store.")
+@click.option("--force", is_flag=True, help="Replace a store holding other results.")
+@click.option("--dry-run", is_flag=True, help="Print the design and a time estimate; run nothing.")
+@set_option
+@input_errors_exit_2
+def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor: str,
+          scheduler: str | None, resume: bool, force: bool, dry_run: bool,
+          overrides: tuple[str, ...]) -> None:
+    """Run EXPERIMENT: every design point x replications, stored as runs finish."""
+    count = workers or default_workers()
+    if dry_run:
+        globals()["dry_run"](experiment, overrides, count)
+        return
+    if scheduler and executor != "dask":
+        raise click.UsageError("--scheduler needs --executor dask")
+    out = out_dir if out_dir is not None else Path("results") / experiment.stem
+    progress = Progress()
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        store = run_experiment(experiment, out, executor, count, scheduler, resume, force,
+                               overrides, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
+        sys.exit(130)
+    except SystemExit as exc:
+        progress.close()
+        if exc.code == 128 + signal.SIGTERM:
+            click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
+        raise
+    progress.close()
+    counts = store.counts
+    click.echo(f"{counts['done']} runs done, {counts['failed']} failed; results in {out}")
+    if counts["failed"]:
+        errors = sorted({str(r["error"]) for r in store.rows if r["status"] != "ok"})
+        for error in errors[:5]:
+            click.echo(f"  failed: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,110 @@
+"""Design expansion: axes -> design points. Pure functions, no running.
+
+Axes with ``values`` form a full grid; axes with a ``range`` are sampled together by a
+Latin hypercube or a Sobol sequence (``scipy.stats.qmc``); the design is the grid crossed
+with the samples. Tied values follow their axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from leadtime_sim.dates import date_at, months_between, parse_date
+from leadtime_sim.experiment.spec import Axis, Experiment, Linear, Scalar
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    """One combination of axis values: ``values`` maps scenario paths to values."""
+
+    point_id: int
+    axes: dict[str, Scalar]
+    """Axis label -> value (what charts and tables show)."""
+    values: dict[str, Any]
+    """Scenario path -> value, tied values included (what the run applies)."""
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_date(value)
+    except ValueError:
+        return False
+    return True
+
+
+def scale_unit(axis: Axis, u: float) -> Scalar:
+    """Map u in [0, 1) onto the axis range (dates by month, integers rounded)."""
+    assert axis.range is not None
+    low, high = axis.range
+    if _is_date(low) and _is_date(high):  # whole months, both ends included
+        months = math.floor(months_between(str(low), str(high)))
+        return date_at(str(low), min(math.floor(u * (months + 1)), months))
+    lo, hi = float(low), float(high)  # type: ignore[arg-type]
+    if axis.integer:  # whole numbers, both ends included
+        return int(min(math.floor(lo + u * (hi - lo + 1)), hi))
+    return lo + u * (hi - lo)
+
+
+def tied_values(axis: Axis, value: Scalar, index: int | None) -> dict[str, Any]:
+    """The values tied to ``axis`` when it takes ``value`` (its ``index``-th value)."""
+    result: dict[str, Any] = {}
+    for path, tied in axis.tied.items():
+        if isinstance(tied, Linear):
+            result[path] = tied.offset + tied.per_unit * float(value)  # type: ignore[arg-type]
+        else:
+            assert index is not None
+            result[path] = tied[index]
+    return result
+
+
+def unit_samples(method: str, count: int, dims: int, seed: int) -> np.ndarray:
+    """``count`` points in [0, 1)^dims (scrambled, seeded: the same seed, the same design)."""
+    if dims == 0:
+        return np.zeros((1, 0))
+    sampler = qmc.LatinHypercube(d=dims, seed=np.random.default_rng(seed)) if method == "lhs" \
+        else qmc.Sobol(d=dims, scramble=True, seed=np.random.default_rng(seed))
+    return sampler.random(count)
+
+
+def expand(experiment: Experiment) -> list[DesignPoint]:
+    """Every design point of the experiment, grid axes varying slowest-last."""
+    grid_axes = [a for a in experiment.axes if a.values is not None]
+    range_axes = [a for a in experiment.axes if a.range is not None]
+    grid = list(itertools.product(*(range(len(a.values or [])) for a in grid_axes)))
+    samples = unit_samples(experiment.sampling, experiment.samples if range_axes else 1,
+                           len(range_axes), experiment.seed)
+    points = []
+    for combo in grid:
+        for row in samples:
+            labels: dict[str, Scalar] = {}
+            values: dict[str, Any] = {}
+            for axis, index in zip(grid_axes, combo, strict=True):
+                value = (axis.values or [])[index]
+                labels[axis.name] = value
+                values[axis.path] = value
+                values.update(tied_values(axis, value, index))
+            for axis, u in zip(range_axes, row, strict=True):
+                value = scale_unit(axis, float(u))
+                labels[axis.name] = value
+                values[axis.path] = value
+                values.update(tied_values(axis, value, None))
+            points.append(DesignPoint(len(points), labels, values))
+    return points
+
+
+def baseline_point(experiment: Experiment, points: list[DesignPoint]) -> DesignPoint:
+    """The point named by ``baseline`` (scenario paths or axis labels), else the first."""
+    if not experiment.baseline:
+        return points[0]
+    for point in points:
+        if all(point.values.get(k, point.axes.get(k)) == v for k, v in experiment.baseline.items()):
+            return point
+    raise ValueError(f"no design point has baseline {experiment.baseline}")

@@ -1,0 +1,150 @@
+"""Run an experiment: expand the design, validate every point, execute, store as we go."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leadtime_sim._version import __version__
+from leadtime_sim.dates import months_between
+from leadtime_sim.errors import InputError, read_toml
+from leadtime_sim.experiment.design import DesignPoint, baseline_point, expand
+from leadtime_sim.experiment.executors import run_tasks
+from leadtime_sim.experiment.spec import Experiment, load_experiment
+from leadtime_sim.experiment.store import ResultsStore
+from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, override_text
+from leadtime_sim.plugins import NO_PLUGINS, load_plugins
+from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
+
+FLUSH_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An experiment made ready to run: validated points and the shared context."""
+
+    experiment: Experiment
+    experiment_path: Path
+    model_path: Path
+    context: SweepContext
+    points: list[DesignPoint]
+    baseline: DesignPoint
+    scenario: Scenario
+    """The base scenario as run (overrides applied; axes not)."""
+
+    @property
+    def runs(self) -> int:
+        return len(self.points) * self.experiment.replications
+
+    def tasks(self, skip: set[tuple[int, int]] = frozenset()) -> list[RunTask]:  # type: ignore[assignment]
+        """Runs in replication-major order, so early results cover every point."""
+        return [RunTask(p.point_id, rep, tuple(p.values.items()))
+                for rep in range(self.experiment.replications) for p in self.points
+                if (p.point_id, rep) not in skip]
+
+
+def plan_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Plan:
+    """Load the experiment and its model, expand the design and validate every point."""
+    experiment, model_path = load_experiment(path)
+    source = str(path)
+    plugins = load_plugins(experiment.plugins) if experiment.plugins else NO_PLUGINS
+    raw = read_toml(model_path)
+    base = apply_overrides(raw, [override_text(k, v) for k, v in experiment.overrides.items()],
+                           source=f"{source}: overrides")
+    base = apply_overrides(base, overrides)
+    scenario = validate_scenario(base, str(model_path), plugins)
+    points = expand(experiment)
+    problems: list[str] = []
+    for point in points:
+        try:
+            data = apply_overrides(base, [override_text(p, v) for p, v in point.values.items()],
+                                   source=f"{source}: axes")
+            validate_scenario(data, f"{source}: point {point.point_id} {point.axes}", plugins)
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(sorted(set(problems), key=problems.index)[:50])
+    try:
+        baseline = baseline_point(experiment, points)
+    except ValueError as exc:
+        raise InputError([f"{source}: baseline: {exc}"]) from None
+    context = SweepContext(base, experiment.seed, tuple(experiment.plugins), str(model_path))
+    return Plan(experiment, Path(path), model_path, context, points, baseline, scenario)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest_for(plan: Plan, overrides: Sequence[str]) -> dict[str, Any]:
+    experiment_json = plan.experiment.model_dump(mode="json", by_alias=True)
+    scenario_json = plan.scenario.model_dump(mode="json", by_alias=True)
+    identity = hashlib.sha256(json.dumps([experiment_json, scenario_json, list(overrides)],
+                                         sort_keys=True).encode()).hexdigest()
+    return {
+        "experiment_name": plan.experiment.name,
+        "identity": identity,
+        "experiment_file": str(plan.experiment_path),
+        "experiment_sha256": _sha256(plan.experiment_path),
+        "model_file": str(plan.model_path),
+        "model_sha256": _sha256(plan.model_path),
+        "experiment": experiment_json,
+        "scenario": scenario_json,
+        "scenario_sha256": hashlib.sha256(json.dumps(scenario_json, sort_keys=True).encode()).hexdigest(),
+        "overrides": list(overrides),
+        "version": __version__,
+        "seed": plan.experiment.seed,
+        "replications": plan.experiment.replications,
+        "points": [{"point_id": p.point_id, "axes": p.axes, "values": p.values} for p in plan.points],
+        "baseline_point": plan.baseline.point_id,
+        "command_line": sys.argv,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "finished": None,
+        "status": "running",
+        "counts": {"done": 0, "failed": 0},
+    }
+
+
+Progress = Callable[[int, int, int], None]
+"""Called with (runs finished, failed, total) as runs finish."""
+
+
+def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
+                   workers: int | None = None, scheduler: str | None = None,
+                   resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
+                   progress: Progress | None = None) -> ResultsStore:
+    """Run (or resume) an experiment into the store at ``out``; return the store.
+
+    KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
+    """
+    plan = plan_experiment(path, overrides)
+    targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
+    store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
+                              plan.baseline.point_id, plan.scenario.start, resume, force)
+    tasks = plan.tasks(store.done())
+    store.flush("running")
+    last_flush = time.monotonic()
+    outcome: RunOutcome
+    try:
+        for outcome in run_tasks(plan.context, tasks, executor, workers, scheduler):
+            store.add(outcome)
+            if progress:
+                counts = store.counts
+                progress(counts["done"] + counts["failed"], counts["failed"], plan.runs)
+            if time.monotonic() - last_flush > FLUSH_SECONDS:
+                store.flush("running")
+                last_flush = time.monotonic()
+    except BaseException:
+        store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        store.finish("interrupted")
+        raise
+    store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    store.finish("complete")
+    return store

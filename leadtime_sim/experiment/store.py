@@ -1,0 +1,180 @@
+"""The results store: a directory written as runs finish, resumable, never half-written.
+
+    manifest.json             the experiment and scenario as run, hashes, counts, status
+    runs.parquet, runs.csv    one row per run (axis values, replication, metrics, status)
+    points.csv                aggregates per design point and metric
+    series_quantiles.parquet  P10/P50/P90 per point, month and series (fan charts)
+    series_runs/point=N/      each run's monthly series, kept so that quantiles can be
+                              recomputed after a resume without holding runs in memory
+
+Every file is replaced atomically; the runs table is rewritten at each flush, so a crash
+loses at most the runs since the last flush, and ``--resume`` redoes just those.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from leadtime_sim.dates import date_at
+from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.aggregate import points_table
+from leadtime_sim.experiment.design import DesignPoint
+from leadtime_sim.experiment.task import RunOutcome
+from leadtime_sim.io import atomic_write, write_json, write_table
+
+SERIES_QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass
+class ResultsStore:
+    """Collects run outcomes and writes the store's files."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    points: list[DesignPoint]
+    targets: dict[str, float]
+    baseline_id: int
+    start: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[RunOutcome] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, directory: Path, manifest: dict[str, Any], points: list[DesignPoint],
+             targets: dict[str, float], baseline_id: int, start: str, resume: bool,
+             force: bool) -> ResultsStore:
+        """Open ``directory`` for this experiment: resume it, or start afresh."""
+        store = cls(directory, manifest, points, targets, baseline_id, start)
+        old_manifest = directory / "manifest.json"
+        if old_manifest.exists():
+            old = json.loads(old_manifest.read_text())
+            same = old.get("identity") == manifest["identity"]
+            if resume and not same and not force:
+                raise InputError([f"{directory}: holds another experiment (or other settings); "
+                                  "use a new --out, or --force to replace it"])
+            if resume and same:
+                runs = directory / "runs.parquet"
+                if runs.exists():
+                    store.rows = pd.read_parquet(runs).to_dict("records")
+                store.manifest["started"] = old.get("started", manifest["started"])
+                return store
+            if not force:
+                raise InputError([f"{directory}: already holds results ({old.get('status')}); "
+                                  "use --resume to finish them, or --force to start afresh"])
+        elif directory.exists() and any(directory.iterdir()) and not force:
+            raise InputError([f"{directory}: is not empty and holds no results store; "
+                              "use a new --out, or --force"])
+        if force and directory.exists():
+            _clear(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        return store
+
+    def done(self) -> set[tuple[int, int]]:
+        return {(int(r["point_id"]), int(r["replication"])) for r in self.rows}
+
+    def add(self, outcome: RunOutcome) -> None:
+        point = self.points[outcome.point_id]
+        row: dict[str, Any] = {
+            "point_id": outcome.point_id, "replication": outcome.replication,
+            "seed_key": f"{self.manifest['seed']}/{outcome.replication}",
+            **{f"axis:{k}": v for k, v in point.axes.items()},
+            "status": outcome.status, "error": outcome.error, "lots": outcome.lots,
+            **outcome.metrics,
+        }
+        self.rows.append(row)
+        self.pending.append(outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        failed = sum(1 for r in self.rows if r["status"] != "ok")
+        return {"done": len(self.rows) - failed, "failed": failed}
+
+    def runs_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.rows)
+        if frame.empty:
+            return frame
+        return frame.sort_values(["point_id", "replication"], kind="stable").reset_index(drop=True)
+
+    def flush(self, status: str = "running") -> None:
+        """Write what has finished: series of new runs first, then the tables, then the manifest."""
+        self._write_series_parts()
+        runs = self.runs_frame()
+        if not runs.empty:
+            write_table(runs, self.directory / "runs")
+            table = points_table(runs, self.points, self.targets, self.baseline_id)
+            atomic_write(self.directory / "points.csv", lambda tmp: table.to_csv(tmp, index=False))
+        self.manifest.update(status=status, counts=self.counts)
+        write_json(self.directory / "manifest.json", self.manifest)
+
+    def _write_series_parts(self) -> None:
+        by_point: dict[int, list[RunOutcome]] = {}
+        for outcome in self.pending:
+            if outcome.series:
+                by_point.setdefault(outcome.point_id, []).append(outcome)
+        for point_id, outcomes in by_point.items():
+            keys, reps, values = [], [], []
+            for o in outcomes:
+                for key, array in o.series.items():
+                    keys.append(key)
+                    reps.append(o.replication)
+                    values.append(array)
+            table = pa.table({"replication": pa.array(reps, pa.int32()), "key": keys,
+                              "values": pa.array(values, pa.list_(pa.float32()))})
+            path = self.directory / "series_runs" / f"point={point_id:05d}" / f"{uuid.uuid4().hex}.parquet"
+            atomic_write(path, lambda tmp, table=table: pq.write_table(table, tmp))
+        self.pending.clear()
+
+    def finish(self, status: str) -> None:
+        """Final flush and the series quantiles, point by point (memory: one point at a time)."""
+        self.flush(status)
+        frames = [self._point_quantiles(p.point_id) for p in self.points]
+        frames = [f for f in frames if not f.empty]
+        if frames:
+            write_table(pd.concat(frames, ignore_index=True), self.directory / "series_quantiles",
+                        csv=False)
+        self.manifest.update(status=status, counts=self.counts)
+        write_json(self.directory / "manifest.json", self.manifest)
+
+    def _point_quantiles(self, point_id: int) -> pd.DataFrame:
+        folder = self.directory / "series_runs" / f"point={point_id:05d}"
+        if not folder.exists():
+            return pd.DataFrame()
+        recorded = {int(r["replication"]) for r in self.rows
+                    if r["point_id"] == point_id and r["status"] == "ok"}
+        latest: dict[tuple[int, str], np.ndarray] = {}
+        for file in sorted(folder.glob("*.parquet")):
+            part = pq.read_table(file).to_pydict()
+            for rep, key, values in zip(part["replication"], part["key"], part["values"], strict=True):
+                if rep in recorded:
+                    latest[(rep, key)] = np.asarray(values, dtype=float)
+        frames = []
+        for key in sorted({k for _, k in latest}):
+            stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])
+            entity, name, field_name = key.split("|")
+            filled = np.where(np.isnan(stack), np.inf, stack)  # "not by end" is later than all
+            q = np.quantile(filled, SERIES_QUANTILES, axis=0, method="inverted_cdf")
+            q = np.where(np.isfinite(q), q, np.nan)
+            months = np.arange(stack.shape[1])
+            frames.append(pd.DataFrame({
+                "point_id": point_id, "entity": entity, "name": name, "field": field_name,
+                "month": months, "date": [date_at(self.start, m) for m in months],
+                "n": stack.shape[0], "p10": q[0], "p50": q[1], "p90": q[2]}))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _clear(directory: Path) -> None:
+    """Remove a previous store's files (only the names a store uses)."""
+    for name in ("manifest.json", "runs.parquet", "runs.csv", "points.csv",
+                 "series_quantiles.parquet"):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / "series_runs", ignore_errors=True)
+    shutil.rmtree(directory / "charts", ignore_errors=True)

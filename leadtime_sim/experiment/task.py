@@ -1,0 +1,153 @@
+"""One run of a sweep, as a worker executes it: point values in, a flat outcome out.
+
+Whatever a run raises is caught and returned as a failed outcome with its error, so one
+bad design point never stops a sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from leadtime_sim.metrics import quoted_lead_times
+from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
+from leadtime_sim.run import RunResult, simulate
+from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
+
+SERIES_FIELDS = {
+    "product": ("backlog_units", "wip_units", "cumulative_delivered_units", "capacity_units_per_year"),
+    "requirement": ("inventory_units", "required_units", "gap_units"),
+    "factory": ("utilisation", "lines"),
+}
+"""Monthly values kept per run for the fan charts (plus each product's quoted lead time)."""
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every run of a sweep shares; sent to each worker once."""
+
+    base: dict[str, Any]
+    """The scenario as parsed, with the experiment's and the command line's overrides."""
+    seed: int
+    plugins: tuple[str, ...] = ()
+    source: str = "<scenario>"
+    key: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(json.dumps([self.base, self.seed, self.plugins], sort_keys=True,
+                                           default=str).encode()).hexdigest()
+        object.__setattr__(self, "key", digest)
+
+
+@dataclass(frozen=True)
+class RunTask:
+    point_id: int
+    replication: int
+    values: tuple[tuple[str, Any], ...]
+    """(scenario path, value) pairs of the point, tied values included."""
+
+
+@dataclass
+class RunOutcome:
+    point_id: int
+    replication: int
+    status: str
+    """``ok`` or ``failed``."""
+    error: str
+    seconds: float
+    lots: int
+    metrics: dict[str, float]
+    series: dict[str, np.ndarray]
+    """``entity|name|field`` -> monthly float32 values."""
+
+
+def override_text(path: str, value: Any) -> str:
+    """A ``--set`` assignment for a value (TOML literal)."""
+    return f"{path}={json.dumps(value)}" if not isinstance(value, bool) else f"{path}={str(value).lower()}"
+
+
+@lru_cache(maxsize=8)
+def _plugins(modules: tuple[str, ...]) -> Plugins:
+    return load_plugins(modules) if modules else NO_PLUGINS
+
+
+_SCENARIOS: dict[tuple[str, int], Scenario] = {}
+
+
+def point_scenario(context: SweepContext, task: RunTask) -> Scenario:
+    """The validated scenario of a design point (cached per worker)."""
+    key = (context.key, task.point_id)
+    if key not in _SCENARIOS:
+        if len(_SCENARIOS) > 64:
+            _SCENARIOS.clear()
+        data = apply_overrides(context.base, [override_text(p, v) for p, v in task.values])
+        _SCENARIOS[key] = validate_scenario(data, context.source, _plugins(context.plugins))
+    return _SCENARIOS[key]
+
+
+def flatten_summary(summary: dict[str, Any], scenario: Scenario) -> dict[str, float]:
+    """The run summary as flat ``metric.name`` columns; NaN = not by end."""
+    nan = float("nan")
+    row: dict[str, float] = {}
+    for name, r in summary["requirements"].items():
+        row[f"gap_closed_months.{name}"] = nan if r["gap_closed_months"] is None else r["gap_closed_months"]
+        row[f"max_gap_units.{name}"] = r["max_gap_units"]
+        row[f"gap_end_units.{name}"] = r["gap_end_units"]
+    for name, p in summary["products"].items():
+        if not p["ordered_units"] and any(name in s.bom for s in scenario.products.values()):
+            continue  # components are never ordered
+        for metric in ("quoted_lead_time_months", "mean_lead_time_months"):
+            row[f"{metric}.{name}"] = nan if p[metric] is None else p[metric]
+        row[f"delivered_units.{name}"] = p["delivered_units"]
+        row[f"backlog_end_units.{name}"] = p["backlog_end_units"]
+    row["capex_musd"] = summary["capex_musd"]
+    return row
+
+
+def compact_series(result: RunResult) -> dict[str, np.ndarray]:
+    """The monthly values the fan charts need, one float32 array per entity, name and field."""
+    records = result.records
+    series: dict[str, np.ndarray] = {}
+    for entity, rows, name_of in (("product", records.products, lambda r: r.product),
+                                  ("requirement", records.requirements, lambda r: r.requirement),
+                                  ("factory", records.factories, lambda r: r.factory)):
+        by_name: dict[str, list[Any]] = {}
+        for r in rows:
+            by_name.setdefault(name_of(r), []).append(r)
+        for name, items in by_name.items():
+            for field_name in SERIES_FIELDS[entity]:
+                series[f"{entity}|{name}|{field_name}"] = np.array(
+                    [getattr(r, field_name) for r in items], dtype=np.float32)
+    at = np.arange(1, records.months + 1, dtype=float)
+    for product in result.scenario.products:
+        orders = [o for o in records.orders if o.product == product]
+        if orders:
+            deliveries = [d for d in records.deliveries if d.product == product]
+            quotes = quoted_lead_times(orders, deliveries, at)
+            series[f"product|{product}|quoted_lead_time_months"] = np.array(
+                [np.nan if q is None else q for q in quotes], dtype=np.float32)
+    return series
+
+
+def execute(context: SweepContext, task: RunTask) -> RunOutcome:
+    """Run one replication of one design point; never raises."""
+    began = time.perf_counter()
+    try:
+        scenario = point_scenario(context, task)
+        result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins))
+        return RunOutcome(task.point_id, task.replication, "ok", "", time.perf_counter() - began,
+                          result.records.lots_started, flatten_summary(result.summary, scenario),
+                          compact_series(result))
+    except Exception as exc:  # a failing run is recorded, the sweep goes on
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        message = getattr(exc, "problems", None)
+        return RunOutcome(task.point_id, task.replication, "failed",
+                          "; ".join(message) if message else detail,
+                          time.perf_counter() - began, 0, {}, {})

@@ -41,23 +41,76 @@ def problem(source: str, path: str, message: str) -> str:
     return f"{source}: {path}: {message}"
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> list[Any]:
-    """Drop the discriminator tags pydantic inserts into paths of distribution tables."""
-    return [p for i, p in enumerate(loc) if not (p in DIST_NAMES and i + 1 < len(loc))]
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    return [t for t in _types_in(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+
+
+def _is_container(annotation: Any) -> bool:
+    """A dict or list (possibly optional or annotated) rather than a model."""
+    for t in _types_in(annotation):
+        if t in (dict, list, tuple):
+            return True
+    return False
+
+
+def _step(current: Any, part: Any) -> tuple[Any, bool]:
+    """Follow one path element from a model class or annotation.
+
+    Returns the next position and whether ``part`` is a distribution tag that pydantic
+    inserted (to be dropped from the path shown to the user).
+    """
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        for name, field in current.model_fields.items():
+            if part in (name, field.alias):
+                annotation = field.annotation
+                models = _models_in(annotation)
+                if len(models) == 1 and not _is_container(annotation):
+                    return models[0], False
+                return annotation, False
+        return None, False
+    models = _models_in(current)
+    tagged = [m for m in models if "dist" in m.model_fields and m.model_fields["dist"].default == part
+              or "dist" in m.model_fields and part in getattr(m.model_fields["dist"].annotation,
+                                                              "__args__", ())]
+    if tagged and not _is_container(current):
+        return tagged[0], True
+    if _is_container(current):  # a dict key or list index: step into the element type
+        inner = [m for m in models if "dist" not in m.model_fields]
+        if len(inner) == 1:
+            return inner[0], False
+        return (next(iter(getattr(current, "__args__", ())[-1:]), None), False)
+    return None, False
+
+
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], Any]:
+    """The path without pydantic's distribution tags, and the model the last key is in."""
+    shown: list[Any] = []
+    current: Any = model
+    parent: Any = model
+    for part in loc:
+        parent = current
+        current, is_tag = _step(current, part) if current is not None else (None, False)
+        if not is_tag:
+            shown.append(part)
+    return shown, parent
+
+
+def _keys_of(model: Any) -> set[str]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return {field.alias or name for name, field in model.model_fields.items()}
+    return set()
 
 
 def _field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
-    """All keys any model reachable from ``model`` accepts (for 'did you mean')."""
+    """All keys any model reachable from ``model`` accepts."""
     seen = seen if seen is not None else set()
     if model in seen:
         return set()
     seen.add(model)
-    names: set[str] = set()
-    for name, field in model.model_fields.items():
-        names.add(field.alias or name)
-        for arg in _types_in(field.annotation):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                names |= _field_names(arg, seen)
+    names = _keys_of(model)
+    for field in model.model_fields.values():
+        for arg in _models_in(field.annotation):
+            names |= _field_names(arg, seen)
     return names
 
 
@@ -75,18 +128,20 @@ def _types_in(annotation: Any) -> list[Any]:
 
 def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel]) -> list[str]:
     """One line per pydantic error, with the field path and a hint for misspelt keys."""
-    keys = _field_names(model)
     lines = []
     for err in error.errors(include_url=False):
-        loc = _clean_loc(tuple(err["loc"]))
+        loc, parent = _walk(model, tuple(err["loc"]))
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             key = str(loc[-1])
-            close = difflib.get_close_matches(key, keys, n=1)
+            allowed = _keys_of(parent) or _field_names(model)
+            close = difflib.get_close_matches(key, allowed - {key}, n=1)
             message = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            if not close and allowed:
+                message += f" (allowed here: {', '.join(sorted(allowed))})"
         elif err["type"] == "missing":
             message = "required key is missing"
-        elif not isinstance(err.get("input"), dict | list) and err["type"] not in {"value_error"}:
+        elif not isinstance(err.get("input"), dict | list) and "(got " not in message:
             message += f" (got {err['input']!r})"
         lines.append(problem(source, format_path(loc), message))
     return lines

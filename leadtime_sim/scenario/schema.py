@@ -19,13 +19,24 @@ Dist = Annotated[Distribution, BeforeValidator(number_as_constant)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
-PositiveCount = Annotated[int, Field(ge=1, le=1_000_000_000)]
+
+
+def _whole(value: Any) -> Any:
+    """Accept 3.0 for 3 (sweeps compute values); refuse 2.5 with a clear message."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        raise ValueError(f"must be a whole number: its fractional part is not 0 (got {value!r})")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=1_000_000_000)]
+PositiveCount = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=1_000_000_000)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
 class Product(Model):

@@ -199,8 +199,8 @@ class Factory:
         product.wip += units
         self.started_units += units
         self.model.lots_started += 1
-        for component, _ in product.bom:
-            component.wake_factories()
+        # No supplier needs waking: consuming components lowers their stock and their
+        # downstream need by the same amount.
         return Lot(units, allocation)
 
     def finish(self, lot: Lot) -> None:

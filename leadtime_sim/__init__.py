@@ -21,18 +21,21 @@ from leadtime_sim.scenario import (
     load_scenario,
     validate_scenario,
 )
-from leadtime_sim.sim import AllocationPolicy, Review, SimulationError
+from leadtime_sim.sim import AllocationPolicy, Limits, Review, RunLimitExceeded, SimulationError, estimate_lots
 
 __all__ = [
     "AllocationPolicy",
     "InputError",
+    "Limits",
     "Plugins",
     "Review",
+    "RunLimitExceeded",
     "RunResult",
     "Scenario",
     "SimulationError",
     "__version__",
     "apply_overrides",
+    "estimate_lots",
     "json_schema",
     "load_plugins",
     "load_scenario",

@@ -9,7 +9,7 @@ from typing import Any
 from leadtime_sim.metrics import summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario import Scenario, load_scenario
-from leadtime_sim.sim import KernelRecords, run_kernel
+from leadtime_sim.sim import KernelRecords, Limits, run_kernel
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,14 @@ class RunResult:
 
 
 def simulate(scenario: Scenario | str | Path, seed: int = 0, replication: int = 0,
-             plugins: Plugins = NO_PLUGINS) -> RunResult:
+             plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> RunResult:
     """Simulate a scenario (a validated ``Scenario`` or a file path) once.
 
     Pure: the same scenario, seed and replication give the same result, bit for bit.
+    ``limits`` (most lots, wall seconds) stop a runaway run with ``RunLimitExceeded``.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
-    records = run_kernel(scenario, seed, replication, plugins)
+    records = run_kernel(scenario, seed, replication, plugins, limits)
     return RunResult(scenario, seed, replication, records,
                      summarize(scenario, records, seed, replication))

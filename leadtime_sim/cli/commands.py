@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ import click
 from leadtime_sim.cli.options import (
     fail,
     input_errors_exit_2,
+    max_lots_option,
     plugin_option,
     plugins_from,
     seed_option,
@@ -19,6 +21,7 @@ from leadtime_sim.cli.summary_text import summary_table
 from leadtime_sim.errors import InputError
 from leadtime_sim.outputs import write_run
 from leadtime_sim.run import simulate
+from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 from leadtime_sim.scenario import json_schema, load_scenario
 
 
@@ -32,13 +35,22 @@ from leadtime_sim.scenario import json_schema, load_scenario
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory [default: results/<model name>].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@max_lots_option
 @input_errors_exit_2
 def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
-        plugins: tuple[str, ...], out_dir: Path | None, as_json: bool) -> None:
+        plugins: tuple[str, ...], out_dir: Path | None, as_json: bool, max_lots: float) -> None:
     """Simulate MODEL once and write summary.json, series and orders tables."""
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
-    result = simulate(scenario, seed, replication, loaded)
+    lots = estimate_lots(scenario)
+    if lots > max_lots:
+        raise InputError([f"{model}: this run would start about {lots:,.0f} lots, more than "
+                          f"--max-lots {max_lots:,.0f}; raise --max-lots to run it anyway"])
+    try:
+        result = simulate(scenario, seed, replication, loaded, Limits(max_lots=max_lots))
+    except SimulationError as exc:
+        click.echo(f"error: {model}: {exc}", err=True)
+        sys.exit(1)
     out = out_dir if out_dir is not None else Path("results") / model.stem
     write_run(result, out, model_path=model, overrides=overrides)
     if as_json:

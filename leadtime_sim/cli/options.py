@@ -21,6 +21,9 @@ set_option = click.option(
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="MODULE",
     help="Import MODULE for its POLICIES / ORDERING_RULES (repeatable).")
+max_lots_option = click.option(
+    "--max-lots", type=click.FloatRange(min=1), default=10_000_000, show_default=True,
+    help="Refuse (and stop) a run that would start more lots than this.")
 seed_option = click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1,
                            show_default=True, help="Random seed.")
 

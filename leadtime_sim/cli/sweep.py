@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import statistics
 import sys
@@ -11,10 +12,11 @@ from types import FrameType
 
 import click
 
-from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.cli.options import input_errors_exit_2, max_lots_option, set_option
 from leadtime_sim.experiment.executors import EXECUTORS, default_workers
-from leadtime_sim.experiment.runner import plan_experiment, run_experiment
+from leadtime_sim.experiment.runner import MAX_RUNS, plan_experiment, run_experiment
 from leadtime_sim.experiment.task import execute
+from leadtime_sim.sim import Limits
 
 
 class Progress:
@@ -48,8 +50,10 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def dry_run(experiment: Path, overrides: tuple[str, ...], workers: int) -> None:
-    plan = plan_experiment(experiment, overrides)
+def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limits: Limits,
+                yes: bool) -> None:
+    """Print the design and a time estimate from a few timed runs (``--dry-run``)."""
+    plan = plan_experiment(experiment, overrides, limits, yes)
     e = plan.experiment
     click.echo(f"{e.name}: {len(plan.points)} design points x {e.replications} replications "
                f"= {plan.runs} runs")
@@ -77,14 +81,20 @@ def dry_run(experiment: Path, overrides: tuple[str, ...], workers: int) -> None:
 @click.option("--force", is_flag=True, help="Replace a store holding other results.")
 @click.option("--dry-run", is_flag=True, help="Print the design and a time estimate; run nothing.")
 @set_option
+@max_lots_option
+@click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Record a run that takes longer as failed.")
+@click.option("--yes", is_flag=True, help=f"Run even more than {MAX_RUNS:,} runs.")
 @input_errors_exit_2
 def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor: str,
           scheduler: str | None, resume: bool, force: bool, dry_run: bool,
-          overrides: tuple[str, ...]) -> None:
+          overrides: tuple[str, ...], max_lots: float, run_timeout: float | None,
+          yes: bool) -> None:
     """Run EXPERIMENT: every design point x replications, stored as runs finish."""
     count = workers or default_workers()
+    limits = Limits(max_lots=max_lots, wall_seconds=run_timeout or math.inf)
     if dry_run:
-        globals()["dry_run"](experiment, overrides, count)
+        show_design(experiment, overrides, count, limits, yes)
         return
     if scheduler and executor != "dask":
         raise click.UsageError("--scheduler needs --executor dask")
@@ -93,7 +103,7 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         store = run_experiment(experiment, out, executor, count, scheduler, resume, force,
-                               overrides, progress)
+                               overrides, progress, limits, yes)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)

@@ -22,6 +22,7 @@ from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, override_text
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
+from leadtime_sim.sim import Limits, estimate_lots
 
 FLUSH_SECONDS = 2.0
 
@@ -50,8 +51,17 @@ class Plan:
                 if (p.point_id, rep) not in skip]
 
 
-def plan_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Plan:
-    """Load the experiment and its model, expand the design and validate every point."""
+MAX_RUNS = 100_000
+"""Sweeps with more runs than this need an explicit yes (``--yes``)."""
+
+
+def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Limits = Limits(),
+                    yes: bool = False) -> Plan:
+    """Load the experiment and its model, expand the design and validate every point.
+
+    Refuses (InputError) a point whose run would start more than ``limits.max_lots`` lots,
+    and a sweep of more than MAX_RUNS runs unless ``yes``.
+    """
     experiment, model_path = load_experiment(path)
     source = str(path)
     plugins = load_plugins(experiment.plugins) if experiment.plugins else NO_PLUGINS
@@ -61,21 +71,30 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Plan:
     base = apply_overrides(base, overrides)
     scenario = validate_scenario(base, str(model_path), plugins)
     points = expand(experiment)
+    runs = len(points) * experiment.replications
+    if runs > MAX_RUNS and not yes:
+        raise InputError([f"{source}: {len(points)} points x {experiment.replications} replications "
+                          f"= {runs:,} runs (more than {MAX_RUNS:,}); pass --yes to run them anyway"])
     problems: list[str] = []
     for point in points:
+        where = f"{source}: point {point.point_id} {point.axes}"
         try:
             data = apply_overrides(base, [override_text(p, v) for p, v in point.values.items()],
                                    source=f"{source}: axes")
-            validate_scenario(data, f"{source}: point {point.point_id} {point.axes}", plugins)
+            lots = estimate_lots(validate_scenario(data, where, plugins))
         except InputError as exc:
             problems += exc.problems
+            continue
+        if lots > limits.max_lots:
+            problems.append(f"{where}: a run would start about {lots:,.0f} lots, more than "
+                            f"--max-lots {limits.max_lots:,.0f}; raise --max-lots to run it anyway")
     if problems:
         raise InputError(sorted(set(problems), key=problems.index)[:50])
     try:
         baseline = baseline_point(experiment, points)
     except ValueError as exc:
         raise InputError([f"{source}: baseline: {exc}"]) from None
-    context = SweepContext(base, experiment.seed, tuple(experiment.plugins), str(model_path))
+    context = SweepContext(base, experiment.seed, tuple(experiment.plugins), str(model_path), limits)
     return Plan(experiment, Path(path), model_path, context, points, baseline, scenario)
 
 
@@ -119,12 +138,13 @@ Progress = Callable[[int, int, int], None]
 def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
                    workers: int | None = None, scheduler: str | None = None,
                    resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
-                   progress: Progress | None = None) -> ResultsStore:
+                   progress: Progress | None = None, limits: Limits = Limits(),
+                   yes: bool = False) -> ResultsStore:
     """Run (or resume) an experiment into the store at ``out``; return the store.
 
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
-    plan = plan_experiment(path, overrides)
+    plan = plan_experiment(path, overrides, limits, yes)
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
     store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force)

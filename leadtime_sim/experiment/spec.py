@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
+from leadtime_sim.dates import month_index, normalise_date
 from leadtime_sim.scenario.schema import Date
 
 Scalar = int | float | str | bool
@@ -31,7 +32,8 @@ class Axis(Model):
     path: PathText
     label: str | None = None
     values: list[Scalar] | None = None
-    range: tuple[Scalar, Scalar] | None = None
+    range: Annotated[list[Scalar], Field(min_length=2, max_length=2)] | None = None
+    """[low, high]: numbers, or dates "YYYY-MM" (sampled by month)."""
     integer: bool = False
     """Round sampled values to whole numbers (lines, units)."""
     tied: dict[PathText, list[Scalar] | Linear] = {}
@@ -43,6 +45,17 @@ class Axis(Model):
             raise ValueError("give exactly one of 'values' (a grid) or 'range' (sampled)")
         if self.values is not None and not self.values:
             raise ValueError("'values' must hold at least one value")
+        if self.range is not None:
+            low, high = self.range
+            dates = all(isinstance(v, str) for v in self.range)
+            numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.range)
+            if not (dates or numbers):
+                raise ValueError("'range' needs two numbers or two dates")
+            if dates:
+                for v in self.range:
+                    normalise_date(v)
+            if (month_index(str(low)) >= month_index(str(high))) if dates else low >= high:  # type: ignore[operator]
+                raise ValueError(f"'range' must rise: {low!r} is not below {high!r}")
         for path, tied in self.tied.items():
             if isinstance(tied, list):
                 if self.values is None:

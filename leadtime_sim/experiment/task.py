@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ from leadtime_sim.metrics import quoted_lead_times
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
+from leadtime_sim.sim import Limits
 
 SERIES_FIELDS = {
     "product": ("backlog_units", "wip_units", "cumulative_delivered_units", "capacity_units_per_year"),
@@ -38,6 +38,7 @@ class SweepContext:
     seed: int
     plugins: tuple[str, ...] = ()
     source: str = "<scenario>"
+    limits: Limits = Limits()
     key: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -141,12 +142,13 @@ def execute(context: SweepContext, task: RunTask) -> RunOutcome:
     began = time.perf_counter()
     try:
         scenario = point_scenario(context, task)
-        result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins))
+        result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins),
+                          context.limits)
         return RunOutcome(task.point_id, task.replication, "ok", "", time.perf_counter() - began,
                           result.records.lots_started, flatten_summary(result.summary, scenario),
                           compact_series(result))
     except Exception as exc:  # a failing run is recorded, the sweep goes on
-        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        detail = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
         message = getattr(exc, "problems", None)
         return RunOutcome(task.point_id, task.replication, "failed",
                           "; ".join(message) if message else detail,

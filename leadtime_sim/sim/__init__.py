@@ -4,7 +4,8 @@ from leadtime_sim.sim.demand import Review
 from leadtime_sim.sim.engine import run_kernel
 from leadtime_sim.sim.policies import AllocationPolicy, FairSharePolicy, FifoPolicy, PriorityPolicy
 from leadtime_sim.sim.records import KernelRecords
-from leadtime_sim.sim.state import SimulationError
+from leadtime_sim.sim.estimate import estimate_lots
+from leadtime_sim.sim.state import Limits, RunLimitExceeded, SimulationError
 
-__all__ = ["AllocationPolicy", "FairSharePolicy", "FifoPolicy", "KernelRecords", "PriorityPolicy",
-           "Review", "SimulationError", "run_kernel"]
+__all__ = ["AllocationPolicy", "FairSharePolicy", "FifoPolicy", "KernelRecords", "Limits", "PriorityPolicy",
+           "Review", "RunLimitExceeded", "SimulationError", "estimate_lots", "run_kernel"]

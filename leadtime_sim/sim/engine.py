@@ -7,6 +7,7 @@ out; no file I/O, printing or plotting.
 from __future__ import annotations
 
 import math
+import time
 
 import simpy
 
@@ -28,9 +29,11 @@ from leadtime_sim.sim.records import (
 )
 from leadtime_sim.sim.state import (
     BudgetState,
+    Limits,
     OrderState,
     ProductState,
     RequirementState,
+    RunLimitExceeded,
     SimulationError,
 )
 from leadtime_sim.sim.streams import RandomStreams
@@ -40,8 +43,9 @@ class Model:
     """The state of one run and the operations processes perform on it."""
 
     def __init__(self, scenario: Scenario, seed: int, replication: int = 0,
-                 plugins: Plugins = NO_PLUGINS):
+                 plugins: Plugins = NO_PLUGINS, limits: Limits | None = None):
         self.scenario = scenario
+        self.limits = limits or Limits()
         self.plugins = plugins
         self.env = simpy.Environment()
         self.streams = RandomStreams(seed, replication)
@@ -196,9 +200,13 @@ class Model:
         self.start()
         monitor = Monitor(self)
         months = math.floor(self.horizon + 1e-9)
+        deadline = time.monotonic() + self.limits.wall_seconds
         for month in range(months):
             self.env.run(until=month + 1)
             monitor.sample(month)
+            if time.monotonic() > deadline:
+                raise RunLimitExceeded(f"run exceeded its wall-time limit of "
+                                       f"{self.limits.wall_seconds:g} s (at month {month + 1})")
         if self.horizon > months:
             self.env.run(until=self.horizon)
         return KernelRecords(
@@ -261,6 +269,6 @@ def _order_record(order: OrderState) -> OrderRecord:
 
 
 def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
-               plugins: Plugins = NO_PLUGINS) -> KernelRecords:
+               plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> KernelRecords:
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
-    return Model(scenario, seed, replication, plugins).run()
+    return Model(scenario, seed, replication, plugins, limits).run()

@@ -17,7 +17,7 @@ import simpy
 
 from leadtime_sim.scenario.schema import Factory as FactorySpec
 from leadtime_sim.sim.policies import Allocation
-from leadtime_sim.sim.state import ProductState, SimulationError
+from leadtime_sim.sim.state import ProductState, RunLimitExceeded, SimulationError
 from leadtime_sim.sim.streams import RandomStreams
 
 if TYPE_CHECKING:
@@ -199,6 +199,9 @@ class Factory:
         product.wip += units
         self.started_units += units
         self.model.lots_started += 1
+        if self.model.lots_started > self.model.limits.max_lots:
+            raise RunLimitExceeded(f"run started more than {self.model.limits.max_lots:,.0f} lots "
+                                   "(raise the limit with --max-lots)")
         # No supplier needs waking: consuming components lowers their stock and their
         # downstream need by the same amount.
         return Lot(units, allocation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
 
 class SimulationError(RuntimeError):
     """The model reached an impossible state (a plugin broke a rule, or a bug)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guards against runaway runs: most lots started, and wall-clock seconds."""
+
+    max_lots: float = math.inf
+    wall_seconds: float = math.inf
+
+
+class RunLimitExceeded(SimulationError):
+    """A run hit one of its ``Limits``."""
 
 
 @dataclass(eq=False, slots=True)

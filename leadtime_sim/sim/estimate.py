@@ -1,0 +1,41 @@
+"""Estimate the size of a run before running it (resource guards)."""
+
+from __future__ import annotations
+
+import math
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.scenario.schema import Scenario
+
+
+def estimate_lots(scenario: Scenario) -> float:
+    """An upper estimate of the lots one run starts: the lesser of what the lines could
+    start at full rate and what demand could ask for (where demand is known in advance)."""
+    horizon = months_between(scenario.start, scenario.end)
+    driven = {r.product for r in scenario.requirements.values() if r.ordering is not None}
+    demand: dict[str, float] = {}
+    for order in scenario.orders:
+        demand[order.product] = demand.get(order.product, 0.0) + order.quantity
+    for stream in scenario.order_streams:
+        begin = months_between(scenario.start, stream.from_) if stream.from_ else 0.0
+        until = months_between(scenario.start, stream.until) if stream.until else horizon
+        expected = stream.rate_per_year * max(0.0, until - begin) / 12
+        units = max(1.0, stream.quantity.mean)
+        # Poisson counts: mean plus six standard deviations, times the mean order size.
+        demand[stream.product] = demand.get(stream.product, 0.0) + (expected + 6 * math.sqrt(expected)) * units
+    added = {name: 0 for name in scenario.factories}
+    for investment in scenario.investments.values():
+        if investment.factory in added:
+            added[investment.factory] += investment.lines_added
+    total = 0.0
+    for name, factory in scenario.factories.items():
+        lines = factory.lines + added[name]
+        takt = factory.takt_months.mean * (factory.learning.floor_fraction if factory.learning else 1.0)
+        capacity = math.inf if takt <= 0 and lines else lines * horizon / takt if lines else 0.0
+        product = factory.product
+        parents_use = sum(p.bom.get(product, 0) for p in scenario.products.values())
+        if product in driven or parents_use or product not in demand:
+            total += capacity
+        else:
+            total += min(capacity, demand[product])
+    return total

@@ -21,7 +21,14 @@ from leadtime_sim.scenario import (
     load_scenario,
     validate_scenario,
 )
-from leadtime_sim.sim import AllocationPolicy, Limits, Review, RunLimitExceeded, SimulationError, estimate_lots
+from leadtime_sim.sim import (
+    AllocationPolicy,
+    Limits,
+    Review,
+    RunLimitExceeded,
+    SimulationError,
+    estimate_lots,
+)
 
 __all__ = [
     "AllocationPolicy",

@@ -15,8 +15,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leadtime_sim.distributions import DIST_NAMES
-
 
 class InputError(Exception):
     """One or more problems with user input, each a complete one-line message."""
@@ -47,10 +45,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def _is_container(annotation: Any) -> bool:
     """A dict or list (possibly optional or annotated) rather than a model."""
-    for t in _types_in(annotation):
-        if t in (dict, list, tuple):
-            return True
-    return False
+    return any(t in (dict, list, tuple) for t in _types_in(annotation))
 
 
 def _step(current: Any, part: Any) -> tuple[Any, bool]:
@@ -69,9 +64,9 @@ def _step(current: Any, part: Any) -> tuple[Any, bool]:
                 return annotation, False
         return None, False
     models = _models_in(current)
-    tagged = [m for m in models if "dist" in m.model_fields and m.model_fields["dist"].default == part
-              or "dist" in m.model_fields and part in getattr(m.model_fields["dist"].annotation,
-                                                              "__args__", ())]
+    tagged = [m for m in models if ("dist" in m.model_fields and m.model_fields["dist"].default == part)
+              or ("dist" in m.model_fields and part in getattr(m.model_fields["dist"].annotation,
+                                                              "__args__", ()))]
     if tagged and not _is_container(current):
         return tagged[0], True
     if _is_container(current):  # a dict key or list index: step into the element type
@@ -196,13 +191,21 @@ def split_path(text: str) -> list[str | int]:
     return parts
 
 
-def set_path(data: dict[str, Any], path: Sequence[str | int], value: Any) -> None:
+def set_path(data: dict[str, Any], path: Sequence[str | int], value: Any,
+             named_tables: Sequence[str] = ()) -> None:
     """Set ``value`` at ``path`` inside nested dicts and lists (in place).
 
-    Missing tables on the way are created; the schema then judges whether they may exist.
+    Missing tables on the way are created (the schema then judges whether they may
+    exist), except new entries of the top-level ``named_tables``: a misspelt name there
+    would otherwise add an entity that nothing uses.
     """
     node: Any = data
-    for i, key in enumerate(path[:-1]):
+    for i, key in enumerate(path):
+        if i == 1 and path[0] in named_tables and isinstance(node, dict) and str(key) not in node:
+            known = ", ".join(sorted(node)) or "none"
+            raise ValueError(f"{format_path(path[:2])}: no such entry in {path[0]} (known: {known})")
+        if i == len(path) - 1:
+            break
         if isinstance(node, dict) and str(key) not in node:
             node[str(key)] = {}
         node = _child(node, key, path[: i + 1])

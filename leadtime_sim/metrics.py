@@ -47,43 +47,21 @@ def quoted_lead_times(orders: Sequence[OrderRecord], deliveries: Sequence[Delive
     return quotes
 
 
-def gap_close_months(gaps: Sequence[float], initial_gap: float,
-                     delivery_times: Sequence[float]) -> float | None:
-    """When a requirement's gap closes for good; None if it is open at the end.
-
-    ``gaps[k]`` is the gap at the end of month k. The close falls in the month after the
-    last month with a gap, at the last delivery in that month (or its start if none).
-    """
-    positive = [k for k, gap in enumerate(gaps) if gap > EPS]
-    if not positive:
-        if initial_gap <= EPS:
-            return 0.0
-        month = 0
-    elif positive[-1] == len(gaps) - 1:
-        return None
-    else:
-        month = positive[-1] + 1
-    inside = [t for t in delivery_times if month <= t < month + 1]
-    return max(inside) if inside else float(month)
-
-
 def requirement_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dict[str, Any]]:
+    """Per requirement: when the gap closed for good (None: not by end) and its largest."""
     result = {}
+    outcomes = {o.requirement: o for o in records.outcomes}
     for name, spec in scenario.requirements.items():
         rows = [r for r in records.requirements if r.requirement == name]
+        closed = outcomes[name].closed_months
         times, units = required_curve(spec, scenario.start)
-        initial_gap = max(0.0, interpolate(times, units, 0.0) - spec.initial_units)
-        customers = set(spec.customer_names)
-        delivered = [d.time_months for d in records.deliveries
-                     if d.product == spec.product and d.customer in customers]
-        closed = gap_close_months([r.gap_units for r in rows], initial_gap, delivered)
         result[name] = {
             "customers": list(spec.customer_names),
             "product": spec.product,
             "gap_closed": None if closed is None else date_at(scenario.start, closed),
             "gap_closed_months": closed,
-            "max_gap_units": max([initial_gap, *(r.gap_units for r in rows)]),
-            "gap_end_units": rows[-1].gap_units if rows else initial_gap,
+            "max_gap_units": outcomes[name].max_gap_units,
+            "gap_end_units": rows[-1].gap_units if rows else 0.0,
             "inventory_end_units": rows[-1].inventory_units if rows else spec.initial_units,
             "required_end_units": rows[-1].required_units if rows else interpolate(times, units, 0),
         }

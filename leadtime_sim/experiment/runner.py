@@ -23,6 +23,7 @@ from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, over
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
 from leadtime_sim.sim import Limits, estimate_lots
+from leadtime_sim.sim.state import NO_LIMITS
 
 FLUSH_SECONDS = 2.0
 
@@ -55,7 +56,7 @@ MAX_RUNS = 100_000
 """Sweeps with more runs than this need an explicit yes (``--yes``)."""
 
 
-def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Limits = Limits(),
+def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Limits = NO_LIMITS,
                     yes: bool = False) -> Plan:
     """Load the experiment and its model, expand the design and validate every point.
 
@@ -138,7 +139,7 @@ Progress = Callable[[int, int, int], None]
 def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
                    workers: int | None = None, scheduler: str | None = None,
                    resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
-                   progress: Progress | None = None, limits: Limits = Limits(),
+                   progress: Progress | None = None, limits: Limits = NO_LIMITS,
                    yes: bool = False) -> ResultsStore:
     """Run (or resume) an experiment into the store at ``out``; return the store.
 

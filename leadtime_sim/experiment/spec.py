@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.dates import month_index, normalise_date
+from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.scenario.schema import Date
 
 Scalar = int | float | str | bool
@@ -69,6 +77,54 @@ class Axis(Model):
         return self.label or self.path
 
 
+ChartName = Literal["gap_close", "probability", "heatmap", "fan", "backlog", "lead_time", "utilisation"]
+CHART_NAMES: tuple[str, ...] = get_args(ChartName)
+"""Charts the ``charts`` list (and ``leadtime-sim plot --chart``) can name."""
+CHART_FIELDS = {
+    "gap_close": {"requirements", "x", "group", "target"},
+    "probability": {"requirements", "x", "group", "target"},
+    "heatmap": {"requirements", "x", "y", "value", "target"},
+    "fan": {"requirements", "points"},
+    "backlog": {"products", "points"},
+    "lead_time": {"products", "by"},
+    "utilisation": {"points", "period_months"},
+}
+"""The settings each chart reads; any other setting given for it is an error."""
+
+
+class Chart(Model):
+    """One chart to draw after a sweep (or with ``leadtime-sim plot``); unset = chosen for you."""
+
+    chart: ChartName
+    requirements: list[str] = []
+    """Requirements to draw (one file each); empty: every requirement."""
+    products: list[str] = []
+    """Products to draw (one file each); empty: the products of the requirements."""
+    x: str | None = None
+    """Axis label on the x axis, or 'capex' ($M of the swept investments); default: the first axis."""
+    group: str | None = None
+    """Axis label with one line per value; default: the second axis, if any."""
+    y: str | None = None
+    """Heatmap rows: an axis label; default: the second axis."""
+    value: Literal["p50", "probability"] = "p50"
+    """Heatmap cells: the median close date or P(closed by target)."""
+    target: Date | None = None
+    """One of the experiment's targets; default: the first."""
+    points: list[Annotated[int, Field(ge=0)]] = []
+    """Design points (point_id) to draw; default: the baseline and the best point."""
+    by: Literal["customer", "priority"] = "customer"
+    period_months: Annotated[int, Field(ge=1, le=120)] = 3
+
+    @model_validator(mode="after")
+    def _only_settings_it_reads(self) -> Chart:
+        allowed = CHART_FIELDS[self.chart] | {"chart"}
+        extra = sorted(name for name in self.model_fields_set if name not in allowed)
+        if extra:
+            raise ValueError(f"{', '.join(map(repr, extra))} does not apply to chart {self.chart!r} "
+                             f"(it reads: {', '.join(sorted(allowed - {'chart'}))})")
+        return self
+
+
 class Experiment(Model):
     """An experiment as written in its file (paths relative to the file)."""
 
@@ -90,7 +146,25 @@ class Experiment(Model):
     """Metrics to keep (prefixes such as 'gap_closed_months'); empty keeps all."""
     plugins: list[str] = []
     """Plugin modules the runs need (imported in every worker)."""
-    charts: list[dict[str, Any]] = []
+    charts: list[Chart] = []
+    """Charts drawn into the store's charts/ folder; empty: a default set."""
+
+    @field_validator("charts")
+    @classmethod
+    def _charts_name_axes(cls, charts: list[Chart], info: ValidationInfo) -> list[Chart]:
+        names = [a.name for a in info.data.get("axes", [])]
+        targets = info.data.get("targets", [])
+        for i, chart in enumerate(charts):
+            for key in ("x", "group", "y"):
+                value = getattr(chart, key)
+                if value is not None and value not in names and not (key == "x" and value == "capex"):
+                    raise ValueError(f"{key} = {value!r} in chart {i} ({chart.chart}) is not an axis "
+                                     f"label (axes: {', '.join(map(repr, names)) or 'none'}"
+                                     f"{', or capex' if key == 'x' else ''})")
+            if chart.target is not None and chart.target not in targets:
+                raise ValueError(f"target = {chart.target!r} in chart {i} ({chart.chart}) is not one "
+                                 f"of the experiment's targets {targets}")
+        return charts
 
 
 def load_experiment(path: str | Path) -> tuple[Experiment, Path]:

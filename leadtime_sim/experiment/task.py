@@ -20,6 +20,7 @@ from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
 from leadtime_sim.sim import Limits
+from leadtime_sim.sim.state import NO_LIMITS
 
 SERIES_FIELDS = {
     "product": ("backlog_units", "wip_units", "cumulative_delivered_units", "capacity_units_per_year"),
@@ -38,7 +39,7 @@ class SweepContext:
     seed: int
     plugins: tuple[str, ...] = ()
     source: str = "<scenario>"
-    limits: Limits = Limits()
+    limits: Limits = NO_LIMITS
     key: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -22,14 +22,19 @@ from leadtime_sim.scenario.checks import check_scenario
 from leadtime_sim.scenario.schema import Scenario
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], source: str = "--set") -> dict[str, Any]:
+NAMED_TABLES = ("products", "factories", "investments", "requirements")
+"""Tables of named entities: ``--set`` changes their entries but never invents one."""
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str],
+                    source: str = "--set") -> dict[str, Any]:
     """A copy of ``data`` with each ``path=value`` assignment applied."""
     result = copy.deepcopy(dict(data))
     problems = []
     for text in overrides:
         try:
             path, value = parse_assignment(text)
-            set_path(result, path, value)
+            set_path(result, path, value, NAMED_TABLES)
         except ValueError as exc:
             problems.append(f"{source} {text}: {exc}")
     if problems:
@@ -37,7 +42,8 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], source: s
     return result
 
 
-def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>", plugins: Plugins = NO_PLUGINS) -> Scenario:
+def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>",
+                      plugins: Plugins = NO_PLUGINS) -> Scenario:
     """Validate a parsed scenario; raise InputError listing every problem."""
     try:
         scenario = Scenario.model_validate(data)

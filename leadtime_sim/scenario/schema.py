@@ -143,7 +143,11 @@ class RequiredPoint(Model):
 
 
 class Ordering(Model):
-    """Requirement-driven orders: at each review the customer orders its shortfall."""
+    """Requirement-driven orders: at each review the customer orders its shortfall.
+
+    ``shortfall`` orders up to the requirement ``lookahead_months`` ahead plus what will be
+    consumed over the lookahead and one review period, less inventory and units on order.
+    """
 
     rule: Name = "shortfall"
     first_review: Date | None = None

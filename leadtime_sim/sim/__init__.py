@@ -2,9 +2,9 @@
 
 from leadtime_sim.sim.demand import Review
 from leadtime_sim.sim.engine import run_kernel
+from leadtime_sim.sim.estimate import estimate_lots
 from leadtime_sim.sim.policies import AllocationPolicy, FairSharePolicy, FifoPolicy, PriorityPolicy
 from leadtime_sim.sim.records import KernelRecords
-from leadtime_sim.sim.estimate import estimate_lots
 from leadtime_sim.sim.state import Limits, RunLimitExceeded, SimulationError
 
 __all__ = ["AllocationPolicy", "FairSharePolicy", "FifoPolicy", "KernelRecords", "Limits", "PriorityPolicy",

@@ -34,9 +34,13 @@ class Review:
 
 
 def shortfall(review: Review) -> int:
-    """Order what is required at the lookahead, less inventory and what is on order."""
-    lookahead = review.spec.ordering.lookahead_months if review.spec.ordering else 0.0
-    short = review.required_at(review.now_months + lookahead) - review.inventory_units
+    """Order up to what is required at the lookahead plus what will be consumed before
+    the next review's order can arrive, less inventory and what is on order."""
+    ordering = review.spec.ordering
+    lookahead = ordering.lookahead_months if ordering else 0.0
+    cover = lookahead + (ordering.review_every_months if ordering else 0.0)
+    consumed = review.spec.consumption_per_year / 12 * cover
+    short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units
     return max(0, math.ceil(short - review.on_order_units - 1e-9))
 
 

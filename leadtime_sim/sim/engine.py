@@ -26,6 +26,7 @@ from leadtime_sim.sim.records import (
     OrderRecord,
     ProductMonth,
     RequirementMonth,
+    RequirementOutcome,
 )
 from leadtime_sim.sim.state import (
     BudgetState,
@@ -56,6 +57,7 @@ class Model:
         self.investments: dict[str, InvestmentRecord] = {}
         self.on_order: dict[tuple[str, str], int] = {}
         self.lots_started = 0
+        self.reassigning = scenario.policy.reassign_at_delivery
         self.products = self._products()
         self.factories = {name: Factory(name, spec, self.products[spec.product], self)
                           for name, spec in scenario.factories.items()}
@@ -108,15 +110,17 @@ class Model:
         state.backlog += order.quantity
         state.ordered += order.quantity
         state.policy.add(order)
+        if self.reassigning:
+            state.open_orders[order.index] = order
         for factory in state.factories:
             simple = factory.spec.disruptions is None and not state.bom
             factory.wake(order.quantity if simple else None)
         for component, _ in state.bom:
             component.wake_supply_chain()
 
-    def commit(self, product: ProductState, units: int) -> Allocation:
-        """Commit ``units`` backlog units to orders, in the order the policy gives."""
-        allocation = [(o, n) for o, n in product.policy.take(units) if n]
+    def commit(self, product: ProductState, units: int, lot: Lot) -> Allocation:
+        """Commit ``units`` backlog units of a new lot to orders, in the policy's order."""
+        allocation = _merged(product.policy.take(units))
         if sum(n for _, n in allocation) != units or any(n > o.uncommitted or n < 0
                                                          for o, n in allocation):
             raise SimulationError(f"allocation policy {product.policy.name!r} answered "
@@ -124,20 +128,23 @@ class Model:
         for order, n in allocation:
             order.uncommitted -= n
         product.backlog -= units
+        if self.reassigning:
+            product.lots[lot] = None
         return allocation
 
     def deliver(self, product: ProductState, lot: Lot) -> None:
-        allocation = lot.allocation
-        if self.scenario.policy.reassign_at_delivery:
-            allocation = self._reassign(product, allocation)
+        if self.reassigning:
+            del product.lots[lot]
+            lot.allocation = self._reassign(product, lot)
         now = self.env.now
-        for order, units in allocation:
+        for order, units in lot.allocation:
             assert isinstance(order, OrderState)
             order.delivered += units
             if order.first_delivery_months is None:
                 order.first_delivery_months = now
             if order.delivered == order.quantity:
                 order.last_delivery_months = now
+                product.open_orders.pop(order.index, None)
             key = (order.customer, order.product)
             self.on_order[key] -= units
             self.deliveries.append(DeliveryRecord(now, order.id, order.customer, order.product, units))
@@ -145,23 +152,68 @@ class Model:
                 requirement.receive(now, units)
         product.delivered += lot.units
 
-    def _reassign(self, product: ProductState, allocation: Allocation) -> Allocation:
-        """Let the policy move finished units; orders that lose units rejoin the backlog."""
-        new = [(o, n) for o, n in product.policy.reassign(allocation) if n]
-        if sum(n for _, n in new) != sum(n for _, n in allocation):
-            raise SimulationError(f"policy {product.policy.name!r} changed the lot size at delivery")
-        before = {o.index: o.uncommitted for o, _ in allocation + new}
-        for order, n in allocation:
-            order.uncommitted += n
+    def _reassign(self, product: ProductState, lot: Lot) -> Allocation:
+        """Let the policy give the finished units to other open orders.
+
+        An order that gains units gives up as many of its own: uncommitted ones first, then
+        its commitments in the lots due last, which pass to the orders that lost units
+        (any loss left over returns to the backlog). Units in each state are conserved.
+        """
+        old = lot.allocation
+        new = [(o, n) for o, n in product.policy.reassign(old, list(product.open_orders.values())) if n]
+        change: dict[int, int] = {}
+        orders = {o.index: o for o, _ in old + new}
         for order, n in new:
-            order.uncommitted -= n
-        for order, _ in allocation + new:
-            if order.uncommitted < 0:
-                raise SimulationError(f"policy {product.policy.name!r} over-allocated {order.id}")
-            if before[order.index] == 0 < order.uncommitted:
-                before[order.index] = order.uncommitted
-                product.policy.add(order)
-        return new
+            change[order.index] = change.get(order.index, 0) + n
+        for order, n in old:
+            change[order.index] = change.get(order.index, 0) - n
+        if sum(change.values()) != 0 or any(n < 0 for _, n in new) or any(
+                orders[i].quantity - orders[i].delivered < sum(n for o, n in new if o.index == i)
+                for i in change):
+            raise SimulationError(f"policy {product.policy.name!r} reassigned {[(o.id, n) for o, n in new]} "
+                                  f"for a lot of {lot.units} units")
+        freed: list[tuple[Lot, int]] = []
+        for index, gain in change.items():
+            if gain > 0:
+                freed += self._release(product, orders[index], gain, lot)
+        for index, loss in change.items():
+            loser = orders[index]
+            loss = -loss
+            while loss > 0 and freed:
+                other, k = freed.pop()
+                m = min(k, loss)
+                other.allocation.append((loser, m))
+                if k > m:
+                    freed.append((other, k - m))
+                loss -= m
+            if loss > 0:
+                loser.uncommitted += loss
+                product.backlog += loss
+                if loser.uncommitted == loss:
+                    product.policy.add(loser)
+        return _merged(new)
+
+    def _release(self, product: ProductState, order: OrderState, units: int,
+                 delivering: Lot) -> list[tuple[Lot, int]]:
+        """Free ``units`` of ``order``'s other claims: uncommitted first, then latest lots."""
+        take = min(units, order.uncommitted)
+        order.uncommitted -= take
+        product.backlog -= take
+        units -= take
+        freed: list[tuple[Lot, int]] = []
+        for other in sorted(product.lots, key=lambda lot: lot.due, reverse=True):
+            if units == 0:
+                break
+            mine = sum(n for o, n in other.allocation if o is order)
+            k = min(units, mine)
+            if k:
+                other.allocation = _merged([*other.allocation, (order, -k)])
+                freed.append((other, k))
+                units -= k
+        if units:
+            raise SimulationError(f"reassigned more units to {order.id} than it has open")
+        return freed
+
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -190,10 +242,10 @@ class Model:
             lots = math.ceil(units / spec.lot_size)
             for k in range(lots):
                 size = min(spec.lot_size, units - k * spec.lot_size)
-                lot = Lot(size, self.commit(product, size))
+                lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
+                lot.allocation = self.commit(product, size, lot)
                 product.wip += size
-                remaining = spec.flow_months.mean * (k + 1) / lots
-                self.env.timeout(remaining).callbacks.append(
+                self.env.timeout(lot.due).callbacks.append(
                     lambda _event, lot=lot, factory=factory: factory.finish(lot))
 
     def run(self) -> KernelRecords:
@@ -214,6 +266,8 @@ class Model:
             products=tuple(monitor.products),
             factories=tuple(monitor.factories),
             requirements=tuple(monitor.requirements),
+            outcomes=tuple(RequirementOutcome(name, r.closed_at, r.max_gap)
+                           for name, r in self.requirements.items()),
             orders=tuple(_order_record(o) for o in self.orders),
             deliveries=tuple(self.deliveries),
             investments=tuple(self.investments.values()),
@@ -256,9 +310,10 @@ class Monitor:
                 busy / line_area if line_area > 0 else 0.0))
             self.delivered[name] = p.delivered
         for name, r in model.requirements.items():
-            inventory, required = r.inventory(now), r.required(now)
-            self.requirements.append(RequirementMonth(month, name, r.product, inventory, required,
-                                                      max(0.0, required - inventory)))
+            gap = r.observe(now)
+            self.requirements.append(RequirementMonth(month, name, r.product, r.level, r.required(now),
+                                                      gap, r.peak_gap))
+            r.peak_gap = 0.0
 
 
 def _order_record(order: OrderState) -> OrderRecord:
@@ -272,3 +327,13 @@ def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
                plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> KernelRecords:
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
     return Model(scenario, seed, replication, plugins, limits).run()
+
+
+def _merged(allocation: Allocation) -> Allocation:
+    """Sum units per order, dropping orders left with none."""
+    totals: dict[int, int] = {}
+    orders = {}
+    for order, n in allocation:
+        totals[order.index] = totals.get(order.index, 0) + n
+        orders[order.index] = order
+    return [(orders[i], n) for i, n in totals.items() if n]

@@ -22,7 +22,8 @@ def estimate_lots(scenario: Scenario) -> float:
         expected = stream.rate_per_year * max(0.0, until - begin) / 12
         units = max(1.0, stream.quantity.mean)
         # Poisson counts: mean plus six standard deviations, times the mean order size.
-        demand[stream.product] = demand.get(stream.product, 0.0) + (expected + 6 * math.sqrt(expected)) * units
+        bound = (expected + 6 * math.sqrt(expected)) * units
+        demand[stream.product] = demand.get(stream.product, 0.0) + bound
     added = {name: 0 for name in scenario.factories}
     for investment in scenario.investments.values():
         if investment.factory in added:

@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from leadtime_sim.sim.engine import Model
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Lot:
     units: int
     allocation: Allocation
+    """Units committed to each order (a delivery-time reassignment may change it)."""
+    due: float = math.inf
+    """When it will be delivered (known once it leaves the line)."""
 
 
 class Line:
@@ -167,6 +170,7 @@ class Factory:
             self._advance_areas()
             self.busy -= 1
             flow = next(self.flow)
+            lot.due = env.now + flow
             if flow > 0:
                 env.timeout(flow).callbacks.append(lambda _event, lot=lot: self.finish(lot))
             else:
@@ -193,9 +197,9 @@ class Factory:
             return None
         for component, per_unit in product.bom:
             component.stock -= units * per_unit
-        allocation: Allocation = []
+        lot = Lot(units, [])
         if not product.is_component:
-            allocation = self.model.commit(product, units)
+            lot.allocation = self.model.commit(product, units, lot)
         product.wip += units
         self.started_units += units
         self.model.lots_started += 1
@@ -204,7 +208,7 @@ class Factory:
                                    "(raise the limit with --max-lots)")
         # No supplier needs waking: consuming components lowers their stock and their
         # downstream need by the same amount.
-        return Lot(units, allocation)
+        return lot
 
     def finish(self, lot: Lot) -> None:
         product = self.product

@@ -1,10 +1,14 @@
 """Allocation policies: which backlog orders get the units of a lot.
 
-A policy holds the orders of one product that still have uncommitted units. At a lot
+A policy holds the orders of one product that have uncommitted units: the engine calls
+``add(order)`` whenever an order's uncommitted units rise from zero. Its queue may hold
+an order twice or hold one whose units were all taken meanwhile (a delivery can move
+units), so ``take`` counts what it gives each order and skips exhausted ones. At a lot
 start the engine calls ``take(units)``; the policy answers with ``(order, units)`` pairs
 and the engine commits them (and checks the answer). A policy may also override
-``reassign`` to move finished units to another order at delivery, as happened when
-Switzerland's Patriots were moved behind Ukraine's in 2025.
+``reassign`` to give finished units to other open orders at delivery, as happened when
+Switzerland's Patriots were moved behind Ukraine's in 2025; the engine then hands the
+receiving orders' later commitments to the orders that lost units.
 
 Write your own by subclassing ``AllocationPolicy`` in your module and listing it in the
 module's ``POLICIES = {"my-policy": MyPolicy}``; load it with ``--plugin my_module``.
@@ -14,7 +18,8 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 Allocation = list[tuple["OrderView", int]]
 
@@ -45,19 +50,14 @@ class AllocationPolicy:
 
     def take(self, units: int) -> Allocation:
         """Choose orders for up to ``units`` units; do not change the orders."""
-        taken: Allocation = []
-        queue = self.queue
-        while units and queue:
-            order = queue[0]
-            n = min(units, order.uncommitted)
-            taken.append((order, n))
-            units -= n
-            if n == order.uncommitted:
-                queue.popleft()
-        return taken
+        return _take_from_front(self.queue, units, lambda q: q[0], lambda q: q.popleft())
 
-    def reassign(self, allocation: Allocation) -> Allocation:
-        """At delivery: who gets the finished units (by default, whom they were made for)."""
+    def reassign(self, allocation: Allocation, open_orders: Sequence[OrderView]) -> Allocation:
+        """At delivery: who gets the finished units (by default, whom they were made for).
+
+        ``open_orders`` are the product's orders not yet fully delivered; an order may get
+        at most its quantity less what it has been delivered.
+        """
         return allocation
 
 
@@ -77,42 +77,28 @@ class PriorityPolicy(AllocationPolicy):
         heapq.heappush(self.heap, (order.priority, order.entered_months, order.index, order))
 
     def take(self, units: int) -> Allocation:
-        taken: Allocation = []
-        heap = self.heap
-        while units and heap:
-            order = heap[0][3]
-            n = min(units, order.uncommitted)
-            taken.append((order, n))
-            units -= n
-            if n == order.uncommitted:
-                heapq.heappop(heap)
-        return taken
+        return _take_from_front(self.heap, units, lambda h: h[0][3], heapq.heappop)
 
-    def reassign(self, allocation: Allocation) -> Allocation:
-        """Give finished units to waiting orders of a strictly more urgent class."""
-        result: Allocation = []
-        claimed: dict[int, int] = {}
+    def reassign(self, allocation: Allocation, open_orders: Sequence[OrderView]) -> Allocation:
+        """Give finished units to open orders of a strictly more urgent class first."""
+        urgent_first = sorted(open_orders, key=lambda o: (o.priority, o.entered_months, o.index))
+        share: dict[int, int] = {}
         for order, units in allocation:
-            while units:
-                urgent = self._more_urgent(order.priority, claimed)
-                if urgent is None:
+            share[order.index] = share.get(order.index, 0) + units
+        result: Allocation = []
+        for order, units in allocation:
+            for urgent in urgent_first:
+                if not units or urgent.priority >= order.priority:
                     break
-                n = min(units, urgent.uncommitted - claimed.get(urgent.index, 0))
-                claimed[urgent.index] = claimed.get(urgent.index, 0) + n
-                result.append((urgent, n))
-                units -= n
+                n = min(units, urgent.quantity - urgent.delivered - share.get(urgent.index, 0))
+                if n > 0:
+                    share[urgent.index] = share.get(urgent.index, 0) + n
+                    share[order.index] -= n
+                    result.append((urgent, n))
+                    units -= n
             if units:
                 result.append((order, units))
         return result
-
-    def _more_urgent(self, priority: int, claimed: dict[int, int]) -> OrderView | None:
-        for entry in sorted(self.heap):
-            order = entry[3]
-            if order.priority >= priority:
-                return None
-            if order.uncommitted - claimed.get(order.index, 0) > 0:
-                return order
-        return None
 
 
 class FairSharePolicy(AllocationPolicy):
@@ -147,6 +133,23 @@ class FairSharePolicy(AllocationPolicy):
             orders[order.index] = order
             self.allotted[customer] += 1
         return [(orders[i], n) for i, n in counts.items()]
+
+
+def _take_from_front(queue: Any, units: int, front: Callable[[Any], OrderView],
+                     pop: Callable[[Any], Any]) -> Allocation:
+    """Take units from the front of a queue, skipping exhausted and repeated orders."""
+    given: dict[int, int] = {}
+    taken: Allocation = []
+    while units and queue:
+        order = front(queue)
+        n = min(units, order.uncommitted - given.get(order.index, 0))
+        if n > 0:
+            given[order.index] = given.get(order.index, 0) + n
+            taken.append((order, n))
+            units -= n
+        if order.uncommitted - given.get(order.index, 0) <= 0:
+            pop(queue)
+    return taken
 
 
 BUILTIN = {"fifo": FifoPolicy, "priority": PriorityPolicy, "fair-share": FairSharePolicy}

@@ -87,6 +87,17 @@ class RequirementMonth:
     inventory_units: float
     required_units: float
     gap_units: float
+    """At the month's end."""
+    peak_gap_units: float
+    """Largest gap during the month (watched at every delivery and at the month's end)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementOutcome:
+    requirement: str
+    closed_months: float | None
+    """The last time the gap closed (None: open at the end)."""
+    max_gap_units: float
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,7 @@ class KernelRecords:
     products: tuple[ProductMonth, ...]
     factories: tuple[FactoryMonth, ...]
     requirements: tuple[RequirementMonth, ...]
+    outcomes: tuple[RequirementOutcome, ...]
     orders: tuple[OrderRecord, ...]
     deliveries: tuple[DeliveryRecord, ...]
     investments: tuple[InvestmentRecord, ...]

@@ -15,7 +15,7 @@ from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.policies import AllocationPolicy
 
 if TYPE_CHECKING:
-    from leadtime_sim.sim.factory import Factory
+    from leadtime_sim.sim.factory import Factory, Lot
 
 
 class SimulationError(RuntimeError):
@@ -28,6 +28,9 @@ class Limits:
 
     max_lots: float = math.inf
     wall_seconds: float = math.inf
+
+
+NO_LIMITS = Limits()
 
 
 class RunLimitExceeded(SimulationError):
@@ -68,6 +71,10 @@ class ProductState:
     bom: list[tuple[ProductState, int]] = field(default_factory=list)
     parents: list[tuple[ProductState, int]] = field(default_factory=list)
     factories: list[Factory] = field(default_factory=list)
+    open_orders: dict[int, OrderState] = field(default_factory=dict)
+    """Orders not fully delivered (kept only when deliveries may be reassigned)."""
+    lots: dict[Lot, None] = field(default_factory=dict)
+    """Lots in progress (kept only when deliveries may be reassigned)."""
 
     def start_need(self) -> int:
         """Units of this product that should start now to meet orders and buffers."""
@@ -87,8 +94,16 @@ class ProductState:
             component.wake_supply_chain()
 
 
+GAP_TOLERANCE = 1e-9
+
+
 class RequirementState:
-    """Inventory of one requirement: initial + deliveries - consumption (never below 0)."""
+    """Inventory of one requirement: initial + deliveries - consumption (never below 0).
+
+    The gap is watched at every delivery (just before and after it) and at month ends.
+    Between those instants required and inventory are both linear (required points fall
+    on month starts), so the largest gap and the last time the gap closed are exact.
+    """
 
     def __init__(self, name: str, spec: Requirement, start: str):
         self.name = name
@@ -98,6 +113,22 @@ class RequirementState:
         self.consumption_per_month = spec.consumption_per_year / 12
         self.updated = 0.0
         self.times, self.units = required_curve(spec, start)
+        self.max_gap = 0.0
+        self.peak_gap = 0.0
+        """Largest gap since the last month end."""
+        self.closed_at: float | None = None
+        self.observe(0.0)
+
+    def observe(self, now: float) -> float:
+        """Note the gap at ``now``; return it."""
+        gap = max(0.0, self.required(now) - self.inventory(now))
+        if gap > GAP_TOLERANCE:
+            self.closed_at = None
+            self.max_gap = max(self.max_gap, gap)
+            self.peak_gap = max(self.peak_gap, gap)
+        elif self.closed_at is None:
+            self.closed_at = now
+        return gap
 
     def inventory(self, now: float) -> float:
         if self.consumption_per_month:
@@ -106,7 +137,9 @@ class RequirementState:
         return self.level
 
     def receive(self, now: float, units: int) -> None:
-        self.level = self.inventory(now) + units
+        self.observe(now)
+        self.level += units
+        self.observe(now)
 
     def required(self, t: float) -> float:
         return interpolate(self.times, self.units, t)

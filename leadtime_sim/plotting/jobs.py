@@ -1,0 +1,212 @@
+"""From chart settings to drawing jobs: which requirement, product, axes and points each file shows.
+
+Unset settings are chosen here: every requirement, the first axis on x and the second as
+groups (other axes held at the baseline's values), the baseline and the best point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+
+from leadtime_sim.charts import Job, Results, best_point, milestones, swept_capex
+from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.spec import Chart
+from leadtime_sim.plotting.orders import lead_time_chart
+from leadtime_sim.plotting.series import (
+    backlog_chart,
+    fan_chart,
+    quoted_lead_time_chart,
+    utilisation_chart,
+)
+from leadtime_sim.plotting.sweep import close_heatmap, gap_close_chart, probability_chart
+
+CAPEX_LABEL = "capex of the swept investments ($M)"
+
+
+def jobs_for(results: Results, spec: Chart) -> list[Job]:
+    """The files one chart setting makes (one per requirement, product or point)."""
+    return BUILDERS[spec.chart](results, spec)
+
+
+def _names(asked: list[str], known: list[str], what: str, results: Results) -> list[str]:
+    wrong = [n for n in asked if n not in known]
+    if wrong:
+        raise InputError([f"{results.directory}: no {what} {n!r} (known: {', '.join(known)})" for n in wrong])
+    return asked or known
+
+
+def _label(results: Results, requirement: str) -> str:
+    return f"{requirement} ({results.scenario['requirements'][requirement]['product']})"
+
+
+def _capex_axis(results: Results) -> str | None:
+    for axis in results.experiment.get("axes", []):
+        paths = [axis["path"], *(axis.get("tied") or {})]
+        if any(p.endswith(("capex_musd", "lines_added")) for p in paths):
+            return str(axis.get("label") or axis["path"])
+    return None
+
+
+def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | None]:
+    """(x, second axis): the settings, else the first axis and the next other one."""
+    axes = results.axes
+    if not axes:
+        raise InputError([f"{results.directory}: the experiment has no axes to plot against"])
+    x = spec.x or axes[0]
+    other = getattr(spec, second)
+    if other is None:
+        skip = {x, _capex_axis(results) if x == "capex" else None}
+        other = next((a for a in axes if a not in skip), None)
+    return x, other
+
+
+def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
+    """points.csv with a capex column, other axes held at the baseline's values."""
+    rows = results.points.copy()
+    capex = swept_capex(results)
+    rows["capex"] = rows["point_id"].map(capex).astype(float)
+    base = results.point_axes(results.baseline)
+    for axis in results.axes:
+        if axis not in keep:
+            rows = rows[rows[axis].astype(str) == str(base.get(axis))]
+    return rows
+
+
+def _target(results: Results, spec: Chart, needed: bool) -> str | None:
+    if spec.target or results.targets:
+        return spec.target or results.targets[0]
+    if needed:
+        raise InputError([f"{results.directory}: chart {spec.chart!r} needs a target date "
+                          "(the experiment has no targets)"])
+    return None
+
+
+def _gap_close(results: Results, spec: Chart) -> list[Job]:
+    x, group = _sweep_axes(results, spec, "group")
+    rows = _sweep_rows(results, {x, group})
+    target = _target(results, spec, spec.chart == "probability")
+    xlabel = CAPEX_LABEL if x == "capex" else x
+    jobs = []
+    for req in _names(spec.requirements, results.requirements, "requirement", results):
+        common: dict[str, Any] = {"x": x, "group": group, "scenario": results.name,
+                                  "label": _label(results, req), "xlabel": xlabel}
+        if spec.chart == "gap_close":
+            draw: Callable[..., Axes] = partial(gap_close_chart, rows, req, start=results.start,
+                                                end=results.end, target=target, **common)
+        else:
+            draw = partial(probability_chart, rows, req, target=target, **common)
+        jobs.append(Job(f"{spec.chart}-{req}", 1, lambda axes, draw=draw: draw(ax=axes[0])))
+    return jobs
+
+
+def _heatmap(results: Results, spec: Chart) -> list[Job]:
+    x, y = _sweep_axes(results, spec, "y")
+    if y is None:
+        raise InputError([f"{results.directory}: a heatmap needs two axes"])
+    rows = _sweep_rows(results, {x, y})
+    target = _target(results, spec, spec.value == "probability")
+    jobs = []
+    for req in _names(spec.requirements, results.requirements, "requirement", results):
+        draw = partial(close_heatmap, rows, req, x=x, y=y, start=results.start, end=results.end,
+                       value=spec.value, target=target, scenario=results.name, label=_label(results, req))
+        suffix = "-probability" if spec.value == "probability" else ""
+        jobs.append(Job(f"heatmap-{req}{suffix}", 1, lambda axes, draw=draw: draw(ax=axes[0])))
+    return jobs
+
+
+def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]:
+    """The points asked for, else the baseline and the best point (or the costliest)."""
+    if results.kind == "run":
+        return [0]
+    known = [int(p["point_id"]) for p in results.manifest.get("points", [])]
+    wrong = [p for p in spec.points if p not in known]
+    if wrong:
+        raise InputError([f"{results.directory}: no design point {p} (points 0-{max(known)})" for p in wrong])
+    if spec.points:
+        return list(spec.points)
+    chosen = [results.baseline]
+    if requirement:
+        chosen.append(best_point(results, requirement, results.targets[0] if results.targets else None))
+    if len(set(chosen)) == 1:
+        capex = swept_capex(results)
+        chosen.append(max(known, key=lambda p: (capex.get(p, 0.0), p)))
+    return list(dict.fromkeys(chosen))
+
+
+def _labels(results: Results, points: list[int]) -> dict[int, str]:
+    return {p: results.point_label(p) for p in points} if results.kind == "sweep" else {0: ""}
+
+
+def _fan(results: Results, spec: Chart) -> list[Job]:
+    jobs = []
+    for req in _names(spec.requirements, results.requirements, "requirement", results):
+        points = _points(results, spec, req)
+        product = results.scenario["requirements"][req]["product"]
+        draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,
+                       labels=_labels(results, points), milestones=milestones(results, product, points),
+                       scenario=results.name, label=_label(results, req))
+        jobs.append(Job(f"fan-{req}", 1, lambda axes, draw=draw: draw(ax=axes[0])))
+    return jobs
+
+
+def _products(results: Results, spec: Chart) -> list[str]:
+    if results.kind == "run":
+        known = list(dict.fromkeys(results.orders["product"]))
+    else:
+        known = list(dict.fromkeys(r["product"] for r in results.scenario["requirements"].values()))
+    return _names(spec.products, known, "product with orders", results)
+
+
+def _backlog(results: Results, spec: Chart) -> list[Job]:
+    jobs = []
+    for product in _products(results, spec):
+        req = next((n for n, r in results.scenario["requirements"].items() if r["product"] == product), None)
+        points = _points(results, spec, req)
+        common: dict[str, Any] = {"start": results.start, "points": points,
+                                  "labels": _labels(results, points), "scenario": results.name}
+
+        def draw(axes: list[Axes], product: str = product, common: dict[str, Any] = common) -> None:
+            backlog_chart(results.quantiles, product, ax=axes[0], **common)
+            quoted_lead_time_chart(results.quantiles, product, end=results.end, ax=axes[1],
+                                   title=False, **common)
+
+        jobs.append(Job(f"backlog-{product}", 2, draw))
+    return jobs
+
+
+def _lead_time(results: Results, spec: Chart) -> list[Job]:
+    if results.kind != "run":
+        raise InputError([f"{results.directory}: chart 'lead_time' needs a run's orders"])
+    suffix = "-priority" if spec.by == "priority" else ""
+    return [Job(f"lead_time-{product}{suffix}", 1,
+                lambda axes, product=product: lead_time_chart(
+                    results.orders, end=results.end, product=product, by=spec.by,
+                    scenario=results.name, ax=axes[0]))
+            for product in _products(results, spec)]
+
+
+def _utilisation(results: Results, spec: Chart) -> list[Job]:
+    factories = results.scenario["factories"]
+    order = sorted(factories, key=lambda n: (factories[n]["product"], n))
+    row_labels = {n: f"{n} ({factories[n]['product']})" for n in order}
+    first = results.requirements[0] if results.requirements else None
+    jobs = []
+    for point in _points(results, spec, first):
+        subtitle = results.point_label(point) if results.kind == "sweep" else ""
+        draw = partial(utilisation_chart, results.quantiles, start=results.start, point=point,
+                       period_months=spec.period_months, row_labels=row_labels,
+                       scenario=results.name, subtitle=subtitle)
+        stem = f"utilisation-point{point}" if results.kind == "sweep" else "utilisation"
+        jobs.append(Job(stem, 1, lambda axes, draw=draw: draw(ax=axes[0])))
+    return jobs
+
+
+BUILDERS: dict[str, Callable[[Results, Chart], list[Job]]] = {
+    "gap_close": _gap_close, "probability": _gap_close, "heatmap": _heatmap, "fan": _fan,
+    "backlog": _backlog, "lead_time": _lead_time, "utilisation": _utilisation,
+}

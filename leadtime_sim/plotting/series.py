@@ -1,0 +1,206 @@
+"""Charts of monthly series: inventory against requirement, backlog, quoted lead time, utilisation.
+
+They take the long quantile table of a sweep store (``series_quantiles.parquet``: point_id,
+entity, name, field, month, p10, p50, p90); a single run is the same table with only
+``p50`` (see :func:`leadtime_sim.charts.run_quantiles`), and then no bands are drawn.
+Each row is the state at the end of its month, so it is drawn at the month's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.plotting.style import (
+    GREY,
+    SEQUENTIAL,
+    colour,
+    date_axis,
+    date_numbers,
+    default_axes,
+    legend_outside,
+    titled,
+)
+
+
+class Milestone(TypedDict):
+    """An investment event drawn on a time axis (``point_id`` None: the same for all points)."""
+
+    date: str
+    label: str
+    point_id: int | None
+
+
+def series_rows(quantiles: pd.DataFrame, entity: str, name: str, field: str) -> pd.DataFrame:
+    """One series of one entity, sorted by point and month; ValueError if there is none."""
+    rows = quantiles[(quantiles["entity"] == entity) & (quantiles["name"] == name)
+                     & (quantiles["field"] == field)]
+    if rows.empty:
+        known = sorted(quantiles.loc[quantiles["entity"] == entity, "name"].unique())
+        raise ValueError(f"no {field} series for {entity} {name!r} (known: {known})")
+    return rows.sort_values(["point_id", "month"], kind="stable")
+
+
+def month_ends(start: str, months: pd.Series) -> np.ndarray:
+    """Date numbers of the end of each month (the instant the row describes)."""
+    return date_numbers(start, months.to_numpy(dtype=float) + 1)
+
+
+def _chosen(rows: pd.DataFrame, points: Sequence[int] | None) -> list[int]:
+    present = list(dict.fromkeys(rows["point_id"].astype(int)))
+    return present if points is None else [p for p in points if p in present]
+
+
+def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | None,
+           labels: Mapping[int, str] | None, scale: float = 1.0, single: str = "") -> list[int]:
+    """Median line and P10-P90 band (where both ends are known) per point; returns the points.
+
+    A line is labelled with its point ("..., median" when it has a band), or ``single``
+    when there is one unnamed line (a single run).
+    """
+    chosen = _chosen(rows, points)
+    banded = False
+    for i, point in enumerate(chosen):
+        part = rows[rows["point_id"] == point]
+        x = month_ends(start, part["month"])
+        p10, p50, p90 = (part[q].to_numpy(dtype=float) * scale for q in ("p10", "p50", "p90"))
+        both = np.isfinite(p10) & np.isfinite(p90)
+        band = bool(both.any() and np.any(p10[both] != p90[both]))
+        if band:
+            ax.fill_between(x, p10, p90, where=both, color=colour(i), alpha=0.2, linewidth=0)
+        banded |= band
+        name = (labels or {}).get(point) or (single if len(chosen) == 1 else f"point {point}")
+        ax.plot(x, p50, color=colour(i), linewidth=2, label=f"{name}, median" if band else name)
+    return chosen
+
+
+def _band_key(ax: Axes) -> list[Patch]:
+    """A legend entry for the shaded bands, if the axes has any."""
+    return [Patch(color=GREY, alpha=0.25, linewidth=0, label="shaded: P10-P90 of runs")] \
+        if ax.collections else []
+
+
+def _time_axis(ax: Axes, start: str, rows: pd.DataFrame) -> None:
+    months = rows["month"].to_numpy(dtype=float)
+    ax.set_xlim(*date_numbers(start, [0, months.max() + 1]))
+    date_axis("x", ax, (months.max() + 1) / 12)
+
+
+def fan_chart(quantiles: pd.DataFrame, requirement: str, *, start: str,
+              points: Sequence[int] | None = None, labels: Mapping[int, str] | None = None,
+              milestones: Sequence[Milestone] = (), scenario: str = "", label: str | None = None,
+              ax: Axes | None = None) -> Axes:
+    """Inventory (median, P10-P90) against the required inventory over time, per point."""
+    ax = default_axes(ax)
+    inventory = series_rows(quantiles, "requirement", requirement, "inventory_units")
+    required = series_rows(quantiles, "requirement", requirement, "required_units")
+    chosen = _bands(ax, inventory, start, points, labels, single="inventory")
+    first = required[required["point_id"] == chosen[0]]
+    ax.plot(month_ends(start, first["month"]), first["p50"], color="black", linestyle="--",
+            linewidth=1.8, label="required")
+    _milestones(ax, start, milestones, chosen)
+    _time_axis(ax, start, inventory)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("units in inventory")
+    titled(ax, f"{label or requirement}: inventory against requirement", scenario)
+    legend_outside(ax, extra=_band_key(ax))
+    return ax
+
+
+def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: list[int]) -> None:
+    """Dotted vertical lines with their labels written up from the bottom of the axes."""
+    for m in milestones:
+        if m["point_id"] is not None and m["point_id"] not in chosen:
+            continue
+        shade = GREY if m["point_id"] is None else colour(chosen.index(m["point_id"]))
+        x = date_numbers(start, [months_between(start, m["date"])])[0]
+        ax.axvline(x, color=shade, linestyle=":", linewidth=1.5)
+        ax.text(x, 0.02, f" {m['label']}", transform=ax.get_xaxis_transform(), rotation=90,
+                ha="right", va="bottom", fontsize=10, color=shade)
+
+
+def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
+                  points: Sequence[int] | None = None, labels: Mapping[int, str] | None = None,
+                  scenario: str = "", ax: Axes | None = None) -> Axes:
+    """Units ordered and not yet delivered, over time, per point."""
+    ax = default_axes(ax)
+    rows = series_rows(quantiles, "product", product, "backlog_units")
+    _bands(ax, rows, start, points, labels, single="backlog")
+    _time_axis(ax, start, rows)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("backlog (units)")
+    titled(ax, f"{product}: backlog and quoted lead time", scenario)
+    legend_outside(ax, extra=_band_key(ax))
+    return ax
+
+
+def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str, end: str,
+                           points: Sequence[int] | None = None,
+                           labels: Mapping[int, str] | None = None, scenario: str = "",
+                           title: bool = True, ax: Axes | None = None) -> Axes:
+    """Lead time (years) an order of one unit placed at each date would get, per point.
+
+    No line where the quote is "not by end" (the unit would not be delivered by ``end``).
+    ``title=False`` when it sits under :func:`backlog_chart`, which titles both.
+    """
+    ax = default_axes(ax)
+    rows = series_rows(quantiles, "product", product, "quoted_lead_time_months")
+    _bands(ax, rows, start, points, labels, scale=1 / 12, single="quoted lead time")
+    _time_axis(ax, start, rows)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("quoted lead time (years)")
+    ax.set_xlabel(f"order placed (no line: not delivered by {end})")
+    if title:
+        titled(ax, f"{product}: quoted lead time", scenario)
+        legend_outside(ax, extra=_band_key(ax))
+    return ax
+
+
+def utilisation_chart(quantiles: pd.DataFrame, *, start: str, point: int | None = None,
+                      period_months: int = 3, row_labels: Mapping[str, str] | None = None,
+                      scenario: str = "", subtitle: str = "", ax: Axes | None = None) -> Axes:
+    """Share of lines busy, per factory and period (median over runs): the bottleneck is bright.
+
+    Periods in which a factory has no lines yet are grey, not "idle".
+    """
+    ax = default_axes(ax)
+    util = utilisation_grid(quantiles, point, period_months, list(row_labels or ()))
+    names = list(util.index)
+    periods = util.columns.to_numpy(dtype=float)
+    edges = date_numbers(start, np.append(periods, periods[-1] + period_months))
+    ax.set_facecolor("#d9d9d9")
+    mesh = ax.pcolormesh(edges, np.arange(len(names) + 1), np.ma.masked_invalid(util.to_numpy()) * 100,
+                         cmap=SEQUENTIAL, vmin=0, vmax=100)
+    ax.set_yticks(np.arange(len(names)) + 0.5,
+                  [(row_labels or {}).get(n, n) for n in names])
+    ax.invert_yaxis()
+    ax.grid(False)
+    date_axis("x", ax, (periods[-1] + period_months) / 12)
+    bar = ax.figure.colorbar(mesh, ax=ax, shrink=0.9)
+    bar.set_label(f"lines busy (%, mean over {period_months} months)")
+    titled(ax, "Line utilisation by factory (bright = bottleneck; grey = no lines yet)"
+           + (f"\n{subtitle}" if subtitle else ""), scenario)
+    return ax
+
+
+def utilisation_grid(quantiles: pd.DataFrame, point: int | None, period_months: int,
+                     order: Sequence[str] = ()) -> pd.DataFrame:
+    """Factories (in ``order``) x period start (months): mean of the median utilisation
+    over the months in which the factory has lines (NaN: no lines in the whole period)."""
+    factories = quantiles[quantiles["entity"] == "factory"]
+    if point is not None:
+        factories = factories[factories["point_id"] == point]
+    elif factories["point_id"].nunique() > 1:
+        raise ValueError("the table holds several points: choose one with point=")
+    wide = factories.pivot_table(index=["name", "month"], columns="field", values="p50")
+    util = wide["utilisation"].where(wide["lines"] > 0)
+    frame = util.reset_index()
+    frame["period"] = frame["month"] // period_months * period_months
+    grid = frame.groupby(["name", "period"])["utilisation"].mean().unstack("period")
+    return grid.reindex([n for n in order if n in grid.index]) if order else grid.sort_index()

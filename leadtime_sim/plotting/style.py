@@ -1,0 +1,121 @@
+"""What every chart shares: palette, slide-size style, dates on axes, titles and legends.
+
+Times in the data are months from the scenario start; charts show calendar dates, so the
+conversion lives here, once. Plotted dates are Matplotlib date numbers (days), which tests
+can compare with :func:`date_numbers`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import datetime as dt
+import math
+from collections.abc import Iterable, Iterator, Sequence
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from leadtime_sim.dates import month_index
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
+             "#F0E442")
+"""Okabe & Ito's colour-blind-safe palette, strongest contrasts on white first."""
+GREY = "#777777"
+SEQUENTIAL = "cividis"
+"""Colour map for heatmaps: perceptually uniform and readable with any colour vision."""
+SLIDE_SIZE = (11.0, 6.2)
+"""Inches: 16:9-ish, readable on a slide at 150 dpi."""
+SLIDE_RC = {"font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "xtick.labelsize": 12,
+            "ytick.labelsize": 12, "legend.fontsize": 11, "legend.title_fontsize": 12,
+            "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+            "grid.alpha": 0.3, "svg.fonttype": "none", "pdf.fonttype": 42}
+
+
+@contextlib.contextmanager
+def slide_style() -> Iterator[None]:
+    """Fonts and spines for slides, for the charts drawn inside the block."""
+    with mpl.rc_context(SLIDE_RC):
+        yield
+
+
+def new_figure(size: tuple[float, float] = SLIDE_SIZE, rows: int = 1) -> tuple[Figure, list[Axes]]:
+    """A figure outside pyplot (no GUI, no global state), with ``rows`` stacked axes."""
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def default_axes(ax: Axes | None) -> Axes:
+    """``ax``, or the current pyplot axes (a new slide-size figure if there is none)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # only when the caller gave no axes (notebooks)
+
+    if not plt.get_fignums():
+        plt.figure(figsize=SLIDE_SIZE, layout="constrained")
+    return plt.gca()
+
+
+def colour(i: int) -> str:
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def to_datetime(start: str, months: float) -> dt.datetime:
+    """The instant ``months`` after the first day of ``start`` (days within the month)."""
+    total = month_index(start) + months
+    whole = math.floor(total + 1e-9)
+    year, month = divmod(whole, 12)
+    days = calendar.monthrange(year, month + 1)[1]
+    return dt.datetime(year, month + 1, 1) + dt.timedelta(days=(total - whole) * days)
+
+
+def date_numbers(start: str, months: Iterable[float]) -> np.ndarray:
+    """Matplotlib date numbers for months from ``start``; NaN ("not by end") stays NaN."""
+    return np.array([mdates.date2num(to_datetime(start, float(m))) if np.isfinite(m) else np.nan
+                     for m in months], dtype=float)
+
+
+def end_label(end: str) -> str:
+    """``not by 2045`` for a January horizon, ``not by 2045-07`` otherwise."""
+    return f"not by {end[:4]}" if end[5:7] == "01" else f"not by {end[:7]}"
+
+
+def date_axis(axis: str, ax: Axes, span_years: float) -> None:
+    """Years as ticks on the x or y axis (every 1, 2 or 5 years, so labels never crowd)."""
+    step = 1 if span_years <= 8 else 2 if span_years <= 20 else 5
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(mdates.YearLocator(step))
+    target.set_major_formatter(mdates.DateFormatter("%Y"))
+    target.set_minor_locator(mdates.YearLocator(1) if step > 1 else mdates.MonthLocator((4, 7, 10)))
+
+
+def titled(ax: Axes, what: str, scenario: str) -> None:
+    """Two-line title: what the chart shows, then the scenario it comes from."""
+    ax.set_title(f"{what}\n{scenario}" if scenario else what, loc="left")
+
+
+def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] = ()) -> None:
+    """A legend right of the axes, so it never covers data.
+
+    ``extra``: proxy artists explaining marks (bands, markers) that are not in the axes, so
+    they take no room in the layout.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    handles += list(extra)
+    labels += [str(h.get_label()) for h in extra]
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+                  frameon=False, title=title, alignment="left")
+
+
+def years_axis(ax: Axes, axis: str = "y") -> None:
+    """A secondary axis in years beside an axis in months."""
+    if axis == "y":
+        ax.secondary_yaxis("right", functions=(lambda m: m / 12, lambda y: y * 12)).set_ylabel("years")
+    else:
+        ax.secondary_xaxis("top", functions=(lambda m: m / 12, lambda y: y * 12)).set_xlabel("years")

@@ -1,0 +1,225 @@
+"""Charts of a sweep's aggregates (``points.csv``): when each gap closes, against the axes.
+
+Every function takes the points table as a DataFrame, one requirement, and the names of
+the columns to put on the axes; months are turned into dates with the scenario's start.
+A quantile that is "not by end" (empty in the table) is never drawn as a date: it is a
+caret at the horizon, labelled ``not by <end>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.lines import Line2D
+
+from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.plotting.style import (
+    GREY,
+    SEQUENTIAL,
+    colour,
+    date_axis,
+    date_numbers,
+    default_axes,
+    end_label,
+    legend_outside,
+    titled,
+)
+
+DODGE = 0.06
+"""Horizontal offset between groups, as a fraction of the smallest step between x values."""
+
+
+def metric_rows(points: pd.DataFrame, requirement: str) -> pd.DataFrame:
+    """The gap-close rows of one requirement; ValueError naming the known ones if absent."""
+    metric = f"gap_closed_months.{requirement}"
+    rows = points[points["metric"] == metric]
+    if rows.empty:
+        known = sorted(m.split(".", 1)[1] for m in points["metric"].unique()
+                       if str(m).startswith("gap_closed_months."))
+        raise ValueError(f"no requirement {requirement!r} in the points table (known: {known})")
+    return rows.reset_index(drop=True)
+
+
+def x_positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
+    """Numbers as they are; anything else (dates, names) as categories 0, 1, ... in order."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=float), None
+    categories = sorted({str(v) for v in values})
+    return np.array([categories.index(str(v)) for v in values], dtype=float), categories
+
+
+def groups(rows: pd.DataFrame, group: str | None) -> Iterator[tuple[int, str, pd.DataFrame]]:
+    """(index, legend label, rows) per value of the ``group`` column (or one group)."""
+    if group is None:
+        yield 0, "", rows
+        return
+    for i, value in enumerate(sorted(rows[group].unique(), key=str)):
+        yield i, str(value), rows[rows[group] == value]
+
+
+def dodge(xs: np.ndarray, index: int, count: int) -> float:
+    """The offset of group ``index`` of ``count`` so that groups at one x stay apart."""
+    steps = np.diff(np.unique(xs))
+    step = float(steps.min()) if len(steps) else 1.0
+    return (index - (count - 1) / 2) * DODGE * step
+
+
+def _x_axis(ax: Axes, x: str, xlabel: str | None, categories: list[str] | None,
+            xs: np.ndarray) -> None:
+    """Label the x axis; ticks at the swept values when there are few of them."""
+    ax.set_xlabel(xlabel or x)
+    if categories is not None:
+        ax.set_xticks(range(len(categories)), categories)
+    elif len(np.unique(xs)) <= 12:
+        ax.set_xticks(np.unique(xs), [f"{v:g}" for v in np.unique(xs)])
+    ax.margins(x=0.08)
+
+
+def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: str, end: str,
+                    group: str | None = None, target: str | None = None, scenario: str = "",
+                    label: str | None = None, xlabel: str | None = None,
+                    ax: Axes | None = None) -> Axes:
+    """Median gap-close date against an axis, P10-P90 as bars, one line per ``group`` value.
+
+    What is not closed by ``end`` is never a date: a median beyond the horizon is a
+    triangle on the horizon line, labelled "not by <end>"; a P90 beyond it makes the bar
+    stop at the horizon line.
+    """
+    ax = default_axes(ax)
+    rows = metric_rows(points, requirement)
+    xs, categories = x_positions(rows[x])
+    horizon = date_numbers(start, [months_between(start, end)])[0]
+    count = rows[group].nunique() if group else 1
+    late: set[float] = set()
+    for i, name, part in groups(rows, group):
+        idx = part.index.to_numpy()
+        order = idx[np.argsort(xs[idx], kind="stable")]
+        px = xs[order] + dodge(xs, i, count)
+        p10, p50, p90 = (date_numbers(start, rows.loc[order, q]) for q in ("p10", "p50", "p90"))
+        c = colour(i)
+        has = np.isfinite(p10)
+        ax.vlines(px[has], p10[has], np.where(np.isfinite(p90), p90, horizon)[has], colors=c,
+                  linewidth=7, alpha=0.3)
+        ax.plot(px, p50, marker="o", markersize=7, color=c, linewidth=2, label=name or "median")
+        gone = ~np.isfinite(p50)
+        ax.plot(px[gone], np.full(gone.sum(), horizon), linestyle="none", marker="^",
+                markersize=12, color=c, markeredgecolor="black", clip_on=False)
+        late.update(xs[order][gone])
+    for value in sorted(late):
+        ax.annotate(end_label(end), (value, horizon), xytext=(0, 11), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=11)
+    if target:
+        ax.axhline(date_numbers(start, [months_between(start, target)])[0], color="black",
+                   linestyle="--", linewidth=1.2, label=f"target {target}")
+    beyond = bool(late) or rows["p90"].isna().any()
+    if beyond:
+        ax.axhline(horizon, color=GREY, linewidth=1, linestyle=":")
+        ax.annotate(f"horizon {end}", (1, horizon), xycoords=("axes fraction", "data"),
+                    xytext=(-4, -4), textcoords="offset points", ha="right", va="top", fontsize=10,
+                    color=GREY)
+    low, high = ax.get_ylim()
+    if beyond:
+        high = horizon + 0.1 * (horizon - low)
+    ax.set_ylim(low, high)
+    date_axis("y", ax, (high - low) / 365.25)
+    ax.set_ylabel("gap closes (date)")
+    _x_axis(ax, x, xlabel, categories, xs)
+    titled(ax, f"When the {label or requirement} gap closes", scenario)
+    extra = [Line2D([], [], color=GREY, linewidth=7, alpha=0.3, label="P10-P90 of runs")]
+    if late:
+        extra.append(Line2D([], [], color=GREY, linestyle="none", marker="^", markersize=11,
+                            markeredgecolor="black", label=f"median {end_label(end)}"))
+    legend_outside(ax, title=f"{group} (median)" if group else None, extra=extra)
+    return ax
+
+
+def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target: str,
+                      group: str | None = None, scenario: str = "", label: str | None = None,
+                      xlabel: str | None = None, ax: Axes | None = None) -> Axes:
+    """P(gap closed by ``target``) against an axis, with 95% Wilson intervals."""
+    ax = default_axes(ax)
+    rows = metric_rows(points, requirement)
+    column = f"p_closed_by_{target}"
+    if column not in rows:
+        raise ValueError(f"no target {target!r} in the points table")
+    xs, categories = x_positions(rows[x])
+    count = rows[group].nunique() if group else 1
+    for i, name, part in groups(rows, group):
+        idx = part.index.to_numpy()
+        order = idx[np.argsort(xs[idx], kind="stable")]
+        p = rows.loc[order, column].to_numpy(dtype=float)
+        low = rows.loc[order, f"{column}_low"].to_numpy(dtype=float)
+        high = rows.loc[order, f"{column}_high"].to_numpy(dtype=float)
+        ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=[p - low, high - p], color=colour(i),
+                    marker="o", markersize=7, linewidth=2, capsize=5, label=name or "P(closed)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_ylabel(f"P(gap closed by {target})")
+    _x_axis(ax, x, xlabel, categories, xs)
+    n = int(rows["n"].min())
+    titled(ax, f"Chance the {label or requirement} gap is closed by {target}", scenario)
+    legend_outside(ax, title=group, extra=[Line2D(
+        [], [], color=GREY, linestyle="none", marker="|", markersize=16, markeredgewidth=1.5,
+        label=f"95% Wilson interval\n({n} runs per point)")])
+    return ax
+
+
+def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, start: str, end: str,
+                  value: str = "p50", target: str | None = None, scenario: str = "",
+                  label: str | None = None, ax: Axes | None = None) -> Axes:
+    """Median close date (``value="p50"``) or P(closed by ``target``) over two axes, annotated."""
+    ax = default_axes(ax)
+    rows = metric_rows(points, requirement)
+    if rows.duplicated([x, y]).any():
+        raise ValueError(f"several points share one ({x}, {y}) cell: fix the other axes first")
+    xs, xcat = x_positions(rows[x])
+    ys, ycat = x_positions(rows[y])
+    xv, yv = np.unique(xs), np.unique(ys)
+    grid = np.full((len(yv), len(xv)), np.nan)
+    texts = np.full(grid.shape, "", dtype=object)
+    probability = value == "probability"
+    column = f"p_closed_by_{target}" if probability else "p50"
+    raw = rows[column].to_numpy(dtype=float)
+    cells = raw if probability else date_numbers(start, raw)
+    for k in range(len(rows)):
+        cell = np.searchsorted(yv, ys[k]), np.searchsorted(xv, xs[k])
+        grid[cell] = cells[k]
+        texts[cell] = (f"{raw[k]:.2f}" if probability else
+                       date_at(start, raw[k]) if np.isfinite(raw[k]) else end_label(end))
+    finite = grid[np.isfinite(grid)]
+    vmin, vmax = (0.0, 1.0) if probability else (
+        (finite.min(), finite.max()) if finite.size else (0.0, 1.0))
+    if vmin == vmax:
+        vmin, vmax = vmin - 1, vmax + 1
+    cmap = SEQUENTIAL if probability else f"{SEQUENTIAL}_r"
+    ax.set_facecolor("#d9d9d9")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+                      origin="lower")
+    for (r, c), v in np.ndenumerate(grid):
+        shade = image.cmap(image.norm(v)) if np.isfinite(v) else (0.85, 0.85, 0.85)
+        ax.text(c, r, texts[r, c], ha="center", va="center", fontsize=13,
+                color="black" if _light(shade) else "white")
+    ax.set_xticks(range(len(xv)), xcat if xcat else [f"{v:g}" for v in xv])
+    ax.set_yticks(range(len(yv)), ycat if ycat else [f"{v:g}" for v in yv])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.grid(False)
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
+    if probability:
+        bar.set_label(f"P(gap closed by {target})")
+        what = f"Chance the {label or requirement} gap is closed by {target}"
+    else:
+        bar.set_label("median close date")
+        date_axis("y", bar.ax, (vmax - vmin) / 365.25)
+        what = f"Median date the {label or requirement} gap closes (grey: {end_label(end)})"
+    titled(ax, what, scenario)
+    return ax
+
+
+def _light(rgba: tuple[float, ...]) -> bool:
+    r, g, b = to_rgb(rgba)
+    return 0.299 * r + 0.587 * g + 0.114 * b > 0.55

@@ -113,7 +113,8 @@ class Chart(Model):
     points: list[Annotated[int, Field(ge=0)]] = []
     """Design points (point_id) to draw; default: the baseline and the best point."""
     by: Literal["customer", "priority"] = "customer"
-    period_months: Annotated[int, Field(ge=1, le=120)] = 3
+    period_months: Annotated[int, Field(ge=1, le=120)] | None = None
+    """Months per utilisation cell; default: 3, or 6 beyond a 10-year horizon."""
 
     @model_validator(mode="after")
     def _only_settings_it_reads(self) -> Chart:
@@ -138,7 +139,7 @@ class Experiment(Model):
     sampling: Literal["lhs", "sobol"] = "lhs"
     samples: Annotated[int, Field(ge=1, le=100_000)] = 16
     """Points sampled over the range axes (times the grid of the value axes)."""
-    baseline: dict[PathText, Scalar] = {}
+    baseline: dict[str, Scalar] = {}
     """Axis values of the point others are compared with (default: the first point)."""
     targets: list[Date] = []
     """Dates for the probability that each gap is closed by then."""

@@ -99,6 +99,9 @@ class Investment(Model):
     lines_added: Count = 1
     decided: Date
     construction_months: NonNegative = 0.0
+    """Planned time to build and qualify the lines."""
+    slip_months: Dist = Constant(value=0.0)
+    """Random delay on top of the plan (schedule risk), drawn once per run."""
     ramp_months: NonNegative = 0.0
     ramp_start_fraction: Fraction = 1.0
     capex_musd: NonNegative = 0.0

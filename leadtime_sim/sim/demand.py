@@ -141,7 +141,8 @@ def investment(model: Model, name: str, spec: Investment) -> simpy.events.Proces
     yield paid
     funded = decided if decided <= 0 and env.now == 0 else env.now
     record()
-    start_at = funded + spec.construction_months
+    slip = next(model.streams.draws(f"investment.{name}.slip", spec.slip_months))
+    start_at = funded + spec.construction_months + slip
     if start_at > env.now:
         yield env.timeout(start_at - env.now)
     commissioned = start_at

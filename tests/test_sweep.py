@@ -1,0 +1,573 @@
+"""Sweeps: seeding and common random numbers, the results store, resume, failures, the CLI.
+
+The experiments live in tests/data/; most use mmc_requirements.toml (models/mmc_check.toml plus
+two requirements) with a short horizon. resume_sweep.toml is bigger on purpose (it must still
+be running when it is killed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pandas.testing import assert_frame_equal
+
+import leadtime_sim as lts
+from leadtime_sim.cli import main
+from leadtime_sim.dates import months_between
+from leadtime_sim.experiment import DesignPoint, Plan, plan_experiment, run_experiment
+from leadtime_sim.experiment.task import override_text
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+MODEL = DATA / "mmc_requirements.toml"
+TINY = DATA / "tiny_lines.toml"
+TINY_OTHER = DATA / "tiny_lines_other_seed.toml"
+RESUME = DATA / "resume_sweep.toml"
+FAILING = DATA / "failing_point.toml"
+STORE_FILES = ("manifest.json", "runs.parquet", "runs.csv", "points.csv", "series_quantiles.parquet")
+TINY_POINTS, TINY_REPS = 3, 3
+TARGETS = {"2026-01": months_between("2025-01", "2026-01"), "2029-01": months_between("2025-01", "2029-01")}
+
+
+def sweep_process(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                  timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``leadtime-sim sweep ARGS`` as a separate process."""
+    return subprocess.run([sys.executable, "-m", "leadtime_sim", "sweep", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+def invoke(*args: str) -> tuple[int, str, str, BaseException | None]:
+    result = CliRunner().invoke(main, ["sweep", *args])
+    return result.exit_code, result.stdout, result.stderr, result.exception
+
+
+def runs_of(store: Path) -> pd.DataFrame:
+    return pd.read_parquet(store / "runs.parquet")
+
+
+def manifest_of(store: Path) -> dict:
+    return json.loads((store / "manifest.json").read_text())
+
+
+def assert_same_results(store: Path, reference: Path) -> None:
+    """Bit-identical runs, points and series quantiles (the manifests differ in times)."""
+    assert_frame_equal(runs_of(store), runs_of(reference))
+    assert (store / "runs.csv").read_text() == (reference / "runs.csv").read_text()
+    assert (store / "points.csv").read_text() == (reference / "points.csv").read_text()
+    assert_frame_equal(pd.read_parquet(store / "series_quantiles.parquet"),
+                       pd.read_parquet(reference / "series_quantiles.parquet"))
+
+
+@pytest.fixture(scope="module")
+def tiny_serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny experiment run in this process, one run after another."""
+    out = tmp_path_factory.mktemp("tiny") / "serial"
+    run_experiment(TINY, out, executor="serial")
+    return out
+
+
+@pytest.fixture
+def tiny_copy(tiny_serial: Path, tmp_path: Path) -> Path:
+    """A private copy of the finished tiny store, for tests that write into it."""
+    return Path(shutil.copytree(tiny_serial, tmp_path / "store"))
+
+
+# -- seeding and common random numbers ------------------------------------------------------
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_process_executor_gives_the_serial_bits(tiny_serial: Path, tmp_path: Path, workers: int) -> None:
+    out = tmp_path / f"process{workers}"
+    run_experiment(TINY, out, executor="process", workers=workers)
+    assert_same_results(out, tiny_serial)
+
+
+def test_same_seed_same_bits_other_seed_other_bits(tiny_serial: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    store = run_experiment(TINY, again, executor="serial")
+    assert_same_results(again, tiny_serial)
+    assert_frame_equal(store.runs_frame(), runs_of(again))  # the API hands back the same table
+    other = tmp_path / "other"
+    run_experiment(TINY_OTHER, other, executor="serial")
+    a, b = runs_of(tiny_serial), runs_of(other)
+    assert not np.array_equal(a["delivered_units.unit"].to_numpy(), b["delivered_units.unit"].to_numpy())
+
+
+def test_range_axes_sweep_is_the_same_on_every_executor(tmp_path: Path) -> None:
+    serial, process = tmp_path / "serial", tmp_path / "process"
+    run_experiment(DATA / "range_axes.toml", serial, executor="serial")
+    run_experiment(DATA / "range_axes.toml", process, executor="process", workers=2)
+    assert_same_results(process, serial)
+    runs = runs_of(serial)
+    assert len(runs) == 6 * 2 and (runs.status == "ok").all()
+    assert runs["axis:lines"].between(2, 4).all() and runs["axis:rate"].between(20.0, 28.0).all()
+    assert set(runs["axis:lot"]) == {1, 2}
+
+
+def stream_placements(plan: Plan, point: DesignPoint, replication: int) -> list[float]:
+    """Placement months of the stream's orders in one run of a design point."""
+    data = lts.apply_overrides(plan.context.base, [override_text(p, v) for p, v in point.values.items()])
+    scenario = lts.validate_scenario(data, "crn test")
+    result = lts.simulate(scenario, plan.context.seed, replication)
+    return [o.placed_months for o in result.records.orders if o.source == "stream"]
+
+
+def test_common_random_numbers_across_points() -> None:
+    """The axis (lines) touches no order stream: replication k of every point sees the same
+    order placements; other replications see other placements."""
+    plan = plan_experiment(TINY)
+    assert len(plan.points) == TINY_POINTS
+    placements = {(p.point_id, rep): stream_placements(plan, p, rep)
+                  for p in plan.points for rep in range(TINY_REPS)}
+    for rep in range(TINY_REPS):
+        first = placements[(0, rep)]
+        assert len(first) > 50
+        for point in plan.points[1:]:
+            assert placements[(point.point_id, rep)] == first, (point.axes, rep)
+    assert placements[(0, 0)] != placements[(0, 1)] != placements[(0, 2)]
+    assert placements[(0, 0)][:10] != placements[(0, 2)][:10]
+
+
+def test_lines_change_the_service_but_not_the_demand(tiny_serial: Path) -> None:
+    """The sweep rows of one replication differ between points (the axis is applied)."""
+    runs = runs_of(tiny_serial)
+    for rep in range(TINY_REPS):
+        mine = runs[runs.replication == rep].sort_values("axis:lines")
+        waits = mine["mean_lead_time_months.unit"].to_numpy()
+        assert waits[0] > waits[-1]  # 2 lines wait longer than 4 lines, same orders
+
+
+# -- the results store -----------------------------------------------------------------------
+
+def test_store_files_exist(tiny_serial: Path) -> None:
+    names = {p.name for p in tiny_serial.iterdir()}
+    assert set(STORE_FILES) <= names
+    assert not [p for p in tiny_serial.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_manifest(tiny_serial: Path) -> None:
+    m = manifest_of(tiny_serial)
+    assert m["status"] == "complete"
+    assert m["counts"] == {"done": TINY_POINTS * TINY_REPS, "failed": 0}
+    assert m["seed"] == 7
+    assert m["version"] == lts.__version__
+    assert m["replications"] == TINY_REPS
+    assert m["experiment_sha256"] == hashlib.sha256(TINY.read_bytes()).hexdigest()
+    assert m["model_sha256"] == hashlib.sha256(MODEL.read_bytes()).hexdigest()
+    assert len(m["scenario_sha256"]) == 64 and int(m["scenario_sha256"], 16) >= 0
+    assert Path(m["model_file"]).resolve() == MODEL.resolve()
+    assert m["scenario"]["end"] == "2030-01"  # the scenario as run: overrides applied
+    assert [p["axes"] for p in m["points"]] == [{"lines": 2}, {"lines": 3}, {"lines": 4}]
+    assert m["baseline_point"] == 1  # baseline = { lines = 3 }
+    assert m["started"] and m["finished"]
+
+
+def test_runs_table(tiny_serial: Path) -> None:
+    runs = runs_of(tiny_serial)
+    assert len(runs) == TINY_POINTS * TINY_REPS
+    assert list(zip(runs.point_id, runs.replication, strict=True)) == \
+        [(p, r) for p in range(TINY_POINTS) for r in range(TINY_REPS)]
+    assert (runs.status == "ok").all()
+    assert runs["axis:lines"].tolist() == [2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert runs.seed_key.tolist() == [f"7/{r}" for r in range(TINY_REPS)] * TINY_POINTS
+    for column in ("gap_closed_months.r", "gap_closed_months.never", "max_gap_units.r",
+                   "quoted_lead_time_months.unit", "delivered_units.unit", "capex_musd"):
+        assert column in runs.columns
+    assert runs["gap_closed_months.r"].notna().all()
+    assert runs["gap_closed_months.never"].isna().all()  # not by end: no number
+    csv = pd.read_csv(tiny_serial / "runs.csv", keep_default_na=False)
+    assert len(csv) == len(runs) and list(csv.columns) == list(runs.columns)
+    assert (csv["gap_closed_months.never"] == "").all()  # written as an empty cell
+    np.testing.assert_allclose(csv["delivered_units.unit"].astype(float), runs["delivered_units.unit"])
+
+
+def test_points_table(tiny_serial: Path) -> None:
+    runs = runs_of(tiny_serial)
+    points = pd.read_csv(tiny_serial / "points.csv")
+    metrics = [c for c in runs.columns if c not in {"point_id", "replication", "seed_key", "status",
+                                                   "error", "lots"} and not c.startswith("axis:")]
+    assert len(points) == TINY_POINTS * len(metrics)
+    assert sorted(zip(points.point_id, points.metric, strict=True)) == sorted(
+        (p, m) for p in range(TINY_POINTS) for m in metrics)
+    assert (points.n == TINY_REPS).all() and (points.n_failed == 0).all()
+    q = points.dropna(subset=["p10", "p50", "p90"])
+    assert len(q) > 0
+    assert (q.p10 <= q.p50).all() and (q.p50 <= q.p90).all()
+    # quantiles, means and probabilities agree with the runs
+    for (point_id, metric), row in points.set_index(["point_id", "metric"]).iterrows():
+        values = runs.loc[runs.point_id == point_id, metric].to_numpy(dtype=float)
+        if np.isfinite(values).all():
+            assert row["mean"] == pytest.approx(values.mean())
+            assert min(values) <= row["p10"] <= row["p90"] <= max(values)
+            assert row["ci95_low"] <= row["mean"] <= row["ci95_high"]
+        if metric.startswith("gap_closed_months."):
+            for date, months in TARGETS.items():
+                p = row[f"p_closed_by_{date}"]
+                low, high = row[f"p_closed_by_{date}_low"], row[f"p_closed_by_{date}_high"]
+                assert p == pytest.approx(np.mean(np.nan_to_num(values, nan=np.inf) <= months))
+                assert 0.0 <= low <= p <= high <= 1.0
+                assert low < high  # three runs leave real uncertainty
+
+
+def test_runs_that_never_close_count_as_not_closed(tiny_serial: Path) -> None:
+    points = pd.read_csv(tiny_serial / "points.csv")
+    never = points[points.metric == "gap_closed_months.never"]
+    assert len(never) == TINY_POINTS
+    assert (never.share_not_by_end == 1.0).all()
+    for column in ("p10", "p50", "p90", "mean"):
+        assert never[column].isna().all(), column
+    for date in TARGETS:
+        assert (never[f"p_closed_by_{date}"] == 0.0).all()
+        assert (never[f"p_closed_by_{date}_high"] > 0.0).all()  # Wilson: not certainty
+    closes = points[points.metric == "gap_closed_months.r"]
+    assert (closes.share_not_by_end == 0.0).all() and closes.p50.notna().all()
+
+
+def test_paired_difference_against_the_baseline(tiny_serial: Path) -> None:
+    runs = runs_of(tiny_serial)
+    points = pd.read_csv(tiny_serial / "points.csv")
+    baseline = manifest_of(tiny_serial)["baseline_point"]
+    base = points[(points.point_id == baseline) & (points.diff_n_pairs > 0)]
+    assert len(base) > 5
+    assert (base.diff_vs_baseline_mean == 0).all()
+    assert (base.diff_ci95_low == 0).all() and (base.diff_ci95_high == 0).all()
+    # another point: the mean of the per-replication differences (pairs by replication)
+    metric = "gap_closed_months.r"
+    row = points[(points.point_id == 0) & (points.metric == metric)].iloc[0]
+    mine = runs[runs.point_id == 0].set_index("replication")[metric]
+    theirs = runs[runs.point_id == baseline].set_index("replication")[metric]
+    assert row.diff_n_pairs == TINY_REPS
+    assert row.diff_vs_baseline_mean == pytest.approx((mine - theirs).mean())
+    assert row.diff_ci95_low <= row.diff_vs_baseline_mean <= row.diff_ci95_high
+
+
+def test_series_quantiles(tiny_serial: Path) -> None:
+    series = pd.read_parquet(tiny_serial / "series_quantiles.parquet")
+    keys = ["point_id", "entity", "name", "field", "month"]
+    assert not series.duplicated(keys).any()
+    assert set(series.point_id) == {0, 1, 2}
+    assert (series.n == TINY_REPS).all()
+    fields = set(series.field)
+    for field in ("inventory_units", "required_units", "gap_units", "backlog_units",
+                  "quoted_lead_time_months"):
+        assert field in fields, field
+    assert set(series[series.entity == "requirement"].name) == {"r", "never"}
+    months = series[(series.point_id == 0) & (series.field == "backlog_units")]
+    assert len(months) == 60 and months.date.iloc[0] == "2025-01" and months.date.iloc[-1] == "2029-12"
+    both = series.dropna(subset=["p10", "p50", "p90"])
+    assert len(both) > 0.5 * len(series)
+    assert (both.p10 <= both.p50).all() and (both.p50 <= both.p90).all()
+    # "not by end" (NaN) is later than everything: once a lower quantile is, so are the higher
+    assert not (series.p10.isna() & series.p50.notna()).any()
+    assert not (series.p50.isna() & series.p90.notna()).any()
+    lines = series[(series.entity == "factory") & (series.field == "lines")]
+    for point_id, axis in enumerate([2, 3, 4]):
+        mine = lines[lines.point_id == point_id]
+        assert (mine.p10 == axis).all() and (mine.p90 == axis).all()
+
+
+# -- resume ----------------------------------------------------------------------------------
+
+RESUME_RUNS = 4 * 24
+
+
+@pytest.fixture(scope="module")
+def resume_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bigger experiment, uninterrupted."""
+    out = tmp_path_factory.mktemp("resume") / "reference"
+    run_experiment(RESUME, out, executor="process", workers=2)
+    return out
+
+
+def start_sweep(out: Path, *args: str) -> subprocess.Popen[str]:
+    """A sweep in its own process group (so that it and its workers can be signalled)."""
+    return subprocess.Popen([sys.executable, "-m", "leadtime_sim", "sweep", str(RESUME), "--out", str(out),
+                             "--workers", "2", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def wait_for_flushed_runs(proc: subprocess.Popen[str], out: Path, timeout: float = 90) -> None:
+    """Until the store holds some finished runs (the first flush of the runs table)."""
+    deadline = time.monotonic() + timeout
+    while not (out / "runs.parquet").exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the sweep ended (status {proc.returncode}) before any flush: "
+                        f"{proc.stderr.read() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("no runs were flushed in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def reap() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; any still running at the end are killed (with their group)."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def series_runs_stored(store: Path) -> int:
+    """How many runs' monthly series the store keeps (store layout: series_runs/point=N/*.parquet)."""
+    count = 0
+    for part in (store / "series_runs").rglob("*.parquet"):
+        table = pd.read_parquet(part, columns=["replication"])
+        count += table.replication.nunique()
+    return count
+
+
+def test_resume_after_a_killed_sweep_equals_an_uninterrupted_one(
+        resume_reference: Path, tmp_path: Path, reap: list) -> None:
+    out = tmp_path / "killed"
+    proc = start_sweep(out)
+    reap.append(proc)
+    wait_for_flushed_runs(proc, out)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, no chance to clean up
+    proc.wait(timeout=30)
+    partial = runs_of(out)  # what was flushed is a valid table
+    assert 0 < len(partial) < RESUME_RUNS, "the sweep must be killed mid-way"
+    assert manifest_of(out)["status"] == "running"
+    assert_frame_equal(partial.reset_index(drop=True),
+                       runs_of(resume_reference).merge(partial[["point_id", "replication"]])
+                       .reset_index(drop=True))
+    done = sweep_process(str(RESUME), "--out", str(out), "--workers", "2", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert manifest_of(out)["status"] == "complete"
+    assert manifest_of(out)["counts"] == {"done": RESUME_RUNS, "failed": 0}
+    assert_same_results(out, resume_reference)
+    # only the missing runs were run again: each run's series is stored once, give or take
+    # the runs in flight at the kill (series are flushed just before the runs table)
+    assert len(partial) > 4  # else the bound below could not tell
+    assert RESUME_RUNS <= series_runs_stored(out) <= RESUME_RUNS + 4
+
+
+def test_ctrl_c_exits_130_marks_the_store_interrupted_and_resumes(
+        resume_reference: Path, tmp_path: Path, reap: list) -> None:
+    out = tmp_path / "interrupted"
+    proc = start_sweep(out)
+    reap.append(proc)
+    wait_for_flushed_runs(proc, out)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "--resume" in stderr
+    manifest = manifest_of(out)
+    assert manifest["status"] == "interrupted"
+    runs = runs_of(out)
+    assert 0 < len(runs) < RESUME_RUNS
+    assert manifest["counts"]["done"] + manifest["counts"]["failed"] == len(runs)
+    done = sweep_process(str(RESUME), "--out", str(out), "--workers", "2", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert_same_results(out, resume_reference)
+
+
+def test_resume_after_completion_runs_nothing(tiny_copy: Path) -> None:
+    parts = sorted(p.relative_to(tiny_copy) for p in (tiny_copy / "series_runs").rglob("*.parquet"))
+    before = runs_of(tiny_copy)
+    code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial", "--resume")
+    assert code == 0, err
+    assert sorted(p.relative_to(tiny_copy) for p in (tiny_copy / "series_runs").rglob("*.parquet")) == parts
+    assert_frame_equal(runs_of(tiny_copy), before)
+    assert manifest_of(tiny_copy)["status"] == "complete"
+    assert f"{TINY_POINTS * TINY_REPS} runs done" in out
+
+
+@pytest.mark.parametrize("flags", [[], ["--resume"]], ids=["plain", "resume"])
+def test_a_different_experiment_into_a_full_store_is_refused(tiny_copy: Path, flags: list[str]) -> None:
+    manifest = (tiny_copy / "manifest.json").read_bytes()
+    runs = (tiny_copy / "runs.parquet").read_bytes()
+    code, out, err, exc = invoke(str(TINY_OTHER), "--out", str(tiny_copy), "--executor", "serial", *flags)
+    assert code == 2, (out, err)
+    assert isinstance(exc, SystemExit)
+    assert str(tiny_copy) in err and "--force" in err
+    assert (tiny_copy / "manifest.json").read_bytes() == manifest  # left as it was
+    assert (tiny_copy / "runs.parquet").read_bytes() == runs
+
+
+def test_resume_into_a_new_directory_runs_everything(tmp_path: Path, tiny_serial: Path) -> None:
+    out = tmp_path / "fresh"
+    code, _, err, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial", "--resume")
+    assert code == 0, err
+    assert_same_results(out, tiny_serial)
+
+
+def test_the_same_experiment_again_needs_resume_or_force(tiny_copy: Path) -> None:
+    code, _, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial")
+    assert code == 2 and "--resume" in err
+
+
+def test_force_replaces_a_store(tiny_copy: Path) -> None:
+    code, _, err, _ = invoke(str(TINY_OTHER), "--out", str(tiny_copy), "--executor", "serial", "--force")
+    assert code == 0, err
+    assert manifest_of(tiny_copy)["seed"] == 8
+    assert runs_of(tiny_copy).seed_key.str.startswith("8/").all()
+
+
+def test_a_non_empty_directory_without_a_store_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "papers"
+    out.mkdir()
+    (out / "thesis.txt").write_text("do not overwrite")
+    code, _, err, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial")
+    assert code == 2 and str(out) in err
+    assert [p.name for p in out.iterdir()] == ["thesis.txt"]
+
+
+# -- a failing run ----------------------------------------------------------------------------
+
+BOOM_PLUGIN = '''
+from leadtime_sim import AllocationPolicy
+
+
+class Boom(AllocationPolicy):
+    name = "boom"
+
+    def take(self, units):
+        raise RuntimeError("boom: this policy refuses to allocate")
+
+
+POLICIES = {"boom": Boom}
+'''
+
+
+@pytest.mark.parametrize("executor", ["serial", "process"])
+def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path, executor: str) -> None:
+    (tmp_path / "lts_test_boom.py").write_text(BOOM_PLUGIN)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    out = tmp_path / "out"
+    result = sweep_process(str(FAILING), "--out", str(out), "--executor", executor, "--workers", "2",
+                           env=env)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "boom: this policy refuses to allocate" in result.stderr
+    runs = runs_of(out)
+    assert len(runs) == 9
+    failed = runs[runs.status == "failed"]
+    ok = runs[runs.status == "ok"]
+    assert sorted(failed["axis:lines"]) == [3, 3, 3]
+    assert sorted(failed.replication) == [0, 1, 2]
+    assert failed.error.str.contains("boom: this policy refuses to allocate").all()
+    assert len(ok) == 6 and set(ok["axis:lines"]) == {2, 4}
+    assert (ok.error.fillna("") == "").all()
+    assert ok["delivered_units.unit"].notna().all() and (ok["delivered_units.unit"] > 0).all()
+    manifest = manifest_of(out)
+    assert manifest["status"] == "complete"
+    assert manifest["counts"] == {"done": 6, "failed": 3}
+    points = pd.read_csv(out / "points.csv")
+    assert set(points[points.point_id == 1].n_failed) == {3}
+    assert set(points[points.point_id == 1].n) == {0}
+    assert set(points[points.point_id != 1].n) == {3}
+    assert (out / "series_quantiles.parquet").exists()
+
+
+# -- bad experiment files ---------------------------------------------------------------------
+
+BAD_FILES = {
+    "bad_unknown_key.toml": ["replicatons", "unknown key"],
+    "bad_axis_path.toml": ["factories.nope.lines"],
+    "bad_axis_key.toml": ["factories.server.linez", "unknown key"],
+    "bad_axis_value.toml": ["factories.server.lines", "-1"],
+    "bad_model_missing.toml": ["model", "no_such_model.toml"],
+    "bad_replications_zero.toml": ["replications"],
+    "bad_not_toml.toml": ["TOML"],
+    "bad_baseline.toml": ["baseline"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_experiment_file_exits_2_naming_file_and_field(name: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    code, stdout, stderr, exc = invoke(str(DATA / name), "--out", str(out), "--executor", "serial")
+    assert code == 2, (stdout, stderr, exc)
+    assert isinstance(exc, SystemExit)
+    assert "Traceback" not in stderr
+    for line in filter(None, stderr.splitlines()):
+        assert line.startswith("error: "), line
+    assert name in stderr
+    for expected in BAD_FILES[name]:
+        assert expected in stderr, (expected, stderr)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [], "nothing may be written"
+
+
+def test_bad_experiment_file_as_a_process(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = sweep_process(str(DATA / "bad_axis_value.toml"), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "bad_axis_value.toml" in result.stderr and "factories.server.lines" in result.stderr
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_axis_naming_a_missing_product_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr, _ = invoke(str(DATA / "bad_axis_misspelt_product.toml"), "--out", str(out),
+                                     "--executor", "serial")
+    assert code == 2, (stdout, stderr)
+    assert "bad_axis_misspelt_product.toml" in stderr and "products.unti" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def test_dry_run_prints_the_number_of_runs_and_runs_nothing(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    code, stdout, stderr, _ = invoke(str(TINY), "--out", str(out), "--dry-run")
+    assert code == 0, stderr
+    assert f"{TINY_POINTS * TINY_REPS} runs" in stdout
+    assert f"{TINY_POINTS} design points" in stdout
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_dry_run_of_range_axes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr, _ = invoke(str(DATA / "range_axes.toml"), "--dry-run")
+    assert code == 0, stderr
+    assert "6 design points" in stdout and "12 runs" in stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_sweep_writes_the_store(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    code, stdout, stderr, exc = invoke(str(TINY), "--out", str(out), "--executor", "serial")
+    assert code == 0, (stdout, stderr, exc)
+    assert f"{TINY_POINTS * TINY_REPS} runs done, 0 failed" in stdout
+    for name in STORE_FILES:
+        assert (out / name).is_file(), name
+    assert manifest_of(out)["status"] == "complete"
+    assert len(runs_of(out)) == TINY_POINTS * TINY_REPS
+
+
+def test_cli_set_changes_the_scenario_as_run(tmp_path: Path) -> None:
+    out = tmp_path / "set"
+    code, _, stderr, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial",
+                                "--set", 'end="2027-01"')
+    assert code == 0, stderr
+    manifest = manifest_of(out)
+    assert manifest["scenario"]["end"] == "2027-01"
+    series = pd.read_parquet(out / "series_quantiles.parquet")
+    assert series.month.max() == 23
+    assert not math.isnan(runs_of(out)["delivered_units.unit"].sum())

@@ -104,7 +104,7 @@ class Model:
     def _enter(self, order: OrderState) -> None:
         """The order is paid for: its units join the backlog."""
         state = self.products[order.product]
-        order.entered_months = self.env.now
+        order.entered_months = float(self.env.now)
         order.uncommitted = order.quantity
         state.awaiting_funds -= order.quantity
         state.backlog += order.quantity
@@ -227,6 +227,9 @@ class Model:
         for index in range(len(self.scenario.order_streams)):
             env.process(demand.order_stream(self, index))
         for state in self.requirements.values():
+            for t in state.times:  # required points between month ends (YYYY-MM-DD dates)
+                if 0 < t < self.horizon and not float(t).is_integer():
+                    env.timeout(t).callbacks.append(lambda _event, s=state, t=t: s.observe(t))
             if state.spec.ordering is not None:
                 env.process(demand.reviews(self, state))
         for name, spec in self.scenario.investments.items():

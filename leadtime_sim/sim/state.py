@@ -100,9 +100,9 @@ GAP_TOLERANCE = 1e-9
 class RequirementState:
     """Inventory of one requirement: initial + deliveries - consumption (never below 0).
 
-    The gap is watched at every delivery (just before and after it) and at month ends.
-    Between those instants required and inventory are both linear (required points fall
-    on month starts), so the largest gap and the last time the gap closed are exact.
+    The gap is watched at every delivery (just before and after it), at month ends and at
+    the required points. Between those instants required and inventory are both linear,
+    so the largest gap and the last time the gap closed are exact.
     """
 
     def __init__(self, name: str, spec: Requirement, start: str):
@@ -127,7 +127,7 @@ class RequirementState:
             self.max_gap = max(self.max_gap, gap)
             self.peak_gap = max(self.peak_gap, gap)
         elif self.closed_at is None:
-            self.closed_at = now
+            self.closed_at = float(now)
         return gap
 
     def inventory(self, now: float) -> float:

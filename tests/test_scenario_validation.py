@@ -1,0 +1,523 @@
+"""Scenario validation: every kind of bad input names the file and the field path."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from conftest import START, build, factory, order, problems_of, scenario_dict
+
+import leadtime_sim as lts
+
+
+def _paths(problems: list[str]) -> list[str]:
+    """The field path of each ``SOURCE: path: message`` line."""
+    out = []
+    for line in problems:
+        source, path, _ = line.split(": ", 2)
+        assert source == "test.toml", line
+        out.append(path)
+    return out
+
+
+def _only(data: dict) -> tuple[str, str]:
+    """(path, message) of the single problem ``data`` has."""
+    problems = problems_of(data)
+    assert len(problems) == 1, problems
+    _, path, message = problems[0].split(": ", 2)
+    return path, message
+
+
+def test_valid_scenario_is_accepted_and_frozen() -> None:
+    scenario = build(scenario_dict())
+    assert scenario.factories["f"].lines == 1
+    assert scenario.factories["f"].takt_months.mean == 2
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises its own frozen-instance error
+        scenario.factories["f"].lines = 3  # type: ignore[misc]
+
+
+# -- unknown keys ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("where", "key", "path", "hint"), [
+    ((), "strat", "strat", "start"),
+    (("factories", "f"), "lnies", "factories.f.lnies", "lines"),
+    (("factories", "f"), "lot_sise", "factories.f.lot_sise", "lot_size"),
+    (("orders", 0), "quantiy", "orders[0].quantiy", "quantity"),
+    (("products", "p"), "bomm", "products.p.bomm", "bom"),
+])
+def test_unknown_key_with_did_you_mean(where: tuple, key: str, path: str, hint: str) -> None:
+    data = scenario_dict()
+    node = data
+    for part in where:
+        node = node[part]
+    node[key] = 1
+    got_path, message = _only(data)
+    assert got_path == path
+    assert f"unknown key {key!r}" in message
+    assert f"did you mean {hint!r}" in message
+
+
+def test_unknown_key_without_close_match_has_no_hint() -> None:
+    data = scenario_dict()
+    data["factories"]["f"]["zzzzqqq"] = 1
+    path, message = _only(data)
+    assert path == "factories.f.zzzzqqq"
+    assert "did you mean" not in message
+
+
+def test_did_you_mean_never_suggests_the_same_key() -> None:
+    """Regression: 'sd' is a key of other distributions, not of exponential; the hint once
+    read "unknown key 'sd' (did you mean 'sd'?)"."""
+    data = scenario_dict(factories={"f": factory(takt_months={"dist": "exponential", "mean": 1, "sd": 2})})
+    path, message = _only(data)
+    assert path == "factories.f.takt_months.sd"
+    assert "did you mean 'sd'" not in message
+
+
+def test_names_that_look_like_distribution_names_stay_in_the_path() -> None:
+    """Regression: a factory named 'constant' was dropped from paths ('factories.lnies')."""
+    data = scenario_dict(products={"normal": {}},
+                         factories={"constant": factory("normal", lnies=2)},
+                         orders=[order(1, product="normal")])
+    path, _ = _only(data)
+    assert path == "factories.constant.lnies"
+
+
+# -- wrong types, negative and non-finite numbers ------------------------------------
+
+@pytest.mark.parametrize(("field", "value", "path", "words"), [
+    ("lines", "two", "factories.f.lines", "valid integer"),
+    ("lines", 2.5, "factories.f.lines", "fractional part"),
+    ("lines", -1, "factories.f.lines", "greater than or equal to 0"),
+    ("lot_size", 0, "factories.f.lot_size", "greater than or equal to 1"),
+    ("yield_fraction", 0, "factories.f.yield_fraction", "greater than 0"),
+    ("yield_fraction", 1.5, "factories.f.yield_fraction", "less than or equal to 1"),
+    ("yield_fraction", math.nan, "factories.f.yield_fraction", "finite number"),
+    ("takt_months", -2, "factories.f.takt_months.value", "greater than or equal to 0"),
+    ("takt_months", math.inf, "factories.f.takt_months.value", "finite number"),
+    ("takt_months", True, "factories.f.takt_months", "valid dictionary"),
+    ("takt_months", "two", "factories.f.takt_months", "valid dictionary"),
+    ("product", 3, "factories.f.product", "valid string"),
+])
+def test_bad_factory_values(field: str, value: object, path: str, words: str) -> None:
+    data = scenario_dict(factories={"f": factory(**{field: value})})
+    got_path, message = _only(data)
+    assert got_path == path
+    assert words in message
+    if not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value):
+        assert f"(got {value!r})" in message  # the offending value is quoted
+
+
+@pytest.mark.parametrize(("field", "value"), [("quantity", -3), ("quantity", 0), ("priority", -1)])
+def test_bad_order_numbers(field: str, value: int) -> None:
+    data = scenario_dict(orders=[order(5), {**order(2), field: value}])
+    path, message = _only(data)
+    assert path == f"orders[1].{field}"
+    assert f"got {value}" in message
+
+
+@pytest.mark.parametrize(("where", "field", "value"), [
+    ("order_streams[0]", "rate_per_year", -1.0),
+    ("order_streams[0]", "rate_per_year", math.nan),
+    ("requirements.r", "consumption_per_year", -5.0),
+    ("requirements.r", "initial_units", math.inf),
+    ("investments.i", "construction_months", -1.0),
+    ("investments.i", "capex_musd", math.nan),
+])
+def test_negative_and_non_finite_numbers_elsewhere(where: str, field: str, value: float) -> None:
+    data = scenario_dict(
+        order_streams=[{"customer": "a", "product": "p", "rate_per_year": 1.0}],
+        requirements={"r": {"customer": "a", "product": "p", "required": [{"date": "2027-01", "units": 5}]}},
+        investments={"i": {"factory": "f", "decided": START}},
+    )
+    if where.endswith("[0]"):
+        target = data[where.removesuffix("[0]")][0]
+    else:
+        section, name = where.split(".")
+        target = data[section][name]
+    target[field] = value
+    path, _ = _only(data)
+    assert path == f"{where}.{field}"
+
+
+def test_boolean_is_not_a_count() -> None:
+    """Regression: 'lines = true' was silently taken as 1 line."""
+    path, _ = _only(scenario_dict(factories={"f": factory(lines=True)}))
+    assert path == "factories.f.lines"
+
+
+def test_missing_required_keys() -> None:
+    data = scenario_dict()
+    del data["start"]
+    del data["factories"]["f"]["takt_months"]
+    assert sorted(_paths(problems_of(data))) == ["factories.f.takt_months", "start"]
+    assert all("required key is missing" in line for line in problems_of(data))
+
+
+def test_wrong_container_type() -> None:
+    path, message = _only(scenario_dict(products=["p"]))
+    assert path == "products"
+    assert "dictionary" in message
+
+
+# -- dates -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("2025-13", "month must be 01-12"),
+    ("2025/01", "YYYY-MM"),
+    ("25-01", "YYYY-MM"),
+    ("2025-02-30", "no such day"),
+    (2025, "YYYY-MM"),
+])
+def test_malformed_dates(value: object, words: str) -> None:
+    path, message = _only(scenario_dict(start=value, orders=[]))
+    assert path == "start"
+    assert words in message
+
+
+def test_malformed_nested_date() -> None:
+    path, message = _only(scenario_dict(orders=[order(1), order(2, placed="2026-00")]))
+    assert path == "orders[1].placed"
+    assert "month must be 01-12" in message
+
+
+def test_toml_date_objects_are_accepted() -> None:
+    import datetime as dt
+
+    scenario = build(scenario_dict(start=dt.date(2025, 1, 1), orders=[order(1, placed="2025-01")]))
+    assert scenario.start == "2025-01-01"
+
+
+def test_end_before_start() -> None:
+    path, message = _only(scenario_dict(end="2024-06", orders=[]))
+    assert path == "end"
+    assert "not after start" in message
+
+
+def test_end_equal_to_start() -> None:
+    path, _ = _only(scenario_dict(end=START, orders=[]))
+    assert path == "end"
+
+
+def test_required_points_must_increase() -> None:
+    points = [{"date": "2026-01", "units": 5}, {"date": "2028-01", "units": 10},
+              {"date": "2027-01", "units": 20}, {"date": "2027-01", "units": 30}]
+    data = scenario_dict(requirements={"r": {"customer": "a", "product": "p", "required": points}})
+    problems = problems_of(data)
+    assert _paths(problems) == ["requirements.r.required[2].date", "requirements.r.required[3].date"]
+    assert "2027-01 is not after 2028-01" in problems[0]
+
+
+def test_stream_until_before_from() -> None:
+    data = scenario_dict(order_streams=[{"customer": "a", "product": "p", "rate_per_year": 2,
+                                         "from": "2027-01", "until": "2026-01"}])
+    path, message = _only(data)
+    assert path == "order_streams[0].until"
+    assert "not after from" in message
+
+
+def test_dates_outside_the_horizon() -> None:
+    data = scenario_dict(orders=[order(1, placed="2031-01")], quote_dates=["2040-01"])
+    assert sorted(_paths(problems_of(data))) == ["orders[0].placed", "quote_dates[0]"]
+
+
+def test_orders_before_start_are_the_order_book() -> None:
+    scenario = build(scenario_dict(orders=[order(1, placed="2019-05")]))
+    assert scenario.orders[0].placed == "2019-05"
+
+
+def test_multiple_needs_by_and_by_after_start() -> None:
+    req = {"customer": "a", "product": "p", "initial_units": 10, "multiple": 5}
+    path, message = _only(scenario_dict(requirements={"r": req}))
+    assert path == "requirements.r"
+    assert "'multiple' needs 'by'" in message
+    path, _ = _only(scenario_dict(requirements={"r": {**req, "by": "2024-01"}}))
+    assert path == "requirements.r.by"
+
+
+# -- references ------------------------------------------------------------------------
+
+def test_unknown_product_references() -> None:
+    data = scenario_dict(
+        factories={"f": factory("q")},
+        orders=[order(1, product="zz")],
+        requirements={"r": {"customer": "a", "product": "yy", "required": [{"date": "2027-01", "units": 1}]}},
+    )
+    problems = problems_of(data)
+    paths = _paths(problems)
+    assert "factories.f.product" in paths
+    assert "orders[0].product" in paths
+    assert "requirements.r.product" in paths
+    assert any("unknown product 'zz' (known: p)" in line for line in problems)
+
+
+def test_unknown_factory_reference() -> None:
+    data = scenario_dict(investments={"grow": {"factory": "nope", "decided": START}})
+    path, message = _only(data)
+    assert path == "investments.grow.factory"
+    assert "unknown factory 'nope' (known: f)" in message
+
+
+def test_order_for_product_nobody_makes() -> None:
+    data = scenario_dict(products={"p": {}, "q": {}}, orders=[order(1, product="q")])
+    path, message = _only(data)
+    assert path == "orders[0].product"
+    assert "no factory makes product 'q'" in message
+
+
+def test_unknown_bom_component() -> None:
+    data = scenario_dict(products={"p": {"bom": {"ghost": 1}}})
+    path, message = _only(data)
+    assert path == "products.p.bom.ghost"
+    assert "unknown product 'ghost'" in message
+
+
+def _bom(products: dict) -> dict:
+    return scenario_dict(products=products,
+                         factories={f"f_{name}": factory(name) for name in products},
+                         orders=[])
+
+
+def test_bom_cycle() -> None:
+    data = _bom({"a": {"bom": {"b": 1}}, "b": {"bom": {"c": 2}}, "c": {"bom": {"a": 1}}})
+    problems = problems_of(data)
+    cycles = [line for line in problems if "cycle in bills of materials" in line]
+    assert len(cycles) == 1, problems
+    rotations = ["a -> b -> c -> a", "b -> c -> a -> b", "c -> a -> b -> c"]
+    assert any(r in cycles[0] for r in rotations), cycles[0]
+    assert _paths(cycles)[0].startswith("products.")
+    assert _paths(cycles)[0].endswith(".bom")
+
+
+def test_two_product_bom_cycle() -> None:
+    data = _bom({"a": {"bom": {"b": 1}}, "b": {"bom": {"a": 1}}})
+    problems = problems_of(data)
+    assert any("cycle in bills of materials" in line and "a -> b -> a" in line for line in problems)
+
+
+def test_product_containing_itself() -> None:
+    path, message = _only(_bom({"a": {"bom": {"a": 1}}}))
+    assert path == "products.a.bom.a"
+    assert "cannot contain itself" in message
+
+
+def test_diamond_bom_is_not_a_cycle() -> None:
+    data = _bom({"top": {"bom": {"l": 1, "r": 1}}, "l": {"bom": {"base": 1}},
+                 "r": {"bom": {"base": 1}}, "base": {}})
+    data["orders"] = [order(1, product="top")]
+    assert build(data).products["top"].bom == {"l": 1, "r": 1}
+
+
+def test_ordering_a_component_product() -> None:
+    data = _bom({"missile": {"bom": {"seeker": 1}}, "seeker": {}})
+    data["orders"] = [order(1, product="missile"), order(4, product="seeker")]
+    data["requirements"] = {"r": {"customer": "a", "product": "seeker",
+                                  "required": [{"date": "2027-01", "units": 1}]}}
+    problems = problems_of(data)
+    assert _paths(problems) == ["orders[1].product", "requirements.r.product"]
+    assert "components are made to stock" in problems[0]
+
+
+def test_unknown_allocation_policy() -> None:
+    path, message = _only(scenario_dict(policy={"allocation": "lifo"}))
+    assert path == "policy.allocation"
+    assert "unknown allocation policy 'lifo'" in message
+    assert "fifo" in message and "--plugin" in message
+
+
+def test_plugin_policy_name_is_then_known() -> None:
+    plugins = lts.Plugins(policies={"lifo": lts.AllocationPolicy})
+    assert build(scenario_dict(policy={"allocation": "lifo"}), plugins).policy.allocation == "lifo"
+
+
+def test_unknown_ordering_rule() -> None:
+    req = {"customer": "a", "product": "p", "required": [{"date": "2027-01", "units": 1}],
+           "ordering": {"rule": "guess"}}
+    path, message = _only(scenario_dict(requirements={"r": req}))
+    assert path == "requirements.r.ordering.rule"
+    assert "unknown ordering rule 'guess'" in message
+
+
+def test_duplicate_order_ids() -> None:
+    data = scenario_dict(orders=[order(1, id="x"), order(2, id="x")])
+    path, message = _only(data)
+    assert path == "orders[1].id"
+    assert "duplicate" in message
+
+
+def test_min_lot_size_above_lot_size() -> None:
+    path, _ = _only(scenario_dict(factories={"f": factory(lot_size=2, min_lot_size=3)}))
+    assert path == "factories.f.min_lot_size"
+
+
+# -- many problems at once -------------------------------------------------------------
+
+def test_schema_problems_are_all_reported_at_once() -> None:
+    data = scenario_dict(orders=[order(-3), order(1, placed="2025-13")])
+    data["factories"]["f"]["lnies"] = 2
+    data["factories"]["f"]["yield_fraction"] = 2
+    data["strat"] = "x"
+    paths = _paths(problems_of(data))
+    assert sorted(paths) == sorted(["factories.f.lnies", "factories.f.yield_fraction",
+                                    "orders[0].quantity", "orders[1].placed", "strat"])
+
+
+def test_cross_check_problems_are_all_reported_at_once() -> None:
+    data = scenario_dict(
+        end="2024-01",
+        factories={"f": factory("p"), "g": factory("ghost")},
+        orders=[order(1, product="zz")],
+        investments={"i": {"factory": "nope", "decided": START}},
+        policy={"allocation": "lifo"},
+    )
+    paths = _paths(problems_of(data))
+    for expected in ["end", "factories.g.product", "orders[0].product", "investments.i.factory",
+                     "policy.allocation"]:
+        assert expected in paths, paths
+
+
+# -- overrides ---------------------------------------------------------------------------
+
+def test_apply_overrides_values_and_list_indices() -> None:
+    data = scenario_dict(orders=[order(10), order(4)])
+    new = lts.apply_overrides(data, ["orders[0].quantity=3", "orders.1.priority=2",
+                                     "factories.f.lines=4", 'policy.allocation="priority"',
+                                     "factories.f.takt_months={dist = \"exponential\", mean = 1.5}",
+                                     "name=plain words"])
+    assert new["orders"][0]["quantity"] == 3
+    assert new["orders"][1]["priority"] == 2
+    assert new["factories"]["f"]["lines"] == 4
+    assert new["policy"] == {"allocation": "priority"}
+    assert new["factories"]["f"]["takt_months"] == {"dist": "exponential", "mean": 1.5}
+    assert new["name"] == "plain words"
+    assert data["orders"][0]["quantity"] == 10, "the input must not be changed"
+    scenario = build(new)
+    assert scenario.orders[0].quantity == 3
+    assert scenario.factories["f"].takt_months.mean == 1.5
+
+
+@pytest.mark.parametrize(("assignment", "words"), [
+    ("orders[5].quantity=3", "orders[5]: no such"),
+    ("orders[1]=3", "no such list item"),
+    ("factories.f.lines.x=3", "factories.f.lines: is a value, not a table"),
+    ("factories.f.lines", "expected PATH=VALUE"),
+    ("factories..lines=3", "empty part"),
+])
+def test_bad_override_paths(assignment: str, words: str) -> None:
+    with pytest.raises(lts.InputError) as info:
+        lts.apply_overrides(scenario_dict(), [assignment])
+    (line,) = info.value.problems
+    assert line.startswith(f"--set {assignment}: ")
+    assert words in line
+
+
+def test_bad_overrides_are_all_reported() -> None:
+    with pytest.raises(lts.InputError) as info:
+        lts.apply_overrides(scenario_dict(), ["orders[5].quantity=3", "nonsense", "name=ok"])
+    assert len(info.value.problems) == 2
+
+
+def test_override_creating_an_unknown_key_is_judged_by_the_schema() -> None:
+    data = lts.apply_overrides(scenario_dict(), ["factories.f.lnies=3"])
+    path, message = _only(data)
+    assert path == "factories.f.lnies"
+    assert "did you mean 'lines'" in message
+
+
+def _write(tmp_path: Path, text: str | bytes, name: str = "model.toml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+MODEL = f"""
+name = "file test"
+start = "{START}"
+end = "2030-01"
+[products.p]
+[factories.f]
+product = "p"
+takt_months = 2
+flow_months = 3
+[[orders]]
+customer = "a"
+product = "p"
+quantity = 10
+placed = "{START}"
+"""
+
+
+def test_load_scenario_with_overrides(tmp_path: Path) -> None:
+    path = _write(tmp_path, MODEL)
+    scenario = lts.load_scenario(path, overrides=["orders[0].quantity=3", "factories.f.lines=2"])
+    assert scenario.orders[0].quantity == 3
+    assert scenario.factories["f"].lines == 2
+    assert lts.load_scenario(path).orders[0].quantity == 10
+
+
+def test_load_scenario_override_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, MODEL)
+    with pytest.raises(lts.InputError) as info:
+        lts.load_scenario(path, overrides=["orders[3].quantity=3"])
+    assert "orders[3]" in info.value.problems[0]
+
+
+def test_load_scenario_validation_errors_name_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, MODEL.replace("takt_months = 2", "takt_monts = 2"))
+    with pytest.raises(lts.InputError) as info:
+        lts.load_scenario(path)
+    expected = f"{path}: factories.f.takt_monts: unknown key"
+    assert any(line.startswith(expected) for line in info.value.problems)
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("name = \"x\"\nstart = \n", "not valid TOML"),
+    ("[products.p]\n[products.p]\n", "not valid TOML"),
+    (b"name = \"caf\xe9\"\n", "not UTF-8"),
+])
+def test_unreadable_files(tmp_path: Path, content: str | bytes, words: str) -> None:
+    path = _write(tmp_path, content)
+    with pytest.raises(lts.InputError) as info:
+        lts.load_scenario(path)
+    (line,) = info.value.problems
+    assert line.startswith(f"{path}: ")
+    assert words in line
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    with pytest.raises(lts.InputError) as info:
+        lts.load_scenario(path)
+    assert info.value.problems == [f"{path}: no such file"]
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(lts.InputError) as info:
+        lts.load_scenario(tmp_path)
+    (line,) = info.value.problems
+    assert line.startswith(f"{tmp_path}: ")
+    assert "directory" in line
+
+
+def test_simulate_accepts_a_path(tmp_path: Path) -> None:
+    result = lts.simulate(_write(tmp_path, MODEL), seed=1)
+    assert result.summary["products"]["p"]["delivered_units"] == 10
+
+
+def test_input_error_message_is_all_lines() -> None:
+    error = lts.InputError(["a: b: c", "d: e: f"])
+    assert str(error) == "a: b: c\nd: e: f"
+
+
+def test_json_schema() -> None:
+    schema = lts.json_schema()
+    assert isinstance(schema, dict)
+    for key in ("start", "end", "products", "factories", "orders", "order_streams", "requirements"):
+        assert key in schema["properties"], key
+    import json
+
+    json.dumps(schema)  # it is plain JSON

@@ -24,6 +24,10 @@ class InputError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+class OutputError(InputError):
+    """Results cannot be written (unwritable directory, full disk): one line per problem."""
+
+
 def format_path(loc: Iterable[Any]) -> str:
     """``('orders', 2, 'quantity')`` -> ``orders[2].quantity``."""
     text = ""

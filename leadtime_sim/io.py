@@ -14,18 +14,38 @@ from typing import Any
 
 import pandas as pd
 
+from leadtime_sim.errors import OutputError
+
+
+def make_directory(path: Path) -> None:
+    """Create ``path`` (and parents), or say in one line why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError([f"{path}: cannot create the output directory: {exc.strerror or exc}"]) from None
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``.
+
+    A failure (full disk, no permission) leaves the old file, no temporary, and raises
+    OutputError naming the file.
+    """
+    make_directory(path.parent)
+    tmp: Path | None = None
     try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise OutputError([f"{path}: cannot write: {exc.strerror or exc}"]) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
 
 

@@ -44,31 +44,42 @@ def run_serial(context: SweepContext, tasks: Iterable[RunTask]) -> Iterator[RunO
 
 
 def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int) -> Iterator[RunOutcome]:
-    """Local worker processes; a run whose worker dies is retried once, then recorded failed."""
+    """Local worker processes. When a worker dies, the runs it may have been running are
+    retried one at a time, so the run that kills its worker again is found and recorded
+    as failed, and the others complete."""
     queue = list(tasks)
     queue.reverse()
-    tries: dict[tuple[int, int], int] = {}
-    while queue:
+    suspects: list[RunTask] = []
+    while queue or suspects:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(context,))
         in_flight: dict[Future[RunOutcome], RunTask] = {}
+        isolating = False
         try:
+            while suspects:  # one at a time: a crash now convicts the run
+                isolating = True
+                task = suspects[-1]
+                in_flight = {pool.submit(_execute_in_worker, task): task}
+                outcome = next(iter(in_flight)).result()
+                suspects.pop()
+                in_flight.clear()
+                yield outcome
+            isolating = False
             while queue or in_flight:
                 while queue and len(in_flight) < 2 * workers:
-                    task = queue.pop()
-                    in_flight[pool.submit(_execute_in_worker, task)] = task
+                    future = pool.submit(_execute_in_worker, queue[-1])
+                    in_flight[future] = queue.pop()
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    task = in_flight.pop(future)
-                    yield future.result()
+                    outcome = future.result()  # raises if the pool broke: the run stays in flight
+                    del in_flight[future]
+                    yield outcome
         except BrokenProcessPool:
-            for task in in_flight.values():
-                key = (task.point_id, task.replication)
-                tries[key] = tries.get(key, 0) + 1
-                if tries[key] >= 2:
-                    yield RunOutcome(task.point_id, task.replication, "failed",
-                                     "worker process died (twice)", 0.0, 0, {}, {})
-                else:
-                    queue.append(task)
+            if isolating:
+                task = suspects.pop()
+                yield RunOutcome(task.point_id, task.replication, "failed",
+                                 "the worker process died running this run (twice)", 0.0, 0, {}, {})
+            else:
+                suspects.extend(in_flight.values())
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 

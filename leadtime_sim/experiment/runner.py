@@ -14,7 +14,7 @@ from typing import Any
 
 from leadtime_sim._version import __version__
 from leadtime_sim.dates import months_between
-from leadtime_sim.errors import InputError, read_toml
+from leadtime_sim.errors import InputError, OutputError, read_toml
 from leadtime_sim.experiment.design import DesignPoint, baseline_point, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.spec import Experiment, load_experiment
@@ -162,9 +162,10 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
             if time.monotonic() - last_flush > FLUSH_SECONDS:
                 store.flush("running")
                 last_flush = time.monotonic()
-    except BaseException:
+    except BaseException as exc:
         store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        store.finish("interrupted")
+        if not isinstance(exc, OutputError):  # if we cannot write, do not try again
+            store.finish("interrupted")
         raise
     store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     store.finish("complete")

@@ -30,7 +30,7 @@ from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import points_table
 from leadtime_sim.experiment.design import DesignPoint
 from leadtime_sim.experiment.task import RunOutcome
-from leadtime_sim.io import atomic_write, write_json, write_table
+from leadtime_sim.io import atomic_write, make_directory, write_json, write_table
 
 SERIES_QUANTILES = (0.1, 0.5, 0.9)
 
@@ -75,7 +75,7 @@ class ResultsStore:
                               "use a new --out, or --force"])
         if force and directory.exists():
             _clear(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directory(directory)
         return store
 
     def done(self) -> set[tuple[int, int]]:

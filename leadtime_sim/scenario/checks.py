@@ -12,28 +12,51 @@ from leadtime_sim.dates import month_index
 from leadtime_sim.scenario.schema import Scenario
 
 Problem = tuple[str, str]
+MAX_HORIZON_MONTHS = 12 * 1000
+MAX_BOM_DEPTH = 50
+
+
+def _components(scenario: Scenario, product: str) -> list[str]:
+    return [c for c in scenario.products[product].bom if c in scenario.products]
 
 
 def bom_cycle(scenario: Scenario) -> list[str] | None:
-    """A cycle in the bills of materials, as a list of products, or None."""
-    done: set[str] = set()
-
-    def visit(product: str, path: list[str]) -> list[str] | None:
-        for component in scenario.products[product].bom:
-            if component in path:
+    """A cycle in the bills of materials, as a list of products, or None (no recursion)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in scenario.products:
+        if root in state:
+            continue
+        path = [root]
+        state[root] = 1
+        pending = [iter(_components(scenario, root))]
+        while pending:
+            component = next(pending[-1], None)
+            if component is None:
+                state[path.pop()] = 2
+                pending.pop()
+            elif state.get(component) == 1:
                 return [*path[path.index(component):], component]
-            if component in scenario.products and component not in done:
-                found = visit(component, [*path, component])
-                if found:
-                    return found
-        done.add(product)
-        return None
-
-    for product in scenario.products:
-        found = None if product in done else visit(product, [product])
-        if found:
-            return found
+            elif component not in state:
+                state[component] = 1
+                path.append(component)
+                pending.append(iter(_components(scenario, component)))
     return None
+
+
+def bom_depth(scenario: Scenario) -> int:
+    """Tiers in the deepest bill of materials (1 = no components); assumes no cycles."""
+    depth: dict[str, int] = {}
+    for root in scenario.products:
+        stack = [root]
+        while stack:
+            product = stack[-1]
+            missing = [c for c in _components(scenario, product) if c not in depth]
+            if missing:
+                stack.extend(missing)
+            else:
+                stack.pop()
+                depth[product] = 1 + max((depth[c] for c in _components(scenario, product)), default=0)
+    return max(depth.values(), default=0)
 
 
 def component_products(scenario: Scenario) -> set[str]:
@@ -78,6 +101,9 @@ def check_scenario(
 
     if end <= start:
         problems.append(("end", f"{scenario.end} is not after start {scenario.start}"))
+    elif end - start > MAX_HORIZON_MONTHS:
+        problems.append(("end", f"the horizon {scenario.start} to {scenario.end} is longer than "
+                                f"{MAX_HORIZON_MONTHS // 12} years"))
     for name, product in products.items():
         for component in product.bom:
             if component == name:
@@ -89,6 +115,9 @@ def check_scenario(
     if cycle and len(cycle) > 2:
         problems.append((f"products.{cycle[0]}.bom", "cycle in bills of materials: "
                          + " -> ".join(cycle)))
+    elif not cycle and (depth := bom_depth(scenario)) > MAX_BOM_DEPTH:
+        problems.append(("products", f"bills of materials nest {depth} tiers deep "
+                                     f"(at most {MAX_BOM_DEPTH})"))
     for name, factory in scenario.factories.items():
         known_product(f"factories.{name}.product", factory.product)
         if factory.min_lot_size > factory.lot_size:

@@ -75,7 +75,7 @@ class Factory(Model):
 
     description: str = ""
     product: Name
-    lines: Count = 1
+    lines: Annotated[Count, Field(le=10_000)] = 1
     lot_size: PositiveCount = 1
     min_lot_size: PositiveCount = 1
     """A line waits until it can start at least this many units."""
@@ -96,7 +96,7 @@ class Investment(Model):
 
     description: str = ""
     factory: Name
-    lines_added: Count = 1
+    lines_added: Annotated[Count, Field(le=10_000)] = 1
     decided: Date
     construction_months: NonNegative = 0.0
     """Planned time to build and qualify the lines."""

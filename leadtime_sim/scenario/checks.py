@@ -12,7 +12,7 @@ from leadtime_sim.dates import month_index
 from leadtime_sim.scenario.schema import Scenario
 
 Problem = tuple[str, str]
-MAX_HORIZON_MONTHS = 12 * 1000
+MAX_HORIZON_MONTHS = 12 * 10_000
 MAX_BOM_DEPTH = 50
 
 

@@ -98,8 +98,11 @@ class Model:
         state.awaiting_funds += quantity
         key = (customer, product)
         self.on_order[key] = self.on_order.get(key, 0) + quantity
-        cost = 0.0 if paid else quantity * self.scenario.products[product].unit_cost_musd
-        self.budget.claim("orders", cost, lambda: self._enter(order))
+        if self.budget.spec is None or paid:
+            self._enter(order)
+        else:
+            cost = quantity * self.scenario.products[product].unit_cost_musd
+            self.budget.claim("orders", cost, lambda: self._enter(order))
 
     def _enter(self, order: OrderState) -> None:
         """The order is paid for: its units join the backlog."""
@@ -113,14 +116,15 @@ class Model:
         if self.reassigning:
             state.open_orders[order.index] = order
         for factory in state.factories:
-            simple = factory.spec.disruptions is None and not state.bom
-            factory.wake(order.quantity if simple else None)
+            factory.wake()
         for component, _ in state.bom:
             component.wake_supply_chain()
 
     def commit(self, product: ProductState, units: int, lot: Lot) -> Allocation:
         """Commit ``units`` backlog units of a new lot to orders, in the policy's order."""
-        allocation = _merged(product.policy.take(units))
+        allocation = product.policy.take(units)
+        if len(allocation) != 1:  # one order: nothing to merge (the common case)
+            allocation = _merged(allocation)
         if sum(n for _, n in allocation) != units or any(n > o.uncommitted or n < 0
                                                          for o, n in allocation):
             raise SimulationError(f"allocation policy {product.policy.name!r} answered "
@@ -256,12 +260,28 @@ class Model:
         monitor = Monitor(self)
         months = math.floor(self.horizon + 1e-9)
         deadline = time.monotonic() + self.limits.wall_seconds
-        for month in range(months):
-            self.env.run(until=month + 1)
+
+        def month_end(month: int) -> None:
             monitor.sample(month)
             if time.monotonic() > deadline:
                 raise RunLimitExceeded(f"run exceeded its wall-time limit of "
                                        f"{self.limits.wall_seconds:g} s (at month {month + 1})")
+            if month + 2 < months:
+                at_boundary(1.0).callbacks.append(lambda _event: month_end(month + 1))
+
+        def at_boundary(delay: float) -> simpy.Event:
+            # URGENT, as SimPy's own run(until=...) does: events at exactly a month's end
+            # fall in the next month, whenever they were scheduled.
+            event = simpy.Event(self.env)
+            event._ok, event._value = True, None
+            self.env.schedule(event, simpy.core.URGENT, delay)
+            return event
+
+        if months > 1:
+            at_boundary(1.0).callbacks.append(lambda _event: month_end(0))
+        self.env.run(until=months)  # stops before events at exactly the last month's end
+        if months:
+            month_end(months - 1)
         if self.horizon > months:
             self.env.run(until=self.horizon)
         return KernelRecords(

@@ -91,7 +91,8 @@ class Factory:
         self.model = model
         self.env: simpy.Environment = model.env
         self.lines: list[Line] = []
-        self.idle: list[simpy.Event] = []
+        self.idle: list[Line] = []
+        self.wake_pending = False
         self.flow = model.streams.draws(f"factory.{name}.flow", spec.flow_months)
         self.started_units = 0
         self.busy = 0
@@ -114,7 +115,7 @@ class Factory:
         line = Line(self, len(self.lines), self.model.streams, commissioned, ramp_months,
                     ramp_start_fraction)
         self.lines.append(line)
-        self.env.process(self._run(line))
+        self._try_start(line)
 
     def learning_multiplier(self) -> float:
         learning = self.spec.learning
@@ -137,49 +138,71 @@ class Factory:
         return per_line * sum(line.rate_fraction(now) for line in self.lines)
 
     # -- the line process ----------------------------------------------------------
-    def wake(self, count: int | None = None) -> None:
-        """Let idle lines look for work again."""
-        idle = self.idle
-        woken = idle if count is None or count >= len(idle) else idle[:count]
-        for event in woken:
-            event.succeed()
-        del idle[: len(woken)]
+    def wake(self) -> None:
+        """Idle lines look for work once the current instant's other events are done.
 
-    def _run(self, line: Line) -> simpy.events.ProcessGenerator:
+        Deferred so that orders arriving at the same instant compete by policy (a
+        priority-1 order placed a moment later in the same month still goes first).
+        """
+        if self.idle and not self.wake_pending:
+            self.wake_pending = True
+            self.env.timeout(0).callbacks.append(self._wake_now)
+
+    def _wake_now(self, _event: object = None) -> None:
+        """Idle lines look for work, in turn, until one finds none."""
+        self.wake_pending = False
+        idle, self.idle = self.idle, []
+        for k, line in enumerate(idle):
+            if self._try_start(line) is None:
+                self.idle.extend(idle[k + 1:])
+                return
+
+    def _try_start(self, line: Line) -> bool | None:
+        """Give ``line`` its next lot: True if started, False if the line is stopped,
+        None if there is no work (the line then waits among the idle)."""
         env = self.env
-        if line.commissioned > env.now:
-            yield env.timeout(line.commissioned - env.now)
-        while True:
-            if line.between_failures is not None:
-                up = line.down_until(env.now)
-                if up > env.now:
-                    yield env.timeout(up - env.now)
-                    continue
-            lot = self._start_lot()
-            if lot is None:
-                event = env.event()
-                self.idle.append(event)
-                yield event
-                continue
-            start = env.now
-            work = self._work_months(line, start)
-            end = line.finish_time(start, work) if line.between_failures is not None else start + work
-            self._advance_areas()
-            self.busy += 1
-            yield env.timeout(end - start)
-            self._advance_areas()
-            self.busy -= 1
-            flow = next(self.flow)
-            lot.due = env.now + flow
-            if flow > 0:
-                env.timeout(flow).callbacks.append(lambda _event, lot=lot: self.finish(lot))
-            else:
-                self.finish(lot)
+        now = env.now
+        if line.between_failures is not None:
+            up = line.down_until(now)
+            if up > now:
+                env.timeout(up - now).callbacks.append(lambda _event: self._try_start(line))
+                return False
+        lot = self._start_lot()
+        if lot is None:
+            self.idle.append(line)
+            return None
+        work = self._work_months(line, now)
+        end = line.finish_time(now, work) if line.between_failures is not None else now + work
+        self.busy_area += self.busy * (now - self.area_time)  # inlined _advance_areas
+        self.line_area += len(self.lines) * (now - self.area_time)
+        self.area_time = now
+        self.busy += 1
+        env.timeout(end - now).callbacks.append(lambda _event: self._off_line(line, lot))
+        return True
+
+    def _off_line(self, line: Line, lot: Lot) -> None:
+        """The lot leaves the line for its flow; the line takes the next lot."""
+        env = self.env
+        now = env.now
+        self.busy_area += self.busy * (now - self.area_time)
+        self.line_area += len(self.lines) * (now - self.area_time)
+        self.area_time = now
+        self.busy -= 1
+        flow = next(self.flow)
+        lot.due = now + flow
+        if flow > 0:
+            env.timeout(flow).callbacks.append(lambda _event: self.finish(lot))
+        else:
+            self.finish(lot)
+        self._try_start(line)
 
     def _work_months(self, line: Line, now: float) -> float:
         """Takt of one lot, with ramp-up and learning, repeated until it passes acceptance."""
-        scale = self.learning_multiplier() / line.rate_fraction(now)
-        work = next(line.takt) * scale
+        work = next(line.takt)
+        scale = 1.0
+        if self.spec.learning is not None or line.ramp_months > 0:
+            scale = self.learning_multiplier() / line.rate_fraction(now)
+            work *= scale
         if line.yield_draws is not None:
             while next(line.yield_draws) >= self.spec.yield_fraction:
                 work += next(line.takt) * scale
@@ -189,8 +212,8 @@ class Factory:
         """Take the next lot's units (and components) if there is work, else None."""
         product = self.product
         spec = self.spec
-        need = product.start_need()
-        units = min(spec.lot_size, need)
+        need = product.start_need() if product.is_component else product.backlog
+        units = spec.lot_size if need > spec.lot_size else need
         for component, per_unit in product.bom:
             units = min(units, component.stock // per_unit)
         if units < spec.min_lot_size:

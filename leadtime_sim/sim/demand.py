@@ -71,29 +71,37 @@ def explicit_orders(model: Model) -> simpy.events.ProcessGenerator:
                           "explicit", placed, spec.id or f"order-{index}")
 
 
-def order_stream(model: Model, index: int) -> simpy.events.ProcessGenerator:
-    """Poisson orders at the stream's rate between its ``from`` and ``until`` dates."""
-    spec = model.scenario.order_streams[index]
-    name = model.scenario.stream_name(index)
-    env = model.env
-    begin = model.months(spec.from_) if spec.from_ else 0.0
-    until = model.months(spec.until) if spec.until else model.horizon
-    if spec.rate_per_year <= 0:
-        return
-    gaps = model.streams.draws(f"order_stream.{name}.arrivals",
-                               Exponential(dist="exponential", mean=12 / spec.rate_per_year))
-    sizes = model.streams.draws(f"order_stream.{name}.quantity", spec.quantity)
-    t = begin
-    count = 0
-    while True:
-        t += next(gaps)
-        if t >= until:
-            return
-        yield env.timeout(t - env.now)
-        units = max(1, round(next(sizes)))
-        model.place_order(spec.customer, spec.product, units, spec.priority, "stream", t,
-                          f"{name}-{count}")
-        count += 1
+class OrderStream:
+    """Poisson orders at the stream's rate between its ``from`` and ``until`` dates.
+
+    Driven by timeout callbacks rather than a process: an order costs one event.
+    """
+
+    def __init__(self, model: Model, index: int):
+        spec = model.scenario.order_streams[index]
+        self.model, self.spec = model, spec
+        self.name = model.scenario.stream_name(index)
+        self.until = model.months(spec.until) if spec.until else model.horizon
+        self.t = model.months(spec.from_) if spec.from_ else 0.0
+        self.count = 0
+        if spec.rate_per_year > 0:
+            mean_gap = Exponential(dist="exponential", mean=12 / spec.rate_per_year)
+            self.gaps = model.streams.draws(f"order_stream.{self.name}.arrivals", mean_gap)
+            self.sizes = model.streams.draws(f"order_stream.{self.name}.quantity", spec.quantity)
+            self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        self.t += next(self.gaps)
+        if self.t < self.until:
+            self.model.env.timeout(self.t - self.model.env.now).callbacks.append(self._arrive)
+
+    def _arrive(self, _event: object) -> None:
+        spec = self.spec
+        units = max(1, round(next(self.sizes)))
+        self.model.place_order(spec.customer, spec.product, units, spec.priority, "stream", self.t,
+                               f"{self.name}-{self.count}")
+        self.count += 1
+        self._schedule_next()
 
 
 def reviews(model: Model, state: RequirementState) -> simpy.events.ProcessGenerator:

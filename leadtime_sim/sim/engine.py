@@ -229,7 +229,7 @@ class Model:
         self._initial_wip()
         env.process(demand.explicit_orders(self))
         for index in range(len(self.scenario.order_streams)):
-            env.process(demand.order_stream(self, index))
+            demand.OrderStream(self, index)
         for state in self.requirements.values():
             for t in state.times:  # required points between month ends (YYYY-MM-DD dates)
                 if 0 < t < self.horizon and not float(t).is_integer():

@@ -21,7 +21,6 @@ from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario.checks import check_scenario
 from leadtime_sim.scenario.schema import Scenario
 
-
 NAMED_TABLES = ("products", "factories", "investments", "requirements")
 """Tables of named entities: ``--set`` changes their entries but never invents one."""
 

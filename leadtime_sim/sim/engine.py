@@ -160,11 +160,11 @@ class Model:
         """Let the policy give the finished units to other open orders.
 
         An order that gains units gives up as many of its own: uncommitted ones first, then
-        its commitments in the lots due last, which pass to the orders that lost units
+        its commitments in the lots started last, which pass to the orders that lost units
         (any loss left over returns to the backlog). Units in each state are conserved.
         """
         old = lot.allocation
-        new = [(o, n) for o, n in product.policy.reassign(old, list(product.open_orders.values())) if n]
+        new = [(o, n) for o, n in product.policy.reassign(old, product.open_orders.values()) if n]
         change: dict[int, int] = {}
         orders = {o.index: o for o, _ in old + new}
         for order, n in new:
@@ -205,7 +205,7 @@ class Model:
         product.backlog -= take
         units -= take
         freed: list[tuple[Lot, int]] = []
-        for other in sorted(product.lots, key=lambda lot: lot.due, reverse=True):
+        for other in reversed(product.lots):  # the lots started last (due last, near enough)
             if units == 0:
                 break
             mine = sum(n for o, n in other.allocation if o is order)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Protocol
 
 Allocation = list[tuple["OrderView", int]]
@@ -52,7 +52,7 @@ class AllocationPolicy:
         """Choose orders for up to ``units`` units; do not change the orders."""
         return _take_from_front(self.queue, units, lambda q: q[0], lambda q: q.popleft())
 
-    def reassign(self, allocation: Allocation, open_orders: Sequence[OrderView]) -> Allocation:
+    def reassign(self, allocation: Allocation, open_orders: Collection[OrderView]) -> Allocation:
         """At delivery: who gets the finished units (by default, whom they were made for).
 
         ``open_orders`` are the product's orders not yet fully delivered; an order may get
@@ -72,23 +72,38 @@ class PriorityPolicy(AllocationPolicy):
 
     def __init__(self) -> None:
         self.heap: list[tuple[int, float, int, OrderView]] = []
+        self.open_by_class: dict[int, dict[int, OrderView]] = {}
+        """Orders not fully delivered, by class, in order of entry (pruned lazily)."""
 
     def add(self, order: OrderView) -> None:
         heapq.heappush(self.heap, (order.priority, order.entered_months, order.index, order))
+        self.open_by_class.setdefault(order.priority, {}).setdefault(order.index, order)
 
     def take(self, units: int) -> Allocation:
         return _take_from_front(self.heap, units, lambda h: h[0][3], heapq.heappop)
 
-    def reassign(self, allocation: Allocation, open_orders: Sequence[OrderView]) -> Allocation:
+    def _urgent_first(self, below: int) -> Iterator[OrderView]:
+        """Open orders of classes more urgent than ``below``, most urgent and oldest first."""
+        for priority in sorted(p for p in self.open_by_class if p < below):
+            orders = self.open_by_class[priority]
+            while orders:  # drop delivered orders from the front; the rest are skipped
+                first = next(iter(orders.values()))
+                if first.delivered < first.quantity:
+                    break
+                del orders[first.index]
+            for order in orders.values():
+                if order.delivered < order.quantity:
+                    yield order
+
+    def reassign(self, allocation: Allocation, open_orders: Collection[OrderView]) -> Allocation:
         """Give finished units to open orders of a strictly more urgent class first."""
-        urgent_first = sorted(open_orders, key=lambda o: (o.priority, o.entered_months, o.index))
         share: dict[int, int] = {}
         for order, units in allocation:
             share[order.index] = share.get(order.index, 0) + units
         result: Allocation = []
         for order, units in allocation:
-            for urgent in urgent_first:
-                if not units or urgent.priority >= order.priority:
+            for urgent in self._urgent_first(order.priority):
+                if not units:
                     break
                 n = min(units, urgent.quantity - urgent.delivered - share.get(urgent.index, 0))
                 if n > 0:

@@ -1,0 +1,99 @@
+"""Default scenario: time per run, events per simulated year, and how time grows.
+
+    python benchmarks/scaling.py [--repeats 5]
+
+Time must grow linearly with the horizon (10, 20, 40 years) and with volume (demand and
+capacity x1, x4, x16): the script prints the exponent fitted on a log-log scale (1.0 =
+linear).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import leadtime_sim as lts
+from leadtime_sim.errors import read_toml
+from leadtime_sim.sim.engine import Model
+
+MODEL = Path(__file__).resolve().parents[1] / "models" / "nato_air_defence.toml"
+
+
+def scaled(data: dict[str, Any], k: int) -> dict[str, Any]:
+    """The scenario with demand and capacity both multiplied by ``k``."""
+    data = {**data}
+    data["factories"] = {n: {**f, "lines": f.get("lines", 1) * k,
+                             "initial_wip_units": f.get("initial_wip_units", 0) * k}
+                         for n, f in data["factories"].items()}
+    data["investments"] = {n: {**i, "lines_added": i.get("lines_added", 1) * k}
+                           for n, i in data.get("investments", {}).items()}
+    data["products"] = {n: {**p, "initial_stock_units": p.get("initial_stock_units", 0) * k,
+                            "stock_target_units": p.get("stock_target_units", 0) * k}
+                        for n, p in data["products"].items()}
+    data["orders"] = [{**o, "quantity": o["quantity"] * k} for o in data.get("orders", [])]
+    data["order_streams"] = [{**s, "rate_per_year": s["rate_per_year"] * k}
+                             for s in data.get("order_streams", [])]
+    requirements = {}
+    for name, r in data.get("requirements", {}).items():
+        r = {**r, "initial_units": r.get("initial_units", 0) * k}
+        if "required" in r:
+            r["required"] = [{**p, "units": p["units"] * k} for p in r["required"]]
+        requirements[name] = r
+    data["requirements"] = requirements
+    return data
+
+
+def timed(scenario: lts.Scenario, repeats: int) -> tuple[float, int, int]:
+    """Median seconds of a run, events scheduled and lots started (seed 1)."""
+    seconds = []
+    for _ in range(repeats):
+        model = Model(scenario, seed=1)
+        began = time.perf_counter()
+        records = model.run()
+        lts.metrics.summarize(scenario, records, 1)
+        seconds.append(time.perf_counter() - began)
+    return statistics.median(seconds), next(model.env._eid), records.lots_started
+
+
+def exponent(xs: list[float], ys: list[float]) -> float:
+    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    base = read_toml(MODEL)
+    scenario = lts.validate_scenario(base, str(MODEL))
+    seconds, events, lots = timed(scenario, args.repeats)
+    years = lts.simulate(scenario, 1).records.months / 12
+    print(f"default scenario ({scenario.start} to {scenario.end}): {seconds * 1000:.0f} ms per run "
+          f"(median of {args.repeats}), {lots} lots, {events / years:,.0f} events per simulated year")
+
+    print("\nhorizon   s/run    lots")
+    horizons, times = [10, 20, 40], []
+    for years in horizons:
+        end = f"{int(scenario.start[:4]) + years}-01"
+        s = lts.validate_scenario({**base, "end": end}, str(MODEL))
+        t, _, n = timed(s, args.repeats)
+        times.append(t)
+        print(f"{years:>4} y  {t:7.3f}  {n:6d}")
+    print(f"fitted exponent of time in horizon: {exponent(horizons, times):.2f} (1.0 = linear)")
+
+    print("\nvolume    s/run    lots")
+    volumes, times = [1, 4, 16], []
+    for k in volumes:
+        s = lts.validate_scenario(scaled(base, k), str(MODEL))
+        t, _, n = timed(s, args.repeats)
+        times.append(t)
+        print(f"x{k:<4}   {t:7.3f}  {n:6d}")
+    print(f"fitted exponent of time in volume: {exponent(volumes, times):.2f} (1.0 = linear)")
+
+
+if __name__ == "__main__":
+    main()

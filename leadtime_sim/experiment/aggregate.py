@@ -48,23 +48,34 @@ def metric_columns(runs: pd.DataFrame) -> list[str]:
     return [c for c in runs.columns if c not in META_COLUMNS and not c.startswith("axis:")]
 
 
+def _matrix(runs: pd.DataFrame, metric: str, point_ids: Sequence[int], replications: int
+            ) -> np.ndarray:
+    """Values of one metric as points x replications (NaN where no ok run; +inf = not by end)."""
+    matrix = np.full((len(point_ids), replications), np.nan)
+    row_of = {p: i for i, p in enumerate(point_ids)}
+    rows = runs["point_id"].map(row_of).to_numpy()
+    values = runs[metric].to_numpy(dtype=float)
+    matrix[rows, runs["replication"].to_numpy()] = np.where(np.isnan(values), np.inf, values)
+    return matrix
+
+
 def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Mapping[str, float],
                  baseline_id: int) -> pd.DataFrame:
     """One row per design point and metric."""
     ok = runs[runs["status"] == "ok"]
-    metrics = metric_columns(runs)
-    base = ok[ok["point_id"] == baseline_id].set_index("replication")
+    point_ids = [p.point_id for p in points]
+    replications = int(runs["replication"].max()) + 1 if len(runs) else 0
+    failed = runs[runs["status"] != "ok"].groupby("point_id").size()
     rows = []
-    for point in points:
-        mine = ok[ok["point_id"] == point.point_id]
-        failed = int(((runs["point_id"] == point.point_id) & (runs["status"] != "ok")).sum())
-        for metric in metrics:
-            raw = mine[metric].to_numpy(dtype=float)
-            x = np.where(np.isnan(raw), np.inf, raw)
+    for metric in metric_columns(runs):
+        matrix = _matrix(ok, metric, point_ids, replications)
+        base = matrix[point_ids.index(baseline_id)]
+        for i, point in enumerate(points):
+            x = matrix[i][~np.isnan(matrix[i])]
             n = len(x)
             mean, std, low, high = mean_interval(x)
             row: dict[str, object] = {"point_id": point.point_id, **point.axes, "metric": metric,
-                                      "n": n, "n_failed": failed,
+                                      "n": n, "n_failed": int(failed.get(point.point_id, 0)),
                                       "share_not_by_end": float(np.mean(np.isinf(x))) if n else math.nan,
                                       "mean": mean, "std": std, "ci95_low": low, "ci95_high": high}
             for name, q in QUANTILES.items():
@@ -76,16 +87,17 @@ def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Map
                     row[f"p_closed_by_{date}"] = closed / n if n else math.nan
                     row[f"p_closed_by_{date}_low"], row[f"p_closed_by_{date}_high"] = \
                         wilson_interval(closed, n)
-            row.update(_paired(mine.set_index("replication")[metric], base[metric]
-                               if metric in base else pd.Series(dtype=float)))
+            row.update(_paired(matrix[i], base))
             rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.sort_values(["point_id"], kind="stable").reset_index(drop=True) if len(table) else table
 
 
-def _paired(mine: pd.Series, baseline: pd.Series) -> dict[str, float]:
-    """Mean difference against the baseline over replications where both are defined."""
-    both = pd.concat([mine.rename("a"), baseline.rename("b")], axis=1, join="inner").dropna()
-    diff = (both["a"] - both["b"]).to_numpy(dtype=float)
+def _paired(mine: np.ndarray, baseline: np.ndarray) -> dict[str, float]:
+    """Mean difference against the baseline over replications where both are numbers
+    (both ran, and neither is "not by end")."""
+    both = np.isfinite(mine) & np.isfinite(baseline)
+    diff = mine[both] - baseline[both]
     mean, _, low, high = mean_interval(diff)
     if len(diff) and np.all(diff == 0):
         low = high = 0.0

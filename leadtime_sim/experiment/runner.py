@@ -57,13 +57,15 @@ MAX_RUNS = 100_000
 
 
 def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Limits = NO_LIMITS,
-                    yes: bool = False) -> Plan:
+                    yes: bool = False, replications: int | None = None) -> Plan:
     """Load the experiment and its model, expand the design and validate every point.
 
     Refuses (InputError) a point whose run would start more than ``limits.max_lots`` lots,
     and a sweep of more than MAX_RUNS runs unless ``yes``.
     """
     experiment, model_path = load_experiment(path)
+    if replications is not None:
+        experiment = experiment.model_copy(update={"replications": replications})
     source = str(path)
     plugins = load_plugins(experiment.plugins) if experiment.plugins else NO_PLUGINS
     raw = read_toml(model_path)
@@ -140,12 +142,12 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
                    workers: int | None = None, scheduler: str | None = None,
                    resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
                    progress: Progress | None = None, limits: Limits = NO_LIMITS,
-                   yes: bool = False) -> ResultsStore:
+                   yes: bool = False, replications: int | None = None) -> ResultsStore:
     """Run (or resume) an experiment into the store at ``out``; return the store.
 
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
-    plan = plan_experiment(path, overrides, limits, yes)
+    plan = plan_experiment(path, overrides, limits, yes, replications)
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
     store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force)

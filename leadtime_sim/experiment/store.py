@@ -152,10 +152,15 @@ class ResultsStore:
                     if r["point_id"] == point_id and r["status"] == "ok"}
         latest: dict[tuple[int, str], np.ndarray] = {}
         for file in sorted(folder.glob("*.parquet")):
-            part = pq.read_table(file).to_pydict()
-            for rep, key, values in zip(part["replication"], part["key"], part["values"], strict=True):
+            part = pq.read_table(file)
+            reps = part.column("replication").to_numpy()
+            keys = part.column("key").to_pylist()
+            lists = part.column("values").combine_chunks()
+            flat = lists.flatten().to_numpy(zero_copy_only=False).astype(float)
+            offsets = lists.offsets.to_numpy()
+            for k, (rep, key) in enumerate(zip(reps.tolist(), keys, strict=True)):
                 if rep in recorded:
-                    latest[(rep, key)] = np.asarray(values, dtype=float)
+                    latest[(rep, key)] = flat[offsets[k]:offsets[k + 1]]
         frames = []
         for key in sorted({k for _, k in latest}):
             stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])

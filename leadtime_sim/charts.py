@@ -14,19 +14,28 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from leadtime_sim.dates import date_at, months_between
-from leadtime_sim.errors import InputError
+from leadtime_sim.errors import InputError, pydantic_problems
 from leadtime_sim.experiment.spec import CHART_NAMES, Chart
 from leadtime_sim.experiment.task import SERIES_FIELDS
 from leadtime_sim.io import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+
+class Milestone(TypedDict):
+    """An investment event drawn on a time axis (``point_id`` None: the same for all points)."""
+
+    date: str
+    label: str
+    point_id: int | None
 
 FORMATS = ("png", "svg", "pdf")
 SWEEP_ONLY = {"gap_close", "probability", "heatmap"}
@@ -182,7 +191,7 @@ def best_point(results: Results, requirement: str, target: str | None = None) ->
     return int(min(rows.to_dict("records"), key=key)["point_id"])
 
 
-def milestones(results: Results, product: str, points: Sequence[int]) -> list[dict[str, Any]]:
+def milestones(results: Results, product: str, points: Sequence[int]) -> list[Milestone]:
     """When each investment in ``product`` or its components enters service, per point.
 
     An event common to every point gets ``point_id`` None; events on one date are merged.
@@ -206,7 +215,7 @@ def milestones(results: Results, product: str, points: Sequence[int]) -> list[di
     for (date, point), names in events.items():
         shared = all(names <= events.get((date, other), set()) for other in points)
         merged.setdefault((date, None if shared else point), set()).update(names)
-    return [{"date": d, "point_id": p, "label": " + ".join(sorted(n)) + " in service"}
+    return [Milestone(date=d, point_id=p, label=" + ".join(sorted(n)) + " in service")
             for (d, p), n in sorted(merged.items(), key=lambda kv: (kv[0][0], kv[0][1] or -1))]
 
 
@@ -217,6 +226,11 @@ class Job:
     stem: str
     rows: int
     draw: Callable[[list[Axes]], None]
+
+    @property
+    def kind(self) -> str:
+        """The chart's name (``gap_close``, ``fan``, ...)."""
+        return self.stem.split("-", 1)[0]
 
 
 def chart_specs(results: Results, names: Sequence[str] | None = None) -> list[Chart]:
@@ -230,11 +244,37 @@ def chart_specs(results: Results, names: Sequence[str] | None = None) -> list[Ch
         if results.kind == "sweep" and n == "lead_time":
             raise InputError([f"{results.directory}: chart 'lead_time' needs a run's orders: use "
                               "leadtime-sim run MODEL --charts"])
-    specs = [Chart.model_validate(c) for c in results.experiment.get("charts", [])] or default_specs(results)
+    try:
+        specs = [Chart.model_validate(c) for c in results.experiment.get("charts", [])]
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(exc, f"{results.directory}/manifest.json", Chart)) from None
+    specs = specs or default_specs(results)
     if names:
         specs = [s for s in specs if s.chart in names]
-        specs += [Chart(chart=n) for n in dict.fromkeys(names) if n not in {s.chart for s in specs}]
+        specs += [Chart.model_validate({"chart": n}) for n in dict.fromkeys(names)
+                  if n not in {s.chart for s in specs}]
     return specs
+
+
+def check_charts(experiment_path: str | Path) -> None:
+    """Before a sweep: the requirements, products and points its charts name exist.
+
+    (Axis labels and targets are checked with the experiment file.) A typo found after a
+    long sweep would leave a store whose charts cannot be drawn.
+    """
+    from leadtime_sim.errors import read_toml
+    from leadtime_sim.experiment.design import expand
+    from leadtime_sim.experiment.spec import load_experiment
+
+    experiment, model_path = load_experiment(experiment_path)
+    model = read_toml(model_path)
+    known = {"requirements": list(model.get("requirements", {})), "products": list(model.get("products", {})),
+             "points": list(range(len(expand(experiment)))) if experiment.charts else []}
+    problems = [f"{experiment_path}: charts[{i}].{key}: no {key[:-1]} {value!r} in {model_path.name}"
+                for i, chart in enumerate(experiment.charts) for key in known
+                for value in getattr(chart, key) if value not in known[key]]
+    if problems:
+        raise InputError(problems)
 
 
 def default_specs(results: Results) -> list[Chart]:
@@ -244,7 +284,7 @@ def default_specs(results: Results) -> list[Chart]:
         kinds = ["gap_close"] + (["probability"] if results.targets else [])
         kinds += ["heatmap"] if len(results.axes) >= 2 else []
         kinds += ["fan", "backlog", "utilisation"] if not results.quantiles.empty else []
-    return [Chart(chart=k) for k in kinds]  # type: ignore[arg-type]
+    return [Chart.model_validate({"chart": k}) for k in kinds]
 
 
 def chart_jobs(results: Results, names: Sequence[str] | None = None) -> list[Job]:
@@ -277,8 +317,18 @@ def render(job: Job, fmt: str = "png", dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
+def _bytes_writer(data: bytes) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+    return write
+
+
 def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt: str = "png") -> list[Path]:
-    """Draw the charts of a results directory into ``DIR/charts/``; return the files written."""
+    """Draw the charts of a results directory into ``DIR/charts/``; return the files written.
+
+    Drawing every chart (no ``names``) also removes ``DIR/charts/*.<fmt>`` files it did not
+    write, so the folder never mixes charts of two drawings.
+    """
     if fmt not in FORMATS:
         raise InputError([f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})"])
     results = load_results(directory)
@@ -286,6 +336,9 @@ def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt:
     for job in chart_jobs(results, names):
         data = render(job, fmt)
         path = results.directory / "charts" / f"{job.stem}.{fmt}"
-        atomic_write(path, lambda tmp, data=data: tmp.write_bytes(data))  # type: ignore[misc]
+        atomic_write(path, _bytes_writer(data))
         written.append(path)
+    if not names:  # a full drawing replaces the charts of an earlier one (names may have changed)
+        for old in set((results.directory / "charts").glob(f"*.{fmt}")) - set(written):
+            old.unlink()
     return written

@@ -6,6 +6,7 @@ import click
 
 from leadtime_sim._version import __version__
 from leadtime_sim.cli.commands import run, schema, validate
+from leadtime_sim.cli.plot import plot, report
 from leadtime_sim.cli.sweep import sweep
 
 
@@ -19,5 +20,7 @@ main.add_command(run)
 main.add_command(validate)
 main.add_command(schema)
 main.add_command(sweep)
+main.add_command(plot)
+main.add_command(report)
 
 __all__ = ["main"]

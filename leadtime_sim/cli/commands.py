@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from leadtime_sim.charts import write_charts
 from leadtime_sim.cli.options import (
     fail,
     input_errors_exit_2,
@@ -36,9 +37,11 @@ from leadtime_sim.sim import Limits, SimulationError, estimate_lots
               help="Output directory [default: results/<model name>].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @max_lots_option
+@click.option("--charts", is_flag=True, help="Also draw the single-run charts into OUT/charts/.")
 @input_errors_exit_2
 def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
-        plugins: tuple[str, ...], out_dir: Path | None, as_json: bool, max_lots: float) -> None:
+        plugins: tuple[str, ...], out_dir: Path | None, as_json: bool, max_lots: float,
+        charts: bool) -> None:
     """Simulate MODEL once and write summary.json, series and orders tables."""
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
@@ -58,6 +61,9 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     else:
         click.echo(summary_table(result.summary))
         click.echo(f"\nwrote {out}/summary.json, series.csv, orders.csv (+ .parquet)")
+    if charts:
+        written = write_charts(out)
+        click.echo(f"{len(written)} chart(s) in {out / 'charts'}", err=as_json)
 
 
 @click.command()

@@ -12,6 +12,7 @@ from types import FrameType
 
 import click
 
+from leadtime_sim.charts import check_charts, write_charts
 from leadtime_sim.cli.options import input_errors_exit_2, max_lots_option, set_option
 from leadtime_sim.experiment.executors import EXECUTORS, default_workers
 from leadtime_sim.experiment.runner import MAX_RUNS, plan_experiment, run_experiment
@@ -80,6 +81,7 @@ def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limi
 @click.option("--resume", is_flag=True, help="Run only the runs missing from the store.")
 @click.option("--force", is_flag=True, help="Replace a store holding other results.")
 @click.option("--dry-run", is_flag=True, help="Print the design and a time estimate; run nothing.")
+@click.option("--no-charts", is_flag=True, help="Do not draw the experiment's charts into OUT/charts/.")
 @set_option
 @max_lots_option
 @click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -87,7 +89,7 @@ def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limi
 @click.option("--yes", is_flag=True, help=f"Run even more than {MAX_RUNS:,} runs.")
 @input_errors_exit_2
 def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor: str,
-          scheduler: str | None, resume: bool, force: bool, dry_run: bool,
+          scheduler: str | None, resume: bool, force: bool, dry_run: bool, no_charts: bool,
           overrides: tuple[str, ...], max_lots: float, run_timeout: float | None,
           yes: bool) -> None:
     """Run EXPERIMENT: every design point x replications, stored as runs finish."""
@@ -99,6 +101,8 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     if scheduler and executor != "dask":
         raise click.UsageError("--scheduler needs --executor dask")
     out = out_dir if out_dir is not None else Path("results") / experiment.stem
+    if not no_charts:
+        check_charts(experiment)
     progress = Progress()
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -116,6 +120,8 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     progress.close()
     counts = store.counts
     click.echo(f"{counts['done']} runs done, {counts['failed']} failed; results in {out}")
+    if not no_charts and counts["done"]:
+        click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
     if counts["failed"]:
         errors = sorted({str(r["error"]) for r in store.rows if r["status"] != "ok"})
         for error in errors[:5]:

@@ -119,7 +119,8 @@ class Chart(Model):
     @model_validator(mode="after")
     def _only_settings_it_reads(self) -> Chart:
         allowed = CHART_FIELDS[self.chart] | {"chart"}
-        extra = sorted(name for name in self.model_fields_set if name not in allowed)
+        extra = sorted(name for name in self.model_fields_set if name not in allowed
+                       and getattr(self, name) != type(self).model_fields[name].default)
         if extra:
             raise ValueError(f"{', '.join(map(repr, extra))} does not apply to chart {self.chart!r} "
                              f"(it reads: {', '.join(sorted(allowed - {'chart'}))})")

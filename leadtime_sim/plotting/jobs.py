@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from leadtime_sim.charts import Job, Results, best_point, milestones, swept_capex
+from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.spec import Chart
 from leadtime_sim.plotting.orders import lead_time_chart
@@ -28,6 +29,13 @@ from leadtime_sim.plotting.sweep import close_heatmap, gap_close_chart, probabil
 CAPEX_LABEL = "capex of the swept investments ($M)"
 
 
+def _on_axes(draw: Callable[..., Any]) -> Callable[[list[Axes]], None]:
+    """A job that draws on the figure's only axes."""
+    def run(axes: list[Axes]) -> None:
+        draw(ax=axes[0])
+    return run
+
+
 def jobs_for(results: Results, spec: Chart) -> list[Job]:
     """The files one chart setting makes (one per requirement, product or point)."""
     return BUILDERS[spec.chart](results, spec)
@@ -38,6 +46,14 @@ def _names(asked: list[str], known: list[str], what: str, results: Results) -> l
     if wrong:
         raise InputError([f"{results.directory}: no {what} {n!r} (known: {', '.join(known)})" for n in wrong])
     return asked or known
+
+
+def _scenario(results: Results) -> str:
+    """The subtitle: the scenario's name, and for a single run which one it is."""
+    if results.kind == "run":
+        return (f"{results.name} (one run: seed {results.manifest.get('seed')}, "
+                f"replication {results.manifest.get('replication', 0)})")
+    return results.name
 
 
 def _label(results: Results, requirement: str) -> str:
@@ -66,7 +82,12 @@ def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | 
 
 
 def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
-    """points.csv with a capex column, other axes held at the baseline's values."""
+    """points.csv with a capex column, other axes held at the baseline's values.
+
+    With capex on an axis, the axis capex follows (lines added, say) varies too.
+    """
+    if "capex" in keep:
+        keep = keep | {_capex_axis(results)}
     rows = results.points.copy()
     capex = swept_capex(results)
     rows["capex"] = rows["point_id"].map(capex).astype(float)
@@ -86,21 +107,47 @@ def _target(results: Results, spec: Chart, needed: bool) -> str | None:
     return None
 
 
+def _capex_notes(results: Results, rows: pd.DataFrame, x: str) -> dict[float, str]:
+    """``$500M`` under each value of the axis capex follows (when one value, one capex)."""
+    if x != _capex_axis(results) or rows["capex"].isna().all():
+        return {}
+    per_value = rows.groupby(x)["capex"].agg(["min", "max"])
+    if (per_value["min"] != per_value["max"]).any() or per_value["max"].max() == 0:
+        return {}
+    return {float(v): f"${c:,.0f}M" for v, c in per_value["max"].items()}
+
+
+def _probability_targets(results: Results, spec: Chart) -> list[str]:
+    """One probability chart per target (the one asked for, else each of the experiment's)."""
+    if spec.target is not None:
+        return [spec.target]
+    if not results.targets:
+        raise InputError([f"{results.directory}: chart 'probability' needs a target date "
+                          "(the experiment has no targets)"])
+    return results.targets
+
+
 def _gap_close(results: Results, spec: Chart) -> list[Job]:
     x, group = _sweep_axes(results, spec, "group")
     rows = _sweep_rows(results, {x, group})
-    target = _target(results, spec, spec.chart == "probability")
     xlabel = CAPEX_LABEL if x == "capex" else x
+    notes = _capex_notes(results, rows, x)
+    if notes:
+        xlabel += " (swept capex below)"
     jobs = []
     for req in _names(spec.requirements, results.requirements, "requirement", results):
-        common: dict[str, Any] = {"x": x, "group": group, "scenario": results.name,
-                                  "label": _label(results, req), "xlabel": xlabel}
+        common: dict[str, Any] = {"x": x, "group": group, "scenario": _scenario(results),
+                                  "label": _label(results, req), "xlabel": xlabel, "tick_labels": notes}
         if spec.chart == "gap_close":
+            targets = results.targets if spec.target is None else [spec.target]
             draw: Callable[..., Axes] = partial(gap_close_chart, rows, req, start=results.start,
-                                                end=results.end, target=target, **common)
-        else:
+                                                end=results.end, target=targets, **common)
+            jobs.append(Job(f"gap_close-{req}", 1, _on_axes(draw)))
+            continue
+        for target in _probability_targets(results, spec):
             draw = partial(probability_chart, rows, req, target=target, **common)
-        jobs.append(Job(f"{spec.chart}-{req}", 1, lambda axes, draw=draw: draw(ax=axes[0])))
+            stem = f"probability-{req}" + (f"-{target}" if len(results.targets) > 1 else "")
+            jobs.append(Job(stem, 1, _on_axes(draw)))
     return jobs
 
 
@@ -113,14 +160,16 @@ def _heatmap(results: Results, spec: Chart) -> list[Job]:
     jobs = []
     for req in _names(spec.requirements, results.requirements, "requirement", results):
         draw = partial(close_heatmap, rows, req, x=x, y=y, start=results.start, end=results.end,
-                       value=spec.value, target=target, scenario=results.name, label=_label(results, req))
+                       value=spec.value, target=target, scenario=_scenario(results),
+                       label=_label(results, req))
         suffix = "-probability" if spec.value == "probability" else ""
-        jobs.append(Job(f"heatmap-{req}{suffix}", 1, lambda axes, draw=draw: draw(ax=axes[0])))
+        jobs.append(Job(f"heatmap-{req}{suffix}", 1, _on_axes(draw)))
     return jobs
 
 
 def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]:
-    """The points asked for, else the baseline and the best point (or the costliest)."""
+    """The points asked for, else the baseline and the best point for ``requirement`` (or,
+    if that is the baseline or no requirement is given, the point with the most capex)."""
     if results.kind == "run":
         return [0]
     known = [int(p["point_id"]) for p in results.manifest.get("points", [])]
@@ -134,7 +183,7 @@ def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]
         chosen.append(best_point(results, requirement, results.targets[0] if results.targets else None))
     if len(set(chosen)) == 1:
         capex = swept_capex(results)
-        chosen.append(max(known, key=lambda p: (capex.get(p, 0.0), p)))
+        chosen.append(max(known, key=lambda p: (capex.get(p, 0.0), -p)))
     return list(dict.fromkeys(chosen))
 
 
@@ -149,8 +198,8 @@ def _fan(results: Results, spec: Chart) -> list[Job]:
         product = results.scenario["requirements"][req]["product"]
         draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,
                        labels=_labels(results, points), milestones=milestones(results, product, points),
-                       scenario=results.name, label=_label(results, req))
-        jobs.append(Job(f"fan-{req}", 1, lambda axes, draw=draw: draw(ax=axes[0])))
+                       scenario=_scenario(results), label=_label(results, req))
+        jobs.append(Job(f"fan-{req}", 1, _on_axes(draw)))
     return jobs
 
 
@@ -168,7 +217,7 @@ def _backlog(results: Results, spec: Chart) -> list[Job]:
         req = next((n for n, r in results.scenario["requirements"].items() if r["product"] == product), None)
         points = _points(results, spec, req)
         common: dict[str, Any] = {"start": results.start, "points": points,
-                                  "labels": _labels(results, points), "scenario": results.name}
+                                  "labels": _labels(results, points), "scenario": _scenario(results)}
 
         def draw(axes: list[Axes], product: str = product, common: dict[str, Any] = common) -> None:
             backlog_chart(results.quantiles, product, ax=axes[0], **common)
@@ -183,27 +232,31 @@ def _lead_time(results: Results, spec: Chart) -> list[Job]:
     if results.kind != "run":
         raise InputError([f"{results.directory}: chart 'lead_time' needs a run's orders"])
     suffix = "-priority" if spec.by == "priority" else ""
-    return [Job(f"lead_time-{product}{suffix}", 1,
-                lambda axes, product=product: lead_time_chart(
-                    results.orders, end=results.end, product=product, by=spec.by,
-                    scenario=results.name, ax=axes[0]))
+    return [Job(f"lead_time-{product}{suffix}", 1, _on_axes(partial(
+                lead_time_chart, results.orders, end=results.end, product=product, by=spec.by,
+                scenario=_scenario(results))))
             for product in _products(results, spec)]
 
 
 def _utilisation(results: Results, spec: Chart) -> list[Job]:
     factories = results.scenario["factories"]
-    order = sorted(factories, key=lambda n: (factories[n]["product"], n))
+    products = list(results.scenario["products"])  # the modeller's order: components after products
+    order = sorted(factories, key=lambda n: products.index(factories[n]["product"]))
     row_labels = {n: f"{n} ({factories[n]['product']})" for n in order}
-    first = results.requirements[0] if results.requirements else None
     jobs = []
-    for point in _points(results, spec, first):
+    for point in _points(results, spec, None):
         subtitle = results.point_label(point) if results.kind == "sweep" else ""
         draw = partial(utilisation_chart, results.quantiles, start=results.start, point=point,
-                       period_months=spec.period_months, row_labels=row_labels,
-                       scenario=results.name, subtitle=subtitle)
+                       period_months=spec.period_months or _period(results), row_labels=row_labels,
+                       scenario=_scenario(results), subtitle=subtitle)
         stem = f"utilisation-point{point}" if results.kind == "sweep" else "utilisation"
-        jobs.append(Job(stem, 1, lambda axes, draw=draw: draw(ax=axes[0])))
+        jobs.append(Job(stem, 1, _on_axes(draw)))
     return jobs
+
+
+def _period(results: Results) -> int:
+    """Months per utilisation cell: a quarter up to a 10-year horizon, else half a year."""
+    return 3 if months_between(results.start, results.end) <= 120 else 6
 
 
 BUILDERS: dict[str, Callable[[Results, Chart], list[Job]]] = {

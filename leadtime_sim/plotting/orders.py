@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from leadtime_sim.plotting.style import colour, default_axes, end_label, legend_outside, titled
@@ -20,6 +21,8 @@ HORIZONTAL: dict[str, Any] = (
     {"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
     else {"vert": False})
 """``boxplot`` keywords for horizontal boxes (``vert`` is deprecated from Matplotlib 3.10)."""
+MIN_BOX = 5
+"""Fewer delivered orders than this get a median bar but no box (quartiles of 3 mislead)."""
 
 
 def lead_time_groups(orders: pd.DataFrame, product: str | None, by: str) -> dict[str, pd.Series]:
@@ -50,13 +53,18 @@ def lead_time_chart(orders: pd.DataFrame, *, end: str, product: str | None = Non
     ticks = []
     for name, series, done in zip(names, data.values(), delivered, strict=True):
         late = int(series.isna().sum())
-        ticks.append(f"{name}\n{len(done)} orders" + (f", {late} {end_label(end)}" if late else ""))
+        ticks.append(f"{name}\n{len(done)} delivered" + (f", {late} {end_label(end)}" if late else ""))
     positions = np.arange(1, len(names) + 1)
-    filled = [d if len(d) else np.array([np.nan]) for d in delivered]
+    boxed = [i for i, d in enumerate(delivered) if len(d) >= MIN_BOX]
     grey = {"color": "#444444"}
-    ax.boxplot(filled, positions=positions, widths=0.6, showfliers=False, whis=(5, 95),
-               medianprops={"color": "black", "linewidth": 2}, boxprops=grey, whiskerprops=grey,
-               capprops=grey, **HORIZONTAL)
+    if boxed:
+        ax.boxplot([delivered[i] for i in boxed], positions=positions[boxed], widths=0.6,
+                   showfliers=False, whis=(5, 95), medianprops={"color": "black", "linewidth": 2},
+                   boxprops=grey, whiskerprops=grey, capprops=grey, **HORIZONTAL)
+    for i, done in enumerate(delivered):
+        if 0 < len(done) < MIN_BOX:  # too few orders for quartiles: the median alone
+            ax.plot([np.median(done)] * 2, [positions[i] - 0.3, positions[i] + 0.3], color="black",
+                    linewidth=2)
     for i, done in enumerate(delivered):
         spread = np.linspace(-0.18, 0.18, len(done)) if len(done) > 1 else np.zeros(len(done))
         ax.scatter(done, positions[i] + spread, s=22, color=colour(i), alpha=0.7, zorder=3,
@@ -67,6 +75,7 @@ def lead_time_chart(orders: pd.DataFrame, *, end: str, product: str | None = Non
     ax.set_xlabel("lead time, order placed to last unit delivered (years)")
     what = f"{product}: lead time" if product else "Lead time"
     titled(ax, f"{what} by {'priority class' if by == 'priority' else by}", scenario)
-    legend_outside(ax, extra=[Rectangle((0, 0), 0, 0, fill=False, edgecolor="#444444",
-                                        label="box: quartiles, bar: median\nwhiskers: 5-95% of orders")])
+    box = Rectangle((0, 0), 0, 0, fill=False, edgecolor="#444444",
+                    label=f"box: quartiles, whiskers: 5-95% of orders (if {MIN_BOX}+)")
+    legend_outside(ax, extra=[box, Line2D([], [], color="black", linewidth=2, label="median")])
     return ax

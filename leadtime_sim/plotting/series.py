@@ -9,17 +9,20 @@ Each row is the state at the end of its month, so it is drawn at the month's end
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from leadtime_sim.charts import Milestone
 from leadtime_sim.dates import months_between
 from leadtime_sim.plotting.style import (
     GREY,
-    SEQUENTIAL,
+    HEAT,
+    THOUSANDS,
     colour,
     date_axis,
     date_numbers,
@@ -27,14 +30,6 @@ from leadtime_sim.plotting.style import (
     legend_outside,
     titled,
 )
-
-
-class Milestone(TypedDict):
-    """An investment event drawn on a time axis (``point_id`` None: the same for all points)."""
-
-    date: str
-    label: str
-    point_id: int | None
 
 
 def series_rows(quantiles: pd.DataFrame, entity: str, name: str, field: str) -> pd.DataFrame:
@@ -80,7 +75,7 @@ def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | Non
     return chosen
 
 
-def _band_key(ax: Axes) -> list[Patch]:
+def _band_key(ax: Axes) -> list[Artist]:
     """A legend entry for the shaded bands, if the axes has any."""
     return [Patch(color=GREY, alpha=0.25, linewidth=0, label="shaded: P10-P90 of runs")] \
         if ax.collections else []
@@ -104,25 +99,32 @@ def fan_chart(quantiles: pd.DataFrame, requirement: str, *, start: str,
     first = required[required["point_id"] == chosen[0]]
     ax.plot(month_ends(start, first["month"]), first["p50"], color="black", linestyle="--",
             linewidth=1.8, label="required")
-    _milestones(ax, start, milestones, chosen)
+    keys = _milestones(ax, start, milestones, chosen)
     _time_axis(ax, start, inventory)
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylabel("units in inventory")
     titled(ax, f"{label or requirement}: inventory against requirement", scenario)
-    legend_outside(ax, extra=_band_key(ax))
+    legend_outside(ax, extra=_band_key(ax) + keys)
     return ax
 
 
-def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: list[int]) -> None:
-    """Dotted vertical lines with their labels written up from the bottom of the axes."""
+def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: list[int]) -> list[Artist]:
+    """Dotted vertical lines numbered at the top; returns legend entries saying what each is."""
+    keys: list[Artist] = []
     for m in milestones:
         if m["point_id"] is not None and m["point_id"] not in chosen:
             continue
         shade = GREY if m["point_id"] is None else colour(chosen.index(m["point_id"]))
         x = date_numbers(start, [months_between(start, m["date"])])[0]
+        number = str(len(keys) + 1)
         ax.axvline(x, color=shade, linestyle=":", linewidth=1.5)
-        ax.text(x, 0.02, f" {m['label']}", transform=ax.get_xaxis_transform(), rotation=90,
-                ha="right", va="bottom", fontsize=10, color=shade)
+        ax.text(x, 0.985, number, transform=ax.get_xaxis_transform(), ha="center", va="top",
+                fontsize=10, color=shade, bbox={"boxstyle": "circle,pad=0.2", "facecolor": "white",
+                                                "edgecolor": shade})
+        keys.append(Line2D([], [], linestyle="none", marker=f"${number}$", markersize=9, color=shade,
+                           label=f"{m['date']} {m['label']}"))
+    return keys
 
 
 def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
@@ -134,6 +136,7 @@ def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     _bands(ax, rows, start, points, labels, single="backlog")
     _time_axis(ax, start, rows)
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylabel("backlog (units)")
     titled(ax, f"{product}: backlog and quoted lead time", scenario)
     legend_outside(ax, extra=_band_key(ax))
@@ -146,26 +149,48 @@ def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str,
                            title: bool = True, ax: Axes | None = None) -> Axes:
     """Lead time (years) an order of one unit placed at each date would get, per point.
 
-    No line where the quote is "not by end" (the unit would not be delivered by ``end``).
+    No line where the quote is "not by end" (the unit would not be delivered by ``end``):
+    the dates after the last quote are hatched, and a line that stops earlier is labelled.
     ``title=False`` when it sits under :func:`backlog_chart`, which titles both.
     """
     ax = default_axes(ax)
     rows = series_rows(quantiles, "product", product, "quoted_lead_time_months")
-    _bands(ax, rows, start, points, labels, scale=1 / 12, single="quoted lead time")
+    chosen = _bands(ax, rows, start, points, labels, scale=1 / 12, single="quoted lead time")
     _time_axis(ax, start, rows)
+    ends = rows[rows["point_id"].isin(chosen) & rows["p50"].notna()].groupby("point_id")["month"].max()
+    last = ends.max() if not ends.empty else -1
+    if last < rows["month"].max():
+        _not_delivered(ax, month_ends(start, pd.Series([last]))[0], end)
+    for i, point in enumerate(chosen):  # a line that stops earlier says why, at its end
+        if point in ends and ends[point] < last:
+            at = rows[(rows["point_id"] == point) & (rows["month"] == ends[point])]
+            ax.annotate(f"orders after this: not delivered by {end}",
+                        (month_ends(start, at["month"])[0], float(at["p50"].iloc[0]) / 12),
+                        xytext=(6, 8), textcoords="offset points", fontsize=10, color=colour(i),
+                        arrowprops={"arrowstyle": "-", "color": colour(i)})
     ax.set_ylim(bottom=0)
     ax.set_ylabel("quoted lead time (years)")
-    ax.set_xlabel(f"order placed (no line: not delivered by {end})")
+    ax.set_xlabel("order placed (date)")
     if title:
         titled(ax, f"{product}: quoted lead time", scenario)
         legend_outside(ax, extra=_band_key(ax))
     return ax
 
 
+def _not_delivered(ax: Axes, since: float, end: str) -> None:
+    """Hatch the order dates whose units would not be delivered by the horizon, and say so."""
+    low, high = ax.get_xlim()
+    ax.axvspan(since, high, facecolor="#f2f2f2", edgecolor="#bbbbbb", hatch="//", linewidth=0, zorder=0)
+    narrow = (high - since) / (high - low) < 0.3
+    ax.text((since + high) / 2, 0.5, f"ordered here: not\ndelivered by {end}",
+            transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=10,
+            rotation=90 if narrow else 0, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
+
 def utilisation_chart(quantiles: pd.DataFrame, *, start: str, point: int | None = None,
                       period_months: int = 3, row_labels: Mapping[str, str] | None = None,
                       scenario: str = "", subtitle: str = "", ax: Axes | None = None) -> Axes:
-    """Share of lines busy, per factory and period (median over runs): the bottleneck is bright.
+    """Share of lines busy, per factory and period (median over runs): shows the bottleneck tier.
 
     Periods in which a factory has no lines yet are grey, not "idle".
     """
@@ -176,15 +201,16 @@ def utilisation_chart(quantiles: pd.DataFrame, *, start: str, point: int | None 
     edges = date_numbers(start, np.append(periods, periods[-1] + period_months))
     ax.set_facecolor("#d9d9d9")
     mesh = ax.pcolormesh(edges, np.arange(len(names) + 1), np.ma.masked_invalid(util.to_numpy()) * 100,
-                         cmap=SEQUENTIAL, vmin=0, vmax=100)
+                         cmap=HEAT, vmin=0, vmax=100)
     ax.set_yticks(np.arange(len(names)) + 0.5,
                   [(row_labels or {}).get(n, n) for n in names])
     ax.invert_yaxis()
     ax.grid(False)
     date_axis("x", ax, (periods[-1] + period_months) / 12)
     bar = ax.figure.colorbar(mesh, ax=ax, shrink=0.9)
-    bar.set_label(f"lines busy (%, mean over {period_months} months)")
-    titled(ax, "Line utilisation by factory (bright = bottleneck; grey = no lines yet)"
+    runs = "; median run" if quantiles["p10"].notna().any() else ""
+    bar.set_label(f"lines busy (%; mean over {period_months} months{runs})")
+    titled(ax, "Share of lines busy, by factory (yellow: all busy; grey: no lines yet)"
            + (f"\n{subtitle}" if subtitle else ""), scenario)
     return ax
 

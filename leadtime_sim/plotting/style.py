@@ -11,7 +11,9 @@ import calendar
 import contextlib
 import datetime as dt
 import math
+import textwrap
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -19,6 +21,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from leadtime_sim.dates import month_index
 
@@ -26,20 +29,26 @@ OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "
              "#F0E442")
 """Okabe & Ito's colour-blind-safe palette, strongest contrasts on white first."""
 GREY = "#777777"
-SEQUENTIAL = "cividis"
-"""Colour map for heatmaps: perceptually uniform and readable with any colour vision."""
+HEAT = "viridis"
+"""Colour map for heatmaps: perceptually uniform, readable with any colour vision, no greys
+(grey means "no value" in these charts)."""
+THOUSANDS = FuncFormatter(lambda value, pos: f"{value:,.0f}")
+"""Tick labels with thousands separators (13,800 units)."""
+LEGEND_WIDTH = 34
+"""Characters per legend line: long labels wrap instead of squeezing the plot."""
 SLIDE_SIZE = (11.0, 6.2)
 """Inches: 16:9-ish, readable on a slide at 150 dpi."""
-SLIDE_RC = {"font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "xtick.labelsize": 12,
-            "ytick.labelsize": 12, "legend.fontsize": 11, "legend.title_fontsize": 12,
-            "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-            "grid.alpha": 0.3, "svg.fonttype": "none", "pdf.fonttype": 42}
+SLIDE_RC: dict[str, Any] = {
+    "font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "xtick.labelsize": 12,
+    "ytick.labelsize": 12, "legend.fontsize": 11, "legend.title_fontsize": 12,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+    "grid.alpha": 0.3, "svg.fonttype": "none", "pdf.fonttype": 42}
 
 
 @contextlib.contextmanager
 def slide_style() -> Iterator[None]:
     """Fonts and spines for slides, for the charts drawn inside the block."""
-    with mpl.rc_context(SLIDE_RC):
+    with mpl.rc_context(SLIDE_RC):  # type: ignore[arg-type]  # (stubs want literal keys)
         yield
 
 
@@ -85,12 +94,17 @@ def end_label(end: str) -> str:
     return f"not by {end[:4]}" if end[5:7] == "01" else f"not by {end[:7]}"
 
 
-def date_axis(axis: str, ax: Axes, span_years: float) -> None:
-    """Years as ticks on the x or y axis (every 1, 2 or 5 years, so labels never crowd)."""
+def date_axis(axis: str, ax: Axes, span_years: float, last: float | None = None) -> None:
+    """Years as ticks on the x or y axis (every 1, 2 or 5 years, so labels never crowd).
+
+    No tick label after ``last`` (a date number: the horizon, beyond which nothing is known).
+    """
     step = 1 if span_years <= 8 else 2 if span_years <= 20 else 5
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(mdates.YearLocator(step))
-    target.set_major_formatter(mdates.DateFormatter("%Y"))
+    years = mdates.DateFormatter("%Y")
+    target.set_major_formatter(years if last is None else FuncFormatter(
+        lambda value, pos: years(value, pos) if value <= last + 1 else ""))
     target.set_minor_locator(mdates.YearLocator(1) if step > 1 else mdates.MonthLocator((4, 7, 10)))
 
 
@@ -108,14 +122,7 @@ def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] =
     handles, labels = ax.get_legend_handles_labels()
     handles += list(extra)
     labels += [str(h.get_label()) for h in extra]
+    labels = [textwrap.fill(text, LEGEND_WIDTH, subsequent_indent="  ") for text in labels]
     if handles:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
                   frameon=False, title=title, alignment="left")
-
-
-def years_axis(ax: Axes, axis: str = "y") -> None:
-    """A secondary axis in years beside an axis in months."""
-    if axis == "y":
-        ax.secondary_yaxis("right", functions=(lambda m: m / 12, lambda y: y * 12)).set_ylabel("years")
-    else:
-        ax.secondary_xaxis("top", functions=(lambda m: m / 12, lambda y: y * 12)).set_xlabel("years")

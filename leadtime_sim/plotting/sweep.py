@@ -8,18 +8,19 @@ caret at the horizon, labelled ``not by <end>``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.plotting.style import (
     GREY,
-    SEQUENTIAL,
+    HEAT,
     colour,
     date_axis,
     date_numbers,
@@ -70,21 +71,26 @@ def dodge(xs: np.ndarray, index: int, count: int) -> float:
 
 
 def _x_axis(ax: Axes, x: str, xlabel: str | None, categories: list[str] | None,
-            xs: np.ndarray) -> None:
+            xs: np.ndarray, tick_labels: Mapping[float, str] | None = None) -> None:
     """Label the x axis; ticks at the swept values when there are few of them."""
     ax.set_xlabel(xlabel or x)
     if categories is not None:
         ax.set_xticks(range(len(categories)), categories)
     elif len(np.unique(xs)) <= 12:
-        ax.set_xticks(np.unique(xs), [f"{v:g}" for v in np.unique(xs)])
+        notes = tick_labels or {}
+        ax.set_xticks(np.unique(xs), [f"{v:g}" + (f"\n{notes[v]}" if v in notes else "")
+                                      for v in np.unique(xs)])
     ax.margins(x=0.08)
 
 
 def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: str, end: str,
-                    group: str | None = None, target: str | None = None, scenario: str = "",
-                    label: str | None = None, xlabel: str | None = None,
-                    ax: Axes | None = None) -> Axes:
+                    group: str | None = None, target: str | Sequence[str] | None = None,
+                    scenario: str = "", label: str | None = None, xlabel: str | None = None,
+                    tick_labels: Mapping[float, str] | None = None, ax: Axes | None = None) -> Axes:
     """Median gap-close date against an axis, P10-P90 as bars, one line per ``group`` value.
+
+    ``target``: one date or several, drawn as dashed lines; ``tick_labels``: text under
+    some x values (the capex of a number of lines, say).
 
     What is not closed by ``end`` is never a date: a median beyond the horizon is a
     triangle on the horizon line, labelled "not by <end>"; a P90 beyond it makes the bar
@@ -107,28 +113,26 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
                   linewidth=7, alpha=0.3)
         ax.plot(px, p50, marker="o", markersize=7, color=c, linewidth=2, label=name or "median")
         gone = ~np.isfinite(p50)
-        ax.plot(px[gone], np.full(gone.sum(), horizon), linestyle="none", marker="^",
-                markersize=12, color=c, markeredgecolor="black", clip_on=False)
+        if gone.any():
+            ax.plot(px[gone], np.full(gone.sum(), horizon), linestyle="none", marker="^",
+                    markersize=12, color=c, markeredgecolor="black", clip_on=False)
         late.update(xs[order][gone])
     for value in sorted(late):
         ax.annotate(end_label(end), (value, horizon), xytext=(0, 11), textcoords="offset points",
                     ha="center", va="bottom", fontsize=11)
-    if target:
-        ax.axhline(date_numbers(start, [months_between(start, target)])[0], color="black",
-                   linestyle="--", linewidth=1.2, label=f"target {target}")
+    for k, date in enumerate([target] if isinstance(target, str) else target or []):
+        ax.axhline(date_numbers(start, [months_between(start, date)])[0], color="black",
+                   linestyle=("--", "-.", ":")[k % 3], linewidth=1.2, label=f"target {date}")
     beyond = bool(late) or rows["p90"].isna().any()
     if beyond:
-        ax.axhline(horizon, color=GREY, linewidth=1, linestyle=":")
-        ax.annotate(f"horizon {end}", (1, horizon), xycoords=("axes fraction", "data"),
-                    xytext=(-4, -4), textcoords="offset points", ha="right", va="top", fontsize=10,
-                    color=GREY)
+        ax.axhline(horizon, color=GREY, linewidth=1, linestyle=":", label=f"horizon {end}")
     low, high = ax.get_ylim()
     if beyond:
         high = horizon + 0.1 * (horizon - low)
     ax.set_ylim(low, high)
-    date_axis("y", ax, (high - low) / 365.25)
+    date_axis("y", ax, (high - low) / 365.25, last=horizon)
     ax.set_ylabel("gap closes (date)")
-    _x_axis(ax, x, xlabel, categories, xs)
+    _x_axis(ax, x, xlabel, categories, xs, tick_labels)
     titled(ax, f"When the {label or requirement} gap closes", scenario)
     extra = [Line2D([], [], color=GREY, linewidth=7, alpha=0.3, label="P10-P90 of runs")]
     if late:
@@ -140,7 +144,8 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
 
 def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target: str,
                       group: str | None = None, scenario: str = "", label: str | None = None,
-                      xlabel: str | None = None, ax: Axes | None = None) -> Axes:
+                      xlabel: str | None = None, tick_labels: Mapping[float, str] | None = None,
+                      ax: Axes | None = None) -> Axes:
     """P(gap closed by ``target``) against an axis, with 95% Wilson intervals."""
     ax = default_axes(ax)
     rows = metric_rows(points, requirement)
@@ -155,11 +160,12 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
         p = rows.loc[order, column].to_numpy(dtype=float)
         low = rows.loc[order, f"{column}_low"].to_numpy(dtype=float)
         high = rows.loc[order, f"{column}_high"].to_numpy(dtype=float)
-        ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=[p - low, high - p], color=colour(i),
+        spread = [np.clip(p - low, 0, None), np.clip(high - p, 0, None)]  # rounding: never < 0
+        ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=spread, color=colour(i),
                     marker="o", markersize=7, linewidth=2, capsize=5, label=name or "P(closed)")
     ax.set_ylim(-0.03, 1.03)
     ax.set_ylabel(f"P(gap closed by {target})")
-    _x_axis(ax, x, xlabel, categories, xs)
+    _x_axis(ax, x, xlabel, categories, xs, tick_labels)
     n = int(rows["n"].min())
     titled(ax, f"Chance the {label or requirement} gap is closed by {target}", scenario)
     legend_outside(ax, title=group, extra=[Line2D(
@@ -195,31 +201,35 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
         (finite.min(), finite.max()) if finite.size else (0.0, 1.0))
     if vmin == vmax:
         vmin, vmax = vmin - 1, vmax + 1
-    cmap = SEQUENTIAL if probability else f"{SEQUENTIAL}_r"
-    ax.set_facecolor("#d9d9d9")
+    cmap = HEAT if probability else f"{HEAT}_r"
+    ax.add_patch(Rectangle((-0.5, -0.5), len(xv), len(yv), facecolor="#eeeeee", edgecolor="#aaaaaa",
+                           hatch="//", linewidth=0, zorder=0))
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
-                      origin="lower")
+                      origin="lower", zorder=1)
     for (r, c), v in np.ndenumerate(grid):
-        shade = image.cmap(image.norm(v)) if np.isfinite(v) else (0.85, 0.85, 0.85)
-        ax.text(c, r, texts[r, c], ha="center", va="center", fontsize=13,
-                color="black" if _light(shade) else "white")
+        shade = image.cmap(image.norm(v)) if np.isfinite(v) else (0.93, 0.93, 0.93)
+        ax.text(c, r, str(texts[r, c]), ha="center", va="center", fontsize=14, zorder=2,
+                color="black" if _light(shade) else "white",
+                bbox=None if np.isfinite(v) else {"facecolor": "#eeeeee", "edgecolor": "none"})
     ax.set_xticks(range(len(xv)), xcat if xcat else [f"{v:g}" for v in xv])
     ax.set_yticks(range(len(yv)), ycat if ycat else [f"{v:g}" for v in yv])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.grid(False)
-    bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
     if probability:
-        bar.set_label(f"P(gap closed by {target})")
+        ax.figure.colorbar(image, ax=ax, shrink=0.9).set_label(f"P(gap closed by {target})")
         what = f"Chance the {label or requirement} gap is closed by {target}"
     else:
-        bar.set_label("median close date")
-        date_axis("y", bar.ax, (vmax - vmin) / 365.25)
-        what = f"Median date the {label or requirement} gap closes (grey: {end_label(end)})"
+        if finite.size:  # no colour scale when no cell holds a date
+            bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
+            bar.set_label("median close date")
+            date_axis("y", bar.ax, (vmax - vmin) / 365.25)
+        what = f"Median date the {label or requirement} gap closes (hatched: {end_label(end)})"
     titled(ax, what, scenario)
     return ax
 
 
-def _light(rgba: tuple[float, ...]) -> bool:
-    r, g, b = to_rgb(rgba)
-    return 0.299 * r + 0.587 * g + 0.114 * b > 0.55
+def _light(rgba: Any) -> bool:
+    """Whether black text reads better than white on this colour."""
+    r, g, b = (float(c) for c in rgba[:3])
+    return 0.299 * r + 0.587 * g + 0.114 * b > 0.45

@@ -1,0 +1,35 @@
+"""``plot`` and ``report``: charts and a self-contained HTML report from a results directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from leadtime_sim.charts import FORMATS, write_charts
+from leadtime_sim.cli.options import input_errors_exit_2
+from leadtime_sim.experiment.spec import CHART_NAMES
+from leadtime_sim.report import write_report
+
+directory_argument = click.argument("directory", type=click.Path(path_type=Path))
+
+
+@click.command()
+@directory_argument
+@click.option("--chart", "names", multiple=True, metavar="NAME",
+              help=f"Draw only this chart (repeatable): {', '.join(CHART_NAMES)}.")
+@click.option("--format", "fmt", default="png", show_default=True, metavar="|".join(FORMATS),
+              help="File format of the charts.")
+@input_errors_exit_2
+def plot(directory: Path, names: tuple[str, ...], fmt: str) -> None:
+    """Draw the charts of DIRECTORY (a sweep store or a run's output) into DIRECTORY/charts/."""
+    written = write_charts(directory, names or None, fmt)
+    click.echo(f"wrote {len(written)} chart(s) to {directory / 'charts'}")
+
+
+@click.command()
+@directory_argument
+@input_errors_exit_2
+def report(directory: Path) -> None:
+    """Write DIRECTORY/report.html: question, answer, setup, charts and tables in one file."""
+    click.echo(f"wrote {write_report(directory)}")

@@ -1,0 +1,266 @@
+"""``report.html``: one self-contained file a planner can email.
+
+The question, the headline answer (one sentence per requirement), the scenario and the
+experiment as run, the charts (PNG embedded as base64), the points table and the
+manifest. Every piece of text from the results is escaped; nothing is fetched from
+elsewhere, so the file opens anywhere, offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leadtime_sim.charts import Results, best_point, chart_jobs, load_results, render, swept_capex
+from leadtime_sim.dates import date_at
+from leadtime_sim.io import atomic_write
+
+QUESTION = ("When does each delivery gap close, for each investment option, and how sure are we? "
+            "Which tier is the bottleneck, and what lead time does a new order get?")
+NOTE = {
+    "sweep": "Dates are months (YYYY-MM). P10 and P90: one run in ten closes before the P10 date, one in "
+             "ten after the P90 date. A gap not closed by the end of the horizon is reported as "
+             "\"not by\" the end, never as a date.",
+    "run": "One run: one possible future, with no spread. Run a sweep (leadtime-sim sweep) to see how "
+           "sure the dates are. A gap not closed by the end of the horizon is reported as \"not by\" "
+           "the end, never as a date.",
+}
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.7em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.headline{font-size:1.08em;background:#f6f8fb;border-left:4px solid #0072B2;padding:.5em .8em}
+figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}.scroll{overflow-x:auto}table.points td{white-space:nowrap}
+pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.8em}
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The answer for one requirement, and the point it is about."""
+
+    requirement: str
+    point_id: int | None
+    text: str
+
+
+def month_text(start: str, months: float, end: str) -> str:
+    """``YYYY-MM``, or ``not by END`` for an empty ("not by end") quantile."""
+    return date_at(start, months) if isinstance(months, float | int) and math.isfinite(months) \
+        else f"not by {end}"
+
+
+def sweep_headline(results: Results, requirement: str) -> Headline:
+    """The best point's close date with P10/P90 and P(closed by the first target)."""
+    points = results.points
+    rows = points[points["metric"] == f"gap_closed_months.{requirement}"]
+    target = results.targets[0] if results.targets else None
+    best = best_point(results, requirement, target)
+    row = rows[rows["point_id"] == best].iloc[0]
+    start, end = results.start, results.end
+    p10, p50, p90 = (month_text(start, float(row[q]), end) for q in ("p10", "p50", "p90"))
+    product = results.scenario["requirements"][requirement]["product"]
+    axes = ", ".join(f"{k} = {v}" for k, v in results.point_axes(best).items())
+    capex = swept_capex(results).get(best, 0.0)
+    axes += f" (swept capex ${capex:,.0f}M)" if capex else ""
+    same = rows[["p10", "p50", "p90"]].round(6).drop_duplicates().shape[0] == 1
+    where = (f"at every one of the {len(rows)} design points (the swept axes do not change it)" if same
+             else f"with {axes} (the best of {len(rows)} design points: earliest median close)")
+    if math.isfinite(float(row["p50"])):
+        text = f"{requirement} ({product}): {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
+    else:
+        share = float(row["share_not_by_end"])
+        text = (f"{requirement} ({product}): {where}, the gap is not closed by {end} in "
+                f"{share:.0%} of runs" + (f" (P10 {p10})" if share < 1 else ""))
+    for date in results.targets:
+        column = f"p_closed_by_{date}"
+        text += (f"; P(closed by {date}) = {float(row[column]):.2f} "
+                 f"(95% CI {float(row[column + '_low']):.2f}-{float(row[column + '_high']):.2f})")
+    base = rows[rows["point_id"] == results.baseline]
+    if not same and best != results.baseline and not base.empty:
+        text += (f". Baseline ({results.point_label(results.baseline).removesuffix(' (baseline)')}): "
+                 f"{month_text(start, float(base.iloc[0]['p50']), end)}")
+    return Headline(requirement, best, text + ".")
+
+
+def run_headline(results: Results, requirement: str) -> Headline:
+    info = results.manifest["requirements"][requirement]
+    closed = info.get("gap_closed")
+    when = f"the gap closes in {closed}" if closed else f"the gap is not closed by {results.end}"
+    return Headline(requirement, None, f"{requirement} ({info['product']}): in this one run "
+                                       f"(seed {results.manifest.get('seed')}), {when}; largest gap "
+                                       f"{info['max_gap_units']:,.0f} units.")
+
+
+def headlines(results: Results) -> list[Headline]:
+    make = sweep_headline if results.kind == "sweep" else run_headline
+    return [make(results, r) for r in results.requirements]
+
+
+def _table(header: list[str] | None, rows: list[list[Any]], css: str = "") -> str:
+    """A table of escaped cells (numbers right-aligned); no header row if ``header`` is None."""
+    head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>" if header else ""
+    body = "".join("<tr>" + "".join(
+        f"<td class='num'>{esc(f'{c:,.10g}')}</td>" if isinstance(c, int | float) else f"<td>{esc(c)}</td>"
+        for c in row) + "</tr>" for row in rows)
+    return f"<div class='scroll'><table class='{esc(css)}'>{head}{body}</table></div>"
+
+
+def points_table(results: Results) -> str:
+    """Per requirement, one row per point: axes, runs, close-date quantiles, P(closed by each target)."""
+    if results.kind != "sweep":
+        return ""
+    capex = swept_capex(results)
+    header = ["point", *results.axes, "swept capex ($M)", "runs", "not by end", "P10", "median", "P90",
+              *(f"P(closed by {t}) (95% CI)" for t in results.targets)]
+    parts = []
+    for req in results.requirements:
+        frame = results.points[results.points["metric"] == f"gap_closed_months.{req}"]
+        rows = []
+        for _, r in frame.sort_values("point_id").iterrows():
+            cells: list[Any] = [int(r["point_id"]), *[r[a] for a in results.axes],
+                                f"{capex.get(int(r['point_id']), 0.0):,.0f}", int(r["n"]),
+                                f"{float(r['share_not_by_end']):.0%}",
+                                *(month_text(results.start, float(r[q]), results.end)
+                                  for q in ("p10", "p50", "p90"))]
+            for t in results.targets:
+                c = f"p_closed_by_{t}"
+                cells.append(f"{float(r[c]):.2f} ({float(r[c + '_low']):.2f}-{float(r[c + '_high']):.2f})")
+            rows.append(cells)
+        product = results.scenario["requirements"][req]["product"]
+        parts.append(f"<h3>{esc(req)} ({esc(product)})</h3>" + _table(header, rows, "points"))
+    return "".join(parts)
+
+
+def _facts(results: Results) -> list[list[Any]]:
+    s, e, m = results.scenario, results.experiment, results.manifest
+    facts = [["scenario", s.get("name", "")], ["description", s.get("description", "")],
+             ["horizon", f"{s['start']} to {s['end']}"]]
+    if results.kind == "run":
+        return [*facts, ["seed", m.get("seed")], ["replication", m.get("replication")],
+                ["model file", m.get("model_file")], ["version", m.get("version")]]
+    counts = m.get("counts", {})
+    return [
+        *facts, ["experiment", e.get("name", "")], ["experiment description", e.get("description", "")],
+        ["design points x replications", f"{len(m.get('points', []))} x {m.get('replications')}"],
+        ["runs done / failed", f"{counts.get('done')} / {counts.get('failed')} ({m.get('status')})"],
+        ["seed", m.get("seed")], ["targets", ", ".join(results.targets) or "none"],
+        ["model file", f"{m.get('model_file')} (sha256 {str(m.get('model_sha256'))[:12]})"],
+        ["version", m.get("version")], ["finished", m.get("finished")]]
+
+
+def _axes_rows(results: Results) -> list[list[Any]]:
+    rows = []
+    for a in results.experiment.get("axes", []):
+        values = ", ".join(map(str, a.get("values") or a.get("range") or []))
+        tied = "; ".join(f"{p}: {v}" for p, v in (a.get("tied") or {}).items())
+        rows.append([a.get("label") or a["path"], a["path"], values, tied])
+    return rows
+
+
+def _required(r: dict[str, Any]) -> str:
+    points = "; ".join(f"{p['units']:,.0f} by {p['date']}" for p in r.get("required") or [])
+    return points or f"{r.get('multiple')}x by {r.get('by')}"
+
+
+def setup_section(results: Results) -> str:
+    """The scenario and experiment as run: facts, axes, investments, requirements."""
+    s = results.scenario
+    parts = ["<h3>Facts</h3>", _table(None, [[k, str(v)] for k, v in _facts(results)])]
+    if results.kind == "sweep":
+        parts += ["<h3>Axes (what the experiment varies)</h3>",
+                  _table(["axis", "path", "values", "tied"], _axes_rows(results))]
+    invest = [[n, i["factory"], i["lines_added"], i["decided"], i["construction_months"],
+               i["ramp_months"], i["capex_musd"], i.get("capex_musd_per_line", 0)]
+              for n, i in (s.get("investments") or {}).items()]
+    where = " (before the axes are applied)" if results.kind == "sweep" else ""
+    parts += [f"<h3>Investments{where}</h3>", _table(
+        ["investment", "factory", "lines added", "decided", "construction (months)", "ramp (months)",
+         "capex ($M)", "capex per line ($M)"], invest)]
+    reqs = [[n, r["product"], ", ".join(r.get("customers") or [r.get("customer") or ""]),
+             r["initial_units"], _required(r)] for n, r in (s.get("requirements") or {}).items()]
+    parts += ["<h3>Requirements</h3>", _table(
+        ["requirement", "product", "customers", "units at start", "required"], reqs)]
+    return "".join(parts)
+
+
+CHART_TEXT = {
+    "gap_close": "When each gap closes against the swept investment: the median run (line) and "
+                 "the P10-P90 of runs (bars); a triangle on the horizon: not closed by the end.",
+    "probability": "The chance each gap is closed by the target date, with 95% Wilson intervals.",
+    "heatmap": "The median close date over two axes at once.",
+    "fan": "Inventory against the requirement over time, for the baseline and the best point; "
+           "numbered lines: capacity investments entering service.",
+    "backlog": "Units ordered and not yet delivered, and the lead time a new one-unit order is quoted.",
+    "lead_time": "Lead time of every order, by customer.",
+    "utilisation": "Share of each factory's lines that are busy: the bottleneck tier stays yellow.",
+}
+
+
+def charts_section(results: Results) -> str:
+    """Every chart, grouped by kind with a sentence on how to read it, as embedded PNGs."""
+    parts, kind = [], ""
+    for job in chart_jobs(results):
+        if job.kind != kind:
+            kind = job.kind
+            text = CHART_TEXT[kind].replace("the baseline and the best point", "this run") \
+                if results.kind == "run" else CHART_TEXT[kind]
+            parts.append(f"<h3>{esc(kind.replace('_', ' ').capitalize())}</h3><p>{esc(text)}</p>")
+        data = base64.b64encode(render(job, "png", dpi=110)).decode("ascii")
+        parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{esc(job.stem)}'>"
+                     f"<figcaption>charts/{esc(job.stem)}.png</figcaption></figure>")
+    return "".join(parts)
+
+
+def report_html(results: Results) -> str:
+    """The whole report as one HTML string (charts drawn now, from the stored tables)."""
+    title = results.experiment.get("name") or results.name
+    lines = "".join(f"<p class='headline' data-requirement='{esc(h.requirement)}' "
+                    f"data-point='{esc('' if h.point_id is None else h.point_id)}'>{esc(h.text)}</p>"
+                    for h in headlines(results))
+    full = results.points.to_html(index=False, na_rep="not by end", escape=True) \
+        if results.kind == "sweep" else ""
+    manifest = json.dumps(results.manifest, indent=2, default=str)
+    return "".join([
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}: report</title><style>{CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1><p>{esc(results.name)}, {esc(results.start)} to {esc(results.end)}</p>",
+        f"<h2>The question</h2><p>{esc(QUESTION)}</p>",
+        f"<p>{esc(results.experiment.get('description') or results.scenario.get('description', ''))}</p>",
+        f"<h2>The answer</h2>{lines or '<p>The scenario has no requirements.</p>'}",
+        f"<p>{esc(NOTE[results.kind])}</p>",
+        f"<h2>Scenario and experiment as run</h2>{setup_section(results)}",
+        f"<h2>Charts</h2>{charts_section(results)}",
+        f"<h2>Points</h2>{points_table(results)}" if results.kind == "sweep" else "",
+        f"<details><summary>Every metric of every point (points.csv)</summary><div class='scroll'>{full}"
+        "</div></details>" if full else "",
+        f"<h2>Manifest</h2><details><summary>manifest</summary><pre>{esc(manifest)}</pre></details>",
+        "</body></html>\n"])
+
+
+def write_report(directory: str | Path) -> Path:
+    """Write ``DIR/report.html`` for a sweep store or a run's output; return its path."""
+    results = load_results(directory)
+    text = report_html(results)
+    path = results.directory / "report.html"
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
+    return path
+
+
+__all__ = ["Headline", "headlines", "report_html", "write_report"]

@@ -1,0 +1,364 @@
+"""Charts draw the numbers they are given: read back from the Axes and compared with the store.
+
+A tiny sweep (tests/data/charts_sweep.toml: 9 points x 6 runs, a few seconds) and one run
+of its model give real tables, with gaps that close, gaps that never close by the end, and
+P90s beyond the horizon.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
+
+from leadtime_sim import plotting
+from leadtime_sim.charts import Results, load_results, write_charts
+from leadtime_sim.cli import main
+from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.spec import load_experiment
+from leadtime_sim.plotting.series import utilisation_grid
+
+DATA = Path(__file__).parent / "data"
+SWEEP = DATA / "charts_sweep.toml"
+MODEL = DATA / "charts_model.toml"
+REQ = "army_stock"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    out = tmp_path_factory.mktemp("charts") / "store"
+    code, output = invoke("sweep", SWEEP, "--out", out, "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    assert not (out / "charts").exists()  # --no-charts
+    return load_results(out)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    out = tmp_path_factory.mktemp("charts") / "run"
+    code, output = invoke("run", MODEL, "--out", out, "--seed", "3")
+    assert code == 0, output
+    return load_results(out)
+
+
+@pytest.fixture()
+def ax() -> plotting.style.Axes:
+    _fig, axes = plotting.new_figure()
+    return axes[0]
+
+
+def gap_rows(store: Results) -> pd.DataFrame:
+    return store.points[store.points["metric"] == f"gap_closed_months.{REQ}"]
+
+
+def dates(store: Results, months: pd.Series | list[float]) -> np.ndarray:
+    return plotting.date_numbers(store.start, pd.Series(months, dtype=float))
+
+
+def horizon(store: Results) -> float:
+    return float(dates(store, [months_between(store.start, store.end)])[0])
+
+
+def test_the_store_has_gaps_that_close_and_gaps_that_do_not(store: Results) -> None:
+    rows = gap_rows(store)
+    assert rows["p50"].isna().any() and rows["p50"].notna().any()
+    assert (rows["p50"].notna() & rows["p90"].isna()).any()  # P90 beyond the horizon
+
+
+def test_gap_close_chart_draws_medians_and_bands_and_no_made_up_dates(store: Results, ax) -> None:
+    rows = gap_rows(store)
+    plotting.gap_close_chart(store.points, REQ, x="lines added", group="decided", start=store.start,
+                             end=store.end, target="2028-01", scenario=store.name, ax=ax)
+    end = horizon(store)
+    lines = {line.get_label(): line for line in ax.lines}
+    for decided, part in rows.groupby("decided"):
+        part = part.sort_values("lines added")
+        xy = lines[str(decided)].get_xydata()
+        expected = dates(store, part["p50"])
+        assert np.allclose(xy[:, 1], expected, equal_nan=True)
+        assert np.all(np.abs(xy[:, 0] - part["lines added"].to_numpy()) < 0.2)
+        assert np.all(np.isnan(xy[part["p50"].isna().to_numpy(), 1]))  # not closed: no date
+    segments = [s for c in ax.collections if isinstance(c, LineCollection) for s in c.get_segments()]
+    closed = rows[rows["p10"].notna()]
+    assert len(segments) == len(closed)
+    lows = sorted(s[0][1] for s in segments)
+    highs = sorted(s[1][1] for s in segments)
+    assert np.allclose(lows, sorted(dates(store, closed["p10"])))
+    assert np.allclose(highs, sorted(np.where(closed["p90"].isna(), end, dates(store, closed["p90"]))))
+    plotted = np.concatenate([line.get_xydata()[:, 1] for line in ax.lines if len(line.get_xydata())])
+    assert np.nanmax(plotted) <= end + 1e-6  # nothing beyond the horizon
+    markers = [line for line in ax.lines if line.get_marker() == "^"]
+    at_horizon = np.concatenate([m.get_xydata() for m in markers])
+    assert np.allclose(at_horizon[:, 1], end)
+    assert len(at_horizon) == rows["p50"].isna().sum()
+    labels = [t for t in ax.texts if t.get_text() == "not by 2030"]
+    assert sorted(t.xy[0] for t in labels) == sorted(rows.loc[rows["p50"].isna(), "lines added"].unique())
+    target = dates(store, [months_between(store.start, "2028-01")])[0]
+    targets = [line for line in ax.lines if line.get_label() == "target 2028-01"]
+    assert len(targets) == 1 and np.allclose(targets[0].get_ydata(), target)
+    assert "Charts test" in ax.get_title(loc="left") and "army_stock" in ax.get_title(loc="left")
+
+
+def test_probability_chart_draws_wilson_intervals(store: Results, ax) -> None:
+    rows = gap_rows(store)
+    plotting.probability_chart(store.points, REQ, x="lines added", group="decided", target="2028-01", ax=ax)
+    column = "p_closed_by_2028-01"
+    assert len(ax.containers) == rows["decided"].nunique()
+    for container, (_, part) in zip(ax.containers, rows.groupby("decided"), strict=True):
+        part = part.sort_values("lines added")
+        (bars,) = container.lines[2]
+        assert np.allclose(container.lines[0].get_ydata(), part[column])
+        ends = np.array([[s[0][1], s[1][1]] for s in bars.get_segments()])
+        assert np.allclose(ends[:, 0], part[f"{column}_low"])
+        assert np.allclose(ends[:, 1], part[f"{column}_high"])
+    assert ax.get_ylim()[0] < 0 < 1 < ax.get_ylim()[1]
+
+
+def test_heatmap_cells_and_labels_are_the_median_dates(store: Results, ax) -> None:
+    rows = gap_rows(store)
+    plotting.close_heatmap(store.points, REQ, x="lines added", y="decided", start=store.start,
+                           end=store.end, ax=ax)
+    image = ax.images[0].get_array()
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text() for t in ax.texts}
+    xs, ys = sorted(rows["lines added"].unique()), sorted(rows["decided"].unique())
+    for _, row in rows.iterrows():
+        c, r = xs.index(row["lines added"]), ys.index(row["decided"])
+        if np.isnan(row["p50"]):
+            assert np.ma.is_masked(image[r, c])
+            assert texts[(c, r)] == "not by 2030"
+        else:
+            assert image[r, c] == pytest.approx(dates(store, [row["p50"]])[0])
+            assert texts[(c, r)] == date_at(store.start, row["p50"])
+
+
+def test_heatmap_of_probability(store: Results, ax) -> None:
+    rows = gap_rows(store)
+    plotting.close_heatmap(store.points, REQ, x="lines added", y="decided", start=store.start,
+                           end=store.end, value="probability", target="2028-01", ax=ax)
+    values = sorted(float(t.get_text()) for t in ax.texts)
+    assert values == pytest.approx(sorted(rows["p_closed_by_2028-01"].round(2)))
+
+
+def test_fan_chart_draws_quantiles_and_requirement(store: Results, ax) -> None:
+    q = store.quantiles
+    points = [0, 6]
+    plotting.fan_chart(q, REQ, start=store.start, points=points, labels={0: "base", 6: "best"},
+                       milestones=[{"date": "2026-01", "label": "line in service", "point_id": 6}], ax=ax)
+    inventory = q[(q.entity == "requirement") & (q.name == REQ) & (q.field == "inventory_units")]
+    for point, name in ((0, "base, median"), (6, "best, median")):
+        part = inventory[inventory.point_id == point].sort_values("month")
+        line = next(line for line in ax.lines if line.get_label() == name)
+        assert np.allclose(line.get_ydata(), part["p50"])
+        assert np.allclose(line.get_xdata(), dates(store, part["month"] + 1))
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2
+    part = inventory[inventory.point_id == 6]
+    band_y = np.concatenate([p.vertices[:, 1] for p in bands[1].get_paths()])
+    assert np.isclose(band_y.max(), part["p90"].max()) and np.isclose(band_y.min(), part["p10"].min())
+    required = q[(q.name == REQ) & (q.field == "required_units") & (q.point_id == 0)].sort_values("month")
+    line = next(line for line in ax.lines if line.get_label() == "required")
+    assert np.allclose(line.get_ydata(), required["p50"])
+    milestone = dates(store, [months_between(store.start, "2026-01")])[0]
+    assert any(np.allclose(line.get_xdata(), milestone) for line in ax.lines)
+
+
+def test_fan_chart_of_one_run_has_no_band(run_dir: Results, ax) -> None:
+    plotting.fan_chart(run_dir.quantiles, REQ, start=run_dir.start, ax=ax)
+    assert not ax.collections
+    series = pd.read_parquet(run_dir.directory / "series.parquet")
+    rows = series[(series.entity == "requirement") & (series.name == REQ)]
+    line = next(line for line in ax.lines if line.get_label() == "inventory")
+    assert np.allclose(line.get_ydata(), rows["inventory_units"])
+
+
+def test_backlog_and_quoted_lead_time(store: Results) -> None:
+    q = store.quantiles
+    _fig, (top, bottom) = plotting.new_figure(rows=2)
+    plotting.backlog_chart(q, "missile", start=store.start, points=[0], labels={0: "base"}, ax=top)
+    plotting.quoted_lead_time_chart(q, "missile", start=store.start, end=store.end, points=[0],
+                                    labels={0: "base"}, ax=bottom)
+    rows = q[(q.point_id == 0) & (q.name == "missile")]
+    backlog = rows[rows.field == "backlog_units"].sort_values("month")
+    quoted = rows[rows.field == "quoted_lead_time_months"].sort_values("month")
+    assert np.allclose(top.lines[0].get_ydata(), backlog["p50"])
+    assert np.allclose(bottom.lines[0].get_ydata(), quoted["p50"] / 12, equal_nan=True)
+    assert "years" in bottom.get_ylabel() and "units" in top.get_ylabel()
+
+
+def test_lead_time_chart_draws_every_delivered_order(run_dir: Results, ax) -> None:
+    orders = run_dir.orders
+    plotting.lead_time_chart(orders, end=run_dir.end, product="missile", ax=ax)
+    customers = sorted(orders["customer"].unique())
+    for i, customer in enumerate(customers):
+        mine = orders[orders.customer == customer]
+        done = mine["lead_time_months"].dropna() / 12
+        dots = ax.collections[i].get_offsets()
+        assert np.allclose(sorted(dots[:, 0]), sorted(done))
+        label = ax.get_yticklabels()[i].get_text()
+        late = int(mine["lead_time_months"].isna().sum())
+        assert label.startswith(customer) and f"{len(done)} delivered" in label
+        assert (f"{late} not by 2030" in label) == (late > 0)
+    medians = sorted(np.median(orders.loc[orders.customer == c, "lead_time_months"].dropna() / 12)
+                     for c in customers)
+    drawn = sorted(line.get_xdata()[0] for line in ax.lines if line.get_color() == "black")
+    assert np.allclose(drawn, medians)
+
+
+def test_lead_time_by_priority(run_dir: Results, ax) -> None:
+    plotting.lead_time_chart(run_dir.orders, end=run_dir.end, by="priority", ax=ax)
+    labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    assert labels == [f"class {p}" for p in sorted(run_dir.orders["priority"].unique())]
+
+
+def test_utilisation_chart_cells_are_period_means(store: Results, ax) -> None:
+    q = store.quantiles
+    plotting.utilisation_chart(q, start=store.start, point=6, period_months=6, ax=ax)
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    util = q[(q.point_id == 6) & (q.entity == "factory")]
+    wide = util.pivot_table(index=["name", "month"], columns="field", values="p50").reset_index()
+    wide["u"] = wide["utilisation"].where(wide["lines"] > 0)
+    wide["period"] = wide["month"] // 6
+    expected = wide.groupby(["name", "period"])["u"].mean().unstack().sort_index()
+    got = np.ma.filled(mesh.get_array().reshape(expected.shape).astype(float), np.nan)
+    assert np.allclose(got, expected.to_numpy() * 100, equal_nan=True)
+    assert np.isnan(expected.to_numpy()).any()  # the new line has no lines before it is built
+    assert np.allclose(utilisation_grid(q, 6, 6).to_numpy(), expected.to_numpy(), equal_nan=True)
+
+
+def test_every_chart_writes_a_png(store: Results, run_dir: Results) -> None:
+    written = write_charts(store.directory) + write_charts(run_dir.directory)
+    kinds = {p.name.split("-")[0].split(".")[0] for p in written}
+    assert kinds == {"gap_close", "probability", "heatmap", "fan", "backlog", "lead_time", "utilisation"}
+    for path in written:
+        data = path.read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000, path
+    assert not list(store.directory.glob("charts/.*.tmp"))
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_svg_and_pdf_on_request(store: Results, fmt: str, magic: bytes) -> None:
+    code, output = invoke("plot", store.directory, "--chart", "gap_close", "--format", fmt)
+    assert code == 0, output
+    assert (store.directory / "charts" / f"gap_close-{REQ}.{fmt}").read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["plot", "/no/such/dir"], "no such directory"),
+    (["plot", str(DATA)], "neither a sweep store"),
+    (["plot", "{store}", "--chart", "pie"], "unknown chart 'pie'"),
+    (["plot", "{store}", "--chart", "lead_time"], "needs a run's orders"),
+    (["plot", "{run}", "--chart", "heatmap"], "needs a sweep store"),
+    (["plot", "{store}", "--format", "gif"], "unknown format"),
+])
+def test_bad_input_is_one_line_and_exit_2(store: Results, run_dir: Results, args: list[str],
+                                          message: str) -> None:
+    args = [a.format(store=store.directory, run=run_dir.directory) for a in args]
+    code, output = invoke(*args)
+    assert code == 2
+    assert output.count("\n") == 1 and output.startswith("error: ") and message in output
+
+
+def test_run_with_charts_draws_the_single_run_charts(tmp_path: Path) -> None:
+    code, output = invoke("run", MODEL, "--out", tmp_path / "r", "--charts")
+    assert code == 0, output
+    names = sorted(p.name for p in (tmp_path / "r" / "charts").iterdir())
+    assert names == ["backlog-missile.png", "fan-army_stock.png", "lead_time-missile.png", "utilisation.png"]
+
+
+def _experiment(tmp_path: Path, charts: str) -> Path:
+    text = SWEEP.read_text().replace('model = "charts_model.toml"', f'model = "{MODEL}"')
+    path = tmp_path / "e.toml"
+    path.write_text(text + charts)
+    return path
+
+
+def test_experiment_charts_select_what_is_drawn(store: Results, tmp_path: Path) -> None:
+    path = _experiment(tmp_path, '\n[[charts]]\nchart = "fan"\npoints = [3, 8]\n'
+                                 '\n[[charts]]\nchart = "gap_close"\nx = "capex"\n')
+    code, output = invoke("sweep", path, "--out", tmp_path / "s", "--executor", "serial")
+    assert code == 0, output
+    names = sorted(p.name for p in (tmp_path / "s" / "charts").iterdir())
+    assert names == ["fan-army_stock.png", "gap_close-army_stock.png"]
+
+
+def test_capex_on_the_x_axis(store: Results) -> None:
+    from leadtime_sim.experiment.spec import Chart
+    from leadtime_sim.plotting.jobs import jobs_for
+
+    (job,) = jobs_for(store, Chart(chart="gap_close", x="capex"))
+    _fig, axes = plotting.new_figure()
+    job.draw(axes)
+    capex = {0: 0.0, 1: 50.0, 2: 90.0}  # tied to lines added in charts_sweep.toml
+    rows = gap_rows(store)
+    for line in axes[0].lines:
+        if line.get_label() in set(rows["decided"]):
+            part = rows[rows["decided"] == line.get_label()].sort_values("lines added")
+            assert np.all(np.abs(line.get_xdata() - part["lines added"].map(capex).to_numpy()) < 5)
+    assert "capex" in axes[0].get_xlabel() and "$M" in axes[0].get_xlabel()
+
+
+def test_tick_labels_show_the_capex_of_the_lines(store: Results) -> None:
+    from leadtime_sim.experiment.spec import Chart
+    from leadtime_sim.plotting.jobs import jobs_for
+
+    (job,) = jobs_for(store, Chart(chart="gap_close"))
+    _fig, axes = plotting.new_figure()
+    job.draw(axes)
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["0\n$0M", "1\n$50M", "2\n$90M"]
+
+
+def test_a_full_redraw_removes_charts_it_did_not_draw(store: Results) -> None:
+    stale = store.directory / "charts" / "probability-old_name.png"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_bytes(PNG)
+    write_charts(store.directory, ["fan"])
+    assert stale.exists()
+    write_charts(store.directory)
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize(("charts", "message"), [
+    ('chart = "pie"', "charts[0].chart: Input should be"),
+    ('chart = "fan"\nx = "lines added"', "'x' does not apply to chart 'fan'"),
+    ('chart = "gap_close"\nx = "lines"', "x = 'lines' in chart 0 (gap_close) is not an axis label"),
+    ('chart = "gap_close"\ntarget = "2031-01"', "is not one of the experiment's targets"),
+    ('chart = "fan"\ncolour = "red"', "unknown key 'colour'"),
+])
+def test_chart_settings_are_validated(tmp_path: Path, charts: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        load_experiment(_experiment(tmp_path, f"\n[[charts]]\n{charts}\n"))
+    assert any(message in line for line in info.value.problems), info.value.problems
+
+
+def test_sweep_checks_chart_names_before_running(tmp_path: Path) -> None:
+    path = _experiment(tmp_path, '\n[[charts]]\nchart = "fan"\nrequirements = ["navy_stock"]\n')
+    code, output = invoke("sweep", path, "--out", tmp_path / "s", "--executor", "serial")
+    assert code == 2 and "no requirement 'navy_stock'" in output
+    assert not (tmp_path / "s").exists()
+
+
+def test_importing_the_package_does_not_import_matplotlib() -> None:
+    code = ("import sys, leadtime_sim, leadtime_sim.charts, leadtime_sim.report, leadtime_sim.cli; "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dates_on_time_axes_are_calendar_dates(store: Results, ax) -> None:
+    plotting.fan_chart(store.quantiles, REQ, start=store.start, points=[0], ax=ax)
+    low, high = (mdates.num2date(v) for v in ax.get_xlim())
+    assert (low.year, low.month) == (2025, 1) and (high.year, high.month) == (2030, 1)
+    assert ax.xaxis.get_major_formatter()(mdates.date2num(high.replace(tzinfo=None))) == "2030"

@@ -1,0 +1,182 @@
+"""report.html: valid, self-contained, its headline numbers equal points.csv, and it renders."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from leadtime_sim.cli import main
+from leadtime_sim.dates import date_at
+
+DATA = Path(__file__).parent / "data"
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+CHROMIUM = "/usr/bin/chromium"
+
+
+def invoke(*args: object) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "store"
+    code, output = invoke("sweep", DATA / "charts_sweep.toml", "--out", out, "--executor", "serial",
+                          "--no-charts")
+    assert code == 0, output
+    code, output = invoke("report", out)
+    assert code == 0, output
+    return out
+
+
+class Page(HTMLParser):
+    """Checks nesting and collects every tag, attribute, headline and image."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.headlines: list[tuple[dict[str, str | None], str]] = []
+        self._headline: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.stack.append(tag)
+        if tag == "p" and ("class", "headline") in attrs:
+            self._headline, self._text = dict(attrs), []
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+        if tag == "p" and self._headline is not None:
+            self.headlines.append((self._headline, "".join(self._text)))
+            self._headline = None
+
+    def handle_data(self, data: str) -> None:
+        if self._headline is not None:
+            self._text.append(data)
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+def test_report_is_valid_self_contained_html(store: Path) -> None:
+    text = (store / "report.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    page = parse(store / "report.html")
+    assert not page.problems and not page.stack, (page.problems, page.stack)
+    names = {tag for tag, _ in page.tags}
+    assert {"html", "head", "title", "body", "table", "img"} <= names
+    assert not names & {"script", "link", "iframe", "object"}
+    images = 0
+    for tag, attrs in page.tags:
+        for key in ("src", "href"):
+            value = attrs.get(key)
+            if value is not None:
+                assert value.startswith("data:"), f"<{tag} {key}={value[:60]}> is not embedded"
+        if tag == "img":
+            images += 1
+            data = base64.b64decode(str(attrs["src"]).split(",", 1)[1])
+            assert data.startswith(b"\x89PNG") and len(data) > 5_000
+    assert images == 7  # gap_close, probability, heatmap, fan, backlog, utilisation x 2
+    assert "url(" not in text and "@import" not in text
+
+
+def test_headline_numbers_equal_points_csv(store: Path) -> None:
+    points = pd.read_csv(store / "points.csv")
+    manifest = json.loads((store / "manifest.json").read_text())
+    start, end = manifest["scenario"]["start"], manifest["scenario"]["end"]
+    page = parse(store / "report.html")
+    assert [a["data-requirement"] for a, _ in page.headlines] == list(manifest["scenario"]["requirements"])
+    for attrs, text in page.headlines:
+        rows = points[points["metric"] == f"gap_closed_months.{attrs['data-requirement']}"]
+        row = rows[rows["point_id"] == int(str(attrs["data-point"]))].iloc[0]
+        assert float(row["p50"]) == rows["p50"].min()  # the best point: earliest median close
+        for q in ("p10", "p50", "p90"):
+            value = float(row[q])
+            assert (date_at(start, value) if np.isfinite(value) else f"not by {end}") in text
+        target = manifest["experiment"]["targets"][0]
+        assert f"P(closed by {target}) = {row[f'p_closed_by_{target}']:.2f}" in text
+        low, high = row[f"p_closed_by_{target}_low"], row[f"p_closed_by_{target}_high"]
+        assert f"95% CI {low:.2f}-{high:.2f}" in text
+        axes = manifest["points"][int(str(attrs["data-point"]))]["axes"]
+        assert all(f"{k} = {v}" in text for k, v in axes.items())
+    assert re.search(r"the gap closes in \d{4}-\d{2} \(P10 \d{4}-\d{2}, P90 not by 2030-01\)",
+                     page.headlines[0][1])
+
+
+def test_points_table_shows_not_by_end_not_a_date(store: Path) -> None:
+    text = (store / "report.html").read_text(encoding="utf-8")
+    points = pd.read_csv(store / "points.csv")
+    gap = points[points["metric"] == "gap_closed_months.army_stock"]
+    assert text.count("<td>not by 2030-01</td>") >= int(gap[["p10", "p50", "p90"]].isna().sum().sum())
+
+
+def test_text_from_the_results_is_escaped(store: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["scenario"]["name"] = "<script>alert('x')</script> & co"
+    manifest["experiment"]["description"] = "<img src='http://example.com/x.png'>"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    code, output = invoke("report", copy)
+    assert code == 0, output
+    text = (copy / "report.html").read_text(encoding="utf-8")
+    assert "<script>" not in text and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in text
+    assert "<img src='http" not in text
+    page = parse(copy / "report.html")
+    assert not page.problems
+
+
+def test_report_of_a_single_run(tmp_path: Path) -> None:
+    code, output = invoke("run", DATA / "charts_model.toml", "--out", tmp_path / "r")
+    assert code == 0, output
+    code, output = invoke("report", tmp_path / "r")
+    assert code == 0, output
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    page = parse(tmp_path / "r" / "report.html")
+    closed = summary["requirements"]["army_stock"]["gap_closed"]
+    assert (closed or "not closed by 2030-01") in page.headlines[0][1]
+
+
+def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:
+    code, output = invoke("report", tmp_path / "nothing")
+    assert code == 2 and output == f"error: {tmp_path / 'nothing'}: no such directory\n"
+
+
+def test_report_renders_in_headless_chromium(store: Path, tmp_path: Path) -> None:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium package)")
+        pytest.skip("chromium is not installed")
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    "--window-size=1280,2000", (store / "report.html").resolve().as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (2000, 1280)
+    assert pixels.std() > 10  # text, tables and charts, not a blank page
+    assert (pixels < 100).mean() > 0.005  # some dark ink (text)

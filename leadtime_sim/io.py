@@ -17,6 +17,16 @@ import pandas as pd
 from leadtime_sim.errors import OutputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()
+"""What open() would give a new file (mkstemp's temporaries are private, 0600)."""
+
+
 def make_directory(path: Path) -> None:
     """Create ``path`` (and parents), or say in one line why not."""
     try:
@@ -38,6 +48,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.close(fd)
         tmp = Path(tmp_name)
         write(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except OSError as exc:
         if tmp is not None:

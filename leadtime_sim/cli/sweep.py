@@ -52,9 +52,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limits: Limits,
-                yes: bool) -> None:
+                yes: bool, replications: int | None) -> None:
     """Print the design and a time estimate from a few timed runs (``--dry-run``)."""
-    plan = plan_experiment(experiment, overrides, limits, yes)
+    plan = plan_experiment(experiment, overrides, limits, yes, replications)
     e = plan.experiment
     click.echo(f"{e.name}: {len(plan.points)} design points x {e.replications} replications "
                f"= {plan.runs} runs")
@@ -81,6 +81,8 @@ def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limi
 @click.option("--resume", is_flag=True, help="Run only the runs missing from the store.")
 @click.option("--force", is_flag=True, help="Replace a store holding other results.")
 @click.option("--dry-run", is_flag=True, help="Print the design and a time estimate; run nothing.")
+@click.option("--replications", type=click.IntRange(min=1, max=1_000_000), default=None,
+              help="Replications per design point [default: the experiment's].")
 @click.option("--no-charts", is_flag=True, help="Do not draw the experiment's charts into OUT/charts/.")
 @set_option
 @max_lots_option
@@ -89,14 +91,14 @@ def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limi
 @click.option("--yes", is_flag=True, help=f"Run even more than {MAX_RUNS:,} runs.")
 @input_errors_exit_2
 def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor: str,
-          scheduler: str | None, resume: bool, force: bool, dry_run: bool, no_charts: bool,
-          overrides: tuple[str, ...], max_lots: float, run_timeout: float | None,
-          yes: bool) -> None:
+          scheduler: str | None, resume: bool, force: bool, dry_run: bool,
+          replications: int | None, no_charts: bool, overrides: tuple[str, ...], max_lots: float,
+          run_timeout: float | None, yes: bool) -> None:
     """Run EXPERIMENT: every design point x replications, stored as runs finish."""
     count = workers or default_workers()
     limits = Limits(max_lots=max_lots, wall_seconds=run_timeout or math.inf)
     if dry_run:
-        show_design(experiment, overrides, count, limits, yes)
+        show_design(experiment, overrides, count, limits, yes, replications)
         return
     if scheduler and executor != "dask":
         raise click.UsageError("--scheduler needs --executor dask")
@@ -107,7 +109,7 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         store = run_experiment(experiment, out, executor, count, scheduler, resume, force,
-                               overrides, progress, limits, yes)
+                               overrides, progress, limits, yes, replications)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)

@@ -35,7 +35,7 @@ def make_directory(path: Path) -> None:
         raise OutputError([f"{path}: cannot create the output directory: {exc.strerror or exc}"]) from None
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``.
 
     A failure (full disk, no permission) leaves the old file, no temporary, and raises

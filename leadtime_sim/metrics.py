@@ -27,7 +27,7 @@ def cumulative_curve(times: Sequence[float], units: Sequence[int]) -> tuple[np.n
 
 
 def quoted_lead_times(orders: Sequence[OrderRecord], deliveries: Sequence[DeliveryRecord],
-                      at_months: Sequence[float]) -> list[float | None]:
+                      at_months: Sequence[float] | np.ndarray) -> list[float | None]:
     """FIFO quoted lead time of a one-unit order placed at each time (DESIGN.md).
 
     With A(t) units ordered by t and D(s) delivered by s, an order placed at t is done at the

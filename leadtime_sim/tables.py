@@ -57,7 +57,8 @@ def orders_frame(result: RunResult) -> pd.DataFrame:
     start = result.scenario.start
     rows = []
     for o in result.records.orders:
-        done = o.last_delivery_months is not None
+        last = o.last_delivery_months
+        done = last is not None
         rows.append({
             "id": o.id, "customer": o.customer, "product": o.product, "quantity": o.quantity,
             "priority": o.priority, "source": o.source,
@@ -65,10 +66,10 @@ def orders_frame(result: RunResult) -> pd.DataFrame:
             "entered_months": o.entered_months, "delivered_units": o.delivered_units,
             "first_delivery": NOT_BY_END if o.first_delivery_months is None
             else date_at(start, o.first_delivery_months),
-            "last_delivery": date_at(start, o.last_delivery_months) if done else NOT_BY_END,
+            "last_delivery": NOT_BY_END if last is None else date_at(start, last),
             "first_delivery_months": o.first_delivery_months,
             "last_delivery_months": o.last_delivery_months,
-            "lead_time_months": o.last_delivery_months - o.placed_months if done else np.nan,
+            "lead_time_months": np.nan if last is None else last - o.placed_months,
             "status": "delivered" if done else NOT_BY_END,
         })
     columns = ["id", "customer", "product", "quantity", "priority", "source", "placed",

@@ -47,7 +47,7 @@ def scale_unit(axis: Axis, u: float) -> Scalar:
     if _is_date(low) and _is_date(high):  # whole months, both ends included
         months = math.floor(months_between(str(low), str(high)))
         return date_at(str(low), min(math.floor(u * (months + 1)), months))
-    lo, hi = float(low), float(high)  # type: ignore[arg-type]
+    lo, hi = float(low), float(high)
     if axis.integer:  # whole numbers, both ends included
         return int(min(math.floor(lo + u * (hi - lo + 1)), hi))
     return lo + u * (hi - lo)
@@ -58,7 +58,7 @@ def tied_values(axis: Axis, value: Scalar, index: int | None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for path, tied in axis.tied.items():
         if isinstance(tied, Linear):
-            result[path] = tied.offset + tied.per_unit * float(value)  # type: ignore[arg-type]
+            result[path] = tied.offset + tied.per_unit * float(value)
         else:
             assert index is not None
             result[path] = tied[index]
@@ -81,7 +81,7 @@ def expand(experiment: Experiment) -> list[DesignPoint]:
     grid = list(itertools.product(*(range(len(a.values or [])) for a in grid_axes)))
     samples = unit_samples(experiment.sampling, experiment.samples if range_axes else 1,
                            len(range_axes), experiment.seed)
-    points = []
+    points: list[DesignPoint] = []
     for combo in grid:
         for row in samples:
             labels: dict[str, Scalar] = {}

@@ -17,6 +17,7 @@ import json
 import shutil
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ class ResultsStore:
             table = pa.table({"replication": pa.array(reps, pa.int32()), "key": keys,
                               "values": pa.array(values, pa.list_(pa.float32()))})
             path = self.directory / "series_runs" / f"point={point_id:05d}" / f"{uuid.uuid4().hex}.parquet"
-            atomic_write(path, lambda tmp, table=table: pq.write_table(table, tmp))
+            atomic_write(path, partial(_write_parquet, table))
         self.pending.clear()
 
     def finish(self, status: str) -> None:
@@ -171,9 +172,13 @@ class ResultsStore:
             months = np.arange(stack.shape[1])
             frames.append(pd.DataFrame({
                 "point_id": point_id, "entity": entity, "name": name, "field": field_name,
-                "month": months, "date": [date_at(self.start, m) for m in months],
+                "month": months, "date": [date_at(self.start, int(m)) for m in months],
                 "n": stack.shape[0], "p10": q[0], "p50": q[1], "p90": q[2]}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path)
 
 
 def _clear(directory: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 
@@ -17,7 +19,7 @@ from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim import demand
 from leadtime_sim.sim.factory import Factory, Lot
-from leadtime_sim.sim.policies import BUILTIN, Allocation
+from leadtime_sim.sim.policies import BUILTIN, Allocation, OrderView
 from leadtime_sim.sim.records import (
     DeliveryRecord,
     FactoryMonth,
@@ -197,7 +199,7 @@ class Model:
                     product.policy.add(loser)
         return _merged(new)
 
-    def _release(self, product: ProductState, order: OrderState, units: int,
+    def _release(self, product: ProductState, order: OrderView, units: int,
                  delivering: Lot) -> list[tuple[Lot, int]]:
         """Free ``units`` of ``order``'s other claims: uncommitted first, then latest lots."""
         take = min(units, order.uncommitted)
@@ -222,9 +224,9 @@ class Model:
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
         env = self.env
-        for name, spec in self.scenario.factories.items():
-            for _ in range(spec.lines):
-                self.factories[name].add_line()
+        for factory in self.factories.values():
+            for _ in range(factory.spec.lines):
+                factory.add_line()
         demand.place_order_book(self)  # the backlog at start, before any line looks for work
         self._initial_wip()
         env.process(demand.explicit_orders(self))
@@ -233,7 +235,7 @@ class Model:
         for state in self.requirements.values():
             for t in state.times:  # required points between month ends (YYYY-MM-DD dates)
                 if 0 < t < self.horizon and not float(t).is_integer():
-                    env.timeout(t).callbacks.append(lambda _event, s=state, t=t: s.observe(t))
+                    env.timeout(t).callbacks.append(_call(state.observe, t))
             if state.spec.ordering is not None:
                 env.process(demand.reviews(self, state))
         for name, spec in self.scenario.investments.items():
@@ -252,8 +254,7 @@ class Model:
                 lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
                 lot.allocation = self.commit(product, size, lot)
                 product.wip += size
-                self.env.timeout(lot.due).callbacks.append(
-                    lambda _event, lot=lot, factory=factory: factory.finish(lot))
+                self.env.timeout(lot.due).callbacks.append(_call(factory.finish, lot))
 
     def run(self) -> KernelRecords:
         self.start()
@@ -360,3 +361,10 @@ def _merged(allocation: Allocation) -> Allocation:
         totals[order.index] = totals.get(order.index, 0) + n
         orders[order.index] = order
     return [(orders[i], n) for i, n in totals.items() if n]
+
+
+def _call(function: Callable[[Any], object], argument: Any) -> Callable[[simpy.Event], None]:
+    """An event callback that calls ``function(argument)``."""
+    def callback(_event: simpy.Event) -> None:
+        function(argument)
+    return callback

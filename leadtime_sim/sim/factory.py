@@ -165,7 +165,7 @@ class Factory:
         if line.between_failures is not None:
             up = line.down_until(now)
             if up > now:
-                env.timeout(up - now).callbacks.append(lambda _event: self._try_start(line))
+                env.timeout(up - now).callbacks.append(lambda _event: self._retry(line))
                 return False
         lot = self._start_lot()
         if lot is None:
@@ -179,6 +179,10 @@ class Factory:
         self.busy += 1
         env.timeout(end - now).callbacks.append(lambda _event: self._off_line(line, lot))
         return True
+
+    def _retry(self, line: Line) -> None:
+        """A stopped line is repaired: it looks for work."""
+        self._try_start(line)
 
     def _off_line(self, line: Line, lot: Lot) -> None:
         """The lot leaves the line for its flow; the line takes the next lot."""

@@ -28,6 +28,7 @@ class OrderView(Protocol):
     """What a policy may read of an order."""
 
     index: int
+    id: str
     customer: str
     priority: int
     entered_months: float

@@ -173,12 +173,12 @@ class BudgetState:
     def __init__(self, spec: BudgetSpec | None):
         self.spec = spec
         self.balance = spec.initial_musd if spec else 0.0
-        self.waiting: deque[tuple[float, Callable[[], None]]] = deque()
+        self.waiting: deque[tuple[float, Callable[[], object]]] = deque()
 
     def covers(self, kind: str) -> bool:
         return self.spec is not None and kind in self.spec.covers
 
-    def claim(self, kind: str, cost_musd: float, pay: Callable[[], None]) -> None:
+    def claim(self, kind: str, cost_musd: float, pay: Callable[[], object]) -> None:
         """Call ``pay`` once the money is there (at once if it is and nobody waits)."""
         if not self.covers(kind) or cost_musd <= 0:
             pay()

@@ -141,6 +141,9 @@ def run_quantiles(series: pd.DataFrame) -> pd.DataFrame:
     for entity, fields in SERIES_FIELDS.items():
         rows = series[series["entity"] == entity]
         wanted = [*fields, "quoted_lead_time_months"] if entity == "product" else list(fields)
+        wanted = [w for w in wanted if w in rows.columns]  # a model without requirements has none
+        if rows.empty or not wanted:
+            continue
         long = rows.melt(id_vars=["name", "month"], value_vars=wanted, var_name="field", value_name="p50")
         long.insert(0, "entity", entity)
         parts.append(long)
@@ -268,7 +271,10 @@ def check_charts(experiment_path: str | Path) -> None:
 
     experiment, model_path = load_experiment(experiment_path)
     model = read_toml(model_path)
-    known = {"requirements": list(model.get("requirements", {})), "products": list(model.get("products", {})),
+    tables: dict[str, dict[str, Any]] = {
+        key: value if isinstance(value := model.get(key), dict) else {}
+        for key in ("requirements", "products")}  # a malformed model is reported later
+    known = {"requirements": list(tables["requirements"]), "products": list(tables["products"]),
              "points": list(range(len(expand(experiment)))) if experiment.charts else []}
     problems = [f"{experiment_path}: charts[{i}].{key}: no {key[:-1]} {value!r} in {model_path.name}"
                 for i, chart in enumerate(experiment.charts) for key in known

@@ -8,10 +8,12 @@ with status 2.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -47,37 +49,53 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [t for t in _types_in(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
 
 
-def _is_container(annotation: Any) -> bool:
-    """A dict or list (possibly optional or annotated) rather than a model."""
-    return any(t in (dict, list, tuple) for t in _types_in(annotation))
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _resolve(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``Optional``: a model class, a container or a union."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        members = [m for m in get_args(annotation) if m is not type(None)]
+        if len(members) == 1:
+            return _resolve(members[0])
+    return annotation
+
+
+_UNION_TAG = re.compile(r"^(int|float|str|bool|list|dict|tuple|literal|function-\w+)(\[.*\])?$")
 
 
 def _step(current: Any, part: Any) -> tuple[Any, bool]:
     """Follow one path element from a model class or annotation.
 
-    Returns the next position and whether ``part`` is a distribution tag that pydantic
-    inserted (to be dropped from the path shown to the user).
+    Returns the next position and whether ``part`` is a tag that pydantic inserted for a
+    member of a union (a distribution's name, 'int', 'list[...]'), to be dropped from the
+    path shown to the user.
     """
-    if isinstance(current, type) and issubclass(current, BaseModel):
+    if _is_model(current):
         for name, field in current.model_fields.items():
             if part in (name, field.alias):
-                annotation = field.annotation
-                models = _models_in(annotation)
-                if len(models) == 1 and not _is_container(annotation):
-                    return models[0], False
-                return annotation, False
+                return _resolve(field.annotation), False
         return None, False
-    models = _models_in(current)
-    tagged = [m for m in models if ("dist" in m.model_fields and m.model_fields["dist"].default == part)
-              or ("dist" in m.model_fields and part in getattr(m.model_fields["dist"].annotation,
-                                                              "__args__", ()))]
-    if tagged and not _is_container(current):
-        return tagged[0], True
-    if _is_container(current):  # a dict key or list index: step into the element type
-        inner = [m for m in models if "dist" not in m.model_fields]
-        if len(inner) == 1:
-            return inner[0], False
-        return (next(iter(getattr(current, "__args__", ())[-1:]), None), False)
+    origin = get_origin(current)
+    if origin in (dict, list, tuple):
+        args = get_args(current)
+        return (_resolve(args[-1] if origin is dict else args[0]) if args else None), False
+    if origin in (Union, UnionType) and isinstance(part, str):
+        for member in get_args(current):
+            member = _resolve(member)
+            dist = member.model_fields.get("dist") if _is_model(member) else None
+            if dist is not None and part in (dist.default, *get_args(dist.annotation)):
+                return member, True
+            if _is_model(member) and member.__name__ == part:
+                return member, True
+        if _UNION_TAG.match(part):
+            return current, True
+        models = [m for m in map(_resolve, get_args(current)) if _is_model(m)]
+        if len(models) == 1:
+            return _step(models[0], part)
     return None, False
 
 
@@ -126,8 +144,12 @@ def _types_in(annotation: Any) -> list[Any]:
 
 
 def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel]) -> list[str]:
-    """One line per pydantic error, with the field path and a hint for misspelt keys."""
-    lines = []
+    """One line per field path, with a hint for misspelt keys.
+
+    A value that fits no member of a union (a number or a string, say) gives pydantic one
+    error per member; they become one line saying what would have fitted.
+    """
+    by_path: dict[str, list[str]] = {}
     for err in error.errors(include_url=False):
         loc, parent = _walk(model, tuple(err["loc"]))
         message = err["msg"].removeprefix("Value error, ")
@@ -142,7 +164,15 @@ def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel
             message = "required key is missing"
         elif not isinstance(err.get("input"), dict | list) and "(got " not in message:
             message += f" (got {err['input']!r})"
-        lines.append(problem(source, format_path(loc), message))
+        by_path.setdefault(format_path(loc), []).append(message)
+    lines = []
+    for path, messages in by_path.items():
+        message = messages[0]
+        if len(messages) > 1:
+            wanted = [m.removeprefix("Input should be ").split(" (got ")[0] for m in messages]
+            got = messages[0].partition(" (got ")[2]
+            message = "should be " + " or ".join(dict.fromkeys(wanted)) + (f" (got {got}" if got else "")
+        lines.append(problem(source, path, message))
     return lines
 
 
@@ -151,6 +181,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     source = str(path)
     file = Path(path)
     try:
+        if file.exists() and not file.is_dir() and not file.is_file():
+            raise InputError([f"{source}: not a regular file (a pipe or a device?)"])
         raw = file.read_bytes()
     except FileNotFoundError:
         raise InputError([f"{source}: no such file"]) from None

@@ -52,6 +52,10 @@ def load_plugins(modules: Iterable[str]) -> Plugins:
             raise InputError([f"--plugin {name}: cannot import: {type(exc).__name__}: {exc}"]) from None
         found_policies = getattr(module, "POLICIES", {})
         found_rules = getattr(module, "ORDERING_RULES", {})
+        for label, table in (("POLICIES", found_policies), ("ORDERING_RULES", found_rules)):
+            if not isinstance(table, Mapping) or not all(
+                    isinstance(k, str) and callable(v) for k, v in table.items()):
+                raise InputError([f"--plugin {name}: {label} must map names to classes or functions"])
         if not found_policies and not found_rules:
             raise InputError([f"--plugin {name}: defines neither POLICIES nor ORDERING_RULES"])
         policies.update(found_policies)

@@ -115,7 +115,7 @@ def test_plugin_policy_from_command_line(tmp_path: Path, monkeypatch: pytest.Mon
     args = ["run", MMC, *SHORT, "--set", 'policy.allocation="newest"', "--json", "--out", "o"]
     code, _, err = invoke(*args)
     assert code == 2 and "unknown allocation policy 'newest'" in err
-    code, out, err = invoke(*args[:1], "--plugin", "my_policies", *args[1:])
+    code, _out, err = invoke(*args[:1], "--plugin", "my_policies", *args[1:])
     assert code == 0, err
     code, _, err = invoke("run", MMC, "--plugin", "no_such_module_xyz")
     assert code == 2 and "cannot import" in err

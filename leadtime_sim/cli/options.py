@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,17 +22,34 @@ set_option = click.option(
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="MODULE",
     help="Import MODULE for its POLICIES / ORDERING_RULES (repeatable).")
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses NaN and infinity (NaN passes every bound check)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 max_lots_option = click.option(
-    "--max-lots", type=click.FloatRange(min=1), default=10_000_000, show_default=True,
+    "--max-lots", type=FiniteFloatRange(min=1), default=10_000_000, show_default=True,
     help="Refuse (and stop) a run that would start more lots than this.")
 seed_option = click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1,
                            show_default=True, help="Random seed.")
 
 
+def one_line(text: str) -> str:
+    """Control characters (a CR from a CRLF script, a newline) shown escaped, not obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def fail(problems: list[str]) -> NoReturn:
     """Print one line per problem to stderr and exit with status 2."""
     for line in problems:
-        click.echo(f"error: {line}", err=True)
+        click.echo(f"error: {one_line(line)}", err=True)
     sys.exit(2)
 
 

@@ -13,7 +13,7 @@ from types import FrameType
 import click
 
 from leadtime_sim.charts import check_charts, write_charts
-from leadtime_sim.cli.options import input_errors_exit_2, max_lots_option, set_option
+from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_lots_option, set_option
 from leadtime_sim.experiment.executors import EXECUTORS, default_workers
 from leadtime_sim.experiment.runner import MAX_RUNS, plan_experiment, run_experiment
 from leadtime_sim.experiment.task import execute
@@ -86,7 +86,7 @@ def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limi
 @click.option("--no-charts", is_flag=True, help="Do not draw the experiment's charts into OUT/charts/.")
 @set_option
 @max_lots_option
-@click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--run-timeout", type=FiniteFloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Record a run that takes longer as failed.")
 @click.option("--yes", is_flag=True, help=f"Run even more than {MAX_RUNS:,} runs.")
 @input_errors_exit_2

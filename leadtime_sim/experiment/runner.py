@@ -67,12 +67,18 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
     if replications is not None:
         experiment = experiment.model_copy(update={"replications": replications})
     source = str(path)
-    plugins = load_plugins(experiment.plugins) if experiment.plugins else NO_PLUGINS
+    try:
+        plugins = load_plugins(experiment.plugins) if experiment.plugins else NO_PLUGINS
+    except InputError as exc:
+        raise InputError([f"{source}: plugins: {p.removeprefix('--plugin ')}" for p in exc.problems]) \
+            from None
     raw = read_toml(model_path)
+    validate_scenario(raw, str(model_path), plugins)  # the model's own problems name the model
     base = apply_overrides(raw, [override_text(k, v) for k, v in experiment.overrides.items()],
                            source=f"{source}: overrides")
+    scenario = validate_scenario(base, f"{source}: overrides (of {model_path.name})", plugins)
     base = apply_overrides(base, overrides)
-    scenario = validate_scenario(base, str(model_path), plugins)
+    scenario = validate_scenario(base, f"--set (on {model_path.name})", plugins)
     points = expand(experiment)
     runs = len(points) * experiment.replications
     if runs > MAX_RUNS and not yes:

@@ -71,7 +71,7 @@ class ResultsStore:
             if not force:
                 raise InputError([f"{directory}: already holds results ({old.get('status')}); "
                                   "use --resume to finish them, or --force to start afresh"])
-        elif directory.exists() and any(directory.iterdir()) and not force:
+        elif directory.exists() and _holds_files(directory) and not force:
             raise InputError([f"{directory}: is not empty and holds no results store; "
                               "use a new --out, or --force"])
         if force and directory.exists():
@@ -175,6 +175,11 @@ class ResultsStore:
                 "month": months, "date": [date_at(self.start, int(m)) for m in months],
                 "n": stack.shape[0], "p10": q[0], "p50": q[1], "p90": q[2]}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _holds_files(directory: Path) -> bool:
+    """Anything in ``directory`` but the temporaries of an interrupted first write?"""
+    return any(not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in directory.iterdir())
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:

@@ -274,7 +274,8 @@ def check_charts(experiment_path: str | Path) -> None:
     tables: dict[str, dict[str, Any]] = {
         key: value if isinstance(value := model.get(key), dict) else {}
         for key in ("requirements", "products")}  # a malformed model is reported later
-    known = {"requirements": list(tables["requirements"]), "products": list(tables["products"]),
+    known: dict[str, list[Any]] = {
+             "requirements": list(tables["requirements"]), "products": list(tables["products"]),
              "points": list(range(len(expand(experiment)))) if experiment.charts else []}
     problems = [f"{experiment_path}: charts[{i}].{key}: no {key[:-1]} {value!r} in {model_path.name}"
                 for i, chart in enumerate(experiment.charts) for key in known

@@ -10,7 +10,6 @@ process and its workers every 50 ms.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time

@@ -125,7 +125,8 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     if not no_charts and counts["done"]:
         click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
     if counts["failed"]:
-        errors = sorted({str(r["error"]) for r in store.rows if r["status"] != "ok"})
+        runs = store.runs_frame()
+        errors = sorted(set(runs.loc[runs["status"] != "ok", "error"].astype(str)))
         for error in errors[:5]:
             click.echo(f"  failed: {error}", err=True)
         sys.exit(1)

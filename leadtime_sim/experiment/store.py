@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from leadtime_sim.dates import date_at
 from leadtime_sim.errors import InputError
-from leadtime_sim.experiment.aggregate import points_table
+from leadtime_sim.experiment.aggregate import META_COLUMNS, points_table
 from leadtime_sim.experiment.design import DesignPoint
 from leadtime_sim.experiment.task import RunOutcome
 from leadtime_sim.io import atomic_write, make_directory, write_json, write_table
@@ -46,7 +46,10 @@ class ResultsStore:
     targets: dict[str, float]
     baseline_id: int
     start: str
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Runs written so far, as columns (compact: memory must not grow with runs)."""
     rows: list[dict[str, Any]] = field(default_factory=list)
+    """Runs finished since the last flush."""
     pending: list[RunOutcome] = field(default_factory=list)
 
     @classmethod
@@ -65,7 +68,7 @@ class ResultsStore:
             if resume and same:
                 runs = directory / "runs.parquet"
                 if runs.exists():
-                    store.rows = pd.read_parquet(runs).to_dict("records")
+                    store.table = pd.read_parquet(runs)
                 store.manifest["started"] = old.get("started", manifest["started"])
                 return store
             if not force:
@@ -80,7 +83,10 @@ class ResultsStore:
         return store
 
     def done(self) -> set[tuple[int, int]]:
-        return {(int(r["point_id"]), int(r["replication"])) for r in self.rows}
+        frame = self.runs_frame()
+        if frame.empty:
+            return set()
+        return set(zip(frame["point_id"].astype(int), frame["replication"].astype(int), strict=True))
 
     def add(self, outcome: RunOutcome) -> None:
         point = self.points[outcome.point_id]
@@ -96,14 +102,23 @@ class ResultsStore:
 
     @property
     def counts(self) -> dict[str, int]:
+        total = len(self.table) + len(self.rows)
         failed = sum(1 for r in self.rows if r["status"] != "ok")
-        return {"done": len(self.rows) - failed, "failed": failed}
+        if len(self.table):
+            failed += int((self.table["status"] != "ok").sum())
+        return {"done": total - failed, "failed": failed}
 
     def runs_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows)
-        if frame.empty:
-            return frame
-        return frame.sort_values(["point_id", "replication"], kind="stable").reset_index(drop=True)
+        """Every run so far, by point and replication, columns in a fixed order."""
+        if self.rows:
+            parts = [p for p in (self.table, pd.DataFrame(self.rows)) if not p.empty]
+            frame = pd.concat(parts, ignore_index=True)
+            meta = [c for c in frame.columns if c in META_COLUMNS or c.startswith("axis:")]
+            metrics = sorted(c for c in frame.columns if c not in meta)
+            frame = frame[meta + metrics].sort_values(["point_id", "replication"], kind="stable")
+            self.table = frame.reset_index(drop=True)
+            self.rows = []
+        return self.table
 
     def flush(self, status: str = "running") -> None:
         """Write what has finished: series of new runs first, then the tables, then the manifest."""
@@ -149,8 +164,9 @@ class ResultsStore:
         folder = self.directory / "series_runs" / f"point={point_id:05d}"
         if not folder.exists():
             return pd.DataFrame()
-        recorded = {int(r["replication"]) for r in self.rows
-                    if r["point_id"] == point_id and r["status"] == "ok"}
+        runs = self.runs_frame()
+        mine = runs[(runs["point_id"] == point_id) & (runs["status"] == "ok")]
+        recorded = set(mine["replication"].astype(int).tolist())
         latest: dict[tuple[int, str], np.ndarray] = {}
         for file in sorted(folder.glob("*.parquet")):
             part = pq.read_table(file)

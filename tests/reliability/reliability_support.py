@@ -124,6 +124,10 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.lower().startswith("error:")]
 
 
+PROGRESS = re.compile(r"^\r?runs \d+/\d+ \(\d+ failed\)")
+"""The sweep's progress line (not a problem line)."""
+
+
 def assert_clean_exit_2(outcome: Outcome | subprocess.CompletedProcess[str]) -> list[str]:
     """Exit status 2, no traceback, every non-blank stderr line an ``error:`` line (click's
     usage hint aside); returns the problem lines."""
@@ -139,24 +143,46 @@ def assert_clean_exit_2(outcome: Outcome | subprocess.CompletedProcess[str]) -> 
     assert problems, f"no error line in {stderr!r}"
     for line in stderr.splitlines():
         if line.strip() and not line.lower().startswith("error:"):
-            assert line.startswith(("Usage:", "Try ")), f"not a one-line problem: {line!r}"
+            assert line.startswith(("Usage:", "Try ")) or PROGRESS.match(line), f"not a one-line problem: {line!r}"
     return problems
+
+
+def shows(line: str, problem: str) -> bool:
+    """Whether the CLI line ``line`` shows ``problem``: ``error: PROBLEM``, where characters
+    that are not printable (a line break in a quoted key, a CR) may be shown escaped."""
+    if problem.isprintable():
+        return line == f"error: {problem}"
+    prefix = problem[:next(i for i, c in enumerate(problem) if not c.isprintable())]
+    return line.isprintable() and line.startswith(f"error: {prefix}")
+
+
+def assert_shows(lines: list[str], problems: list[str]) -> None:
+    """The CLI printed exactly these problems, one line each, in order."""
+    assert len(lines) == len(problems), (lines, problems)
+    for line, problem in zip(lines, problems, strict=True):
+        assert shows(line, problem), (line, problem)
 
 
 # -- time bounds -------------------------------------------------------------------------------
 
-class TookTooLong(Exception):  # noqa: N818  (reads better in a failure message)
-    """A bounded call did not finish in time (it hangs, or nearly)."""
+class TookTooLong(BaseException):
+    """A bounded call did not finish in time (it hangs, or nearly). A BaseException, so
+    that code catching Exception (a sweep records failing runs) cannot swallow it."""
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TookTooLong in this (main) thread if the block runs longer than ``seconds``."""
+    """Raise TookTooLong in this (main) thread if the block runs longer than ``seconds``.
+
+    The alarm repeats every 0.2 s until the block ends: an exception raised while Python
+    runs a finaliser (a generator closed by the garbage collector, a ``__del__``) is only
+    printed, and a one-shot alarm lost that way would leave a hanging run to eat memory.
+    """
     def expired(signum: int, frame: object) -> None:
         raise TookTooLong(f"did not finish within {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.2)
     try:
         yield
     finally:
@@ -300,15 +326,16 @@ def parse_file(path: Path) -> Any:
     raise AssertionError(f"unexpected file {path}")
 
 
-def assert_no_half_written_files(folder: Path) -> None:
-    """No temporary file left behind, and every result file there parses."""
+def assert_no_half_written_files(folder: Path, allow_tmp: bool = False) -> None:
+    """No temporary file left behind (unless ``allow_tmp``: after a SIGKILL), and every
+    result file there parses."""
     leftovers = [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
-    assert not leftovers, f"temporary files left: {leftovers}"
+    assert allow_tmp or not leftovers, f"temporary files left: {leftovers}"
     for path in folder.rglob("*"):
-        if path.is_file():
+        if path.is_file() and not path.name.endswith(".tmp"):
             try:
                 parse_file(path)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is the finding
+            except Exception as exc:
                 pytest.fail(f"{path} does not parse: {type(exc).__name__}: {exc}")
 
 
@@ -330,10 +357,10 @@ def rows_of(frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
         .sort_values(["point_id", "replication"]).reset_index(drop=True)
 
 
-def assert_valid_partial_store(store: Path, reference: Path) -> pd.DataFrame:
+def assert_valid_partial_store(store: Path, reference: Path, allow_tmp: bool = False) -> pd.DataFrame:
     """Every store file parses; the finished runs equal the reference's same runs and each
     has its monthly series stored. Returns the runs table (possibly empty)."""
-    assert_no_half_written_files(store)
+    assert_no_half_written_files(store, allow_tmp)
     manifest = manifest_of(store)
     if not (store / "runs.parquet").exists():
         assert manifest["counts"] == {"done": 0, "failed": 0}

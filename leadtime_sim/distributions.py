@@ -88,7 +88,7 @@ class LogNormal(_Dist):
     dist: Literal["lognormal"]
     median: Positive | None = None
     mean_: Positive | None = Field(default=None, alias="mean")
-    sigma: NonNegative
+    sigma: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
 
     @model_validator(mode="after")
     def _one_location(self) -> LogNormal:

@@ -72,8 +72,8 @@ def quote_times(scenario: Scenario, horizon: float) -> dict[str, float]:
     """Start, each January in the horizon and the scenario's extra quote dates."""
     times = {date_at(scenario.start, 0): 0.0}
     year = int(scenario.start[:4]) + 1
-    while (t := months_between(scenario.start, f"{year}-01")) < horizon:
-        times[f"{year}-01"] = t
+    while (t := months_between(scenario.start, f"{year:04d}-01")) < horizon:
+        times[f"{year:04d}-01"] = t
         year += 1
     for date in scenario.quote_dates:
         times[date] = months_between(scenario.start, date)

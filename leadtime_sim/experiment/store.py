@@ -150,8 +150,9 @@ class ResultsStore:
         self.pending.clear()
 
     def finish(self, status: str) -> None:
-        """Final flush and the series quantiles, point by point (memory: one point at a time)."""
-        self.flush(status)
+        """Final flush and the series quantiles, point by point (memory: one point at a time);
+        the manifest takes the final status only once every file is written."""
+        self.flush("running" if status == "complete" else status)
         frames = [self._point_quantiles(p.point_id) for p in self.points]
         frames = [f for f in frames if not f.empty]
         if frames:

@@ -6,6 +6,7 @@ bad design point never stops a sweep.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -71,8 +72,16 @@ class RunOutcome:
 
 
 def override_text(path: str, value: Any) -> str:
-    """A ``--set`` assignment for a value (TOML literal)."""
-    return f"{path}={json.dumps(value)}" if not isinstance(value, bool) else f"{path}={str(value).lower()}"
+    """A ``--set`` assignment for a value (TOML literal; TOML dates and times as text)."""
+    if isinstance(value, bool):
+        return f"{path}={str(value).lower()}"
+    return f"{path}={json.dumps(value, default=_iso)}"
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"cannot write {value!r} as a scenario value")
 
 
 @lru_cache(maxsize=8)

@@ -14,6 +14,7 @@ from leadtime_sim.scenario.schema import Scenario
 Problem = tuple[str, str]
 MAX_HORIZON_MONTHS = 12 * 10_000
 MAX_BOM_DEPTH = 50
+MAX_ORDER_UNITS = 1_000_000_000
 
 
 def _components(scenario: Scenario, product: str) -> list[str]:
@@ -120,6 +121,12 @@ def check_scenario(
                                      f"(at most {MAX_BOM_DEPTH})"))
     for name, factory in scenario.factories.items():
         known_product(f"factories.{name}.product", factory.product)
+        if not factory.takt_months.mean > 0:
+            problems.append((f"factories.{name}.takt_months", "the mean takt must be above 0 "
+                                                               "(a line cannot make lots in no time)"))
+        if factory.disruptions is not None and not factory.disruptions.between_months.mean > 0:
+            problems.append((f"factories.{name}.disruptions.between_months",
+                             "the mean time between failures must be above 0"))
         if factory.min_lot_size > factory.lot_size:
             problems.append((f"factories.{name}.min_lot_size",
                              f"{factory.min_lot_size} exceeds lot_size {factory.lot_size}"))
@@ -141,6 +148,9 @@ def check_scenario(
             ids.add(order.id)
     for i, stream in enumerate(scenario.order_streams):
         orderable(f"order_streams[{i}].product", stream.product)
+        if stream.quantity.mean > MAX_ORDER_UNITS:
+            problems.append((f"order_streams[{i}].quantity", f"the mean order is above "
+                                                             f"{MAX_ORDER_UNITS:,} units"))
         in_horizon(f"order_streams[{i}].from", stream.from_)
         in_horizon(f"order_streams[{i}].until", stream.until)
         if stream.from_ and stream.until and month_index(stream.until) <= month_index(stream.from_):

@@ -83,7 +83,7 @@ class Factory(Model):
     """Time a line works on one lot (the bottleneck station's cycle for a lot)."""
     flow_months: Dist = Constant(value=0.0)
     """Downstream integration, test and acceptance; no capacity limit."""
-    yield_fraction: Fraction = 1.0
+    yield_fraction: Annotated[float, Field(ge=0.01, le=1, allow_inf_nan=False)] = 1.0
     """Probability that a lot passes acceptance; failed lots are reworked on the line."""
     disruptions: Disruptions | None = None
     learning: Learning | None = None
@@ -154,7 +154,7 @@ class Ordering(Model):
 
     rule: Name = "shortfall"
     first_review: Date | None = None
-    review_every_months: Positive = 12.0
+    review_every_months: Annotated[float, Field(ge=0.1, allow_inf_nan=False)] = 12.0
     lookahead_months: NonNegative = 0.0
     """Order what is required this far ahead of the review."""
     until: Date | None = None

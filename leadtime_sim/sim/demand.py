@@ -97,7 +97,7 @@ class OrderStream:
 
     def _arrive(self, _event: object) -> None:
         spec = self.spec
-        units = max(1, round(next(self.sizes)))
+        units = max(1, min(round(next(self.sizes)), 1_000_000_000))
         self.model.place_order(spec.customer, spec.product, units, spec.priority, "stream", self.t,
                                f"{self.name}-{self.count}")
         self.count += 1

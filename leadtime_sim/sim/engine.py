@@ -60,6 +60,7 @@ class Model:
         self.on_order: dict[tuple[str, str], int] = {}
         self.lots_started = 0
         self.reassigning = scenario.policy.reassign_at_delivery
+        self.deadline = time.monotonic() + self.limits.wall_seconds
         self.products = self._products()
         self.factories = {name: Factory(name, spec, self.products[spec.product], self)
                           for name, spec in scenario.factories.items()}
@@ -93,6 +94,8 @@ class Model:
     # -- orders --------------------------------------------------------------------
     def place_order(self, customer: str, product: str, quantity: int, priority: int,
                     source: str, placed: float, order_id: str, paid: bool = False) -> None:
+        if not len(self.orders) & 4095:
+            self.check_deadline()
         order = OrderState(len(self.orders), order_id, customer, product, quantity, priority,
                            source, placed)
         self.orders.append(order)
@@ -222,6 +225,12 @@ class Model:
 
 
     # -- running -------------------------------------------------------------------
+    def check_deadline(self) -> None:
+        """Stop a run past its wall-time limit (checked at month ends and every 4,096 orders)."""
+        if time.monotonic() > self.deadline:
+            raise RunLimitExceeded(f"run exceeded its wall-time limit of {self.limits.wall_seconds:g} s "
+                                   f"(at month {int(self.env.now)})")
+
     def start(self) -> None:
         env = self.env
         for factory in self.factories.values():
@@ -260,13 +269,10 @@ class Model:
         self.start()
         monitor = Monitor(self)
         months = math.floor(self.horizon + 1e-9)
-        deadline = time.monotonic() + self.limits.wall_seconds
 
         def month_end(month: int) -> None:
             monitor.sample(month)
-            if time.monotonic() > deadline:
-                raise RunLimitExceeded(f"run exceeded its wall-time limit of "
-                                       f"{self.limits.wall_seconds:g} s (at month {month + 1})")
+            self.check_deadline()
             if month + 2 < months:
                 at_boundary(1.0).callbacks.append(lambda _event: month_end(month + 1))
 

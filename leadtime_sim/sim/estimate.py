@@ -9,11 +9,13 @@ from leadtime_sim.scenario.schema import Scenario
 
 
 def estimate_lots(scenario: Scenario) -> float:
-    """An upper estimate of the lots one run starts: the lesser of what the lines could
-    start at full rate and what demand could ask for (where demand is known in advance)."""
+    """An upper estimate of the lots one run starts (plus the orders its streams place, each
+    an event too): the lesser of what the lines could start at full rate and what demand
+    could ask for (where demand is known in advance)."""
     horizon = months_between(scenario.start, scenario.end)
     driven = {r.product for r in scenario.requirements.values() if r.ordering is not None}
     demand: dict[str, float] = {}
+    orders = 0.0
     for order in scenario.orders:
         demand[order.product] = demand.get(order.product, 0.0) + order.quantity
     for stream in scenario.order_streams:
@@ -22,13 +24,14 @@ def estimate_lots(scenario: Scenario) -> float:
         expected = stream.rate_per_year * max(0.0, until - begin) / 12
         units = max(1.0, stream.quantity.mean)
         # Poisson counts: mean plus six standard deviations, times the mean order size.
+        orders += expected + 6 * math.sqrt(expected)
         bound = (expected + 6 * math.sqrt(expected)) * units
         demand[stream.product] = demand.get(stream.product, 0.0) + bound
     added = {name: 0 for name in scenario.factories}
     for investment in scenario.investments.values():
         if investment.factory in added:
             added[investment.factory] += investment.lines_added
-    total = 0.0
+    total = orders
     for name, factory in scenario.factories.items():
         lines = factory.lines + added[name]
         takt = factory.takt_months.mean * (factory.learning.floor_fraction if factory.learning else 1.0)

@@ -137,10 +137,6 @@ def test_a_sweep_process_onto_a_full_disk_stops_its_workers_and_says_so(tmp_path
         time.sleep(0.1)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when the disk fills up while the final series_quantiles."
-                   "parquet is written, manifest.json already says status 'complete' (finish() writes "
-                   "the final status before the quantiles), although the sweep exits 2 and the file "
-                   "is missing")
 def test_a_store_marked_complete_has_all_its_files(tmpfs: Mount) -> None:
     bad = []
     for size in ("48k", "56k", "64k", "72k", "80k", "88k"):  # fills up at the end of the sweep

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_support import (
     MODELS,
@@ -443,9 +443,6 @@ def test_fuzzed_experiment_files_are_valid_or_refused_with_field_paths(data: st.
         mutate(data.draw, model, experiment=False)
     if data.draw(st.integers(0, 9), label="random tree?") == 0:
         doc = {**data.draw(RANDOM_DOCS, label="random tree"), "model": "model.toml"}
-    # KNOWN BUG (test_a_toml_date_in_the_overrides_of_an_experiment): a TOML date or time as
-    # an override value crashes the sweep with a TypeError; skip those until it is fixed.
-    assume(not _holds_toml_datetime(doc.get("overrides")))
     (folder / "model.toml").write_text(roundtrip(model), encoding="utf-8")
     path = folder / "experiment.toml"
     path.write_text(roundtrip(doc), encoding="utf-8")
@@ -635,9 +632,6 @@ def test_a_key_with_a_line_break_still_gives_one_line_per_problem(tmp_path: Path
     assert len(outcome.stderr.splitlines()) == 1, outcome.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a TOML date (or time) as a value in an experiment's "
-                   "`overrides` (e.g. end = 2030-01-01, which scenario files accept) crashes the sweep: "
-                   "override_text() json-dumps it - TypeError: Object of type date is not JSON serializable")
 @pytest.mark.parametrize("value", [dt.date(2030, 1, 1), dt.datetime(2030, 1, 1, 0, 0), dt.time(12, 0)],
                          ids=["date", "datetime", "time"])
 def test_a_toml_date_in_the_overrides_of_an_experiment(tmp_path: Path, value: Any) -> None:

@@ -174,32 +174,15 @@ ABSURD_VALUES = [
     pytest.param("order_streams[0].rate_per_year=1e-300", id="tiny rate"),
     pytest.param("factories.server.learning={progress_ratio=1e-300,floor_fraction=1e-300}", id="steep learning"),
     pytest.param('end="2026-01-02"', id="end one day into a month"),
-    pytest.param("factories.server.takt_months=0", id="zero takt", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: takt_months = 0 is accepted; the run then writes series and orders "
-        "and crashes writing summary.json (capacity_end_units_per_year is inf, not JSON): traceback, "
-        "exit 1, half an output directory")),
-    pytest.param("factories.server.disruptions={between_months=0,repair_months=0}", id="zero disruptions",
-                 marks=pytest.mark.xfail(strict=True, reason="BUG: disruptions with between_months = 0 "
-                                         "(and repair 0) are accepted and the run loops forever at t=0")),
-    pytest.param("order_streams[0].rate_per_year=1e9", id="1e9 orders a year", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: an order stream of 1e9 orders a year passes the guard (it counts "
-        "lots, not orders) and the run never finishes")),
-    pytest.param("requirements.r.ordering={review_every_months=1e-9}", id="review every 1e-9 months",
-                 marks=pytest.mark.xfail(strict=True, reason="BUG: review_every_months = 1e-9 is "
-                                         "accepted and the review loop runs ~1e10 times (hangs)")),
-    pytest.param("factories.server.yield_fraction=1e-300", id="yield 1e-300", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: yield_fraction = 1e-300 is accepted; the rework loop of one lot "
-        "never ends (the estimate ignores yield)")),
-    pytest.param("order_streams[0].quantity=1e300", id="order of 1e300 units", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: an order-stream quantity of 1e300 is accepted, then the run crashes "
-        "with OverflowError (Python int too large to convert to C long)")),
+    pytest.param("factories.server.takt_months=0", id="zero takt"),
+    pytest.param("factories.server.disruptions={between_months=0,repair_months=0}", id="zero disruptions"),
+    pytest.param("order_streams[0].rate_per_year=1e9", id="1e9 orders a year"),
+    pytest.param("requirements.r.ordering={review_every_months=1e-9}", id="review every 1e-9 months"),
+    pytest.param("factories.server.yield_fraction=1e-300", id="yield 1e-300"),
+    pytest.param("order_streams[0].quantity=1e300", id="order of 1e300 units"),
     pytest.param('factories.server.takt_months={dist="lognormal",median=1,sigma=1e300}',
-                 id="lognormal sigma 1e300", marks=pytest.mark.xfail(
-                     strict=True, reason="BUG: lognormal sigma = 1e300 is accepted, then the lot "
-                     "estimate crashes with OverflowError (math range error) computing its mean")),
-    pytest.param('start="0001-01"', id="year 0001", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: a start before year 1000 is accepted, then the summary crashes: "
-        "quote_times writes January dates as f'{year}-01' without zero padding ('2-01')")),
+                 id="lognormal sigma 1e300"),
+    pytest.param('start="0001-01"', id="year 0001"),
 ]
 
 

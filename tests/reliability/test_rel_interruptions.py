@@ -161,28 +161,22 @@ def _raise_system_exit(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # what `leadtime-sim sweep` does on SIGTERM
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: atomic_write leaks its temporary file when Ctrl-C or "
-                   "SIGTERM lands between tempfile.mkstemp() creating it and `tmp` being assigned (the "
-                   "cleanup handler does not know the name yet); a signal sent as a flush starts hits it",
-                   raises=AssertionError)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_right_after_mkstemp_leaves_no_temporary_file(
+def test_a_signal_right_after_the_temporary_is_made_leaves_no_temporary_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
-    """A real signal, sent to this process the moment mkstemp has made the temporary file."""
-    import tempfile
-
+    """A real signal, sent to this process the moment the temporary file has been created."""
     from leadtime_sim import io as lts_io
 
-    real = tempfile.mkstemp
+    real = os.open
 
-    def then_signalled(*args: object, **kwargs: object) -> tuple[int, str]:
-        made = real(*args, **kwargs)  # type: ignore[call-overload]
+    def then_signalled(*args: object, **kwargs: object) -> int:
+        made = real(*args, **kwargs)  # type: ignore[arg-type]
         os.kill(os.getpid(), signum)
         return made
 
     handler = signal.default_int_handler if signum == signal.SIGINT else _raise_system_exit
     previous = signal.signal(signum, handler)
-    monkeypatch.setattr(tempfile, "mkstemp", then_signalled)
+    monkeypatch.setattr(lts_io.os, "open", then_signalled)
     try:
         with pytest.raises((KeyboardInterrupt, SystemExit)):
             lts_io.write_json(tmp_path / "manifest.json", {"status": "running"})

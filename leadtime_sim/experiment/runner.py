@@ -103,7 +103,8 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
         baseline = baseline_point(experiment, points)
     except ValueError as exc:
         raise InputError([f"{source}: baseline: {exc}"]) from None
-    context = SweepContext(base, experiment.seed, tuple(experiment.plugins), str(model_path), limits)
+    context = SweepContext(base, experiment.seed, tuple(experiment.plugins), str(model_path), limits,
+                           tuple(experiment.metrics))
     return Plan(experiment, Path(path), model_path, context, points, baseline, scenario)
 
 

@@ -144,7 +144,9 @@ class Experiment(Model):
     """Axis values of the point others are compared with (default: the first point)."""
     targets: list[Date] = []
     """Dates for the probability that each gap is closed by then."""
-    metrics: list[str] = []
+    metrics: list[Annotated[str, Field(pattern=r"^(gap_closed_months|max_gap_units|gap_end_units|"
+                                         r"quoted_lead_time_months|mean_lead_time_months|"
+                                         r"delivered_units|backlog_end_units|capex_musd)(\..+)?$")]] = []
     """Metrics to keep (prefixes such as 'gap_closed_months'); empty keeps all."""
     plugins: list[str] = []
     """Plugin modules the runs need (imported in every worker)."""

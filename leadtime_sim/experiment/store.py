@@ -120,6 +120,14 @@ class ResultsStore:
             self.rows = []
         return self.table
 
+    def points_frame(self) -> pd.DataFrame:
+        """``points.csv``: aggregates per design point and metric."""
+        return pd.read_csv(self.directory / "points.csv")
+
+    def series_quantiles(self) -> pd.DataFrame:
+        """``series_quantiles.parquet``: P10/P50/P90 per point, month and series."""
+        return pd.read_parquet(self.directory / "series_quantiles.parquet")
+
     def flush(self, status: str = "running") -> None:
         """Write what has finished: series of new runs first, then the tables, then the manifest."""
         self._write_series_parts()

@@ -41,6 +41,8 @@ class SweepContext:
     plugins: tuple[str, ...] = ()
     source: str = "<scenario>"
     limits: Limits = NO_LIMITS
+    metrics: tuple[str, ...] = ()
+    """Metric name prefixes to keep (empty: all)."""
     key: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -154,9 +156,11 @@ def execute(context: SweepContext, task: RunTask) -> RunOutcome:
         scenario = point_scenario(context, task)
         result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins),
                           context.limits)
+        metrics = flatten_summary(result.summary, scenario)
+        if context.metrics:
+            metrics = {k: v for k, v in metrics.items() if k.startswith(context.metrics)}
         return RunOutcome(task.point_id, task.replication, "ok", "", time.perf_counter() - began,
-                          result.records.lots_started, flatten_summary(result.summary, scenario),
-                          compact_series(result))
+                          result.records.lots_started, metrics, compact_series(result))
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         detail = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
         message = getattr(exc, "problems", None)

@@ -91,7 +91,7 @@ def test_names_that_look_like_distribution_names_stay_in_the_path() -> None:
     ("lines", 2.5, "factories.f.lines", "fractional part"),
     ("lines", -1, "factories.f.lines", "greater than or equal to 0"),
     ("lot_size", 0, "factories.f.lot_size", "greater than or equal to 1"),
-    ("yield_fraction", 0, "factories.f.yield_fraction", "greater than 0"),
+    ("yield_fraction", 0, "factories.f.yield_fraction", "greater than or equal to 0.01"),
     ("yield_fraction", 1.5, "factories.f.yield_fraction", "less than or equal to 1"),
     ("yield_fraction", math.nan, "factories.f.yield_fraction", "finite number"),
     ("takt_months", -2, "factories.f.takt_months.value", "greater than or equal to 0"),

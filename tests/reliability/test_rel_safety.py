@@ -114,14 +114,15 @@ def test_code_in_an_experiment_file_is_just_data(tmp_path: Path, monkeypatch: py
     experiment = tmp_path / "experiment.toml"
     experiment.write_text(toml_dumps({
         "name": code[0], "description": code[1], "model": "model.toml", "replications": 1,
-        "overrides": {"end": "2026-01", "description": code[2]}, "metrics": [code[3]],
+        "overrides": {"end": "2026-01", "description": code[2]},
         "axes": [{"path": "factories.server.lines", "label": code[4], "values": [2, 3]}]}))
     out = tmp_path / "out"
     done = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
     assert done.code == 0, done.stderr
     assert manifest_of(out)["experiment_name"] == code[0]
     # the same strings where the tool expects names of things: refused, never run
-    for field, value in [("plugins", [code[5]]), ("model", code[6]), ("baseline", {code[4]: code[0]})]:
+    for field, value in [("plugins", [code[5]]), ("model", code[6]), ("baseline", {code[4]: code[0]}),
+                         ("metrics", [code[3]])]:
         bad = tmp_path / f"bad_{field}.toml"
         bad.write_text(toml_dumps({"name": "x", "model": "model.toml", "replications": 1,
                                    "overrides": {"end": "2026-01"}, field: value}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import math
 import re
 
@@ -40,6 +41,7 @@ def normalise_date(value: object) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def month_index(text: str) -> float:
     """Months since year 0 (fractional for a day within the month)."""
     year, month, day = parse_date(text)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -19,32 +21,93 @@ from leadtime_sim.sim.state import interpolate, required_curve
 EPS = 1e-9
 
 
-def cumulative_curve(times: Sequence[float], units: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def cumulative_curve(times: Sequence[float] | np.ndarray, units: Sequence[int] | np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted event times and the cumulative units up to and including each."""
     order = np.argsort(np.asarray(times, dtype=float), kind="stable")
     t = np.asarray(times, dtype=float)[order]
     return t, np.cumsum(np.asarray(units, dtype=float)[order])
 
 
-def quoted_lead_times(orders: Sequence[OrderRecord], deliveries: Sequence[DeliveryRecord],
-                      at_months: Sequence[float] | np.ndarray) -> list[float | None]:
+@dataclass(frozen=True)
+class Flows:
+    """The orders and deliveries of one product as arrays, in record order.
+
+    NaN stands for None: an order that never entered the backlog (it waited for money),
+    or was not fully delivered by end.
+    """
+
+    entered_months: np.ndarray
+    placed_months: np.ndarray
+    quantity: np.ndarray
+    last_delivery_months: np.ndarray
+    delivery_months: np.ndarray
+    delivery_units: np.ndarray
+
+
+def _column(rows: Sequence[Any], name: str, dtype: Any = float) -> np.ndarray:
+    if dtype is object:
+        return np.array(list(map(attrgetter(name), rows)), dtype=object)
+    return np.fromiter(map(attrgetter(name), rows), dtype=dtype, count=len(rows))
+
+
+def _optional_column(rows: Sequence[Any], name: str) -> np.ndarray:
+    """Floats, None as NaN."""
+    return np.array(list(map(attrgetter(name), rows)), dtype=float)
+
+
+def flows_of(orders: Sequence[OrderRecord], deliveries: Sequence[DeliveryRecord]) -> Flows:
+    return Flows(_optional_column(orders, "entered_months"), _column(orders, "placed_months"),
+                 _column(orders, "quantity", np.int64), _optional_column(orders, "last_delivery_months"),
+                 _column(deliveries, "time_months"), _column(deliveries, "units", np.int64))
+
+
+def product_flows(records: KernelRecords) -> dict[str, Flows]:
+    """Flows per product (every product of the scenario that has orders or deliveries)."""
+    orders, deliveries = records.orders, records.deliveries
+    everything = flows_of(orders, deliveries)
+    product = attrgetter("product")
+    names = dict.fromkeys([*map(product, orders), *map(product, deliveries)])
+    if len(names) == 1:
+        return {name: everything for name in names}
+    order_product = _column(orders, "product", object)
+    delivery_product = _column(deliveries, "product", object)
+    result = {}
+    for name in names:
+        mine, theirs = order_product == name, delivery_product == name
+        result[name] = Flows(everything.entered_months[mine], everything.placed_months[mine],
+                             everything.quantity[mine], everything.last_delivery_months[mine],
+                             everything.delivery_months[theirs], everything.delivery_units[theirs])
+    return result
+
+
+NO_FLOWS = flows_of([], [])
+
+
+def quotes_at(flows: Flows, at_months: Sequence[float] | np.ndarray) -> list[float | None]:
     """FIFO quoted lead time of a one-unit order placed at each time (DESIGN.md).
 
     With A(t) units ordered by t and D(s) delivered by s, an order placed at t is done at the
     first s with D(s) >= A(t) + 1.
     """
-    entered = [(o.entered_months, o.quantity) for o in orders if o.entered_months is not None]
-    a_times, a_cum = cumulative_curve([t for t, _ in entered], [q for _, q in entered])
-    d_times, d_cum = cumulative_curve([d.time_months for d in deliveries],
-                                      [d.units for d in deliveries])
+    entered = ~np.isnan(flows.entered_months)
+    a_times, a_cum = cumulative_curve(flows.entered_months[entered], flows.quantity[entered])
+    d_times, d_cum = cumulative_curve(flows.delivery_months, flows.delivery_units)
     t = np.asarray(at_months, dtype=float)
     k = np.searchsorted(a_times, t + EPS, side="right")
     ahead = np.concatenate([[0.0], a_cum])[k]
     j = np.searchsorted(d_cum, ahead + 1 - EPS, side="left")
     done = np.concatenate([d_times, [np.nan]])[j]
-    quotes: list[float | None] = [None if np.isnan(s) else max(0.0, float(s - x))
-                                  for s, x in zip(done, t, strict=True)]
-    return quotes
+    wait = done - t
+    wait = np.where(wait > 0.0, wait, 0.0)  # as max(0.0, wait): never -0.0
+    return [None if not_by_end else w
+            for not_by_end, w in zip(np.isnan(done).tolist(), wait.tolist(), strict=True)]
+
+
+def quoted_lead_times(orders: Sequence[OrderRecord], deliveries: Sequence[DeliveryRecord],
+                      at_months: Sequence[float] | np.ndarray) -> list[float | None]:
+    """``quotes_at`` for records of one product."""
+    return quotes_at(flows_of(orders, deliveries), at_months)
 
 
 def requirement_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dict[str, Any]]:
@@ -85,23 +148,23 @@ def product_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dic
     at = quote_times(scenario, horizon)
     result = {}
     last = {r.product: r for r in records.products}
+    flows = product_flows(records)
     for name in scenario.products:
-        orders = [o for o in records.orders if o.product == name]
-        deliveries = [d for d in records.deliveries if d.product == name]
-        quotes = dict(zip(at, quoted_lead_times(orders, deliveries, list(at.values())), strict=True))
-        lead = [o.last_delivery_months - o.placed_months for o in orders
-                if o.last_delivery_months is not None]
+        f = flows.get(name, NO_FLOWS)
+        quotes = dict(zip(at, quotes_at(f, list(at.values())), strict=True))
+        done = ~np.isnan(f.last_delivery_months)
+        lead = f.last_delivery_months[done] - f.placed_months[done]
         row = last.get(name)
         result[name] = {
-            "ordered_units": sum(o.quantity for o in orders),
-            "delivered_units": sum(d.units for d in deliveries),
+            "ordered_units": int(f.quantity.sum()),
+            "delivered_units": int(f.delivery_units.sum()),
             "backlog_end_units": row.backlog_units if row else 0,
             "wip_end_units": row.wip_units if row else 0,
             "orders_delivered": len(lead),
-            "orders_open": len(orders) - len(lead),
+            "orders_open": len(f.quantity) - len(lead),
             "quoted_lead_time_months": quotes[date_at(scenario.start, 0)],
             "quoted_lead_time_by_date": quotes,
-            "mean_lead_time_months": float(np.mean(lead)) if lead else None,
+            "mean_lead_time_months": float(np.mean(lead)) if len(lead) else None,
             "capacity_end_units_per_year": row.capacity_units_per_year if row else 0.0,
         }
     return result

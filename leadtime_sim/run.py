@@ -10,6 +10,7 @@ from leadtime_sim.metrics import summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario import Scenario, load_scenario
 from leadtime_sim.sim import KernelRecords, Limits, run_kernel
+from leadtime_sim.sim.collector import fewer_collections
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ def simulate(scenario: Scenario | str | Path, seed: int = 0, replication: int = 
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
-    records = run_kernel(scenario, seed, replication, plugins, limits)
-    return RunResult(scenario, seed, replication, records,
-                     summarize(scenario, records, seed, replication))
+    with fewer_collections():
+        records = run_kernel(scenario, seed, replication, plugins, limits)
+        return RunResult(scenario, seed, replication, records,
+                         summarize(scenario, records, seed, replication))

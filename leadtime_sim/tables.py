@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import numpy as np
 import pandas as pd
 
 from leadtime_sim.dates import date_at
-from leadtime_sim.metrics import quoted_lead_times
+from leadtime_sim.metrics import NO_FLOWS, product_flows, quotes_at
 from leadtime_sim.run import RunResult
 
 NOT_BY_END = "not by end"
@@ -29,7 +27,7 @@ def series_frame(result: RunResult) -> pd.DataFrame:
     for entity, rows, name_field in (("product", records.products, "product"),
                                      ("factory", records.factories, "factory"),
                                      ("requirement", records.requirements, "requirement")):
-        frame = pd.DataFrame([asdict(r) for r in rows])
+        frame = pd.DataFrame([r._asdict() for r in rows])
         if frame.empty:
             continue
         frame.insert(1, "entity", entity)
@@ -42,12 +40,11 @@ def series_frame(result: RunResult) -> pd.DataFrame:
         series[column] = series[column].astype("Int64")
     series.insert(1, "date", [date_at(start, m) for m in series["month"]])
     series["quoted_lead_time_months"] = np.nan
+    flows = product_flows(records)
     for product in result.scenario.products:
         rows = (series["entity"] == "product") & (series["name"] == product)
         at = (series.loc[rows, "month"] + 1).astype(float).tolist()
-        orders = [o for o in records.orders if o.product == product]
-        deliveries = [d for d in records.deliveries if d.product == product]
-        quotes = quoted_lead_times(orders, deliveries, at)
+        quotes = quotes_at(flows.get(product, NO_FLOWS), at)
         series.loc[rows, "quoted_lead_time_months"] = [np.nan if q is None else q for q in quotes]
     return series
 

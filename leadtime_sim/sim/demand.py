@@ -93,7 +93,7 @@ class OrderStream:
     def _schedule_next(self) -> None:
         self.t += next(self.gaps)
         if self.t < self.until:
-            self.model.env.timeout(self.t - self.model.env.now).callbacks.append(self._arrive)
+            self.model.env.call_later(self.t - self.model.env.now, self._arrive)
 
     def _arrive(self, _event: object) -> None:
         spec = self.spec

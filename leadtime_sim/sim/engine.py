@@ -18,6 +18,8 @@ from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim import demand
+from leadtime_sim.sim.clock import URGENT, Clock
+from leadtime_sim.sim.collector import fewer_collections
 from leadtime_sim.sim.factory import Factory, Lot
 from leadtime_sim.sim.policies import BUILTIN, Allocation, OrderView
 from leadtime_sim.sim.records import (
@@ -29,6 +31,7 @@ from leadtime_sim.sim.records import (
     ProductMonth,
     RequirementMonth,
     RequirementOutcome,
+    new_record,
 )
 from leadtime_sim.sim.state import (
     BudgetState,
@@ -50,7 +53,7 @@ class Model:
         self.scenario = scenario
         self.limits = limits or Limits()
         self.plugins = plugins
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.streams = RandomStreams(seed, replication)
         self.horizon = months_between(scenario.start, scenario.end)
         self.budget = BudgetState(scenario.budget)
@@ -97,12 +100,11 @@ class Model:
         if not len(self.orders) & 4095:
             self.check_deadline()
         order = OrderState(len(self.orders), order_id, customer, product, quantity, priority,
-                           source, placed)
+                           source, placed, (customer, product))
         self.orders.append(order)
         state = self.products[product]
         state.awaiting_funds += quantity
-        key = (customer, product)
-        self.on_order[key] = self.on_order.get(key, 0) + quantity
+        self.on_order[order.key] = self.on_order.get(order.key, 0) + quantity
         if self.budget.spec is None or paid:
             self._enter(order)
         else:
@@ -128,14 +130,20 @@ class Model:
     def commit(self, product: ProductState, units: int, lot: Lot) -> Allocation:
         """Commit ``units`` backlog units of a new lot to orders, in the policy's order."""
         allocation = product.policy.take(units)
-        if len(allocation) != 1:  # one order: nothing to merge (the common case)
-            allocation = _merged(allocation)
-        if sum(n for _, n in allocation) != units or any(n > o.uncommitted or n < 0
-                                                         for o, n in allocation):
-            raise SimulationError(f"allocation policy {product.policy.name!r} answered "
-                                  f"{[(o.id, n) for o, n in allocation]} for {units} units")
-        for order, n in allocation:
+        if len(allocation) == 1:  # one order fills the lot (the common case): nothing to merge
+            order, n = allocation[0]
+            if n != units or n > order.uncommitted:
+                raise SimulationError(f"allocation policy {product.policy.name!r} answered "
+                                      f"{[(order.id, n)]} for {units} units")
             order.uncommitted -= n
+        else:
+            allocation = _merged(allocation)
+            if sum(n for _, n in allocation) != units or any(n > o.uncommitted or n < 0
+                                                             for o, n in allocation):
+                raise SimulationError(f"allocation policy {product.policy.name!r} answered "
+                                      f"{[(o.id, n) for o, n in allocation]} for {units} units")
+            for order, n in allocation:
+                order.uncommitted -= n
         product.backlog -= units
         if self.reassigning:
             product.lots[lot] = None
@@ -153,11 +161,12 @@ class Model:
                 order.first_delivery_months = now
             if order.delivered == order.quantity:
                 order.last_delivery_months = now
-                product.open_orders.pop(order.index, None)
-            key = (order.customer, order.product)
-            self.on_order[key] -= units
-            self.deliveries.append(DeliveryRecord(now, order.id, order.customer, order.product, units))
-            for requirement in self.receivers.get(key, ()):
+                if self.reassigning:
+                    product.open_orders.pop(order.index, None)
+            self.on_order[order.key] -= units
+            self.deliveries.append(new_record(DeliveryRecord, (now, order.id, order.customer, order.product,
+                                                                units)))
+            for requirement in self.receivers.get(order.key, ()):
                 requirement.receive(now, units)
         product.delivered += lot.units
 
@@ -244,7 +253,7 @@ class Model:
         for state in self.requirements.values():
             for t in state.times:  # required points between month ends (YYYY-MM-DD dates)
                 if 0 < t < self.horizon and not float(t).is_integer():
-                    env.timeout(t).callbacks.append(_call(state.observe, t))
+                    env.call_later(t, _call(state.observe, t))
             if state.spec.ordering is not None:
                 env.process(demand.reviews(self, state))
         for name, spec in self.scenario.investments.items():
@@ -263,32 +272,17 @@ class Model:
                 lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
                 lot.allocation = self.commit(product, size, lot)
                 product.wip += size
-                self.env.timeout(lot.due).callbacks.append(_call(factory.finish, lot))
+                self.env.call_later(lot.due, _call(factory.finish, lot))
 
     def run(self) -> KernelRecords:
         self.start()
         monitor = Monitor(self)
         months = math.floor(self.horizon + 1e-9)
-
-        def month_end(month: int) -> None:
-            monitor.sample(month)
-            self.check_deadline()
-            if month + 2 < months:
-                at_boundary(1.0).callbacks.append(lambda _event: month_end(month + 1))
-
-        def at_boundary(delay: float) -> simpy.Event:
-            # URGENT, as SimPy's own run(until=...) does: events at exactly a month's end
-            # fall in the next month, whenever they were scheduled.
-            event = simpy.Event(self.env)
-            event._ok, event._value = True, None
-            self.env.schedule(event, simpy.core.URGENT, delay)
-            return event
-
         if months > 1:
-            at_boundary(1.0).callbacks.append(lambda _event: month_end(0))
+            monitor.schedule(months)
         self.env.run(until=months)  # stops before events at exactly the last month's end
         if months:
-            month_end(months - 1)
+            monitor.month_end()
         if self.horizon > months:
             self.env.run(until=self.horizon)
         return KernelRecords(
@@ -298,7 +292,7 @@ class Model:
             requirements=tuple(monitor.requirements),
             outcomes=tuple(RequirementOutcome(name, r.closed_at, r.max_gap)
                            for name, r in self.requirements.items()),
-            orders=tuple(_order_record(o) for o in self.orders),
+            orders=_order_records(self.orders),
             deliveries=tuple(self.deliveries),
             investments=tuple(self.investments.values()),
             lots_started=self.lots_started,
@@ -313,31 +307,56 @@ class Monitor:
         self.products: list[ProductMonth] = []
         self.factories: list[FactoryMonth] = []
         self.requirements: list[RequirementMonth] = []
+        self.month = 0
+        self.months = 0
         self.delivered = {name: 0 for name in model.products}
-        self.areas = {name: (0.0, 0.0, 0) for name in model.factories}
+        self.factory_list = list(model.factories.items())
+        self.previous = [(0.0, 0.0, 0)] * len(self.factory_list)
+        """Busy area, line area and units started at the last sample, per factory."""
+        self.made_by = {name: [k for k, (_, f) in enumerate(self.factory_list) if f.product.name == name]
+                        for name in model.products}
+
+    def schedule(self, months: int) -> None:
+        """Sample at the end of each month but the last (which ``Model.run`` samples)."""
+        self.months = months
+        self.model.env.call_later(1.0, self.month_end, URGENT)
+
+    def month_end(self, _event: object = None) -> None:
+        """Sample this month, check the wall-time limit, and come back at the next month's
+        end (URGENT, as SimPy's own ``run(until=...)``: events at exactly a month's end fall
+        in the next month, whenever they were scheduled)."""
+        self.sample(self.month)
+        self.model.check_deadline()
+        self.month += 1
+        if self.month + 1 < self.months:
+            self.model.env.call_later(1.0, self.month_end, URGENT)
 
     def sample(self, month: int) -> None:
         model = self.model
         now = model.env.now
-        by_product: dict[str, tuple[float, float, float, int]] = {}
-        for name, factory in model.factories.items():
+        sampled = []
+        for k, (name, factory) in enumerate(self.factory_list):
             factory._advance_areas()
-            busy0, lines0, started0 = self.areas[name]
-            busy, line_area = factory.busy_area - busy0, factory.line_area - lines0
-            self.areas[name] = (factory.busy_area, factory.line_area, factory.started_units)
+            busy_area, line_area, started = factory.busy_area, factory.line_area, factory.started_units
+            busy0, line_area0, started0 = self.previous[k]
+            self.previous[k] = (busy_area, line_area, started)
+            busy, line_area = busy_area - busy0, line_area - line_area0
             capacity = factory.capacity_per_year(now)
-            utilisation = busy / line_area if line_area > 0 else 0.0
-            self.factories.append(FactoryMonth(month, name, factory.product.name, len(factory.lines),
-                                               capacity, utilisation, factory.started_units - started0))
-            cap, b, la, n = by_product.get(factory.product.name, (0.0, 0.0, 0.0, 0))
-            by_product[factory.product.name] = (cap + capacity, b + busy, la + line_area,
-                                                n + len(factory.lines))
+            lines = len(factory.lines)
+            self.factories.append(new_record(FactoryMonth, (
+                month, name, factory.product.name, lines, capacity,
+                busy / line_area if line_area > 0 else 0.0, started - started0)))
+            sampled.append((capacity, busy, line_area, lines))
         for name, p in model.products.items():
-            cap, busy, line_area, lines = by_product.get(name, (0.0, 0.0, 0.0, 0))
-            self.products.append(ProductMonth(
+            capacity = busy = line_area = 0.0
+            lines = 0
+            for k in self.made_by[name]:
+                c, b, a, n = sampled[k]
+                capacity, busy, line_area, lines = capacity + c, busy + b, line_area + a, lines + n
+            self.products.append(new_record(ProductMonth, (
                 month, name, p.ordered, p.backlog, p.wip, p.delivered - self.delivered[name],
-                p.delivered, p.stock, p.awaiting_funds, cap, lines,
-                busy / line_area if line_area > 0 else 0.0))
+                p.delivered, p.stock, p.awaiting_funds, capacity, lines,
+                busy / line_area if line_area > 0 else 0.0)))
             self.delivered[name] = p.delivered
         for name, r in model.requirements.items():
             gap = r.observe(now)
@@ -346,17 +365,19 @@ class Monitor:
             r.peak_gap = 0.0
 
 
-def _order_record(order: OrderState) -> OrderRecord:
-    entered = None if math.isnan(order.entered_months) else order.entered_months
-    return OrderRecord(order.id, order.customer, order.product, order.quantity, order.priority,
-                       order.source, order.placed_months, entered, order.delivered,
-                       order.first_delivery_months, order.last_delivery_months)
+def _order_records(orders: list[OrderState]) -> tuple[OrderRecord, ...]:
+    """The orders as records (``entered_months`` NaN, never entered, becomes None)."""
+    return tuple([new_record(OrderRecord, (
+        o.id, o.customer, o.product, o.quantity, o.priority, o.source, o.placed_months,
+        None if o.entered_months != o.entered_months else o.entered_months,  # NaN test
+        o.delivered, o.first_delivery_months, o.last_delivery_months)) for o in orders])
 
 
 def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
                plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> KernelRecords:
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
-    return Model(scenario, seed, replication, plugins, limits).run()
+    with fewer_collections():
+        return Model(scenario, seed, replication, plugins, limits).run()
 
 
 def _merged(allocation: Allocation) -> Allocation:

@@ -9,11 +9,10 @@ in one step, so a lot costs one timeout however often the line stops during it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
-
-import simpy
 
 from leadtime_sim.scenario.schema import Factory as FactorySpec
 from leadtime_sim.sim.policies import Allocation
@@ -46,6 +45,12 @@ class Line:
         self.commissioned = commissioned
         self.ramp_months = ramp_months
         self.ramp_start_fraction = ramp_start_fraction
+        self.ramp_end = commissioned + ramp_months if ramp_months > 0 else -math.inf
+        """Full rate from then on."""
+        self.lot: Lot | None = None
+        """The lot on the line."""
+        self.off_line: Callable[[object], None] = partial(factory._off_line, self)
+        """The callback of the lot's end on the line (one per line, not one per lot)."""
         self.between_failures: Iterator[float] | None = None
         self.repair: Iterator[float] | None = None
         self.next_failure = math.inf
@@ -56,7 +61,7 @@ class Line:
 
     def rate_fraction(self, now: float) -> float:
         """Share of the full rate reached ``now`` (linear ramp after commissioning)."""
-        if self.ramp_months <= 0 or now >= self.commissioned + self.ramp_months:
+        if now >= self.ramp_end:
             return 1.0
         progress = max(0.0, now - self.commissioned) / self.ramp_months
         return self.ramp_start_fraction + (1 - self.ramp_start_fraction) * progress
@@ -89,7 +94,7 @@ class Factory:
         self.spec = spec
         self.product = product
         self.model = model
-        self.env: simpy.Environment = model.env
+        self.env = model.env
         self.lines: list[Line] = []
         self.idle: list[Line] = []
         self.wake_pending = False
@@ -101,6 +106,16 @@ class Factory:
         self.area_time = 0.0
         learning = spec.learning
         self.learning_exponent = math.log2(learning.progress_ratio) if learning else 0.0
+        self.ramp_end = -math.inf
+        """When the last ramping line reaches full rate."""
+        self.availability = 1.0
+        if spec.disruptions is not None:
+            up = spec.disruptions.between_months.mean
+            self.availability = up / (up + spec.disruptions.repair_months.mean) if up > 0 else 0.0
+        self.takt_mean = spec.takt_months.mean
+        """Computed once: some distributions' means cost a SciPy call."""
+        self.full_rate_per_line = math.nan
+        """Capacity of a line at full rate, without learning (cached)."""
 
     # -- capacity bookkeeping -------------------------------------------------------
     def _advance_areas(self) -> None:
@@ -115,6 +130,7 @@ class Factory:
         line = Line(self, len(self.lines), self.model.streams, commissioned, ramp_months,
                     ramp_start_fraction)
         self.lines.append(line)
+        self.ramp_end = max(self.ramp_end, line.ramp_end)
         self._try_start(line)
 
     def learning_multiplier(self) -> float:
@@ -127,14 +143,15 @@ class Factory:
     def capacity_per_year(self, now: float) -> float:
         """Nominal rate of all lines now, in units a year."""
         spec = self.spec
-        availability = 1.0
-        if spec.disruptions is not None:
-            up = spec.disruptions.between_months.mean
-            availability = up / (up + spec.disruptions.repair_months.mean) if up > 0 else 0.0
-        takt = spec.takt_months.mean * self.learning_multiplier() / spec.yield_fraction
-        if takt <= 0:
-            return math.inf if self.lines else 0.0
-        per_line = 12 * spec.lot_size * availability / takt
+        per_line = self.full_rate_per_line
+        if per_line != per_line or spec.learning is not None:  # NaN: not cached yet
+            takt = self.takt_mean * self.learning_multiplier() / spec.yield_fraction
+            if takt <= 0:
+                return math.inf if self.lines else 0.0
+            per_line = 12 * spec.lot_size * self.availability / takt
+            self.full_rate_per_line = per_line
+        if now >= self.ramp_end:  # every line at full rate
+            return per_line * len(self.lines)
         return per_line * sum(line.rate_fraction(now) for line in self.lines)
 
     # -- the line process ----------------------------------------------------------
@@ -146,7 +163,7 @@ class Factory:
         """
         if self.idle and not self.wake_pending:
             self.wake_pending = True
-            self.env.timeout(0).callbacks.append(self._wake_now)
+            self.env.call_later(0, self._wake_now)
 
     def _wake_now(self, _event: object = None) -> None:
         """Idle lines look for work, in turn, until one finds none."""
@@ -165,9 +182,12 @@ class Factory:
         if line.between_failures is not None:
             up = line.down_until(now)
             if up > now:
-                env.timeout(up - now).callbacks.append(lambda _event: self._retry(line))
+                env.call_later(up - now, lambda _event: self._retry(line))
                 return False
-        lot = self._start_lot()
+        product = self.product
+        # No work is the usual answer for an end product's line: answer it without a call.
+        lot = None if not product.is_component and product.backlog < self.spec.min_lot_size \
+            else self._start_lot()
         if lot is None:
             self.idle.append(line)
             return None
@@ -177,15 +197,19 @@ class Factory:
         self.line_area += len(self.lines) * (now - self.area_time)
         self.area_time = now
         self.busy += 1
-        env.timeout(end - now).callbacks.append(lambda _event: self._off_line(line, lot))
+        line.lot = lot
+        env.call_later(end - now, line.off_line)
         return True
 
     def _retry(self, line: Line) -> None:
         """A stopped line is repaired: it looks for work."""
         self._try_start(line)
 
-    def _off_line(self, line: Line, lot: Lot) -> None:
+    def _off_line(self, line: Line, _event: object) -> None:
         """The lot leaves the line for its flow; the line takes the next lot."""
+        lot = line.lot
+        assert lot is not None
+        line.lot = None
         env = self.env
         now = env.now
         self.busy_area += self.busy * (now - self.area_time)
@@ -195,7 +219,7 @@ class Factory:
         flow = next(self.flow)
         lot.due = now + flow
         if flow > 0:
-            env.timeout(flow).callbacks.append(lambda _event: self.finish(lot))
+            env.call_later(flow, lambda _event: self.finish(lot))
         else:
             self.finish(lot)
         self._try_start(line)
@@ -204,7 +228,7 @@ class Factory:
         """Takt of one lot, with ramp-up and learning, repeated until it passes acceptance."""
         work = next(line.takt)
         scale = 1.0
-        if self.spec.learning is not None or line.ramp_months > 0:
+        if self.spec.learning is not None or now < line.ramp_end:  # (else the scale is exactly 1)
             scale = self.learning_multiplier() / line.rate_fraction(now)
             work *= scale
         if line.yield_draws is not None:

@@ -51,7 +51,13 @@ class AllocationPolicy:
 
     def take(self, units: int) -> Allocation:
         """Choose orders for up to ``units`` units; do not change the orders."""
-        return _take_from_front(self.queue, units, lambda q: q[0], lambda q: q.popleft())
+        queue = self.queue
+        if queue and queue[0].uncommitted >= units:  # the usual case: the first order fills the lot
+            order = queue[0]
+            if order.uncommitted == units:
+                queue.popleft()
+            return [(order, units)]
+        return _take_from_front(queue, units, _deque_front, deque.popleft)
 
     def reassign(self, allocation: Allocation, open_orders: Collection[OrderView]) -> Allocation:
         """At delivery: who gets the finished units (by default, whom they were made for).
@@ -81,7 +87,13 @@ class PriorityPolicy(AllocationPolicy):
         self.open_by_class.setdefault(order.priority, {}).setdefault(order.index, order)
 
     def take(self, units: int) -> Allocation:
-        return _take_from_front(self.heap, units, lambda h: h[0][3], heapq.heappop)
+        heap = self.heap
+        if heap and heap[0][3].uncommitted >= units:  # the usual case: the first order fills the lot
+            order = heap[0][3]
+            if order.uncommitted == units:
+                heapq.heappop(heap)
+            return [(order, units)]
+        return _take_from_front(heap, units, _heap_front, heapq.heappop)
 
     def _urgent_first(self, below: int) -> Iterator[OrderView]:
         """Open orders of classes more urgent than ``below``, most urgent and oldest first."""
@@ -149,6 +161,14 @@ class FairSharePolicy(AllocationPolicy):
             orders[order.index] = order
             self.allotted[customer] += 1
         return [(orders[i], n) for i, n in counts.items()]
+
+
+def _deque_front(queue: deque[OrderView]) -> OrderView:
+    return queue[0]
+
+
+def _heap_front(heap: list[tuple[int, float, int, OrderView]]) -> OrderView:
+    return heap[0][3]
 
 
 def _take_from_front(queue: Any, units: int, front: Callable[[Any], OrderView],

@@ -1,15 +1,17 @@
 """What a run produces: flat, immutable records (turned into tables only above the kernel).
 
 Times are months from the scenario start (floats); ``None`` means "not by end".
+The per-event and per-month records are named tuples: immutable like frozen dataclasses
+but about three times cheaper to create, which matters at one per delivery.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
+class OrderRecord(NamedTuple):
     """One order and how it was served."""
 
     id: str
@@ -28,8 +30,7 @@ class OrderRecord:
     """Set only when the whole quantity was delivered by end."""
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
+class DeliveryRecord(NamedTuple):
     time_months: float
     order_id: str
     customer: str
@@ -37,8 +38,7 @@ class DeliveryRecord:
     units: int
 
 
-@dataclass(frozen=True, slots=True)
-class InvestmentRecord:
+class InvestmentRecord(NamedTuple):
     name: str
     factory: str
     lines_added: int
@@ -49,8 +49,7 @@ class InvestmentRecord:
     """Spent (funded by end), else 0."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProductMonth:
+class ProductMonth(NamedTuple):
     """State of one product at the end of month ``month`` and flows during it."""
 
     month: int
@@ -67,8 +66,7 @@ class ProductMonth:
     utilisation: float
 
 
-@dataclass(frozen=True, slots=True)
-class FactoryMonth:
+class FactoryMonth(NamedTuple):
     month: int
     factory: str
     product: str
@@ -79,8 +77,7 @@ class FactoryMonth:
     started_units: int
 
 
-@dataclass(frozen=True, slots=True)
-class RequirementMonth:
+class RequirementMonth(NamedTuple):
     month: int
     requirement: str
     product: str
@@ -92,12 +89,17 @@ class RequirementMonth:
     """Largest gap during the month (watched at every delivery and at the month's end)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RequirementOutcome:
+class RequirementOutcome(NamedTuple):
     requirement: str
     closed_months: float | None
     """The last time the gap closed (None: open at the end)."""
     max_gap_units: float
+
+
+new_record = tuple.__new__
+"""``new_record(DeliveryRecord, (time, order_id, ...))`` makes a record without calling the
+named tuple's Python-level ``__new__``: a third of the cost, for the records the kernel
+makes per delivery and per month. Give every field, in order."""
 
 
 @dataclass(frozen=True)

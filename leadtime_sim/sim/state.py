@@ -47,6 +47,8 @@ class OrderState:
     priority: int
     source: str
     placed_months: float
+    key: tuple[str, str]
+    """(customer, product): what deliveries count towards, on order and in requirements."""
     entered_months: float = float("nan")
     uncommitted: int = 0
     delivered: int = 0

@@ -1,0 +1,106 @@
+"""The kernel's clock: bare calls are ordered among SimPy events exactly as Timeouts would be."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import simpy
+from simpy.core import EventPriority
+
+from leadtime_sim.sim.clock import URGENT, Clock
+from leadtime_sim.sim.collector import RUN_THRESHOLD, fewer_collections
+
+
+def _trace(env: simpy.Environment, bare: bool) -> list[tuple[float, str]]:
+    """Schedule the same mix of timeouts, processes and calls; record who ran when."""
+    seen: list[tuple[float, str]] = []
+
+    def note(label: str) -> Callable[[Any], None]:
+        return lambda _event: seen.append((env.now, label))
+
+    def later(delay: float, label: str, priority: int = 1) -> None:
+        if bare:
+            assert isinstance(env, Clock)
+            env.call_later(delay, note(label), priority)
+        else:
+            event = simpy.Event(env)
+            event._ok, event._value = True, None
+            event.callbacks.append(note(label))
+            env.schedule(event, EventPriority(priority), delay)
+
+    def process() -> simpy.events.ProcessGenerator:
+        for k in range(3):
+            yield env.timeout(1.0)
+            seen.append((env.now, f"process {k}"))
+            later(0, f"from process {k}")
+            later(1.0, f"urgent from process {k}", URGENT)
+
+    env.process(process())
+    for k, delay in enumerate([2.0, 1.0, 1.0, 0.0, 2.5, 3.0]):
+        later(delay, f"call {k}")
+    later(2.0, "urgent", URGENT)
+    env.run(until=3.0)  # stops before the NORMAL events at 3.0
+    seen.append((env.now, "stopped"))
+    env.run(until=5.0)
+    return seen
+
+
+def test_bare_calls_keep_simpy_order() -> None:
+    assert _trace(Clock(), bare=True) == _trace(simpy.Environment(), bare=False)
+
+
+def test_negative_delay_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative delay"):
+        Clock().call_later(-1e-9, lambda _event: None)
+
+
+def test_failed_events_still_crash_the_run() -> None:
+    env = Clock()
+    env.call_later(1.0, lambda _event: None)
+    def fail(_event: Any) -> None:
+        env.event().fail(RuntimeError("boom"))
+
+    env.timeout(2.0).callbacks.append(fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        env.run(until=5)
+
+
+def test_fewer_collections_restores_thresholds_also_nested_and_threaded() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)
+        with fewer_collections():
+            assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)
+        assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)
+    assert gc.get_threshold() == before
+
+    started, release = threading.Barrier(2), threading.Event()
+
+    def hold() -> None:
+        with fewer_collections():
+            started.wait()
+            release.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    started.wait()
+    with fewer_collections():
+        pass
+    assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)  # the other run still holds it
+    release.set()
+    thread.join()
+    assert gc.get_threshold() == before
+
+
+def test_fewer_collections_leaves_a_disabled_threshold_alone() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        with fewer_collections():
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

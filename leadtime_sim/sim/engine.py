@@ -62,6 +62,9 @@ class Model:
         self.investments: dict[str, InvestmentRecord] = {}
         self.on_order: dict[tuple[str, str], int] = {}
         self.lots_started = 0
+        self.lots_committed = 0
+        self.lots_of: dict[int, dict[Lot, None]] = {}
+        """Per order, the lots in progress that may hold its units (when reassigning)."""
         self.reassigning = scenario.policy.reassign_at_delivery
         self.deadline = time.monotonic() + self.limits.wall_seconds
         self.products = self._products()
@@ -147,11 +150,17 @@ class Model:
         product.backlog -= units
         if self.reassigning:
             product.lots[lot] = None
+            lot.seq = self.lots_committed
+            self.lots_committed += 1
+            for order, _ in allocation:
+                self.lots_of.setdefault(order.index, {})[lot] = None
         return allocation
 
     def deliver(self, product: ProductState, lot: Lot) -> None:
         if self.reassigning:
             del product.lots[lot]
+            for order, _ in lot.allocation:
+                self.lots_of[order.index].pop(lot, None)
             lot.allocation = self._reassign(product, lot)
         now = self.env.now
         for order, units in lot.allocation:
@@ -179,6 +188,8 @@ class Model:
         """
         old = lot.allocation
         new = [(o, n) for o, n in product.policy.reassign(old, product.open_orders.values()) if n]
+        if new == old:  # the units go where they were meant to (the usual case)
+            return _merged(new)
         change: dict[int, int] = {}
         orders = {o.index: o for o, _ in old + new}
         for order, n in new:
@@ -201,6 +212,7 @@ class Model:
                 other, k = freed.pop()
                 m = min(k, loss)
                 other.allocation.append((loser, m))
+                self.lots_of.setdefault(loser.index, {})[other] = None
                 if k > m:
                     freed.append((other, k - m))
                 loss -= m
@@ -219,9 +231,14 @@ class Model:
         product.backlog -= take
         units -= take
         freed: list[tuple[Lot, int]] = []
-        for other in reversed(product.lots):  # the lots started last (due last, near enough)
+        mine_maybe = self.lots_of.get(order.index, {})
+        # The lots started last (due last, near enough), among those with units of the order.
+        for other in sorted(mine_maybe, key=_commit_order, reverse=True):
             if units == 0:
                 break
+            if other not in product.lots:  # delivered since
+                del mine_maybe[other]
+                continue
             mine = sum(n for o, n in other.allocation if o is order)
             k = min(units, mine)
             if k:
@@ -378,6 +395,10 @@ def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
     with fewer_collections():
         return Model(scenario, seed, replication, plugins, limits).run()
+
+
+def _commit_order(lot: Lot) -> int:
+    return lot.seq
 
 
 def _merged(allocation: Allocation) -> Allocation:

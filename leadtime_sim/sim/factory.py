@@ -30,6 +30,8 @@ class Lot:
     """Units committed to each order (a delivery-time reassignment may change it)."""
     due: float = math.inf
     """When it will be delivered (known once it leaves the line)."""
+    seq: int = 0
+    """Order of commitment (kept only when deliveries may be reassigned)."""
 
 
 class Line:

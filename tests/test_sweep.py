@@ -28,8 +28,16 @@ from pandas.testing import assert_frame_equal
 import leadtime_sim as lts
 from leadtime_sim.cli import main
 from leadtime_sim.dates import months_between
-from leadtime_sim.experiment import DesignPoint, Plan, plan_experiment, run_experiment
-from leadtime_sim.experiment.task import override_text
+from leadtime_sim.experiment import (
+    DesignPoint,
+    Plan,
+    aggregate,
+    executors,
+    plan_experiment,
+    run_experiment,
+    runner,
+)
+from leadtime_sim.experiment.task import RunTask, override_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -277,6 +285,110 @@ def test_series_quantiles(tiny_serial: Path) -> None:
     for point_id, axis in enumerate([2, 3, 4]):
         mine = lines[lines.point_id == point_id]
         assert (mine.p10 == axis).all() and (mine.p90 == axis).all()
+
+
+# -- speed does not change results ----------------------------------------------------------
+
+def points_table_point_by_point(runs: pd.DataFrame, points: list[DesignPoint], targets: dict[str, float],
+                                baseline_id: int) -> pd.DataFrame:
+    """points_table as it was first written: one point and metric at a time (the reference)."""
+    ok = runs[runs.status == "ok"]
+    replications = int(runs.replication.max()) + 1
+    failed = runs[runs.status != "ok"].groupby("point_id").size()
+    metrics = [c for c in runs.columns if c not in aggregate.META_COLUMNS and not c.startswith("axis:")]
+    rows = []
+    for metric in metrics:
+        matrix = np.full((len(points), replications), np.nan)
+        values = ok[metric].to_numpy(dtype=float)
+        matrix[ok.point_id.to_numpy(), ok.replication.to_numpy()] = np.where(np.isnan(values), np.inf, values)
+        base = matrix[baseline_id]
+        for i, point in enumerate(points):
+            x = matrix[i][~np.isnan(matrix[i])]
+            n = len(x)
+            mean, std, low, high = aggregate.mean_interval(x)
+            row = {"point_id": point.point_id, **point.axes, "metric": metric, "n": n,
+                   "n_failed": int(failed.get(point.point_id, 0)),
+                   "share_not_by_end": float(np.mean(np.isinf(x))) if n else math.nan,
+                   "mean": mean, "std": std, "ci95_low": low, "ci95_high": high}
+            for name, q in aggregate.QUANTILES.items():
+                value = float(np.quantile(x, q, method="inverted_cdf")) if n else math.nan
+                row[name] = value if math.isfinite(value) else math.nan
+            if metric.startswith("gap_closed_months."):
+                for date, months in targets.items():
+                    closed = int(np.sum(x <= months))
+                    row[f"p_closed_by_{date}"] = closed / n if n else math.nan
+                    row[f"p_closed_by_{date}_low"], row[f"p_closed_by_{date}_high"] = \
+                        aggregate.wilson_interval(closed, n)
+            both = np.isfinite(matrix[i]) & np.isfinite(base)
+            diff = matrix[i][both] - base[both]
+            d_mean, _, d_low, d_high = aggregate.mean_interval(diff)
+            if len(diff) and np.all(diff == 0):
+                d_low = d_high = 0.0
+            row.update(diff_vs_baseline_mean=d_mean, diff_ci95_low=d_low, diff_ci95_high=d_high,
+                       diff_n_pairs=len(diff))
+            rows.append(row)
+    return pd.DataFrame(rows).sort_values(["point_id"], kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_points_table_has_the_bits_of_point_by_point_statistics(seed: int) -> None:
+    """Random runs: missing and failed runs, "not by end", ties, one run, many runs."""
+    rng = np.random.default_rng(seed)
+    n_points, replications = int(rng.integers(1, 6)), int(rng.choice([1, 2, 3, 30, 300]))
+    points = [DesignPoint(i, {"lines": i + 2, "when": f"20{26 + i}-01"}, {"x": i}) for i in range(n_points)]
+    rows = []
+    for point_id in range(n_points):
+        for rep in range(replications):
+            if rng.random() < 0.1:
+                continue  # not run yet
+            status = "failed" if rng.random() < 0.1 else "ok"
+            row = {"point_id": point_id, "replication": rep, "seed_key": f"1/{rep}",
+                   "axis:lines": point_id + 2, "status": status, "error": "", "lots": 1}
+            if status == "ok":
+                for metric in ("capex_musd", "gap_closed_months.r", "mean_lead_time_months.u"):
+                    value = [float(rng.normal(40, 9)), float(rng.integers(0, 3)), 12.0][rng.integers(3)]
+                    row[metric] = math.nan if rng.random() < 0.15 else value
+            rows.append(row)
+    runs = pd.DataFrame(rows)
+    if "capex_musd" not in runs or len(runs.query("point_id == 0 and status == 'ok'")) == 0:
+        runs = pd.concat([runs, pd.DataFrame([{"point_id": 0, "replication": 0, "seed_key": "1/0",
+                                               "axis:lines": 2, "status": "ok", "error": "", "lots": 1,
+                                               "capex_musd": 1.0, "gap_closed_months.r": 3.0,
+                                               "mean_lead_time_months.u": math.nan}])])
+        runs = runs.drop_duplicates(["point_id", "replication"], keep="last").reset_index(drop=True)
+    targets = {"2030-01": 24.0, "2035-01": 40.5}
+    expected = points_table_point_by_point(runs, points, targets, 0)
+    table = aggregate.points_table(runs, points, targets, 0)
+    assert_frame_equal(table, expected, check_exact=True)
+    assert table.to_csv(index=False) == expected.to_csv(index=False)
+
+
+def test_dask_batches_hold_every_run_once_in_order() -> None:
+    tasks = [RunTask(p, rep, ()) for rep in range(30) for p in range(12)]
+    for workers in (1, 2, 8):
+        parts = executors.batches(tasks, workers)
+        assert [t for part in parts for t in part] == tasks
+        sizes = [len(part) for part in parts]
+        assert max(sizes) <= executors.BATCH_RUNS and sizes == sorted(sizes, reverse=True)
+        assert sizes[-1] == 1  # the last runs go one at a time: workers finish together
+    assert executors.batches([], 2) == []
+
+
+def test_flushes_take_a_bounded_share_of_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next flush comes FLUSH_SECONDS after the last, or 1 / FLUSH_SHARE times the last
+    flush's duration if longer (flushes rewrite tables that grow with the runs)."""
+    class Store:
+        seconds = 0.0
+
+        def flush(self, status: str) -> None:
+            time.sleep(self.seconds)
+
+    store = Store()
+    due = runner._flush(store)  # type: ignore[arg-type]
+    assert 0 < due - time.monotonic() <= runner.FLUSH_SECONDS
+    store.seconds = 0.2
+    due = runner._flush(store)  # type: ignore[arg-type]
+    assert due - time.monotonic() >= 0.9 * 0.2 / runner.FLUSH_SHARE > runner.FLUSH_SECONDS
 
 
 # -- resume ----------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ from leadtime_sim.sim import Limits, estimate_lots
 from leadtime_sim.sim.state import NO_LIMITS
 
 FLUSH_SECONDS = 2.0
+FLUSH_SHARE = 0.05
+"""Flushes rewrite the tables, so they cost more as runs accumulate: the next flush comes
+FLUSH_SECONDS after the last one, or later, so that flushing takes at most this share of the
+wall time (on a small machine the parent's work takes CPU from the workers)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,14 @@ def manifest_for(plan: Plan, overrides: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _flush(store: ResultsStore) -> float:
+    """Flush the store; return when the next flush is due (monotonic clock)."""
+    began = time.monotonic()
+    store.flush("running")
+    now = time.monotonic()
+    return now + max(FLUSH_SECONDS, (now - began) / FLUSH_SHARE)
+
+
 Progress = Callable[[int, int, int], None]
 """Called with (runs finished, failed, total) as runs finish."""
 
@@ -159,18 +171,15 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
     store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force)
     tasks = plan.tasks(store.done())
-    store.flush("running")
-    last_flush = time.monotonic()
+    next_flush = _flush(store)
     outcome: RunOutcome
     try:
         for outcome in run_tasks(plan.context, tasks, executor, workers, scheduler):
             store.add(outcome)
             if progress:
-                counts = store.counts
-                progress(counts["done"] + counts["failed"], counts["failed"], plan.runs)
-            if time.monotonic() - last_flush > FLUSH_SECONDS:
-                store.flush("running")
-                last_flush = time.monotonic()
+                progress(store.finished, store.failed, plan.runs)
+            if time.monotonic() >= next_flush:
+                next_flush = _flush(store)
     except BaseException as exc:
         store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if not isinstance(exc, OutputError):  # if we cannot write, do not try again

@@ -17,7 +17,8 @@ import json
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ class ResultsStore:
     rows: list[dict[str, Any]] = field(default_factory=list)
     """Runs finished since the last flush."""
     pending: list[RunOutcome] = field(default_factory=list)
+    finished: int = 0
+    """Runs in the table and the rows (kept as counts: the progress line asks after every run)."""
+    failed: int = 0
 
     @classmethod
     def open(cls, directory: Path, manifest: dict[str, Any], points: list[DesignPoint],
@@ -69,6 +73,8 @@ class ResultsStore:
                 runs = directory / "runs.parquet"
                 if runs.exists():
                     store.table = pd.read_parquet(runs)
+                    store.finished = len(store.table)
+                    store.failed = int((store.table["status"] != "ok").sum())
                 store.manifest["started"] = old.get("started", manifest["started"])
                 return store
             if not force:
@@ -99,14 +105,12 @@ class ResultsStore:
         }
         self.rows.append(row)
         self.pending.append(outcome)
+        self.finished += 1
+        self.failed += int(outcome.status != "ok")
 
     @property
     def counts(self) -> dict[str, int]:
-        total = len(self.table) + len(self.rows)
-        failed = sum(1 for r in self.rows if r["status"] != "ok")
-        if len(self.table):
-            failed += int((self.table["status"] != "ok").sum())
-        return {"done": total - failed, "failed": failed}
+        return {"done": self.finished - self.failed, "failed": self.failed}
 
     def runs_frame(self) -> pd.DataFrame:
         """Every run so far, by point and replication, columns in a fixed order."""
@@ -187,19 +191,32 @@ class ResultsStore:
             for k, (rep, key) in enumerate(zip(reps.tolist(), keys, strict=True)):
                 if rep in recorded:
                     latest[(rep, key)] = flat[offsets[k]:offsets[k + 1]]
-        frames = []
+        columns: dict[str, list[Any]] = {name: [] for name in ("entity", "name", "field", "month", "date",
+                                                               "n", "p10", "p50", "p90")}
         for key in sorted({k for _, k in latest}):
             stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])
-            entity, name, field_name = key.split("|")
             filled = np.where(np.isnan(stack), np.inf, stack)  # "not by end" is later than all
             q = np.quantile(filled, SERIES_QUANTILES, axis=0, method="inverted_cdf")
             q = np.where(np.isfinite(q), q, np.nan)
-            months = np.arange(stack.shape[1])
-            frames.append(pd.DataFrame({
-                "point_id": point_id, "entity": entity, "name": name, "field": field_name,
-                "month": months, "date": [date_at(self.start, int(m)) for m in months],
-                "n": stack.shape[0], "p10": q[0], "p50": q[1], "p90": q[2]}))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            count, months = stack.shape
+            for name, value in zip(("entity", "name", "field"), key.split("|"), strict=True):
+                columns[name].append([value] * months)
+            columns["month"].append(np.arange(months))
+            columns["date"].append(_month_dates(self.start, months))
+            columns["n"].append(np.full(months, count))
+            for k, name in enumerate(("p10", "p50", "p90")):
+                columns[name].append(q[k])
+        if not columns["month"]:
+            return pd.DataFrame()
+        return pd.DataFrame({"point_id": point_id, **{
+            name: np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
+            for name, parts in columns.items()}})
+
+
+@lru_cache(maxsize=8)
+def _month_dates(start: str, months: int) -> tuple[str, ...]:
+    """The ``YYYY-MM`` of each month 0 .. months - 1 of a horizon (the same for every series)."""
+    return tuple(date_at(start, m) for m in range(months))
 
 
 def _holds_files(directory: Path) -> bool:

@@ -10,9 +10,11 @@ import datetime as dt
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +31,8 @@ SERIES_FIELDS = {
     "factory": ("utilisation", "lines"),
 }
 """Monthly values kept per run for the fan charts (plus each product's quoted lead time)."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,26 +128,31 @@ def flatten_summary(summary: dict[str, Any], scenario: Scenario) -> dict[str, fl
     return row
 
 
+def _by(rows: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
+    """Rows grouped by ``key``, groups in order of first appearance, rows in order."""
+    groups: dict[str, list[T]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return groups
+
+
 def compact_series(result: RunResult) -> dict[str, np.ndarray]:
     """The monthly values the fan charts need, one float32 array per entity, name and field."""
     records = result.records
     series: dict[str, np.ndarray] = {}
-    for entity, rows, name_of in (("product", records.products, lambda r: r.product),
-                                  ("requirement", records.requirements, lambda r: r.requirement),
-                                  ("factory", records.factories, lambda r: r.factory)):
-        by_name: dict[str, list[Any]] = {}
-        for r in rows:
-            by_name.setdefault(name_of(r), []).append(r)
-        for name, items in by_name.items():
-            for field_name in SERIES_FIELDS[entity]:
-                series[f"{entity}|{name}|{field_name}"] = np.array(
-                    [getattr(r, field_name) for r in items], dtype=np.float32)
+    for entity, rows in (("product", records.products), ("requirement", records.requirements),
+                         ("factory", records.factories)):
+        getters = [(f, attrgetter(f)) for f in SERIES_FIELDS[entity]]
+        for name, items in _by(rows, attrgetter(entity)).items():
+            for field_name, get in getters:
+                series[f"{entity}|{name}|{field_name}"] = np.fromiter(map(get, items), np.float32,
+                                                                      len(items))
     at = np.arange(1, records.months + 1, dtype=float)
+    orders = _by(records.orders, attrgetter("product"))
+    deliveries = _by(records.deliveries, attrgetter("product"))
     for product in result.scenario.products:
-        orders = [o for o in records.orders if o.product == product]
-        if orders:
-            deliveries = [d for d in records.deliveries if d.product == product]
-            quotes = quoted_lead_times(orders, deliveries, at)
+        if product in orders:
+            quotes = quoted_lead_times(orders[product], deliveries.get(product, []), at)
             series[f"product|{product}|quoted_lead_time_months"] = np.array(
                 [np.nan if q is None else q for q in quotes], dtype=np.float32)
     return series

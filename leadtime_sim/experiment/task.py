@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from leadtime_sim.metrics import quoted_lead_times
+from leadtime_sim.metrics import product_flows, quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
@@ -148,11 +148,10 @@ def compact_series(result: RunResult) -> dict[str, np.ndarray]:
                 series[f"{entity}|{name}|{field_name}"] = np.fromiter(map(get, items), np.float32,
                                                                       len(items))
     at = np.arange(1, records.months + 1, dtype=float)
-    orders = _by(records.orders, attrgetter("product"))
-    deliveries = _by(records.deliveries, attrgetter("product"))
+    flows = product_flows(records)
     for product in result.scenario.products:
-        if product in orders:
-            quotes = quoted_lead_times(orders[product], deliveries.get(product, []), at)
+        if product in flows and len(flows[product].quantity):  # the product has orders
+            quotes = quotes_at(flows[product], at)
             series[f"product|{product}|quoted_lead_time_months"] = np.array(
                 [np.nan if q is None else q for q in quotes], dtype=np.float32)
     return series

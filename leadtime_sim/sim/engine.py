@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import simpy
@@ -382,12 +384,19 @@ class Monitor:
             r.peak_gap = 0.0
 
 
+_ORDER_FIELDS = attrgetter("id", "customer", "product", "quantity", "priority", "source",
+                           "placed_months", "entered_months", "delivered", "first_delivery_months",
+                           "last_delivery_months")
+"""An order's state in the order of ``OrderRecord``'s fields (one C call per order)."""
+
+
 def _order_records(orders: list[OrderState]) -> tuple[OrderRecord, ...]:
     """The orders as records (``entered_months`` NaN, never entered, becomes None)."""
-    return tuple([new_record(OrderRecord, (
-        o.id, o.customer, o.product, o.quantity, o.priority, o.source, o.placed_months,
-        None if o.entered_months != o.entered_months else o.entered_months,  # NaN test
-        o.delivered, o.first_delivery_months, o.last_delivery_months)) for o in orders])
+    records = list(map(new_record, repeat(OrderRecord), map(_ORDER_FIELDS, orders)))
+    for k, order in enumerate(orders):
+        if order.entered_months != order.entered_months:  # NaN: still waiting for money
+            records[k] = records[k]._replace(entered_months=None)
+    return tuple(records)
 
 
 def run_kernel(scenario: Scenario, seed: int, replication: int = 0,

@@ -165,13 +165,23 @@ class ResultsStore:
         """Final flush and the series quantiles, point by point (memory: one point at a time);
         the manifest takes the final status only once every file is written."""
         self.flush("running" if status == "complete" else status)
-        frames = [self._point_quantiles(p.point_id) for p in self.points]
-        frames = [f for f in frames if not f.empty]
-        if frames:
-            write_table(pd.concat(frames, ignore_index=True), self.directory / "series_quantiles",
-                        csv=False)
+        if any((self.directory / "series_runs" / f"point={p.point_id:05d}").exists() for p in self.points):
+            atomic_write(self.directory / "series_quantiles.parquet", self._write_quantiles)
         self.manifest.update(status=status, counts=self.counts)
         write_json(self.directory / "manifest.json", self.manifest)
+
+    def _write_quantiles(self, path: Path) -> None:
+        """Each point's quantiles in turn, as a row group of one Parquet file."""
+        writer = None
+        for point in self.points:
+            frame = self._point_quantiles(point.point_id)
+            if frame.empty:
+                continue
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+        if writer is not None:
+            writer.close()
 
     def _point_quantiles(self, point_id: int) -> pd.DataFrame:
         folder = self.directory / "series_runs" / f"point={point_id:05d}"
@@ -186,7 +196,7 @@ class ResultsStore:
             reps = part.column("replication").to_numpy()
             keys = part.column("key").to_pylist()
             lists = part.column("values").combine_chunks()
-            flat = lists.flatten().to_numpy(zero_copy_only=False).astype(float)
+            flat = lists.flatten().to_numpy(zero_copy_only=False)  # float32: half the memory
             offsets = lists.offsets.to_numpy()
             for k, (rep, key) in enumerate(zip(reps.tolist(), keys, strict=True)):
                 if rep in recorded:
@@ -196,8 +206,8 @@ class ResultsStore:
         for key in sorted({k for _, k in latest}):
             stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])
             filled = np.where(np.isnan(stack), np.inf, stack)  # "not by end" is later than all
-            q = np.quantile(filled, SERIES_QUANTILES, axis=0, method="inverted_cdf")
-            q = np.where(np.isfinite(q), q, np.nan)
+            q = np.quantile(filled, SERIES_QUANTILES, axis=0, method="inverted_cdf").astype(float)
+            q = np.where(np.isfinite(q), q, np.nan)  # (inverted_cdf picks values: exact in float32)
             count, months = stack.shape
             for name, value in zip(("entity", "name", "field"), key.split("|"), strict=True):
                 columns[name].append([value] * months)

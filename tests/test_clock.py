@@ -71,8 +71,10 @@ def test_failed_events_still_crash_the_run() -> None:
 
 def test_fewer_collections_restores_thresholds_also_nested_and_threaded() -> None:
     before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
     with fewer_collections():
         assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)
+        assert gc.get_freeze_count() > frozen
         with fewer_collections():
             assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)
         assert gc.get_threshold()[0] == max(before[0], RUN_THRESHOLD)
@@ -94,6 +96,7 @@ def test_fewer_collections_restores_thresholds_also_nested_and_threaded() -> Non
     release.set()
     thread.join()
     assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen
 
 
 def test_fewer_collections_leaves_a_disabled_threshold_alone() -> None:

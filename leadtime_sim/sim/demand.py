@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from leadtime_sim.dates import parse_date
-from leadtime_sim.distributions import Exponential
+from leadtime_sim.distributions import Constant, Exponential
 from leadtime_sim.scenario.schema import Investment, Requirement
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import RequirementState
@@ -88,6 +88,8 @@ class OrderStream:
             mean_gap = Exponential(dist="exponential", mean=12 / spec.rate_per_year)
             self.gaps = model.streams.draws(f"order_stream.{self.name}.arrivals", mean_gap)
             self.sizes = model.streams.draws(f"order_stream.{self.name}.quantity", spec.quantity)
+            self.fixed_units = _units(spec.quantity.value) if isinstance(spec.quantity, Constant) else 0
+            """Every order's units when the quantity is a constant (0: draw them)."""
             self._schedule_next()
 
     def _schedule_next(self) -> None:
@@ -97,11 +99,16 @@ class OrderStream:
 
     def _arrive(self, _event: object) -> None:
         spec = self.spec
-        units = max(1, min(round(next(self.sizes)), 1_000_000_000))
+        units = self.fixed_units or _units(next(self.sizes))
         self.model.place_order(spec.customer, spec.product, units, spec.priority, "stream", self.t,
                                f"{self.name}-{self.count}")
         self.count += 1
         self._schedule_next()
+
+
+def _units(drawn: float) -> int:
+    """A drawn order quantity as whole units (at least one)."""
+    return max(1, min(round(drawn), 1_000_000_000))
 
 
 def reviews(model: Model, state: RequirementState) -> simpy.events.ProcessGenerator:

@@ -102,10 +102,11 @@ class Model:
     # -- orders --------------------------------------------------------------------
     def place_order(self, customer: str, product: str, quantity: int, priority: int,
                     source: str, placed: float, order_id: str, paid: bool = False) -> None:
-        if not len(self.orders) & 4095:
+        index = len(self.orders)
+        if not index & 4095:
             self.check_deadline()
-        order = OrderState(len(self.orders), order_id, customer, product, quantity, priority,
-                           source, placed, (customer, product))
+        order = OrderState(index, order_id, customer, product, quantity, priority, source, placed,
+                           (customer, product))
         self.orders.append(order)
         state = self.products[product]
         state.awaiting_funds += quantity

@@ -117,6 +117,8 @@ class Factory:
         self.takt_mean = spec.takt_months.mean
         """Computed once: some distributions' means cost a SciPy call."""
         self.full_rate_per_line = math.nan
+        self.plain = spec.learning is None and spec.yield_fraction >= 1
+        """No learning and no rework: a lot's work is one takt draw once ramp-up is over."""
         """Capacity of a line at full rate, without learning (cached)."""
 
     # -- capacity bookkeeping -------------------------------------------------------
@@ -193,7 +195,8 @@ class Factory:
         if lot is None:
             self.idle.append(line)
             return None
-        work = self._work_months(line, now)
+        # The usual lot: one takt draw (no learning, ramp-up or rework to apply).
+        work = next(line.takt) if self.plain and now >= line.ramp_end else self._work_months(line, now)
         end = line.finish_time(now, work) if line.between_failures is not None else now + work
         self.busy_area += self.busy * (now - self.area_time)  # inlined _advance_areas
         self.line_area += len(self.lines) * (now - self.area_time)

@@ -15,7 +15,7 @@ import numpy as np
 
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.scenario.schema import Scenario
-from leadtime_sim.sim.records import DeliveryRecord, KernelRecords, OrderRecord
+from leadtime_sim.sim.records import DeliveryRecord, KernelRecords, OrderRecord, ProductMonth
 from leadtime_sim.sim.state import interpolate, required_curve
 
 EPS = 1e-9
@@ -147,7 +147,11 @@ def product_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dic
     horizon = months_between(scenario.start, scenario.end)
     at = quote_times(scenario, horizon)
     result = {}
-    last = {r.product: r for r in records.products}
+    last: dict[str, ProductMonth] = {}
+    for r in reversed(records.products):  # the last month's rows are at the end
+        last.setdefault(r.product, r)
+        if len(last) == len(scenario.products):
+            break
     flows = product_flows(records)
     for name in scenario.products:
         f = flows.get(name, NO_FLOWS)

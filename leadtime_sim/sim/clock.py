@@ -19,6 +19,7 @@ from typing import Any
 
 import simpy
 from simpy.core import NORMAL, URGENT
+from simpy.events import Event
 
 Callback = Callable[[Any], object]
 """Called with ``None`` (where a SimPy callback would get its event)."""
@@ -40,7 +41,7 @@ class Clock(simpy.Environment):
     def step(self) -> None:
         """Process the next event, or make the next call."""
         queue = self._queue
-        if queue and not isinstance(queue[0][3], simpy.Event):
+        if queue and not isinstance(queue[0][3], Event):
             self._now, _, _, call = heappop(queue)
             call(None)
         else:

@@ -35,6 +35,9 @@ from leadtime_sim.experiment.task import RunOutcome
 from leadtime_sim.io import atomic_write, make_directory, write_json, write_table
 
 SERIES_QUANTILES = (0.1, 0.5, 0.9)
+KEYS_PER_PASS = 16
+"""Series whose runs are held in memory at once when computing quantiles (each pass reads
+the point's files for just these): a sixteenth of a point's series, not all of them."""
 
 
 @dataclass
@@ -180,6 +183,8 @@ class ResultsStore:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             writer = writer or pq.ParquetWriter(path, table.schema)
             writer.write_table(table)
+            del frame, table
+            pa.default_memory_pool().release_unused()  # Arrow keeps freed memory otherwise
         if writer is not None:
             writer.close()
 
@@ -190,19 +195,34 @@ class ResultsStore:
         runs = self.runs_frame()
         mine = runs[(runs["point_id"] == point_id) & (runs["status"] == "ok")]
         recorded = set(mine["replication"].astype(int).tolist())
+        files = sorted(folder.glob("*.parquet"))
+        all_keys = sorted({key for file in files
+                           for key in pq.read_table(file, columns=["key"]).column("key").to_pylist()})
+        columns: dict[str, list[Any]] = {name: [] for name in ("entity", "name", "field", "month", "date",
+                                                               "n", "p10", "p50", "p90")}
+        for start in range(0, len(all_keys), KEYS_PER_PASS):
+            self._quantiles_of(files, all_keys[start:start + KEYS_PER_PASS], recorded, columns)
+        if not columns["month"]:
+            return pd.DataFrame()
+        return pd.DataFrame({"point_id": point_id, **{
+            name: np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
+            for name, parts in columns.items()}})
+
+    def _quantiles_of(self, files: list[Path], keys: list[str], recorded: set[int],
+                      columns: dict[str, list[Any]]) -> None:
+        """Append the quantile rows of some series keys (their values of every recorded run)."""
         latest: dict[tuple[int, str], np.ndarray] = {}
-        for file in sorted(folder.glob("*.parquet")):
+        wanted = set(keys)
+        for file in files:
             part = pq.read_table(file)
             reps = part.column("replication").to_numpy()
-            keys = part.column("key").to_pylist()
+            names = part.column("key").to_pylist()
             lists = part.column("values").combine_chunks()
             flat = lists.flatten().to_numpy(zero_copy_only=False)  # float32: half the memory
             offsets = lists.offsets.to_numpy()
-            for k, (rep, key) in enumerate(zip(reps.tolist(), keys, strict=True)):
-                if rep in recorded:
-                    latest[(rep, key)] = flat[offsets[k]:offsets[k + 1]]
-        columns: dict[str, list[Any]] = {name: [] for name in ("entity", "name", "field", "month", "date",
-                                                               "n", "p10", "p50", "p90")}
+            for k, (rep, key) in enumerate(zip(reps.tolist(), names, strict=True)):
+                if rep in recorded and key in wanted:  # a copy: the file's buffers are let go
+                    latest[(rep, key)] = flat[offsets[k]:offsets[k + 1]].copy()
         for key in sorted({k for _, k in latest}):
             stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])
             filled = np.where(np.isnan(stack), np.inf, stack)  # "not by end" is later than all
@@ -216,11 +236,6 @@ class ResultsStore:
             columns["n"].append(np.full(months, count))
             for k, name in enumerate(("p10", "p50", "p90")):
                 columns[name].append(q[k])
-        if not columns["month"]:
-            return pd.DataFrame()
-        return pd.DataFrame({"point_id": point_id, **{
-            name: np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
-            for name, parts in columns.items()}})
 
 
 @lru_cache(maxsize=8)

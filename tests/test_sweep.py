@@ -621,6 +621,21 @@ def test_bad_experiment_file_exits_2_naming_file_and_field(name: str, tmp_path: 
     assert list(tmp_path.iterdir()) == [], "nothing may be written"
 
 
+@pytest.mark.parametrize("model", ["a\\u0000b.toml", "x" * 5000 + ".toml"], ids=["NUL", "too long"])
+def test_an_unusable_model_path_is_refused_in_one_line(model: str, tmp_path: Path) -> None:
+    """Found by the fuzz test: a NUL character in ``model`` made Path.resolve raise."""
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "x"\nmodel = "{model}"\n'
+                          '[[axes]]\npath = "factories.f.lines"\nvalues = [1, 2]\n')
+    out = tmp_path / "out"
+    code, stdout, stderr, exc = invoke(str(experiment), "--out", str(out), "--executor", "serial")
+    assert code == 2, (stdout, stderr, exc)
+    assert "Traceback" not in stderr
+    assert stderr.startswith(f"error: {experiment}: model: ")
+    assert "not a usable path" in stderr
+    assert not out.exists()
+
+
 def test_bad_experiment_file_as_a_process(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = sweep_process(str(DATA / "bad_axis_value.toml"), "--out", str(out), cwd=tmp_path)

@@ -179,8 +179,13 @@ def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, source, Experiment)) from None
-    model_path = (Path(path).parent / experiment.model).resolve()
-    if not model_path.is_file():
+    try:
+        model_path = (Path(path).parent / experiment.model).resolve()
+        found = model_path.is_file()
+    except (ValueError, OSError) as exc:  # a NUL character, a name too long for the system
+        raise InputError([problem(source, "model", f"{experiment.model!r} is not a usable path: "
+                                  f"{exc}")]) from None
+    if not found:
         raise InputError([problem(source, "model", f"{experiment.model!r} is not a file "
                                   f"(resolved relative to the experiment file: {model_path})")])
     return experiment, model_path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import simpy
 from simpy.core import EventPriority
 
 from leadtime_sim.sim.clock import URGENT, Clock
-from leadtime_sim.sim.collector import RUN_THRESHOLD, fewer_collections
+from leadtime_sim.sim.collector import RUN_THRESHOLD, fewer_collections, settle
 
 
 def _trace(env: simpy.Environment, bare: bool) -> list[tuple[float, str]]:
@@ -107,3 +108,64 @@ def test_fewer_collections_leaves_a_disabled_threshold_alone() -> None:
             assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_settle_freezes_only_during_runs_and_all_is_unfrozen_after() -> None:
+    assert gc.get_freeze_count() == 0
+    settle()
+    assert gc.get_freeze_count() == 0  # outside a run: nothing
+    with fewer_collections():
+        kept = [[k] for k in range(1000)]
+        settle()
+        assert gc.get_freeze_count() >= 1000
+    assert gc.get_freeze_count() == 0
+    assert len(kept) == 1000
+
+
+def test_a_program_that_froze_objects_itself_is_left_alone() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            made = [[k] for k in range(1000)]
+            settle()
+            assert gc.get_freeze_count() <= frozen  # nothing more frozen (some may have died)
+        assert gc.get_freeze_count() > frozen - 1000  # and nothing unfrozen
+        assert len(made) == 1000
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["run", "failed run"])
+def test_a_finished_run_is_freed_without_a_full_collection(fail: bool) -> None:
+    """Runs freeze what lives through each month; the model must still be freed at once
+    (by reference counting), or a long sweep would hold every run's model."""
+    import weakref
+
+    import leadtime_sim as lts
+    from leadtime_sim.sim import engine
+
+    models: list[weakref.ref[engine.Model]] = []
+    original = engine.Model.run
+
+    def run(self: engine.Model) -> engine.KernelRecords:
+        models.append(weakref.ref(self))
+        if fail:
+            self.limits = lts.Limits(max_lots=10)
+        return original(self)
+
+    scenario = lts.load_scenario(Path(__file__).parents[1] / "models" / "nato_air_defence.toml")
+    engine.Model.run = run  # type: ignore[method-assign]
+    try:
+        try:
+            lts.simulate(scenario, seed=1)
+            failed = False
+        except lts.RunLimitExceeded:  # (not pytest.raises: its traceback would hold the model)
+            failed = True
+        assert failed == fail
+    finally:
+        engine.Model.run = original  # type: ignore[method-assign]
+    model = models[0]()
+    # A failed run's frames (in the exception's traceback) may still hold the model
+    # object, but nothing of what it held: everything else is freed.
+    assert model is None or (fail and not vars(model))

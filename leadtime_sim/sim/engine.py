@@ -21,7 +21,7 @@ from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim import demand
 from leadtime_sim.sim.clock import URGENT, Clock
-from leadtime_sim.sim.collector import fewer_collections
+from leadtime_sim.sim.collector import fewer_collections, settle
 from leadtime_sim.sim.factory import Factory, Lot
 from leadtime_sim.sim.policies import BUILTIN, Allocation, OrderView
 from leadtime_sim.sim.records import (
@@ -260,6 +260,19 @@ class Model:
             raise RunLimitExceeded(f"run exceeded its wall-time limit of {self.limits.wall_seconds:g} s "
                                    f"(at month {int(self.env.now)})")
 
+    def dismantle(self) -> None:
+        """Drop the run's references between its parts, so that reference counting frees
+        them now: the model, its factories, lines and pending events refer to one another,
+        and ``settle`` has frozen them, so the collector would free them only in a full
+        pass, which may not come for thousands of runs."""
+        self.env._queue.clear()
+        parts: list[object] = list(self.products.values())  # (not what plugins may keep: reviews)
+        for factory in self.factories.values():
+            parts += [factory, *factory.lines]
+        for part in parts:
+            vars(part).clear()
+        vars(self).clear()
+
     def start(self) -> None:
         env = self.env
         for factory in self.factories.values():
@@ -347,6 +360,7 @@ class Monitor:
         in the next month, whenever they were scheduled)."""
         self.sample(self.month)
         self.model.check_deadline()
+        settle()  # what lived through the month is mostly records: no GC pass walks it again
         self.month += 1
         if self.month + 1 < self.months:
             self.model.env.call_later(1.0, self.month_end, URGENT)
@@ -404,7 +418,11 @@ def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
                plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> KernelRecords:
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
     with fewer_collections():
-        return Model(scenario, seed, replication, plugins, limits).run()
+        model = Model(scenario, seed, replication, plugins, limits)
+        try:
+            return model.run()
+        finally:
+            model.dismantle()
 
 
 def _commit_order(lot: Lot) -> int:

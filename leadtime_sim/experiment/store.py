@@ -196,12 +196,13 @@ class ResultsStore:
         mine = runs[(runs["point_id"] == point_id) & (runs["status"] == "ok")]
         recorded = set(mine["replication"].astype(int).tolist())
         files = sorted(folder.glob("*.parquet"))
-        all_keys = sorted({key for file in files
-                           for key in pq.read_table(file, columns=["key"]).column("key").to_pylist()})
+        all_keys = sorted({key for file in files for key in
+                           pq.read_table(file, columns=["key"], use_threads=False).column("key").to_pylist()})
         columns: dict[str, list[Any]] = {name: [] for name in ("entity", "name", "field", "month", "date",
                                                                "n", "p10", "p50", "p90")}
         for start in range(0, len(all_keys), KEYS_PER_PASS):
             self._quantiles_of(files, all_keys[start:start + KEYS_PER_PASS], recorded, columns)
+            pa.default_memory_pool().release_unused()
         if not columns["month"]:
             return pd.DataFrame()
         return pd.DataFrame({"point_id": point_id, **{
@@ -214,7 +215,7 @@ class ResultsStore:
         latest: dict[tuple[int, str], np.ndarray] = {}
         wanted = set(keys)
         for file in files:
-            part = pq.read_table(file)
+            part = pq.read_table(file, use_threads=False)  # small files: threads only hold memory
             reps = part.column("replication").to_numpy()
             names = part.column("key").to_pylist()
             lists = part.column("values").combine_chunks()

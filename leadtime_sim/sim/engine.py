@@ -236,7 +236,7 @@ class Model:
         freed: list[tuple[Lot, int]] = []
         mine_maybe = self.lots_of.get(order.index, {})
         # The lots started last (due last, near enough), among those with units of the order.
-        for other in sorted(mine_maybe, key=_commit_order, reverse=True):
+        for other in sorted(mine_maybe, key=attrgetter("seq"), reverse=True):
             if units == 0:
                 break
             if other not in product.lots:  # delivered since
@@ -423,10 +423,6 @@ def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
             return model.run()
         finally:
             model.dismantle()
-
-
-def _commit_order(lot: Lot) -> int:
-    return lot.seq
 
 
 def _merged(allocation: Allocation) -> Allocation:

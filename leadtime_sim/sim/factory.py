@@ -116,7 +116,7 @@ class Factory:
             self.availability = up / (up + spec.disruptions.repair_months.mean) if up > 0 else 0.0
         self.takt_mean = spec.takt_months.mean
         """Computed once: some distributions' means cost a SciPy call."""
-        self.full_rate_per_line = math.nan
+        self.full_rate_per_line: float | None = None
         self.plain = spec.learning is None and spec.yield_fraction >= 1
         """No learning and no rework: a lot's work is one takt draw once ramp-up is over."""
         """Capacity of a line at full rate, without learning (cached)."""
@@ -148,7 +148,7 @@ class Factory:
         """Nominal rate of all lines now, in units a year."""
         spec = self.spec
         per_line = self.full_rate_per_line
-        if per_line != per_line or spec.learning is not None:  # NaN: not cached yet
+        if per_line is None or spec.learning is not None:
             takt = self.takt_mean * self.learning_multiplier() / spec.yield_fraction
             if takt <= 0:
                 return math.inf if self.lines else 0.0

@@ -20,6 +20,7 @@ from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.spec import Experiment, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, override_text
+from leadtime_sim.io import system_memory_pool
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
 from leadtime_sim.sim import Limits, estimate_lots
@@ -167,6 +168,13 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
     plan = plan_experiment(path, overrides, limits, yes, replications)
+    with system_memory_pool():
+        return _run(plan, out, executor, workers, scheduler, resume, force, overrides, progress)
+
+
+def _run(plan: Plan, out: str | Path, executor: str, workers: int | None, scheduler: str | None,
+         resume: bool, force: bool, overrides: Sequence[str], progress: Progress | None) -> ResultsStore:
+    """Execute a plan's runs not yet in the store, flushing as they finish."""
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
     store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force)

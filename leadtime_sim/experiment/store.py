@@ -14,11 +14,14 @@ loses at most the runs since the last flush, and ``--resume`` redoes just those.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import chain
+from itertools import accumulate, chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +38,10 @@ from leadtime_sim.experiment.task import RunOutcome
 from leadtime_sim.io import atomic_write, make_directory, write_json, write_table
 
 SERIES_QUANTILES = (0.1, 0.5, 0.9)
-KEYS_PER_PASS = 16
-"""Series whose runs are held in memory at once when computing quantiles (each pass reads
-the point's files for just these): a sixteenth of a point's series, not all of them."""
+VALUES_PER_PASS = 1 << 20
+"""Monthly values (float32: 4 MiB) of a point's runs held at once when computing its
+quantiles: each pass takes as many series as fit, so memory stays the same whatever the
+number of runs, and reads just the row groups of those series."""
 
 
 @dataclass
@@ -147,21 +151,20 @@ class ResultsStore:
         write_json(self.directory / "manifest.json", self.manifest)
 
     def _write_series_parts(self) -> None:
+        """Each point's new runs as one file, sorted by series, a row group per series (so
+        that computing quantiles reads just the series it needs)."""
         by_point: dict[int, list[RunOutcome]] = {}
         for outcome in self.pending:
             if outcome.series:
                 by_point.setdefault(outcome.point_id, []).append(outcome)
         for point_id, outcomes in by_point.items():
-            keys, reps, values = [], [], []
-            for o in outcomes:
-                for key, array in o.series.items():
-                    keys.append(key)
-                    reps.append(o.replication)
-                    values.append(array)
+            rows = sorted(((key, o.replication, array) for o in outcomes for key, array in o.series.items()),
+                          key=itemgetter(0, 1))
+            keys, reps, values = zip(*rows, strict=True)
             table = pa.table({"replication": pa.array(reps, pa.int32()), "key": keys,
                               "values": pa.array(values, pa.list_(pa.float32()))})
             path = self.directory / "series_runs" / f"point={point_id:05d}" / f"{uuid.uuid4().hex}.parquet"
-            atomic_write(path, partial(_write_parquet, table))
+            atomic_write(path, partial(_write_parquet, table, len(outcomes)))
         self.pending.clear()
 
     def finish(self, status: str) -> None:
@@ -195,13 +198,14 @@ class ResultsStore:
         runs = self.runs_frame()
         mine = runs[(runs["point_id"] == point_id) & (runs["status"] == "ok")]
         recorded = set(mine["replication"].astype(int).tolist())
-        files = sorted(folder.glob("*.parquet"))
-        all_keys = sorted({key for file in files for key in
-                           pq.read_table(file, columns=["key"], use_threads=False).column("key").to_pylist()})
+        parts = [SeriesPart.read(file) for file in sorted(folder.glob("*.parquet"))]
+        all_keys = sorted(set().union(*(part.keys for part in parts)))
+        months = max(part.values_per_row for part in parts)
+        keys_per_pass = max(1, VALUES_PER_PASS // max(1, len(recorded) * months))
         columns: dict[str, list[Any]] = {name: [] for name in ("entity", "name", "field", "month", "date",
                                                                "n", "p10", "p50", "p90")}
-        for start in range(0, len(all_keys), KEYS_PER_PASS):
-            self._quantiles_of(files, all_keys[start:start + KEYS_PER_PASS], recorded, columns)
+        for start in range(0, len(all_keys), keys_per_pass):
+            self._quantiles_of(parts, all_keys[start:start + keys_per_pass], recorded, columns)
             pa.default_memory_pool().release_unused()
         if not columns["month"]:
             return pd.DataFrame()
@@ -209,21 +213,15 @@ class ResultsStore:
             name: np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
             for name, parts in columns.items()}})
 
-    def _quantiles_of(self, files: list[Path], keys: list[str], recorded: set[int],
+    def _quantiles_of(self, parts: list[SeriesPart], keys: list[str], recorded: set[int],
                       columns: dict[str, list[Any]]) -> None:
         """Append the quantile rows of some series keys (their values of every recorded run)."""
         latest: dict[tuple[int, str], np.ndarray] = {}
         wanted = set(keys)
-        for file in files:
-            part = pq.read_table(file, use_threads=False)  # small files: threads only hold memory
-            reps = part.column("replication").to_numpy()
-            names = part.column("key").to_pylist()
-            lists = part.column("values").combine_chunks()
-            flat = lists.flatten().to_numpy(zero_copy_only=False)  # float32: half the memory
-            offsets = lists.offsets.to_numpy()
-            for k, (rep, key) in enumerate(zip(reps.tolist(), names, strict=True)):
-                if rep in recorded and key in wanted:  # a copy: the file's buffers are let go
-                    latest[(rep, key)] = flat[offsets[k]:offsets[k + 1]].copy()
+        for part in parts:
+            for rep, key, values in part.rows(wanted):
+                if rep in recorded:
+                    latest[(rep, key)] = values
         for key in sorted({k for _, k in latest}):
             stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])
             filled = np.where(np.isnan(stack), np.inf, stack)  # "not by end" is later than all
@@ -239,6 +237,49 @@ class ResultsStore:
                 columns[name].append(q[k])
 
 
+@dataclass(frozen=True)
+class SeriesPart:
+    """One file of a point's run series, and which series each of its row groups holds."""
+
+    path: Path
+    group_keys: tuple[frozenset[str], ...]
+    values_per_row: int
+    """Months per series (the most in the file)."""
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset().union(*self.group_keys)
+
+    @classmethod
+    def read(cls, path: Path) -> SeriesPart:
+        """Index a file by its ``key`` column alone (files of earlier versions are one row
+        group, unsorted: every pass then reads all of it, which is slower but right)."""
+        with pq.ParquetFile(path) as handle:
+            keys = handle.read(columns=["key"], use_threads=False).column("key").to_pylist()
+            meta = handle.metadata
+            groups = [meta.row_group(g) for g in range(meta.num_row_groups)]
+        ends = list(accumulate(group.num_rows for group in groups))
+        group_keys = tuple(frozenset(keys[a:b]) for a, b in zip([0, *ends], ends, strict=False))
+        leaves = max((g.column(2).num_values / max(1, g.num_rows) for g in groups), default=0)
+        return cls(path, group_keys, math.ceil(leaves))
+
+    def rows(self, wanted: set[str]) -> Iterator[tuple[int, str, np.ndarray]]:
+        """(replication, key, monthly values) of the rows whose key is wanted; the values are
+        copies, so the file's buffers are let go."""
+        groups = [g for g, keys in enumerate(self.group_keys) if not keys.isdisjoint(wanted)]
+        if not groups:
+            return
+        with pq.ParquetFile(self.path) as handle:  # small reads: threads only hold memory
+            part = handle.read_row_groups(groups, use_threads=False)
+        lists = part.column("values").combine_chunks()
+        flat = lists.flatten().to_numpy(zero_copy_only=False)  # float32: half the memory
+        offsets = lists.offsets.to_numpy()
+        reps = part.column("replication").to_numpy().tolist()
+        for k, (rep, key) in enumerate(zip(reps, part.column("key").to_pylist(), strict=True)):
+            if key in wanted:
+                yield rep, key, flat[offsets[k]:offsets[k + 1]].copy()
+
+
 @lru_cache(maxsize=8)
 def _month_dates(start: str, months: int) -> tuple[str, ...]:
     """The ``YYYY-MM`` of each month 0 .. months - 1 of a horizon (the same for every series)."""
@@ -250,8 +291,8 @@ def _holds_files(directory: Path) -> bool:
     return any(not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in directory.iterdir())
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
-    pq.write_table(table, path)
+def _write_parquet(table: pa.Table, row_group_rows: int, path: Path) -> None:
+    pq.write_table(table, path, row_group_size=row_group_rows)
 
 
 def _clear(directory: Path) -> None:

@@ -363,6 +363,20 @@ def test_points_table_has_the_bits_of_point_by_point_statistics(seed: int) -> No
     assert table.to_csv(index=False) == expected.to_csv(index=False)
 
 
+def test_t_quantile_is_scipy_stats_t_ppf_to_the_bit() -> None:
+    from scipy import stats
+
+    for dof in [*range(1, 2001), 10_000, 123_457]:
+        assert aggregate.t_quantile(dof) == float(stats.t.ppf(0.975, dof)), dof
+
+
+def test_the_command_line_starts_without_scipy_stats() -> None:
+    """Dask workers re-import the program that started them (the CLI): importing it stays light."""
+    code = "import sys, leadtime_sim.cli; print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_dask_batches_hold_every_run_once_in_order() -> None:
     tasks = [RunTask(p, rep, ()) for rep in range(30) for p in range(12)]
     for workers in (1, 2, 8):

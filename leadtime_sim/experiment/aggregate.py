@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from leadtime_sim.experiment.design import DesignPoint
 
@@ -39,8 +39,11 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
 
 @lru_cache(maxsize=1024)
 def t_quantile(dof: int) -> float:
-    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (cached: slow)."""
-    return float(stats.t.ppf(0.975, dof))
+    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (cached: slow).
+
+    ``stdtrit`` is what ``scipy.stats.t.ppf`` calls, to the bit, without importing
+    ``scipy.stats`` (half a second: sweeps start faster, and so do Dask workers)."""
+    return float(special.stdtrit(dof, 0.975))
 
 
 def mean_interval(values: np.ndarray) -> tuple[float, float, float, float]:

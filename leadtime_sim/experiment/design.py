@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from leadtime_sim.dates import date_at, months_between, parse_date
 from leadtime_sim.experiment.spec import Axis, Experiment, Linear, Scalar
@@ -69,6 +68,8 @@ def unit_samples(method: str, count: int, dims: int, seed: int) -> np.ndarray:
     """``count`` points in [0, 1)^dims (scrambled, seeded: the same seed, the same design)."""
     if dims == 0:
         return np.zeros((1, 0))
+    from scipy.stats import qmc  # half a second to import: only sampled designs need it
+
     sampler = qmc.LatinHypercube(d=dims, seed=np.random.default_rng(seed)) if method == "lhs" \
         else qmc.Sobol(d=dims, scramble=True, seed=np.random.default_rng(seed))
     return sampler.random(count)

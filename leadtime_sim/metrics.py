@@ -143,7 +143,10 @@ def quote_times(scenario: Scenario, horizon: float) -> dict[str, float]:
     return dict(sorted(times.items(), key=lambda item: item[1]))
 
 
-def product_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dict[str, Any]]:
+def product_summary(scenario: Scenario, records: KernelRecords,
+                    flows: dict[str, Flows] | None = None) -> dict[str, dict[str, Any]]:
+    """Per product: quoted lead times (start, each January, the quote dates), realised lead
+    times, units ordered and delivered (``flows``: ``product_flows(records)``, if at hand)."""
     horizon = months_between(scenario.start, scenario.end)
     at = quote_times(scenario, horizon)
     result = {}
@@ -152,7 +155,8 @@ def product_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dic
         last.setdefault(r.product, r)
         if len(last) == len(scenario.products):
             break
-    flows = product_flows(records)
+    if flows is None:
+        flows = product_flows(records)
     for name in scenario.products:
         f = flows.get(name, NO_FLOWS)
         quotes = dict(zip(at, quotes_at(f, list(at.values())), strict=True))
@@ -175,7 +179,7 @@ def product_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dic
 
 
 def summarize(scenario: Scenario, records: KernelRecords, seed: int,
-              replication: int = 0) -> dict[str, Any]:
+              replication: int = 0, flows: dict[str, Flows] | None = None) -> dict[str, Any]:
     """The run summary of DESIGN.md, as plain JSON-ready data."""
     investments = {
         i.name: {"factory": i.factory, "lines_added": i.lines_added,
@@ -192,7 +196,7 @@ def summarize(scenario: Scenario, records: KernelRecords, seed: int,
         "start": scenario.start,
         "end": scenario.end,
         "requirements": requirement_summary(scenario, records),
-        "products": product_summary(scenario, records),
+        "products": product_summary(scenario, records, flows),
         "investments": investments,
         "capex_musd": math.fsum(i.capex_musd for i in records.investments),
         "lots_started": records.lots_started,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leadtime_sim.metrics import summarize
+from leadtime_sim.metrics import Flows, product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario import Scenario, load_scenario
 from leadtime_sim.sim import KernelRecords, Limits, run_kernel
@@ -22,6 +22,9 @@ class RunResult:
     replication: int
     records: KernelRecords
     summary: dict[str, Any]
+    flows: dict[str, Flows] = field(repr=False, compare=False)
+    """Each product's orders and deliveries as arrays (``metrics.product_flows``), made once
+    for the summary and kept for whatever else reads them (the sweep's monthly series)."""
 
 
 def simulate(scenario: Scenario | str | Path, seed: int = 0, replication: int = 0,
@@ -35,5 +38,6 @@ def simulate(scenario: Scenario | str | Path, seed: int = 0, replication: int = 
         scenario = load_scenario(scenario, plugins=plugins)
     with fewer_collections():
         records = run_kernel(scenario, seed, replication, plugins, limits)
+        flows = product_flows(records)
         return RunResult(scenario, seed, replication, records,
-                         summarize(scenario, records, seed, replication))
+                         summarize(scenario, records, seed, replication, flows), flows)

@@ -44,18 +44,19 @@ def recompute(store: Path) -> None:
     run_experiment(TINY, store, executor="serial", resume=True)
 
 
-def test_each_row_group_of_a_part_holds_one_series_in_order(finished: Path) -> None:
+def test_parts_are_sorted_by_series_a_few_series_a_row_group(finished: Path) -> None:
+    per_group = store_module.SERIES_PER_ROW_GROUP
     for path in parts_of(finished):
         handle = pq.ParquetFile(path)
-        firsts = []
-        for group in range(handle.metadata.num_row_groups):
-            table = handle.read_row_group(group)
-            keys = set(table.column("key").to_pylist())
-            assert len(keys) == 1, (path, group, keys)
-            assert table.column("replication").to_pylist() == sorted(table.column("replication").to_pylist())
-            firsts.append(keys.pop())
-        assert firsts == sorted(firsts) and len(set(firsts)) == len(firsts)
-        assert handle.metadata.num_row_groups > 1
+        table = handle.read()
+        rows = list(zip(table.column("key").to_pylist(), table.column("replication").to_pylist(), strict=True))
+        assert rows == sorted(rows)
+        runs = len(set(table.column("replication").to_pylist()))
+        groups = [set(handle.read_row_group(g, columns=["key"]).column("key").to_pylist())
+                  for g in range(handle.metadata.num_row_groups)]
+        assert all(len(keys) == per_group for keys in groups[:-1]) and 0 < len(groups[-1]) <= per_group
+        assert sum(map(len, groups)) == len({key for key, _ in rows})  # no series split across groups
+        assert handle.metadata.num_row_groups == -(-len(rows) // (per_group * runs)) > 1
 
 
 def test_quantiles_are_the_same_one_series_per_pass(finished: Path, tmp_path: Path,

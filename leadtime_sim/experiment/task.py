@@ -10,15 +10,14 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from leadtime_sim.metrics import product_flows, quotes_at
+from leadtime_sim.metrics import quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
@@ -31,9 +30,6 @@ SERIES_FIELDS = {
     "factory": ("utilisation", "lines"),
 }
 """Monthly values kept per run for the fan charts (plus each product's quoted lead time)."""
-
-T = TypeVar("T")
-
 
 @dataclass(frozen=True)
 class SweepContext:
@@ -128,12 +124,24 @@ def flatten_summary(summary: dict[str, Any], scenario: Scenario) -> dict[str, fl
     return row
 
 
-def _by(rows: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
-    """Rows grouped by ``key``, groups in order of first appearance, rows in order."""
-    groups: dict[str, list[T]] = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    return groups
+def _monthly_columns(rows: Sequence[NamedTuple], entity: str,
+                     fields: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
+    """name -> field -> its monthly float32 values, from month records of several names.
+
+    The records are transposed at once (C-level ``zip``); when every month lists the same
+    names in the same order, as the kernel writes them, each field is one reshape."""
+    columns = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+    names: tuple[str, ...] = columns[entity]
+    distinct = list(dict.fromkeys(names))
+    width = len(distinct)
+    values = {f: np.array(columns[f], np.float32) for f in fields}
+    if len(names) % width == 0 and list(names) == distinct * (len(names) // width):
+        tables = {f: v.reshape(-1, width).T.copy() for f, v in values.items()}
+        return {name: {f: tables[f][j] for f in fields} for j, name in enumerate(distinct)}
+    where: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        where.setdefault(name, []).append(index)
+    return {name: {f: v[index] for f, v in values.items()} for name, index in where.items()}
 
 
 def compact_series(result: RunResult) -> dict[str, np.ndarray]:
@@ -142,13 +150,12 @@ def compact_series(result: RunResult) -> dict[str, np.ndarray]:
     series: dict[str, np.ndarray] = {}
     for entity, rows in (("product", records.products), ("requirement", records.requirements),
                          ("factory", records.factories)):
-        getters = [(f, attrgetter(f)) for f in SERIES_FIELDS[entity]]
-        for name, items in _by(rows, attrgetter(entity)).items():
-            for field_name, get in getters:
-                series[f"{entity}|{name}|{field_name}"] = np.fromiter(map(get, items), np.float32,
-                                                                      len(items))
+        if rows:
+            for name, fields in _monthly_columns(rows, entity, SERIES_FIELDS[entity]).items():
+                for field_name, values in fields.items():
+                    series[f"{entity}|{name}|{field_name}"] = values
     at = np.arange(1, records.months + 1, dtype=float)
-    flows = product_flows(records)
+    flows = result.flows
     for product in result.scenario.products:
         if product in flows and len(flows[product].quantity):  # the product has orders
             quotes = quotes_at(flows[product], at)

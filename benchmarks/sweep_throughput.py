@@ -12,6 +12,9 @@ It also prints the machinery overhead: the serial sweep against a bare loop of
 ``simulate`` calls on the same runs (the ratio should be close to 1). With ``--repeat N``
 every measurement is taken N times, interleaved, and the best kept (timings wander on a
 shared machine).
+
+Module-level imports are the standard library only: Dask's workers re-import the program
+that started them, as they do the CLI (whose commands are imported when used).
 """
 
 from __future__ import annotations
@@ -21,18 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from leadtime_sim import simulate
-from leadtime_sim.experiment import run_experiment
-from leadtime_sim.experiment.runner import plan_experiment
-from leadtime_sim.experiment.task import point_scenario
-from leadtime_sim.plugins import NO_PLUGINS, load_plugins
-
 EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "capacity_sweep.toml"
 EXECUTORS = ("serial", "process", "dask")
 
 
 def throughput(executor: str, workers: int, replications: int | None) -> tuple[float, int]:
     """Runs per second of the whole sweep (store writes included), and the number of runs."""
+    from leadtime_sim.experiment import run_experiment
+
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         store = run_experiment(EXPERIMENT, Path(tmp) / "store", executor=executor, workers=workers,
@@ -45,6 +44,11 @@ def throughput(executor: str, workers: int, replications: int | None) -> tuple[f
 def bare_throughput(replications: int | None) -> float:
     """Runs per second of a plain loop of ``simulate`` calls on the sweep's runs (scenarios
     validated beforehand, as sweep workers cache them): no outcome, no store."""
+    from leadtime_sim import simulate
+    from leadtime_sim.experiment.runner import plan_experiment
+    from leadtime_sim.experiment.task import point_scenario
+    from leadtime_sim.plugins import NO_PLUGINS, load_plugins
+
     plan = plan_experiment(EXPERIMENT, replications=replications)
     context, tasks = plan.context, plan.tasks()
     scenarios = {task.point_id: point_scenario(context, task) for task in tasks}
@@ -61,6 +65,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the best")
     args = parser.parse_args()
+    from leadtime_sim.experiment.runner import plan_experiment
+
     plan = plan_experiment(EXPERIMENT, replications=args.replications)
     print(f"{EXPERIMENT.name}: {len(plan.points)} points x {plan.experiment.replications} replications")
     workers = {"serial": 1, "process": args.workers, "dask": args.workers}

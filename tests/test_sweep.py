@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -370,11 +371,15 @@ def test_t_quantile_is_scipy_stats_t_ppf_to_the_bit() -> None:
         assert aggregate.t_quantile(dof) == float(stats.t.ppf(0.975, dof)), dof
 
 
-def test_the_command_line_starts_without_scipy_stats() -> None:
-    """Dask workers re-import the program that started them (the CLI): importing it stays light."""
-    code = "import sys, leadtime_sim.cli; print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))"
+def test_the_command_line_imports_light() -> None:
+    """Dask workers re-import the program that started them (the CLI): importing it stays light;
+    its commands are imported when used."""
+    heavy = ("scipy.stats", "pandas", "pyarrow", "matplotlib", "leadtime_sim.experiment")
+    code = ("import sys, leadtime_sim.cli\n"
+            f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+    assert main.list_commands(click.Context(main)) == ["plot", "report", "run", "schema", "sweep", "validate"]
 
 
 def test_dask_batches_hold_every_run_once_in_order() -> None:

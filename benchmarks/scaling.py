@@ -5,6 +5,11 @@
 Time must grow linearly with the horizon (10, 20, 40 years) and with volume (demand and
 capacity x1, x4, x16): the script prints the exponent fitted on a log-log scale (1.0 =
 linear).
+
+More volume means more events waiting on the queue at once (a lot in flow, a busy line),
+and any heap-based event queue costs O(log n) an event. As the baseline for that, the
+script times a hand-written SimPy M/M/inf queue (a timeout per customer, nothing else)
+with the same mean numbers of queued events, and prints its exponent beside ours.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import simpy
 
 import leadtime_sim as lts
 from leadtime_sim.errors import read_toml
+from leadtime_sim.sim.clock import Clock
 from leadtime_sim.sim.engine import Model
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "nato_air_defence.toml"
@@ -60,7 +68,47 @@ def timed(scenario: lts.Scenario, repeats: int) -> tuple[float, int, int]:
     return statistics.median(seconds), next(model.env._eid), records.lots_started
 
 
-def exponent(xs: list[float], ys: list[float]) -> float:
+def mean_queued(scenario: lts.Scenario) -> float:
+    """Mean number of events on the queue when the next is taken (an untimed run, seed 1)."""
+    sizes: list[int] = []
+    model = Model(scenario, seed=1)
+    env = model.env
+
+    def counting() -> None:
+        sizes.append(len(env._queue))
+        Clock.step(env)
+
+    env.step = counting  # type: ignore[method-assign]  # this model's clock only
+    model.run()
+    return statistics.fmean(sizes)
+
+
+def simpy_infinite_servers(queued: float, customers: int = 100_000, seed: int = 1) -> float:
+    """Seconds per customer of a hand-written SimPy M/M/inf with about ``queued`` events on
+    the queue (service 12, arrival rate queued / 12), after a warm-up of three services."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    rate, service_mean = queued / 12.0, 12.0
+
+    def customer(service: float) -> simpy.events.ProcessGenerator:
+        yield env.timeout(service)
+
+    def source() -> simpy.events.ProcessGenerator:
+        while True:  # variates drawn in blocks, as leadtime-sim draws them
+            gaps = rng.exponential(1 / rate, 256).tolist()
+            services = rng.exponential(service_mean, 256).tolist()
+            for gap, service in zip(gaps, services, strict=True):
+                yield env.timeout(gap)
+                env.process(customer(service))
+
+    env.process(source())
+    env.run(until=3 * service_mean)
+    began = time.perf_counter()
+    env.run(until=3 * service_mean + customers / rate)
+    return (time.perf_counter() - began) / customers
+
+
+def exponent(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
 
@@ -85,14 +133,19 @@ def main() -> None:
         print(f"{years:>4} y  {t:7.3f}  {n:6d}")
     print(f"fitted exponent of time in horizon: {exponent(horizons, times):.2f} (1.0 = linear)")
 
-    print("\nvolume    s/run    lots")
-    volumes, times = [1, 4, 16], []
+    print("\nvolume    s/run    lots  us/lot  queued events  SimPy M/M/inf us/customer")
+    volumes, times, baseline = [1, 4, 16], [], []
     for k in volumes:
         s = lts.validate_scenario(scaled(base, k), str(MODEL))
         t, _, n = timed(s, args.repeats)
+        queued = mean_queued(s)
+        simpy_seconds = statistics.median(simpy_infinite_servers(queued, seed=r) for r in range(3))
         times.append(t)
-        print(f"x{k:<4}   {t:7.3f}  {n:6d}")
-    print(f"fitted exponent of time in volume: {exponent(volumes, times):.2f} (1.0 = linear)")
+        baseline.append(simpy_seconds)
+        print(f"x{k:<4}   {t:7.3f}  {n:6d}  {t / n * 1e6:6.1f}  {queued:13,.0f}  {simpy_seconds * 1e6:25.1f}")
+    ours, theirs = exponent(volumes, times), exponent(volumes, baseline)
+    print(f"fitted exponent of time in volume: {ours:.2f} (1.0 = linear); the hand-written SimPy "
+          f"M/M/inf's, same queue lengths: {1 + theirs:.2f}; ours / SimPy's: {ours / (1 + theirs):.2f}")
 
 
 if __name__ == "__main__":

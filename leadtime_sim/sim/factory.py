@@ -117,9 +117,9 @@ class Factory:
         self.takt_mean = spec.takt_months.mean
         """Computed once: some distributions' means cost a SciPy call."""
         self.full_rate_per_line: float | None = None
+        """Capacity of a line at full rate, without learning (cached)."""
         self.plain = spec.learning is None and spec.yield_fraction >= 1
         """No learning and no rework: a lot's work is one takt draw once ramp-up is over."""
-        """Capacity of a line at full rate, without learning (cached)."""
 
     # -- capacity bookkeeping -------------------------------------------------------
     def _advance_areas(self) -> None:

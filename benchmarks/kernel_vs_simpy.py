@@ -15,6 +15,7 @@ import argparse
 import math
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,19 @@ def erlang_c_wait(arrival_rate: float, service_rate: float, servers: int) -> flo
     return p_wait / (servers * service_rate - arrival_rate)
 
 
+def poisson_arrivals(env: simpy.Environment, rng: np.random.Generator, arrival_rate: float,
+                     service_mean: float, customer: Callable[[float], simpy.events.ProcessGenerator]
+                     ) -> simpy.events.ProcessGenerator:
+    """Customers at ``arrival_rate``, each a ``customer(service)`` process with an exponential
+    service; variates drawn in blocks of 256, as leadtime-sim draws them."""
+    while True:
+        gaps = rng.exponential(1 / arrival_rate, 256).tolist()
+        services = rng.exponential(service_mean, 256).tolist()
+        for gap, service in zip(gaps, services, strict=True):
+            yield env.timeout(gap)
+            env.process(customer(service))
+
+
 def bare_simpy(arrival_rate: float, service_mean: float, servers: int, horizon: float,
                seed: int) -> tuple[int, float, float]:
     """(customers served, seconds, mean wait) of a textbook SimPy M/M/c."""
@@ -49,16 +63,8 @@ def bare_simpy(arrival_rate: float, service_mean: float, servers: int, horizon: 
             waits.append(env.now - arrived)
             yield env.timeout(service)
 
-    def source() -> simpy.events.ProcessGenerator:
-        while True:  # variates drawn in blocks, as leadtime-sim draws them
-            gaps = rng.exponential(1 / arrival_rate, 256).tolist()
-            services = rng.exponential(service_mean, 256).tolist()
-            for gap, service in zip(gaps, services, strict=True):
-                yield env.timeout(gap)
-                env.process(customer(service))
-
     began = time.perf_counter()
-    env.process(source())
+    env.process(poisson_arrivals(env, rng, arrival_rate, service_mean, customer))
     env.run(until=horizon)
     return len(waits), time.perf_counter() - began, float(np.mean(waits))
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from kernel_vs_simpy import poisson_arrivals  # (this folder: the script's own)
 
 import leadtime_sim as lts
 from leadtime_sim.errors import read_toml
@@ -93,15 +94,7 @@ def simpy_infinite_servers(queued: float, customers: int = 100_000, seed: int = 
     def customer(service: float) -> simpy.events.ProcessGenerator:
         yield env.timeout(service)
 
-    def source() -> simpy.events.ProcessGenerator:
-        while True:  # variates drawn in blocks, as leadtime-sim draws them
-            gaps = rng.exponential(1 / rate, 256).tolist()
-            services = rng.exponential(service_mean, 256).tolist()
-            for gap, service in zip(gaps, services, strict=True):
-                yield env.timeout(gap)
-                env.process(customer(service))
-
-    env.process(source())
+    env.process(poisson_arrivals(env, rng, rate, service_mean, customer))
     env.run(until=3 * service_mean)
     began = time.perf_counter()
     env.run(until=3 * service_mean + customers / rate)

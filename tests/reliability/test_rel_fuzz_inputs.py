@@ -372,6 +372,16 @@ def roundtrip(doc: dict[str, Any]) -> str:
 seen_scenarios = {"valid": 0, "invalid": 0}
 
 
+def mutations(data: st.DataObject) -> int:
+    """How many mutations to apply: 1-4, or none for about one example in eight. Mutants are
+    valid only 2-5% of the time, so 250 of them now and then held no valid one and the
+    guards below failed by chance (CI, 2026-11-28). With the examples left as they were,
+    6-17% are valid: 250 without one has odds below one in a million."""
+    if data.draw(st.integers(0, 7), label="leave it as it is?") == 0:
+        return 0
+    return data.draw(st.integers(1, 4), label="mutations")
+
+
 @FUZZ
 @given(data=st.data())
 def test_fuzzed_scenario_files_are_valid_or_refused_with_field_paths(data: st.DataObject,
@@ -381,7 +391,7 @@ def test_fuzzed_scenario_files_are_valid_or_refused_with_field_paths(data: st.Da
         doc = data.draw(RANDOM_DOCS, label="random tree")
     else:
         doc = copy.deepcopy(SCENARIOS[data.draw(st.sampled_from(sorted(SCENARIOS)), label="base")])
-        for _ in range(data.draw(st.integers(1, 4), label="mutations")):
+        for _ in range(mutations(data)):
             mutate(data.draw, doc, experiment=False)
     path = folder / "scenario.toml"
     path.write_text(roundtrip(doc), encoding="utf-8")
@@ -436,7 +446,7 @@ def test_fuzzed_experiment_files_are_valid_or_refused_with_field_paths(data: st.
     name = data.draw(st.sampled_from(sorted(EXPERIMENTS)), label="base")
     doc, model = (copy.deepcopy(part) for part in EXPERIMENTS[name])
     doc["model"] = "model.toml"
-    for _ in range(data.draw(st.integers(1, 4), label="mutations")):
+    for _ in range(mutations(data)):
         mutate(data.draw, doc, experiment=True)
     model_mutated = data.draw(st.integers(0, 7), label="mutate the model too?") == 0
     if model_mutated:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from leadtime_sim.dates import date_at
-from leadtime_sim.metrics import NO_FLOWS, product_flows, quotes_at
+from leadtime_sim.metrics import NO_FLOWS, quotes_at
 from leadtime_sim.run import RunResult
 
 NOT_BY_END = "not by end"
@@ -40,7 +40,7 @@ def series_frame(result: RunResult) -> pd.DataFrame:
         series[column] = series[column].astype("Int64")
     series.insert(1, "date", [date_at(start, m) for m in series["month"]])
     series["quoted_lead_time_months"] = np.nan
-    flows = product_flows(records)
+    flows = result.flows
     for product in result.scenario.products:
         rows = (series["entity"] == "product") & (series["name"] == product)
         at = (series.loc[rows, "month"] + 1).astype(float).tolist()

@@ -89,6 +89,18 @@ def test_parts_of_the_earlier_layout_give_the_same_quantiles(finished: Path, tmp
     assert_frame_equal(quantiles_of(copy), quantiles_of(finished))
 
 
+def test_no_recorded_series_leaves_no_quantiles_file(finished: Path, tmp_path: Path) -> None:
+    """Series files whose runs the table does not count as ok give no quantiles: no file,
+    not an empty one that no reader can open."""
+    copy = Path(shutil.copytree(finished, tmp_path / "copy"))
+    runs = pd.read_parquet(copy / "runs.parquet")
+    runs["status"] = "failed"
+    runs.to_parquet(copy / "runs.parquet", index=False)
+    recompute(copy)
+    assert not (copy / "series_quantiles.parquet").exists()
+    assert not [p for p in copy.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_csv_written_in_chunks_is_the_whole_table(tmp_path: Path) -> None:
     rows = 3 * CSV_CHUNK_ROWS + 17
     frame = pd.DataFrame({"point_id": np.arange(rows), "value": np.linspace(0, 1, rows),

@@ -175,13 +175,19 @@ class ResultsStore:
         the manifest takes the final status only once every file is written."""
         self.flush("running" if status == "complete" else status)
         if any((self.directory / "series_runs" / f"point={p.point_id:05d}").exists() for p in self.points):
-            atomic_write(self.directory / "series_quantiles.parquet", self._write_quantiles)
+            path = self.directory / "series_quantiles.parquet"
+            written: list[int] = []
+            atomic_write(path, lambda tmp: written.append(self._write_quantiles(tmp)))
+            if not written[0]:  # no recorded run has series: no file, rather than an empty one
+                path.unlink()
         self.manifest.update(status=status, counts=self.counts)
         write_json(self.directory / "manifest.json", self.manifest)
 
-    def _write_quantiles(self, path: Path) -> None:
-        """Each point's quantiles in turn, as a row group of one Parquet file."""
+    def _write_quantiles(self, path: Path) -> int:
+        """Each point's quantiles in turn, as a row group of one Parquet file; returns how
+        many points had any (none: nothing is written)."""
         writer = None
+        points = 0
         for point in self.points:
             frame = self._point_quantiles(point.point_id)
             if frame.empty:
@@ -189,10 +195,12 @@ class ResultsStore:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             writer = writer or pq.ParquetWriter(path, table.schema)
             writer.write_table(table)
+            points += 1
             del frame, table
             pa.default_memory_pool().release_unused()  # Arrow keeps freed memory otherwise
         if writer is not None:
             writer.close()
+        return points
 
     def _point_quantiles(self, point_id: int) -> pd.DataFrame:
         folder = self.directory / "series_runs" / f"point={point_id:05d}"
@@ -211,12 +219,11 @@ class ResultsStore:
                                                                "n", "p10", "p50", "p90")}
         for start in range(0, len(all_keys), keys_per_pass):
             self._quantiles_of(parts, all_keys[start:start + keys_per_pass], recorded, columns)
-            pa.default_memory_pool().release_unused()
         if not columns["month"]:
             return pd.DataFrame()
         return pd.DataFrame({"point_id": point_id, **{
-            name: np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
-            for name, parts in columns.items()}})
+            name: np.concatenate(chunks) if isinstance(chunks[0], np.ndarray) else list(chain(*chunks))
+            for name, chunks in columns.items()}})
 
     def _quantiles_of(self, parts: list[SeriesPart], keys: list[str], recorded: set[int],
                       columns: dict[str, list[Any]]) -> None:
@@ -227,8 +234,9 @@ class ResultsStore:
             for rep, key, values in part.rows(wanted):
                 if rep in recorded:
                     latest[(rep, key)] = values
+        replications = sorted(recorded)
         for key in sorted({k for _, k in latest}):
-            stack = np.vstack([latest[(rep, key)] for rep in sorted(recorded) if (rep, key) in latest])
+            stack = np.vstack([latest[(rep, key)] for rep in replications if (rep, key) in latest])
             filled = np.where(np.isnan(stack), np.inf, stack)  # "not by end" is later than all
             q = np.quantile(filled, SERIES_QUANTILES, axis=0, method="inverted_cdf").astype(float)
             q = np.where(np.isfinite(q), q, np.nan)  # (inverted_cdf picks values: exact in float32)

@@ -31,6 +31,7 @@ SERIES_FIELDS = {
 }
 """Monthly values kept per run for the fan charts (plus each product's quoted lead time)."""
 
+
 @dataclass(frozen=True)
 class SweepContext:
     """What every run of a sweep shares; sent to each worker once."""

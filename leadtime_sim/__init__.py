@@ -14,13 +14,8 @@ from leadtime_sim._version import __version__
 from leadtime_sim.errors import InputError
 from leadtime_sim.plugins import Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
-from leadtime_sim.scenario import (
-    Scenario,
-    apply_overrides,
-    json_schema,
-    load_scenario,
-    validate_scenario,
-)
+from leadtime_sim.scenario import Scenario, json_schema
+from leadtime_sim.scenario.loading import apply_overrides, load_scenario, validate_scenario
 from leadtime_sim.sim import (
     AllocationPolicy,
     Limits,

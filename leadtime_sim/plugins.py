@@ -2,8 +2,10 @@
 
 A plugin is a Python module that defines ``POLICIES`` (name -> policy class) and/or
 ``ORDERING_RULES`` (name -> function). It is loaded only from a module named on the
-command line (``--plugin my_project.policies``) or passed in Python - never from a
-scenario file, which is data.
+command line (``--plugin my_project.policies``), an experiment's ``plugins`` list, or
+passed in Python - never from a scenario file, which is data. Its entries join the
+built-in registries (``sim.policies.POLICIES``, ``sim.ordering.ORDERING_RULES``) in a
+``Plugins`` value that validation and the kernel both read.
 """
 
 from __future__ import annotations
@@ -11,53 +13,60 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from functools import cached_property
 from typing import Any
 
 from leadtime_sim.errors import InputError
-
-BUILTIN_POLICIES = ("fifo", "priority", "fair-share")
-BUILTIN_ORDERING_RULES = ("shortfall",)
+from leadtime_sim.registry import Registry
+from leadtime_sim.sim.ordering import ORDERING_RULES, OrderingRule
+from leadtime_sim.sim.policies import POLICIES, AllocationPolicy
 
 
 @dataclass(frozen=True)
 class Plugins:
-    """Extra policies and ordering rules by name, plus the modules they came from."""
+    """Policies and ordering rules from plugin ``modules``, on top of the built-in ones."""
 
-    policies: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    ordering_rules: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    policies: Mapping[str, type[AllocationPolicy]] = field(default_factory=dict)
+    ordering_rules: Mapping[str, OrderingRule] = field(default_factory=dict)
     modules: tuple[str, ...] = ()
 
-    @property
-    def policy_names(self) -> tuple[str, ...]:
-        return (*BUILTIN_POLICIES, *self.policies)
+    @cached_property
+    def all_policies(self) -> Registry[type[AllocationPolicy]]:
+        """Every policy a run may name: the built-in ones, then the plugins'."""
+        return POLICIES.extended(self.policies)
 
-    @property
-    def ordering_rule_names(self) -> tuple[str, ...]:
-        return (*BUILTIN_ORDERING_RULES, *self.ordering_rules)
+    @cached_property
+    def all_ordering_rules(self) -> Registry[OrderingRule]:
+        """Every ordering rule a run may name: the built-in ones, then the plugins'."""
+        return ORDERING_RULES.extended(self.ordering_rules)
 
 
-NO_PLUGINS = Plugins(MappingProxyType({}), MappingProxyType({}))
+NO_PLUGINS = Plugins()
+"""The built-in policies and rules only."""
+
+
+def _table(module: Any, name: str, label: str) -> Mapping[str, Callable[..., Any]]:
+    found = getattr(module, label, {})
+    if not isinstance(found, Mapping) or not all(
+            isinstance(k, str) and callable(v) for k, v in found.items()):
+        raise InputError([f"--plugin {name}: {label} must map names to classes or functions"])
+    return found
 
 
 def load_plugins(modules: Iterable[str]) -> Plugins:
-    """Import each module and collect its ``POLICIES`` and ``ORDERING_RULES``."""
-    policies: dict[str, Callable[..., Any]] = {}
-    rules: dict[str, Callable[..., Any]] = {}
+    """Import each module and add its ``POLICIES`` and ``ORDERING_RULES`` to the built-ins."""
+    policies: dict[str, type[AllocationPolicy]] = {}
+    rules: dict[str, OrderingRule] = {}
     names = tuple(modules)
     for name in names:
         try:
             module = importlib.import_module(name)
         except Exception as exc:  # any import failure is the user's input problem
             raise InputError([f"--plugin {name}: cannot import: {type(exc).__name__}: {exc}"]) from None
-        found_policies = getattr(module, "POLICIES", {})
-        found_rules = getattr(module, "ORDERING_RULES", {})
-        for label, table in (("POLICIES", found_policies), ("ORDERING_RULES", found_rules)):
-            if not isinstance(table, Mapping) or not all(
-                    isinstance(k, str) and callable(v) for k, v in table.items()):
-                raise InputError([f"--plugin {name}: {label} must map names to classes or functions"])
+        found_policies = _table(module, name, "POLICIES")
+        found_rules = _table(module, name, "ORDERING_RULES")
         if not found_policies and not found_rules:
             raise InputError([f"--plugin {name}: defines neither POLICIES nor ORDERING_RULES"])
-        policies.update(found_policies)
+        policies.update(found_policies)  # type: ignore[arg-type]
         rules.update(found_rules)
     return Plugins(policies, rules, names)

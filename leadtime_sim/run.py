@@ -8,7 +8,8 @@ from typing import Any
 
 from leadtime_sim.metrics import Flows, product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
-from leadtime_sim.scenario import Scenario, load_scenario
+from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import KernelRecords, Limits, run_kernel
 from leadtime_sim.sim.collector import fewer_collections
 

@@ -22,7 +22,8 @@ from leadtime_sim.cli.summary_text import summary_table
 from leadtime_sim.errors import InputError
 from leadtime_sim.outputs import write_run
 from leadtime_sim.run import simulate
-from leadtime_sim.scenario import json_schema, load_scenario
+from leadtime_sim.scenario import json_schema
+from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 
 

@@ -22,7 +22,8 @@ from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, override_text
 from leadtime_sim.io import system_memory_pool
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
-from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
+from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.loading import apply_overrides, validate_scenario
 from leadtime_sim.sim import Limits, estimate_lots
 from leadtime_sim.sim.state import NO_LIMITS
 

@@ -20,7 +20,8 @@ import numpy as np
 from leadtime_sim.metrics import quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
-from leadtime_sim.scenario import Scenario, apply_overrides, validate_scenario
+from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.loading import apply_overrides, validate_scenario
 from leadtime_sim.sim import Limits
 from leadtime_sim.sim.state import NO_LIMITS
 

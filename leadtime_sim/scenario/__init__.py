@@ -1,6 +1,9 @@
-"""Scenario files: the schema, cross-checks and loading."""
+"""Scenario files: the schema (``schema``), cross-checks (``checks``) and loading (``loading``).
 
-from leadtime_sim.scenario.loading import apply_overrides, load_scenario, validate_scenario
+The package itself exports the data model only: loading sits a layer above, next to the
+plugins whose policy and rule names it checks (``leadtime_sim.scenario.loading``).
+"""
+
 from leadtime_sim.scenario.schema import Scenario, json_schema
 
-__all__ = ["Scenario", "apply_overrides", "json_schema", "load_scenario", "validate_scenario"]
+__all__ = ["Scenario", "json_schema"]

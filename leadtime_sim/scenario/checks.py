@@ -67,8 +67,8 @@ def component_products(scenario: Scenario) -> set[str]:
 
 def check_scenario(
     scenario: Scenario,
-    policies: Iterable[str] = ("fifo", "priority", "fair-share"),
-    ordering_rules: Iterable[str] = ("shortfall",),
+    policies: Iterable[str],
+    ordering_rules: Iterable[str],
 ) -> list[Problem]:
     """Every cross-reference problem in ``scenario``."""
     problems: list[Problem] = []

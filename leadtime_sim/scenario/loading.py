@@ -48,7 +48,7 @@ def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>",
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, source, Scenario)) from None
-    problems = check_scenario(scenario, plugins.policy_names, plugins.ordering_rule_names)
+    problems = check_scenario(scenario, plugins.all_policies.names, plugins.all_ordering_rules.names)
     if problems:
         raise InputError([problem(source, path, message) for path, message in problems])
     return scenario

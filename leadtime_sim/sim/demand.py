@@ -3,14 +3,12 @@ reviews, capacity investments and the yearly budget. Each is a SimPy process."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from leadtime_sim.dates import parse_date
 from leadtime_sim.distributions import Constant, Exponential
-from leadtime_sim.scenario.schema import Investment, Requirement
+from leadtime_sim.scenario.schema import Investment
+from leadtime_sim.sim.ordering import Review
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import RequirementState
 
@@ -18,33 +16,6 @@ if TYPE_CHECKING:
     import simpy
 
     from leadtime_sim.sim.engine import Model
-
-
-@dataclass(frozen=True)
-class Review:
-    """What an ordering rule sees at a review: it returns the units to order."""
-
-    now_months: float
-    requirement: str
-    spec: Requirement
-    inventory_units: float
-    on_order_units: int
-    required_at: Callable[[float], float]
-    """Required inventory at a time (months from start)."""
-
-
-def shortfall(review: Review) -> int:
-    """Order up to what is required at the lookahead plus what will be consumed before
-    the next review's order can arrive, less inventory and what is on order."""
-    ordering = review.spec.ordering
-    lookahead = ordering.lookahead_months if ordering else 0.0
-    cover = lookahead + (ordering.review_every_months if ordering else 0.0)
-    consumed = review.spec.consumption_per_year / 12 * cover
-    short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units
-    return max(0, math.ceil(short - review.on_order_units - 1e-9))
-
-
-BUILTIN_RULES: dict[str, Callable[[Review], int]] = {"shortfall": shortfall}
 
 
 def _dated_orders(model: Model, book: bool) -> list[tuple[int, float]]:
@@ -117,7 +88,7 @@ def reviews(model: Model, state: RequirementState) -> simpy.events.ProcessGenera
     ordering = spec.ordering
     assert ordering is not None
     env = model.env
-    rule = BUILTIN_RULES.get(ordering.rule) or model.plugins.ordering_rules[ordering.rule]
+    rule = model.ordering_rules[ordering.rule]
     customer = spec.customer_names[0]
     t = model.months(ordering.first_review) if ordering.first_review else 0.0
     until = model.months(ordering.until) if ordering.until else model.horizon

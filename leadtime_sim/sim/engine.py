@@ -11,19 +11,19 @@ import time
 from collections.abc import Callable
 from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from leadtime_sim.dates import months_between
-from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim import demand
 from leadtime_sim.sim.clock import URGENT, Clock
 from leadtime_sim.sim.collector import fewer_collections, settle
 from leadtime_sim.sim.factory import Factory, Lot
-from leadtime_sim.sim.policies import BUILTIN, Allocation, OrderView
+from leadtime_sim.sim.ordering import ORDERING_RULES
+from leadtime_sim.sim.policies import POLICIES, Allocation, OrderView
 from leadtime_sim.sim.records import (
     DeliveryRecord,
     FactoryMonth,
@@ -46,15 +46,19 @@ from leadtime_sim.sim.state import (
 )
 from leadtime_sim.sim.streams import RandomStreams
 
+if TYPE_CHECKING:
+    from leadtime_sim.plugins import Plugins
+
 
 class Model:
     """The state of one run and the operations processes perform on it."""
 
     def __init__(self, scenario: Scenario, seed: int, replication: int = 0,
-                 plugins: Plugins = NO_PLUGINS, limits: Limits | None = None):
+                 plugins: Plugins | None = None, limits: Limits | None = None):
         self.scenario = scenario
         self.limits = limits or Limits()
-        self.plugins = plugins
+        self.policies = plugins.all_policies if plugins else POLICIES
+        self.ordering_rules = plugins.all_ordering_rules if plugins else ORDERING_RULES
         self.env = Clock()
         self.streams = RandomStreams(seed, replication)
         self.horizon = months_between(scenario.start, scenario.end)
@@ -86,8 +90,7 @@ class Model:
 
     def _products(self) -> dict[str, ProductState]:
         components = component_products(self.scenario)
-        policy_class = BUILTIN.get(self.scenario.policy.allocation) or \
-            self.plugins.policies[self.scenario.policy.allocation]
+        policy_class = self.policies[self.scenario.policy.allocation]
         products = {
             name: ProductState(name, policy_class(), name in components, spec.stock_target_units,
                                stock=spec.initial_stock_units)
@@ -415,7 +418,7 @@ def _order_records(orders: list[OrderState]) -> tuple[OrderRecord, ...]:
 
 
 def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
-               plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> KernelRecords:
+               plugins: Plugins | None = None, limits: Limits | None = None) -> KernelRecords:
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
     with fewer_collections():
         model = Model(scenario, seed, replication, plugins, limits)

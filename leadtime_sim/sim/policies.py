@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Protocol
 
+from leadtime_sim.registry import Registry
+
 Allocation = list[tuple["OrderView", int]]
 
 
@@ -41,6 +43,7 @@ class AllocationPolicy:
     """Base class; ``fifo`` behaviour. Subclasses override ``add`` and ``take``."""
 
     name = "fifo"
+    """Set by ``POLICIES.register`` (and for a plugin's policy, by ``load_plugins``)."""
 
     def __init__(self) -> None:
         self.queue: deque[OrderView] = deque()
@@ -68,14 +71,26 @@ class AllocationPolicy:
         return allocation
 
 
+POLICIES: Registry[type[AllocationPolicy]] = Registry("allocation policy")
+"""The built-in policies; a run's policies are these plus its plugins' (``Plugins``)."""
+
+
+def _policy(name: str) -> Any:
+    """Declare a built-in policy under ``name`` (which its instances report)."""
+    def add(cls: type[AllocationPolicy]) -> type[AllocationPolicy]:
+        cls.name = name
+        return POLICIES.register(name)(cls)
+    return add
+
+
+@_policy("fifo")
 class FifoPolicy(AllocationPolicy):
     """First come, first served by the date the order entered the backlog."""
 
 
+@_policy("priority")
 class PriorityPolicy(AllocationPolicy):
     """Priority class first (1 before 2), then date. Can reassign at delivery."""
-
-    name = "priority"
 
     def __init__(self) -> None:
         self.heap: list[tuple[int, float, int, OrderView]] = []
@@ -129,10 +144,9 @@ class PriorityPolicy(AllocationPolicy):
         return result
 
 
+@_policy("fair-share")
 class FairSharePolicy(AllocationPolicy):
     """Units go in turn to the waiting customer that has been allotted the fewest so far."""
-
-    name = "fair-share"
 
     def __init__(self) -> None:
         self.by_customer: dict[str, deque[OrderView]] = {}
@@ -187,5 +201,3 @@ def _take_from_front(queue: Any, units: int, front: Callable[[Any], OrderView],
             pop(queue)
     return taken
 
-
-BUILTIN = {"fifo": FifoPolicy, "priority": PriorityPolicy, "fair-share": FairSharePolicy}

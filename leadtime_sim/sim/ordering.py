@@ -1,0 +1,44 @@
+"""Ordering rules: how many units a customer orders at a requirement's review.
+
+A rule is a function ``rule(review) -> units``. The built-in ``shortfall`` is declared in
+``ORDERING_RULES``; a plugin module lists its own in ``ORDERING_RULES = {"name": rule}``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from leadtime_sim.registry import Registry
+from leadtime_sim.scenario.schema import Requirement
+
+
+@dataclass(frozen=True)
+class Review:
+    """What an ordering rule sees at a review: it returns the units to order."""
+
+    now_months: float
+    requirement: str
+    spec: Requirement
+    inventory_units: float
+    on_order_units: int
+    required_at: Callable[[float], float]
+    """Required inventory at a time (months from start)."""
+
+
+OrderingRule = Callable[[Review], int]
+ORDERING_RULES: Registry[OrderingRule] = Registry("ordering rule")
+"""The built-in rules; a run's rules are these plus its plugins' (``Plugins``)."""
+
+
+@ORDERING_RULES.register("shortfall")
+def shortfall(review: Review) -> int:
+    """Order up to what is required at the lookahead plus what will be consumed before
+    the next review's order can arrive, less inventory and what is on order."""
+    ordering = review.spec.ordering
+    lookahead = ordering.lookahead_months if ordering else 0.0
+    cover = lookahead + (ordering.review_every_months if ordering else 0.0)
+    consumed = review.spec.consumption_per_year / 12 * cover
+    short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units
+    return max(0, math.ceil(short - review.on_order_units - 1e-9))

@@ -7,5 +7,6 @@ from leadtime_sim.sim.policies import POLICIES, AllocationPolicy, FairSharePolic
 from leadtime_sim.sim.records import KernelRecords
 from leadtime_sim.sim.state import Limits, RunLimitExceeded, SimulationError
 
-__all__ = ["ORDERING_RULES", "POLICIES", "AllocationPolicy", "FairSharePolicy", "FifoPolicy", "KernelRecords", "Limits", "PriorityPolicy",
-           "Review", "RunLimitExceeded", "SimulationError", "estimate_lots", "run_kernel"]
+__all__ = ["ORDERING_RULES", "POLICIES", "AllocationPolicy", "FairSharePolicy", "FifoPolicy",
+           "KernelRecords", "Limits", "PriorityPolicy", "Review", "RunLimitExceeded",
+           "SimulationError", "estimate_lots", "run_kernel"]

@@ -46,12 +46,11 @@ def bare_throughput(replications: int | None) -> float:
     validated beforehand, as sweep workers cache them): no outcome, no store."""
     from leadtime_sim import simulate
     from leadtime_sim.experiment.runner import plan_experiment
-    from leadtime_sim.experiment.task import point_scenario
     from leadtime_sim.plugins import NO_PLUGINS, load_plugins
 
     plan = plan_experiment(EXPERIMENT, replications=replications)
     context, tasks = plan.context, plan.tasks()
-    scenarios = {task.point_id: point_scenario(context, task) for task in tasks}
+    scenarios = {point.point_id: plan.point_scenario(point.point_id) for point in plan.points}
     plugins = load_plugins(context.plugins) if context.plugins else NO_PLUGINS
     began = time.perf_counter()
     for task in tasks:

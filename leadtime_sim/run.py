@@ -14,6 +14,10 @@ from leadtime_sim.sim import KernelRecords, Limits, run_kernel
 from leadtime_sim.sim.collector import fewer_collections
 
 
+DEFAULT_SEED = 1
+"""The seed of a run, a ``leadtime-sim run`` and an experiment that name none."""
+
+
 @dataclass(frozen=True)
 class RunResult:
     """A run that describes itself: the scenario and seed that made it, records, summary."""
@@ -28,7 +32,7 @@ class RunResult:
     for the summary and kept for whatever else reads them (the sweep's monthly series)."""
 
 
-def simulate(scenario: Scenario | str | Path, seed: int = 0, replication: int = 0,
+def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replication: int = 0,
              plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> RunResult:
     """Simulate a scenario (a validated ``Scenario`` or a file path) once.
 

@@ -38,7 +38,7 @@ from leadtime_sim.experiment import (
     run_experiment,
     runner,
 )
-from leadtime_sim.experiment.task import RunTask, override_text
+from leadtime_sim.experiment.task import RunTask
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -128,9 +128,7 @@ def test_range_axes_sweep_is_the_same_on_every_executor(tmp_path: Path) -> None:
 
 def stream_placements(plan: Plan, point: DesignPoint, replication: int) -> list[float]:
     """Placement months of the stream's orders in one run of a design point."""
-    data = lts.apply_overrides(plan.context.base, [override_text(p, v) for p, v in point.values.items()])
-    scenario = lts.validate_scenario(data, "crn test")
-    result = lts.simulate(scenario, plan.context.seed, replication)
+    result = lts.simulate(plan.point_scenario(point.point_id), plan.context.seed, replication)
     return [o.placed_months for o in result.records.orders if o.source == "stream"]
 
 

@@ -13,6 +13,7 @@ import click
 
 from leadtime_sim.errors import InputError
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
+from leadtime_sim.run import DEFAULT_SEED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +38,7 @@ class FiniteFloatRange(click.FloatRange):
 max_lots_option = click.option(
     "--max-lots", type=FiniteFloatRange(min=1), default=10_000_000, show_default=True,
     help="Refuse (and stop) a run that would start more lots than this.")
-seed_option = click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1,
+seed_option = click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=DEFAULT_SEED,
                            show_default=True, help="Random seed.")
 
 

@@ -19,11 +19,18 @@ from leadtime_sim.experiment.design import DesignPoint, baseline_point, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.spec import Experiment, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
-from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, override_text
+from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext
 from leadtime_sim.io import system_memory_pool
-from leadtime_sim.plugins import NO_PLUGINS, load_plugins
+from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.scenario import Scenario
-from leadtime_sim.scenario.loading import apply_overrides, validate_scenario
+from leadtime_sim.scenario.loading import (
+    Patch,
+    apply_overrides,
+    apply_values,
+    patch_between,
+    patched,
+    validate_scenario,
+)
 from leadtime_sim.sim import Limits, estimate_lots
 from leadtime_sim.sim.state import NO_LIMITS
 
@@ -44,8 +51,17 @@ class Plan:
     context: SweepContext
     points: list[DesignPoint]
     baseline: DesignPoint
-    scenario: Scenario
-    """The base scenario as run (overrides applied; axes not)."""
+    patches: dict[int, Patch]
+    """Per point, its validated scenario fields that differ from the base."""
+
+    @property
+    def scenario(self) -> Scenario:
+        """The base scenario as run (overrides applied; axes not)."""
+        return self.context.base
+
+    def point_scenario(self, point_id: int) -> Scenario:
+        """The validated scenario of a design point."""
+        return patched(self.context.base, self.patches[point_id])
 
     @property
     def runs(self) -> int:
@@ -53,7 +69,7 @@ class Plan:
 
     def tasks(self, skip: set[tuple[int, int]] = frozenset()) -> list[RunTask]:  # type: ignore[assignment]
         """Runs in replication-major order, so early results cover every point."""
-        return [RunTask(p.point_id, rep, tuple(p.values.items()))
+        return [RunTask(p.point_id, rep, self.patches[p.point_id])
                 for rep in range(self.experiment.replications) for p in self.points
                 if (p.point_id, rep) not in skip]
 
@@ -64,7 +80,7 @@ MAX_RUNS = 100_000
 
 def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Limits = NO_LIMITS,
                     yes: bool = False, replications: int | None = None) -> Plan:
-    """Load the experiment and its model, expand the design and validate every point.
+    """Load the experiment and its model, expand the design and validate every point once.
 
     Refuses (InputError) a point whose run would start more than ``limits.max_lots`` lots,
     and a sweep of more than MAX_RUNS runs unless ``yes``.
@@ -78,40 +94,61 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
     except InputError as exc:
         raise InputError([f"{source}: plugins: {p.removeprefix('--plugin ')}" for p in exc.problems]) \
             from None
-    raw = read_toml(model_path)
-    validate_scenario(raw, str(model_path), plugins)  # the model's own problems name the model
-    base = apply_overrides(raw, [override_text(k, v) for k, v in experiment.overrides.items()],
-                           source=f"{source}: overrides")
-    scenario = validate_scenario(base, f"{source}: overrides (of {model_path.name})", plugins)
-    base = apply_overrides(base, overrides)
-    scenario = validate_scenario(base, f"--set (on {model_path.name})", plugins)
+    scenario = _base_scenario(source, model_path, experiment, overrides, plugins)
     points = expand(experiment)
     runs = len(points) * experiment.replications
     if runs > MAX_RUNS and not yes:
         raise InputError([f"{source}: {len(points)} points x {experiment.replications} replications "
                           f"= {runs:,} runs (more than {MAX_RUNS:,}); pass --yes to run them anyway"])
-    problems: list[str] = []
-    for point in points:
-        where = f"{source}: point {point.point_id} {point.axes}"
-        try:
-            data = apply_overrides(base, [override_text(p, v) for p, v in point.values.items()],
-                                   source=f"{source}: axes")
-            lots = estimate_lots(validate_scenario(data, where, plugins))
-        except InputError as exc:
-            problems += exc.problems
-            continue
-        if lots > limits.max_lots:
-            problems.append(f"{where}: a run would start about {lots:,.0f} lots, more than "
-                            f"--max-lots {limits.max_lots:,.0f}; raise --max-lots to run it anyway")
+    patches, problems = _point_patches(source, scenario, points, plugins, limits)
     if problems:
         raise InputError(sorted(set(problems), key=problems.index)[:50])
     try:
         baseline = baseline_point(experiment, points)
     except ValueError as exc:
         raise InputError([f"{source}: baseline: {exc}"]) from None
-    context = SweepContext(base, experiment.seed, tuple(experiment.plugins), str(model_path), limits,
+    context = SweepContext(scenario, experiment.seed, tuple(experiment.plugins), str(model_path), limits,
                            tuple(experiment.metrics))
-    return Plan(experiment, Path(path), model_path, context, points, baseline, scenario)
+    return Plan(experiment, Path(path), model_path, context, points, baseline, patches)
+
+
+def _base_scenario(source: str, model_path: Path, experiment: Experiment, overrides: Sequence[str],
+                   plugins: Plugins) -> Scenario:
+    """The model with the experiment's overrides and then ``--set``, validated once; when that
+    fails, the problems are told against the first of the three that has them."""
+    raw = read_toml(model_path)
+    stages = [(raw, str(model_path))]
+    stages.append((apply_values(raw, experiment.overrides, source=f"{source}: overrides"),
+                   f"{source}: overrides (of {model_path.name})"))
+    stages.append((apply_overrides(stages[-1][0], overrides), f"--set (on {model_path.name})"))
+    try:
+        return validate_scenario(stages[-1][0], stages[-1][1], plugins)
+    except InputError as final:
+        for data, where in stages[:-1]:
+            validate_scenario(data, where, plugins)  # raises the problems of the first bad stage
+        raise final from None
+
+
+def _point_patches(source: str, base: Scenario, points: list[DesignPoint], plugins: Plugins,
+                   limits: Limits) -> tuple[dict[int, Patch], list[str]]:
+    """Each point validated (once) and its patch on the base, or the problems found."""
+    data = base.model_dump(by_alias=True)
+    patches: dict[int, Patch] = {}
+    problems: list[str] = []
+    for point in points:
+        where = f"{source}: point {point.point_id} {point.axes}"
+        try:
+            scenario = validate_scenario(apply_values(data, point.values, source=f"{source}: axes"),
+                                         where, plugins) if point.values else base
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        lots = estimate_lots(scenario)
+        if lots > limits.max_lots:
+            problems.append(f"{where}: a run would start about {lots:,.0f} lots, more than "
+                            f"--max-lots {limits.max_lots:,.0f}; raise --max-lots to run it anyway")
+        patches[point.point_id] = patch_between(base, scenario, point.values)
+    return patches, problems
 
 
 def _sha256(path: Path) -> str:

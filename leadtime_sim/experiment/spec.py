@@ -17,24 +17,27 @@ from pydantic import (
 
 from leadtime_sim.dates import month_index, normalise_date
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
+from leadtime_sim.run import DEFAULT_SEED
 from leadtime_sim.scenario.schema import Date
 
 Scalar = int | float | str | bool
 PathText = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-\[\]]+$")]
 
 
-class Model(BaseModel):
+class Frozen(BaseModel):
+    """Base of the file formats' classes: immutable, no unknown keys, no type coercion."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
-class Linear(Model):
+class Linear(Frozen):
     """A tied value that follows its axis linearly: offset + per_unit x axis value."""
 
     per_unit: float = Field(allow_inf_nan=False)
     offset: float = Field(default=0.0, allow_inf_nan=False)
 
 
-class Axis(Model):
+class Axis(Frozen):
     """One scenario value to vary: a list of values (grid) or a range (sampled)."""
 
     path: PathText
@@ -92,7 +95,7 @@ CHART_FIELDS = {
 """The settings each chart reads; any other setting given for it is an error."""
 
 
-class Chart(Model):
+class Chart(Frozen):
     """One chart to draw after a sweep (or with ``leadtime-sim plot``); unset = chosen for you."""
 
     chart: ChartName
@@ -127,14 +130,14 @@ class Chart(Model):
         return self
 
 
-class Experiment(Model):
+class Experiment(Frozen):
     """An experiment as written in its file (paths relative to the file)."""
 
     name: str = Field(min_length=1)
     description: str = ""
     model: str = Field(min_length=1)
     replications: Annotated[int, Field(ge=1, le=1_000_000)] = 30
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = DEFAULT_SEED
     overrides: dict[PathText, Any] = {}
     axes: list[Axis] = []
     sampling: Literal["lhs", "sobol"] = "lhs"

@@ -6,12 +6,9 @@ bad design point never stops a sweep.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -21,7 +18,7 @@ from leadtime_sim.metrics import quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario
-from leadtime_sim.scenario.loading import apply_overrides, validate_scenario
+from leadtime_sim.scenario.loading import Patch, patched
 from leadtime_sim.sim import Limits
 from leadtime_sim.sim.state import NO_LIMITS
 
@@ -37,28 +34,22 @@ SERIES_FIELDS = {
 class SweepContext:
     """What every run of a sweep shares; sent to each worker once."""
 
-    base: dict[str, Any]
-    """The scenario as parsed, with the experiment's and the command line's overrides."""
+    base: Scenario
+    """The validated scenario with the experiment's and the command line's overrides."""
     seed: int
     plugins: tuple[str, ...] = ()
     source: str = "<scenario>"
     limits: Limits = NO_LIMITS
     metrics: tuple[str, ...] = ()
     """Metric name prefixes to keep (empty: all)."""
-    key: str = field(default="", compare=False)
-
-    def __post_init__(self) -> None:
-        digest = hashlib.sha256(json.dumps([self.base, self.seed, self.plugins], sort_keys=True,
-                                           default=str).encode()).hexdigest()
-        object.__setattr__(self, "key", digest)
 
 
 @dataclass(frozen=True)
 class RunTask:
     point_id: int
     replication: int
-    values: tuple[tuple[str, Any], ...]
-    """(scenario path, value) pairs of the point, tied values included."""
+    patch: Patch = ()
+    """The point's validated scenario fields that differ from the base (``patch_between``)."""
 
 
 @dataclass
@@ -75,36 +66,9 @@ class RunOutcome:
     """``entity|name|field`` -> monthly float32 values."""
 
 
-def override_text(path: str, value: Any) -> str:
-    """A ``--set`` assignment for a value (TOML literal; TOML dates and times as text)."""
-    if isinstance(value, bool):
-        return f"{path}={str(value).lower()}"
-    return f"{path}={json.dumps(value, default=_iso)}"
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    raise TypeError(f"cannot write {value!r} as a scenario value")
-
-
 @lru_cache(maxsize=8)
 def _plugins(modules: tuple[str, ...]) -> Plugins:
     return load_plugins(modules) if modules else NO_PLUGINS
-
-
-_SCENARIOS: dict[tuple[str, int], Scenario] = {}
-
-
-def point_scenario(context: SweepContext, task: RunTask) -> Scenario:
-    """The validated scenario of a design point (cached per worker)."""
-    key = (context.key, task.point_id)
-    if key not in _SCENARIOS:
-        if len(_SCENARIOS) > 64:
-            _SCENARIOS.clear()
-        data = apply_overrides(context.base, [override_text(p, v) for p, v in task.values])
-        _SCENARIOS[key] = validate_scenario(data, context.source, _plugins(context.plugins))
-    return _SCENARIOS[key]
 
 
 def flatten_summary(summary: dict[str, Any], scenario: Scenario) -> dict[str, float]:
@@ -170,7 +134,7 @@ def execute(context: SweepContext, task: RunTask) -> RunOutcome:
     """Run one replication of one design point; never raises."""
     began = time.perf_counter()
     try:
-        scenario = point_scenario(context, task)
+        scenario = patched(context.base, task.patch)
         result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins),
                           context.limits)
         metrics = flatten_summary(result.summary, scenario)

@@ -1,4 +1,9 @@
-"""Scenario files -> validated, frozen ``Scenario`` objects (the one place that validates)."""
+"""Scenario files -> validated, frozen ``Scenario`` objects (the one place that validates).
+
+Changes to a scenario arrive as text (``--set path=value`` on the command line) or as typed
+values (an experiment's ``overrides`` and the values of a design point); both are set at
+their path in the scenario's data, and the result is validated once.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,34 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadtime_sim.errors import (
-    InputError,
-    parse_assignment,
-    problem,
-    pydantic_problems,
-    read_toml,
-    set_path,
-)
+from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario.checks import check_scenario
+from leadtime_sim.scenario.paths import parse_assignment, set_path, split_path
 from leadtime_sim.scenario.schema import Scenario
 
 NAMED_TABLES = ("products", "factories", "investments", "requirements")
 """Tables of named entities: ``--set`` changes their entries but never invents one."""
 
 
+def apply_values(data: Mapping[str, Any], values: Mapping[str, Any],
+                 source: str = "--set") -> dict[str, Any]:
+    """A copy of scenario ``data`` with each ``path: value`` set (values as they are)."""
+    result = copy.deepcopy(dict(data))
+    problems = []
+    for path, value in values.items():
+        try:
+            set_path(result, split_path(path), value, NAMED_TABLES)
+        except ValueError as exc:
+            problems.append(f"{source} {path}: {exc}")
+    if problems:
+        raise InputError(problems)
+    return result
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str],
                     source: str = "--set") -> dict[str, Any]:
-    """A copy of ``data`` with each ``path=value`` assignment applied."""
+    """A copy of ``data`` with each ``path=value`` text assignment applied (values read as TOML)."""
     result = copy.deepcopy(dict(data))
     problems = []
     for text in overrides:
@@ -52,6 +66,39 @@ def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>",
     if problems:
         raise InputError([problem(source, path, message) for path, message in problems])
     return scenario
+
+
+def scenario_with(scenario: Scenario, values: Mapping[str, Any], source: str = "<scenario>",
+                  plugins: Plugins = NO_PLUGINS) -> Scenario:
+    """``scenario`` with typed values set at their paths, validated (a design point)."""
+    if not values:
+        return scenario
+    data = apply_values(scenario.model_dump(by_alias=True), values, source)
+    return validate_scenario(data, source, plugins)
+
+
+Patch = tuple[tuple[str, Any], ...]
+"""Top-level fields of a validated scenario that differ from a base: (field, value) pairs."""
+
+
+def patch_between(base: Scenario, changed: Scenario, paths: Iterable[str]) -> Patch:
+    """The top-level fields that ``paths`` touch, as ``changed`` has them (already validated)."""
+    fields = dict.fromkeys(_field_name(str(split_path(path)[0])) for path in paths)
+    return tuple((name, getattr(changed, name)) for name in fields
+                 if getattr(changed, name) != getattr(base, name))
+
+
+def patched(base: Scenario, patch: Patch) -> Scenario:
+    """``base`` with a patch's fields replaced: no validation (the patch was validated)."""
+    return base.model_copy(update=dict(patch)) if patch else base
+
+
+def _field_name(key: str) -> str:
+    """The attribute of a scenario key (``from`` style aliases)."""
+    for name, field in Scenario.model_fields.items():
+        if key in (name, field.alias):
+            return name
+    return key
 
 
 def load_scenario(

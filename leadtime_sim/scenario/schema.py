@@ -35,11 +35,13 @@ PositiveCount = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=1_000_000
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
-class Model(BaseModel):
+class Frozen(BaseModel):
+    """Base of the file formats' classes: immutable, no unknown keys, no type coercion."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
-class Product(Model):
+class Product(Frozen):
     """Something delivered or consumed: an interceptor, a fire unit, a seeker."""
 
     description: str = ""
@@ -53,7 +55,7 @@ class Product(Model):
     """Buffer that supplier factories keep on the shelf on top of downstream demand."""
 
 
-class Learning(Model):
+class Learning(Frozen):
     """Wright's law: takt is multiplied by ``progress_ratio`` per doubling of output."""
 
     progress_ratio: Fraction = 0.9
@@ -63,14 +65,14 @@ class Learning(Model):
     """Takt never falls below this fraction of its value at start."""
 
 
-class Disruptions(Model):
+class Disruptions(Frozen):
     """Random line stoppages: time between failures (calendar) and repair time."""
 
     between_months: Dist
     repair_months: Dist
 
 
-class Factory(Model):
+class Factory(Frozen):
     """A group of identical parallel lines making one product."""
 
     description: str = ""
@@ -91,7 +93,7 @@ class Factory(Model):
     """Units already in the downstream flow at start (committed to the oldest orders)."""
 
 
-class Investment(Model):
+class Investment(Frozen):
     """Added capacity: lines for a factory, decided at a date, built, then ramped up."""
 
     description: str = ""
@@ -114,7 +116,7 @@ class Investment(Model):
         return self.capex_musd + self.capex_musd_per_line * self.lines_added
 
 
-class Order(Model):
+class Order(Frozen):
     """One order: placed before start it is part of the initial order book."""
 
     id: Name | None = None
@@ -126,7 +128,7 @@ class Order(Model):
     """Priority class: 1 is served first under the ``priority`` policy."""
 
 
-class OrderStream(Model):
+class OrderStream(Frozen):
     """Poisson orders at ``rate_per_year`` between ``from`` and ``until``."""
 
     name: Name | None = None
@@ -140,12 +142,12 @@ class OrderStream(Model):
     priority: Count = 1
 
 
-class RequiredPoint(Model):
+class RequiredPoint(Frozen):
     date: Date
     units: NonNegative
 
 
-class Ordering(Model):
+class Ordering(Frozen):
     """Requirement-driven orders: at each review the customer orders its shortfall.
 
     ``shortfall`` orders up to the requirement ``lookahead_months`` ahead plus what will be
@@ -161,7 +163,7 @@ class Ordering(Model):
     priority: Count = 1
 
 
-class Requirement(Model):
+class Requirement(Frozen):
     """A capability target: required inventory of a product for one or more customers."""
 
     description: str = ""
@@ -196,14 +198,14 @@ class Requirement(Model):
         return (self.customer,) if self.customer is not None else tuple(self.customers or ())
 
 
-class Policy(Model):
+class Policy(Frozen):
     allocation: Name = "fifo"
     """Built in: ``fifo``, ``priority``, ``fair-share``; or a plugin's name."""
     reassign_at_delivery: bool = False
     """Let the policy move finished units to a more urgent order at delivery."""
 
 
-class Budget(Model):
+class Budget(Frozen):
     """Money per year; orders and investments it cannot pay wait for next year's money."""
 
     per_year_musd: NonNegative
@@ -211,7 +213,7 @@ class Budget(Model):
     covers: list[Literal["orders", "investments"]] = ["orders", "investments"]
 
 
-class Scenario(Model):
+class Scenario(Frozen):
     """A whole model: the validated, frozen contents of one scenario file."""
 
     name: str = Field(min_length=1)

@@ -1,0 +1,86 @@
+"""Paths into scenario data (``factories.camden.lines``, ``orders[2].quantity``): parse them,
+read the value at one, and set one - the one way ``--set``, an experiment's ``overrides``
+and its axes change a scenario.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from typing import Any
+
+from leadtime_sim.errors import format_path
+
+
+def parse_assignment(text: str) -> tuple[list[str | int], Any]:
+    """``factories.camden.lines=4`` -> (['factories', 'camden', 'lines'], 4).
+
+    The value is read as a TOML value (numbers, booleans, strings, arrays, inline tables);
+    anything that is not valid TOML is taken as a plain string.
+    """
+    if "=" not in text:
+        raise ValueError(f"{text!r}: expected PATH=VALUE")
+    path_text, value_text = text.split("=", 1)
+    path = split_path(path_text.strip())
+    try:
+        value = tomllib.loads(f"v = {value_text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text.strip()
+    return path, value
+
+
+def split_path(text: str) -> list[str | int]:
+    """``orders[2].quantity`` or ``orders.2.quantity`` -> ['orders', 2, 'quantity']."""
+    parts: list[str | int] = []
+    for part in text.replace("[", ".").replace("]", "").split("."):
+        if not part:
+            raise ValueError(f"{text!r}: empty part in the path")
+        parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
+def set_path(data: dict[str, Any], path: Sequence[str | int], value: Any,
+             named_tables: Sequence[str] = ()) -> None:
+    """Set ``value`` at ``path`` inside nested dicts and lists (in place).
+
+    Missing tables on the way are created (the schema then judges whether they may
+    exist), except new entries of the top-level ``named_tables``: a misspelt name there
+    would otherwise add an entity that nothing uses.
+    """
+    node: Any = data
+    for i, key in enumerate(path):
+        if i == 1 and path[0] in named_tables and isinstance(node, dict) and str(key) not in node:
+            known = ", ".join(sorted(node)) or "none"
+            raise ValueError(f"{format_path(path[:2])}: no such entry in {path[0]} (known: {known})")
+        if i == len(path) - 1:
+            break
+        if isinstance(node, dict) and node.get(str(key)) is None:  # missing, or an unset option
+            node[str(key)] = {}
+        node = _child(node, key, path[: i + 1])
+    last = path[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or not 0 <= last < len(node):
+            raise ValueError(f"{format_path(path)}: no such list item")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[str(last)] = value
+    else:
+        raise ValueError(f"{format_path(path[:-1])}: is a value, not a table")
+
+
+def get_path(data: Any, path: Sequence[str | int]) -> Any:
+    """The value at ``path``; ValueError naming the path if it does not exist."""
+    node = data
+    for i, key in enumerate(path):
+        node = _child(node, key, path[: i + 1])
+    return node
+
+
+def _child(node: Any, key: str | int, path: Sequence[str | int]) -> Any:
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    if isinstance(node, dict) and str(key) in node:
+        return node[str(key)]
+    if isinstance(node, list):
+        raise ValueError(f"{format_path(path)}: no such list item (the list has {len(node)})")
+    raise ValueError(f"{format_path(path)}: no such key in the file")

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "capacity_sweep.toml"
-EXECUTORS = ("serial", "process", "dask")
 
 
 def throughput(executor: str, workers: int, replications: int | None) -> tuple[float, int]:
@@ -64,6 +63,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the best")
     args = parser.parse_args()
+    from leadtime_sim.experiment.executors import EXECUTORS
     from leadtime_sim.experiment.runner import plan_experiment
 
     plan = plan_experiment(EXPERIMENT, replications=args.replications)

@@ -6,14 +6,15 @@ Pure functions of the kernel's records; ``None`` always means "not by end".
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, Literal
 
 import numpy as np
 
 from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.registry import Registry
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim.records import DeliveryRecord, KernelRecords, OrderRecord, ProductMonth
 from leadtime_sim.sim.state import interpolate, required_curve
@@ -201,3 +202,74 @@ def summarize(scenario: Scenario, records: KernelRecords, seed: int,
         "capex_musd": math.fsum(i.capex_musd for i in records.investments),
         "lots_started": records.lots_started,
     }
+
+
+# -- the run metrics a sweep records ------------------------------------------------------
+
+Subject = Literal["requirement", "product", "run"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number read from each run's summary, per requirement, per product or once per run.
+
+    Its columns are ``name.<subject>`` (``name`` alone for a run metric) in ``runs.parquet``
+    and ``points.csv``. ``None`` in the summary is "not by end": written as an empty cell,
+    it counts as later than any value (quantiles) and makes a mean undefined.
+    """
+
+    name: str
+    unit: str
+    per: Subject
+    read: Callable[[Mapping[str, Any]], float | None]
+    """The value from the subject's entry of the summary (the whole summary for ``run``)."""
+    description: str
+    by_target: bool = False
+    """A date metric: ``points.csv`` adds P(value <= each target) with a Wilson interval."""
+
+    def column(self, subject: str | None = None) -> str:
+        return self.name if self.per == "run" else f"{self.name}.{subject}"
+
+
+METRICS: Registry[Metric] = Registry("metric")
+"""Every metric of a run, in the order the run tables list them."""
+
+
+def _metric(name: str, unit: str, per: Subject, description: str, by_target: bool = False) -> None:
+    """Declare a metric read from the summary key of the same name."""
+    METRICS.add(name, Metric(name, unit, per, itemgetter(name), description, by_target))
+
+
+_metric("gap_closed_months", "months from start", "requirement",
+        "when the gap closed for good (none: not by end)", by_target=True)
+_metric("max_gap_units", "units", "requirement", "the largest gap over the horizon")
+_metric("gap_end_units", "units", "requirement", "the gap at the end of the horizon")
+_metric("quoted_lead_time_months", "months", "product",
+        "lead time quoted at start to a new one-unit order (none: not by end)")
+_metric("mean_lead_time_months", "months", "product",
+        "mean lead time of the orders delivered by end (none: no order delivered)")
+_metric("delivered_units", "units", "product", "units delivered over the horizon")
+_metric("backlog_end_units", "units", "product", "backlog at the end of the horizon")
+_metric("capex_musd", "$M", "run", "capex of the investments funded in the run")
+
+
+def metric_of(column: str) -> Metric:
+    """The metric a ``name.subject`` column belongs to (KeyError if none)."""
+    return METRICS[column.split(".", 1)[0]]
+
+
+def flat_metrics(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, float]:
+    """The run summary as flat metric columns; NaN = not by end. Components that nobody
+    orders have no product metrics (they are made to stock)."""
+    components = {c for p in scenario.products.values() for c in p.bom}
+    subjects: dict[Subject, Mapping[str, Any]] = {
+        "requirement": summary["requirements"],
+        "product": {name: p for name, p in summary["products"].items()
+                    if p["ordered_units"] or name not in components},
+        "run": {"": summary}}
+    row: dict[str, float] = {}
+    for metric in METRICS.values():
+        for subject, entry in subjects[metric.per].items():
+            value = metric.read(entry)
+            row[metric.column(subject)] = math.nan if value is None else value
+    return row

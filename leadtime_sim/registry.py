@@ -54,5 +54,15 @@ class Registry(Mapping[str, T], Generic[T]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def summaries(self) -> str:
+        """``name: first sentence of its docstring; ...`` (for help texts)."""
+        return "; ".join(f"{name}: {first_sentence(entry)}" for name, entry in self._entries.items())
+
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {list(self._entries)})"
+
+
+def first_sentence(entry: object) -> str:
+    """The first sentence of an entry's docstring, without its full stop."""
+    text = " ".join((entry.__doc__ or "").split())
+    return text.split(". ")[0].rstrip(".")

@@ -13,7 +13,6 @@ from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import KernelRecords, Limits, run_kernel
 from leadtime_sim.sim.collector import fewer_collections
 
-
 DEFAULT_SEED = 1
 """The seed of a run, a ``leadtime-sim run`` and an experiment that name none."""
 

@@ -75,7 +75,8 @@ def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limi
               help="Results store [default: results/<experiment name>].")
 @click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
               help="Worker processes [default: one per core].")
-@click.option("--executor", type=click.Choice(EXECUTORS), default="process", show_default=True)
+@click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
+              help=f"Where runs execute: {EXECUTORS.summaries()}.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler, e.g. tcp://host:8786 (with --executor dask).")
 @click.option("--resume", is_flag=True, help="Run only the runs missing from the store.")

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import special
 
 from leadtime_sim.experiment.design import DesignPoint
+from leadtime_sim.metrics import metric_of
 
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 META_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots")
@@ -109,7 +110,7 @@ def _intervals(matrix: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _metric_table(matrix: np.ndarray, base: np.ndarray, gap: bool, targets: Mapping[str, float]
+def _metric_table(matrix: np.ndarray, base: np.ndarray, by_target: bool, targets: Mapping[str, float]
                   ) -> dict[str, np.ndarray]:
     """The statistics columns of one metric (points x replications) for every point."""
     interval = _intervals(matrix)
@@ -129,7 +130,7 @@ def _metric_table(matrix: np.ndarray, base: np.ndarray, gap: bool, targets: Mapp
     columns: dict[str, np.ndarray] = {"n": n, "share_not_by_end": share, "mean": interval["mean"],
                                       "std": interval["std"], "ci95_low": interval["low"],
                                       "ci95_high": interval["high"], **quantiles}
-    if gap:
+    if by_target:
         for date in targets:
             pairs = list(zip(closed[date].tolist(), n.tolist(), strict=True))
             columns[f"p_closed_by_{date}"] = np.array([c / k if k else math.nan for c, k in pairs])
@@ -155,7 +156,7 @@ def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Map
     baseline = point_ids.index(baseline_id)
     parts: list[dict[str, Any]] = []
     for matrix, metric in zip(cube, metrics, strict=True):
-        columns = _metric_table(matrix, matrix[baseline], metric.startswith("gap_closed_months."), targets)
+        columns = _metric_table(matrix, matrix[baseline], metric_of(metric).by_target, targets)
         n = columns.pop("n")
         parts.append({"point_id": point_ids, **axes, "metric": [metric] * len(points), "n": n,
                       "n_failed": n_failed, **columns})

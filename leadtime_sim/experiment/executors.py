@@ -11,15 +11,19 @@ import math
 import os
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, execute
+from leadtime_sim.registry import Registry
 
-EXECUTORS = ("serial", "process", "dask")
+Executor = Callable[[SweepContext, Iterable[RunTask], int, "str | None"], Iterator[RunOutcome]]
+"""``executor(context, tasks, workers, scheduler)``: yields each run's outcome as it finishes."""
+EXECUTORS: Registry[Executor] = Registry("executor")
+"""Where a sweep's runs execute (``--executor NAME``); each is declared by its function below."""
 
 _WORKER_CONTEXT: SweepContext | None = None
 
@@ -61,15 +65,20 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_serial(context: SweepContext, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
+@EXECUTORS.register("serial")
+def run_serial(context: SweepContext, tasks: Iterable[RunTask], workers: int = 1,
+               scheduler: str | None = None) -> Iterator[RunOutcome]:
+    """In this process, one run after another (for debugging)."""
     for task in tasks:
         yield execute(context, task)
 
 
-def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int) -> Iterator[RunOutcome]:
-    """Local worker processes. When a worker dies, the runs it may have been running are
-    retried one at a time, so the run that kills its worker again is found and recorded
-    as failed, and the others complete."""
+@EXECUTORS.register("process")
+def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
+                  scheduler: str | None = None) -> Iterator[RunOutcome]:
+    """Local worker processes, one per core by default. When a worker dies, the runs it
+    may have been running are retried one at a time, so the run that kills its worker
+    again is found and recorded as failed, and the others complete."""
     queue = list(tasks)
     queue.reverse()
     suspects: list[RunTask] = []
@@ -117,9 +126,10 @@ LOCAL_CLUSTER_CONFIG = {
 wake-up takes the GIL from the run in progress; about 6% of a run's time with the defaults."""
 
 
+@EXECUTORS.register("dask")
 def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
              scheduler: str | None) -> Iterator[RunOutcome]:
-    """A Dask distributed cluster at ``scheduler``, or a LocalCluster of ``workers``.
+    """A Dask cluster (at --scheduler, else a local one of --workers processes).
 
     Runs go in batches (``batches``), each retried once if its worker dies."""
     try:
@@ -170,11 +180,6 @@ def _close(client: Any, cluster: Any) -> None:
 def run_tasks(context: SweepContext, tasks: Iterable[RunTask], executor: str = "process",
               workers: int | None = None, scheduler: str | None = None) -> Iterator[RunOutcome]:
     """Run tasks on the chosen executor, yielding outcomes as they finish."""
-    count = workers or default_workers()
-    if executor == "serial":
-        return run_serial(context, tasks)
-    if executor == "process":
-        return run_processes(context, tasks, count)
-    if executor == "dask":
-        return run_dask(context, tasks, count, scheduler)
-    raise InputError([f"--executor {executor}: expected one of {', '.join(EXECUTORS)}"])
+    if executor not in EXECUTORS:
+        raise InputError([f"--executor {executor}: expected one of {', '.join(EXECUTORS)}"])
+    return EXECUTORS[executor](context, tasks, workers or default_workers(), scheduler)

@@ -17,6 +17,7 @@ from pydantic import (
 
 from leadtime_sim.dates import month_index, normalise_date
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
+from leadtime_sim.metrics import METRICS
 from leadtime_sim.run import DEFAULT_SEED
 from leadtime_sim.scenario.schema import Date
 
@@ -147,14 +148,21 @@ class Experiment(Frozen):
     """Axis values of the point others are compared with (default: the first point)."""
     targets: list[Date] = []
     """Dates for the probability that each gap is closed by then."""
-    metrics: list[Annotated[str, Field(pattern=r"^(gap_closed_months|max_gap_units|gap_end_units|"
-                                         r"quoted_lead_time_months|mean_lead_time_months|"
-                                         r"delivered_units|backlog_end_units|capex_musd)(\..+)?$")]] = []
+    metrics: list[str] = []
     """Metrics to keep (prefixes such as 'gap_closed_months'); empty keeps all."""
     plugins: list[str] = []
     """Plugin modules the runs need (imported in every worker)."""
     charts: list[Chart] = []
     """Charts drawn into the store's charts/ folder; empty: a default set."""
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, metrics: list[str]) -> list[str]:
+        for name in metrics:
+            if name.split(".", 1)[0] not in METRICS:
+                raise ValueError(f"unknown metric {name!r} (metrics: {', '.join(METRICS)}, each "
+                                 "optionally followed by .<requirement or product>)")
+        return metrics
 
     @field_validator("charts")
     @classmethod

@@ -10,11 +10,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from leadtime_sim.metrics import quotes_at
+from leadtime_sim.metrics import flat_metrics, quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario
@@ -71,25 +71,6 @@ def _plugins(modules: tuple[str, ...]) -> Plugins:
     return load_plugins(modules) if modules else NO_PLUGINS
 
 
-def flatten_summary(summary: dict[str, Any], scenario: Scenario) -> dict[str, float]:
-    """The run summary as flat ``metric.name`` columns; NaN = not by end."""
-    nan = float("nan")
-    row: dict[str, float] = {}
-    for name, r in summary["requirements"].items():
-        row[f"gap_closed_months.{name}"] = nan if r["gap_closed_months"] is None else r["gap_closed_months"]
-        row[f"max_gap_units.{name}"] = r["max_gap_units"]
-        row[f"gap_end_units.{name}"] = r["gap_end_units"]
-    for name, p in summary["products"].items():
-        if not p["ordered_units"] and any(name in s.bom for s in scenario.products.values()):
-            continue  # components are never ordered
-        for metric in ("quoted_lead_time_months", "mean_lead_time_months"):
-            row[f"{metric}.{name}"] = nan if p[metric] is None else p[metric]
-        row[f"delivered_units.{name}"] = p["delivered_units"]
-        row[f"backlog_end_units.{name}"] = p["backlog_end_units"]
-    row["capex_musd"] = summary["capex_musd"]
-    return row
-
-
 def _monthly_columns(rows: Sequence[NamedTuple], entity: str,
                      fields: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
     """name -> field -> its monthly float32 values, from month records of several names.
@@ -137,7 +118,7 @@ def execute(context: SweepContext, task: RunTask) -> RunOutcome:
         scenario = patched(context.base, task.patch)
         result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins),
                           context.limits)
-        metrics = flatten_summary(result.summary, scenario)
+        metrics = flat_metrics(result.summary, scenario)
         if context.metrics:
             metrics = {k: v for k, v in metrics.items() if k.startswith(context.metrics)}
         return RunOutcome(task.point_id, task.replication, "ok", "", time.perf_counter() - began,

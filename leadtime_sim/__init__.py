@@ -7,40 +7,59 @@ The Python API: load a scenario, simulate it, read the records and summary::
     result = lts.simulate(scenario, seed=1)
     result.summary["requirements"]
 
-Importing the package pulls in neither matplotlib nor click.
+The names below are imported when first used, so that importing one part of the package
+(``leadtime_sim.plotting``, say) does not load the SimPy kernel; importing the package
+pulls in neither matplotlib nor click.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from leadtime_sim._version import __version__
-from leadtime_sim.errors import InputError
-from leadtime_sim.plugins import Plugins, load_plugins
-from leadtime_sim.run import RunResult, simulate
-from leadtime_sim.scenario import Scenario, json_schema
-from leadtime_sim.scenario.loading import apply_overrides, load_scenario, validate_scenario
-from leadtime_sim.sim import (
-    AllocationPolicy,
-    Limits,
-    Review,
-    RunLimitExceeded,
-    SimulationError,
-    estimate_lots,
-)
+
+if TYPE_CHECKING:
+    from leadtime_sim.errors import InputError
+    from leadtime_sim.plugins import Plugins, load_plugins
+    from leadtime_sim.run import DEFAULT_SEED, RunResult, simulate
+    from leadtime_sim.scenario import Scenario, json_schema
+    from leadtime_sim.scenario.loading import apply_overrides, load_scenario, validate_scenario
+    from leadtime_sim.sim import (
+        AllocationPolicy,
+        Limits,
+        Review,
+        RunLimitExceeded,
+        SimulationError,
+        estimate_lots,
+    )
+
+_HOMES = {
+    "InputError": "errors", "Plugins": "plugins", "load_plugins": "plugins",
+    "DEFAULT_SEED": "run", "RunResult": "run", "simulate": "run",
+    "Scenario": "scenario", "json_schema": "scenario",
+    "apply_overrides": "scenario.loading", "load_scenario": "scenario.loading",
+    "validate_scenario": "scenario.loading",
+    "AllocationPolicy": "sim", "Limits": "sim", "Review": "sim", "RunLimitExceeded": "sim",
+    "SimulationError": "sim", "estimate_lots": "sim",
+}
+"""Public name -> the module (under ``leadtime_sim``) that defines it."""
 
 __all__ = [
-    "AllocationPolicy",
-    "InputError",
-    "Limits",
-    "Plugins",
-    "Review",
-    "RunLimitExceeded",
-    "RunResult",
-    "Scenario",
-    "SimulationError",
-    "__version__",
-    "apply_overrides",
-    "estimate_lots",
-    "json_schema",
-    "load_plugins",
-    "load_scenario",
-    "simulate",
-    "validate_scenario",
+    "DEFAULT_SEED", "AllocationPolicy", "InputError", "Limits", "Plugins", "Review",
+    "RunLimitExceeded", "RunResult", "Scenario", "SimulationError", "__version__",
+    "apply_overrides", "estimate_lots", "json_schema", "load_plugins", "load_scenario",
+    "simulate", "validate_scenario",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'leadtime_sim' has no attribute {name!r}")
+    value = getattr(import_module(f"leadtime_sim.{_HOMES[name]}"), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

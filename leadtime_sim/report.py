@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadtime_sim.charts import Results, best_point, chart_jobs, load_results, render, swept_capex
+from leadtime_sim.charts.catalogue import CHARTS
+from leadtime_sim.charts.choices import best_point
+from leadtime_sim.charts.files import chart_jobs, render
 from leadtime_sim.dates import date_at
 from leadtime_sim.io import atomic_write
+from leadtime_sim.results import Results, load_results
+from leadtime_sim.scenario.schema import Requirement
 
 QUESTION = ("When does each delivery gap close, for each investment option, and how sure are we? "
             "Which tier is the bottleneck, and what lead time does a new order get?")
@@ -65,16 +69,15 @@ def month_text(start: str, months: float, end: str) -> str:
 
 def sweep_headline(results: Results, requirement: str) -> Headline:
     """The best point's close date with P10/P90 and P(closed by the first target)."""
-    points = results.points
-    rows = points[points["metric"] == f"gap_closed_months.{requirement}"]
+    rows = results.gap_rows(requirement)
     target = results.targets[0] if results.targets else None
     best = best_point(results, requirement, target)
     row = rows[rows["point_id"] == best].iloc[0]
     start, end = results.start, results.end
     p10, p50, p90 = (month_text(start, float(row[q]), end) for q in ("p10", "p50", "p90"))
-    product = results.scenario["requirements"][requirement]["product"]
-    axes = ", ".join(f"{k} = {v}" for k, v in results.point_axes(best).items())
-    capex = swept_capex(results).get(best, 0.0)
+    product = results.scenario.requirements[requirement].product
+    axes = ", ".join(f"{k} = {v}" for k, v in results.point(best).axes.items())
+    capex = results.point(best).swept_capex_musd
     axes += f" (swept capex ${capex:,.0f}M)" if capex else ""
     same = rows[["p10", "p50", "p90"]].round(6).drop_duplicates().shape[0] == 1
     where = (f"at every one of the {len(rows)} design points (the swept axes do not change it)" if same
@@ -89,19 +92,19 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
         column = f"p_closed_by_{date}"
         text += (f"; P(closed by {date}) = {float(row[column]):.2f} "
                  f"(95% CI {float(row[column + '_low']):.2f}-{float(row[column + '_high']):.2f})")
-    base = rows[rows["point_id"] == results.baseline]
-    if not same and best != results.baseline and not base.empty:
-        text += (f". Baseline ({results.point_label(results.baseline).removesuffix(' (baseline)')}): "
+    base = rows[rows["point_id"] == results.baseline_id]
+    if not same and best != results.baseline_id and not base.empty:
+        text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
                  f"{month_text(start, float(base.iloc[0]['p50']), end)}")
     return Headline(requirement, best, text + ".")
 
 
 def run_headline(results: Results, requirement: str) -> Headline:
-    info = results.manifest["requirements"][requirement]
+    info = results.manifest["requirements"][requirement]  # the run's summary.json
     closed = info.get("gap_closed")
     when = f"the gap closes in {closed}" if closed else f"the gap is not closed by {results.end}"
     return Headline(requirement, None, f"{requirement} ({info['product']}): in this one run "
-                                       f"(seed {results.manifest.get('seed')}), {when}; largest gap "
+                                       f"(seed {results.provenance.seed}), {when}; largest gap "
                                        f"{info['max_gap_units']:,.0f} units.")
 
 
@@ -123,16 +126,15 @@ def points_table(results: Results) -> str:
     """Per requirement, one row per point: axes, runs, close-date quantiles, P(closed by each target)."""
     if results.kind != "sweep":
         return ""
-    capex = swept_capex(results)
     header = ["point", *results.axes, "swept capex ($M)", "runs", "not by end", "P10", "median", "P90",
               *(f"P(closed by {t}) (95% CI)" for t in results.targets)]
     parts = []
     for req in results.requirements:
-        frame = results.points[results.points["metric"] == f"gap_closed_months.{req}"]
+        frame = results.gap_rows(req)
         rows = []
         for _, r in frame.sort_values("point_id").iterrows():
             cells: list[Any] = [int(r["point_id"]), *[r[a] for a in results.axes],
-                                f"{capex.get(int(r['point_id']), 0.0):,.0f}", int(r["n"]),
+                                f"{results.point(int(r['point_id'])).swept_capex_musd:,.0f}", int(r["n"]),
                                 f"{float(r['share_not_by_end']):.0%}",
                                 *(month_text(results.start, float(r[q]), results.end)
                                   for q in ("p10", "p50", "p90"))]
@@ -140,40 +142,38 @@ def points_table(results: Results) -> str:
                 c = f"p_closed_by_{t}"
                 cells.append(f"{float(r[c]):.2f} ({float(r[c + '_low']):.2f}-{float(r[c + '_high']):.2f})")
             rows.append(cells)
-        product = results.scenario["requirements"][req]["product"]
+        product = results.scenario.requirements[req].product
         parts.append(f"<h3>{esc(req)} ({esc(product)})</h3>" + _table(header, rows, "points"))
     return "".join(parts)
 
 
 def _facts(results: Results) -> list[list[Any]]:
-    s, e, m = results.scenario, results.experiment, results.manifest
-    facts = [["scenario", s.get("name", "")], ["description", s.get("description", "")],
-             ["horizon", f"{s['start']} to {s['end']}"]]
-    if results.kind == "run":
-        return [*facts, ["seed", m.get("seed")], ["replication", m.get("replication")],
-                ["model file", m.get("model_file")], ["version", m.get("version")]]
-    counts = m.get("counts", {})
+    s, e, m = results.scenario, results.experiment, results.provenance
+    facts = [["scenario", s.name], ["description", s.description], ["horizon", f"{s.start} to {s.end}"]]
+    if e is None:
+        return [*facts, ["seed", m.seed], ["replication", m.replication],
+                ["model file", m.model_file], ["version", m.version]]
     return [
-        *facts, ["experiment", e.get("name", "")], ["experiment description", e.get("description", "")],
-        ["design points x replications", f"{len(m.get('points', []))} x {m.get('replications')}"],
-        ["runs done / failed", f"{counts.get('done')} / {counts.get('failed')} ({m.get('status')})"],
-        ["seed", m.get("seed")], ["targets", ", ".join(results.targets) or "none"],
-        ["model file", f"{m.get('model_file')} (sha256 {str(m.get('model_sha256'))[:12]})"],
-        ["version", m.get("version")], ["finished", m.get("finished")]]
+        *facts, ["experiment", e.name], ["experiment description", e.description],
+        ["design points x replications", f"{len(results.points)} x {m.replications}"],
+        ["runs done / failed", f"{m.done} / {m.failed} ({m.status})"],
+        ["seed", m.seed], ["targets", ", ".join(results.targets) or "none"],
+        ["model file", f"{m.model_file} (sha256 {m.model_sha256[:12]})"],
+        ["version", m.version], ["finished", m.finished]]
 
 
 def _axes_rows(results: Results) -> list[list[Any]]:
     rows = []
-    for a in results.experiment.get("axes", []):
-        values = ", ".join(map(str, a.get("values") or a.get("range") or []))
-        tied = "; ".join(f"{p}: {v}" for p, v in (a.get("tied") or {}).items())
-        rows.append([a.get("label") or a["path"], a["path"], values, tied])
+    for a in results.experiment.axes if results.experiment else []:
+        values = ", ".join(map(str, a.values or a.range or []))
+        tied = "; ".join(f"{p}: {v if isinstance(v, list) else v.model_dump()}" for p, v in a.tied.items())
+        rows.append([a.name, a.path, values, tied])
     return rows
 
 
-def _required(r: dict[str, Any]) -> str:
-    points = "; ".join(f"{p['units']:,.0f} by {p['date']}" for p in r.get("required") or [])
-    return points or f"{r.get('multiple')}x by {r.get('by')}"
+def _required(r: Requirement) -> str:
+    points = "; ".join(f"{p.units:,.0f} by {p.date}" for p in r.required or [])
+    return points or f"{r.multiple}x by {r.by}"
 
 
 def setup_section(results: Results) -> str:
@@ -183,31 +183,17 @@ def setup_section(results: Results) -> str:
     if results.kind == "sweep":
         parts += ["<h3>Axes (what the experiment varies)</h3>",
                   _table(["axis", "path", "values", "tied"], _axes_rows(results))]
-    invest = [[n, i["factory"], i["lines_added"], i["decided"], i["construction_months"],
-               i["ramp_months"], i["capex_musd"], i.get("capex_musd_per_line", 0)]
-              for n, i in (s.get("investments") or {}).items()]
+    invest = [[n, i.factory, i.lines_added, i.decided, i.construction_months, i.ramp_months,
+               i.capex_musd, i.capex_musd_per_line] for n, i in s.investments.items()]
     where = " (before the axes are applied)" if results.kind == "sweep" else ""
     parts += [f"<h3>Investments{where}</h3>", _table(
         ["investment", "factory", "lines added", "decided", "construction (months)", "ramp (months)",
          "capex ($M)", "capex per line ($M)"], invest)]
-    reqs = [[n, r["product"], ", ".join(r.get("customers") or [r.get("customer") or ""]),
-             r["initial_units"], _required(r)] for n, r in (s.get("requirements") or {}).items()]
+    reqs = [[n, r.product, ", ".join(r.customer_names), r.initial_units, _required(r)]
+            for n, r in s.requirements.items()]
     parts += ["<h3>Requirements</h3>", _table(
         ["requirement", "product", "customers", "units at start", "required"], reqs)]
     return "".join(parts)
-
-
-CHART_TEXT = {
-    "gap_close": "When each gap closes against the swept investment: the median run (line) and "
-                 "the P10-P90 of runs (bars); a triangle on the horizon: not closed by the end.",
-    "probability": "The chance each gap is closed by the target date, with 95% Wilson intervals.",
-    "heatmap": "The median close date over two axes at once.",
-    "fan": "Inventory against the requirement over time, for the baseline and the best point; "
-           "numbered lines: capacity investments entering service.",
-    "backlog": "Units ordered and not yet delivered, and the lead time a new one-unit order is quoted.",
-    "lead_time": "Lead time of every order, by customer.",
-    "utilisation": "Share of each factory's lines that are busy: the bottleneck tier stays yellow.",
-}
 
 
 def charts_section(results: Results) -> str:
@@ -216,8 +202,9 @@ def charts_section(results: Results) -> str:
     for job in chart_jobs(results):
         if job.kind != kind:
             kind = job.kind
-            text = CHART_TEXT[kind].replace("the baseline and the best point", "this run") \
-                if results.kind == "run" else CHART_TEXT[kind]
+            caption = CHARTS[kind].caption
+            text = caption.replace("the baseline and the best point", "this run") \
+                if results.kind == "run" else caption
             parts.append(f"<h3>{esc(kind.replace('_', ' ').capitalize())}</h3><p>{esc(text)}</p>")
         data = base64.b64encode(render(job, "png", dpi=110)).decode("ascii")
         parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{esc(job.stem)}'>"
@@ -227,11 +214,13 @@ def charts_section(results: Results) -> str:
 
 def report_html(results: Results) -> str:
     """The whole report as one HTML string (charts drawn now, from the stored tables)."""
-    title = results.experiment.get("name") or results.name
+    title = results.experiment.name if results.experiment else results.name
+    description = (results.experiment.description if results.experiment else "") \
+        or results.scenario.description
     lines = "".join(f"<p class='headline' data-requirement='{esc(h.requirement)}' "
                     f"data-point='{esc('' if h.point_id is None else h.point_id)}'>{esc(h.text)}</p>"
                     for h in headlines(results))
-    full = results.points.to_html(index=False, na_rep="not by end", escape=True) \
+    full = results.stats.to_html(index=False, na_rep="not by end", escape=True) \
         if results.kind == "sweep" else ""
     manifest = json.dumps(results.manifest, indent=2, default=str)
     return "".join([
@@ -239,7 +228,7 @@ def report_html(results: Results) -> str:
         f"<title>{esc(title)}: report</title><style>{CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1><p>{esc(results.name)}, {esc(results.start)} to {esc(results.end)}</p>",
         f"<h2>The question</h2><p>{esc(QUESTION)}</p>",
-        f"<p>{esc(results.experiment.get('description') or results.scenario.get('description', ''))}</p>",
+        f"<p>{esc(description)}</p>",
         f"<h2>The answer</h2>{lines or '<p>The scenario has no requirements.</p>'}",
         f"<p>{esc(NOTE[results.kind])}</p>",
         f"<h2>Scenario and experiment as run</h2>{setup_section(results)}",

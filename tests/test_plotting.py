@@ -19,12 +19,13 @@ from click.testing import CliRunner
 from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
 
 from leadtime_sim import plotting
-from leadtime_sim.charts import Results, load_results, write_charts
+from leadtime_sim.charts.files import write_charts
 from leadtime_sim.cli import main
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.spec import load_experiment
 from leadtime_sim.plotting.series import utilisation_grid
+from leadtime_sim.results import Results, load_results
 
 DATA = Path(__file__).parent / "data"
 SWEEP = DATA / "charts_sweep.toml"
@@ -62,7 +63,7 @@ def ax() -> plotting.style.Axes:
 
 
 def gap_rows(store: Results) -> pd.DataFrame:
-    return store.points[store.points["metric"] == f"gap_closed_months.{REQ}"]
+    return store.stats[store.stats["metric"] == f"gap_closed_months.{REQ}"]
 
 
 def dates(store: Results, months: pd.Series | list[float]) -> np.ndarray:
@@ -81,7 +82,7 @@ def test_the_store_has_gaps_that_close_and_gaps_that_do_not(store: Results) -> N
 
 def test_gap_close_chart_draws_medians_and_bands_and_no_made_up_dates(store: Results, ax) -> None:
     rows = gap_rows(store)
-    plotting.gap_close_chart(store.points, REQ, x="lines added", group="decided", start=store.start,
+    plotting.gap_close_chart(store.stats, REQ, x="lines added", group="decided", start=store.start,
                              end=store.end, target="2028-01", scenario=store.name, ax=ax)
     end = horizon(store)
     lines = {line.get_label(): line for line in ax.lines}
@@ -115,7 +116,7 @@ def test_gap_close_chart_draws_medians_and_bands_and_no_made_up_dates(store: Res
 
 def test_probability_chart_draws_wilson_intervals(store: Results, ax) -> None:
     rows = gap_rows(store)
-    plotting.probability_chart(store.points, REQ, x="lines added", group="decided", target="2028-01", ax=ax)
+    plotting.probability_chart(store.stats, REQ, x="lines added", group="decided", target="2028-01", ax=ax)
     column = "p_closed_by_2028-01"
     assert len(ax.containers) == rows["decided"].nunique()
     for container, (_, part) in zip(ax.containers, rows.groupby("decided"), strict=True):
@@ -130,7 +131,7 @@ def test_probability_chart_draws_wilson_intervals(store: Results, ax) -> None:
 
 def test_heatmap_cells_and_labels_are_the_median_dates(store: Results, ax) -> None:
     rows = gap_rows(store)
-    plotting.close_heatmap(store.points, REQ, x="lines added", y="decided", start=store.start,
+    plotting.close_heatmap(store.stats, REQ, x="lines added", y="decided", start=store.start,
                            end=store.end, ax=ax)
     image = ax.images[0].get_array()
     texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text() for t in ax.texts}
@@ -147,7 +148,7 @@ def test_heatmap_cells_and_labels_are_the_median_dates(store: Results, ax) -> No
 
 def test_heatmap_of_probability(store: Results, ax) -> None:
     rows = gap_rows(store)
-    plotting.close_heatmap(store.points, REQ, x="lines added", y="decided", start=store.start,
+    plotting.close_heatmap(store.stats, REQ, x="lines added", y="decided", start=store.start,
                            end=store.end, value="probability", target="2028-01", ax=ax)
     values = sorted(float(t.get_text()) for t in ax.texts)
     assert values == pytest.approx(sorted(rows["p_closed_by_2028-01"].round(2)))
@@ -296,10 +297,10 @@ def test_experiment_charts_select_what_is_drawn(store: Results, tmp_path: Path) 
 
 
 def test_capex_on_the_x_axis(store: Results) -> None:
+    from leadtime_sim.charts.jobs import gap_close_jobs
     from leadtime_sim.experiment.spec import Chart
-    from leadtime_sim.plotting.jobs import jobs_for
 
-    (job,) = jobs_for(store, Chart(chart="gap_close", x="capex"))
+    (job,) = gap_close_jobs(store, Chart(chart="gap_close", x="capex"))
     _fig, axes = plotting.new_figure()
     job.draw(axes)
     capex = {0: 0.0, 1: 50.0, 2: 90.0}  # tied to lines added in charts_sweep.toml
@@ -312,10 +313,10 @@ def test_capex_on_the_x_axis(store: Results) -> None:
 
 
 def test_tick_labels_show_the_capex_of_the_lines(store: Results) -> None:
+    from leadtime_sim.charts.jobs import gap_close_jobs
     from leadtime_sim.experiment.spec import Chart
-    from leadtime_sim.plotting.jobs import jobs_for
 
-    (job,) = jobs_for(store, Chart(chart="gap_close"))
+    (job,) = gap_close_jobs(store, Chart(chart="gap_close"))
     _fig, axes = plotting.new_figure()
     job.draw(axes)
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["0\n$0M", "1\n$50M", "2\n$90M"]
@@ -332,7 +333,7 @@ def test_a_full_redraw_removes_charts_it_did_not_draw(store: Results) -> None:
 
 
 @pytest.mark.parametrize(("charts", "message"), [
-    ('chart = "pie"', "charts[0].chart: Input should be"),
+    ('chart = "pie"', "charts[0].chart: unknown chart 'pie'"),
     ('chart = "fan"\nx = "lines added"', "'x' does not apply to chart 'fan'"),
     ('chart = "gap_close"\nx = "lines"', "x = 'lines' in chart 0 (gap_close) is not an axis label"),
     ('chart = "gap_close"\ntarget = "2031-01"', "is not one of the experiment's targets"),

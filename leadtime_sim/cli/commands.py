@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from leadtime_sim.charts import write_charts
+from leadtime_sim.charts.files import write_charts
 from leadtime_sim.cli.options import (
     fail,
     input_errors_exit_2,

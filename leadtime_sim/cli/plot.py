@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from leadtime_sim.charts import FORMATS, write_charts
+from leadtime_sim.charts.catalogue import CHARTS
+from leadtime_sim.charts.files import FORMATS, write_charts
 from leadtime_sim.cli.options import input_errors_exit_2
-from leadtime_sim.experiment.spec import CHART_NAMES
 from leadtime_sim.report import write_report
 
 directory_argument = click.argument("directory", type=click.Path(path_type=Path))
@@ -17,7 +17,7 @@ directory_argument = click.argument("directory", type=click.Path(path_type=Path)
 @click.command()
 @directory_argument
 @click.option("--chart", "names", multiple=True, metavar="NAME",
-              help=f"Draw only this chart (repeatable): {', '.join(CHART_NAMES)}.")
+              help=f"Draw only this chart (repeatable): {', '.join(CHARTS)}.")
 @click.option("--format", "fmt", default="png", show_default=True, metavar="|".join(FORMATS),
               help="File format of the charts.")
 @input_errors_exit_2

@@ -12,10 +12,10 @@ from types import FrameType
 
 import click
 
-from leadtime_sim.charts import check_charts, write_charts
+from leadtime_sim.charts.files import check_charts, write_charts
 from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_lots_option, set_option
 from leadtime_sim.experiment.executors import EXECUTORS, default_workers
-from leadtime_sim.experiment.runner import MAX_RUNS, plan_experiment, run_experiment
+from leadtime_sim.experiment.runner import MAX_RUNS, Plan, plan_experiment, run_plan
 from leadtime_sim.experiment.task import execute
 from leadtime_sim.sim import Limits
 
@@ -51,10 +51,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def show_design(experiment: Path, overrides: tuple[str, ...], workers: int, limits: Limits,
-                yes: bool, replications: int | None) -> None:
+def show_design(plan: Plan, workers: int) -> None:
     """Print the design and a time estimate from a few timed runs (``--dry-run``)."""
-    plan = plan_experiment(experiment, overrides, limits, yes, replications)
     e = plan.experiment
     click.echo(f"{e.name}: {len(plan.points)} design points x {e.replications} replications "
                f"= {plan.runs} runs")
@@ -98,19 +96,19 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     """Run EXPERIMENT: every design point x replications, stored as runs finish."""
     count = workers or default_workers()
     limits = Limits(max_lots=max_lots, wall_seconds=run_timeout or math.inf)
-    if dry_run:
-        show_design(experiment, overrides, count, limits, yes, replications)
-        return
-    if scheduler and executor != "dask":
+    if scheduler and executor != "dask" and not dry_run:
         raise click.UsageError("--scheduler needs --executor dask")
+    plan = plan_experiment(experiment, overrides, limits, yes, replications)
+    if dry_run:
+        show_design(plan, count)
+        return
     out = out_dir if out_dir is not None else Path("results") / experiment.stem
     if not no_charts:
-        check_charts(experiment)
+        check_charts(plan.experiment, plan.scenario, len(plan.points), str(experiment))
     progress = Progress()
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        store = run_experiment(experiment, out, executor, count, scheduler, resume, force,
-                               overrides, progress, limits, yes, replications)
+        store = run_plan(plan, out, executor, count, scheduler, resume, force, overrides, progress)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)

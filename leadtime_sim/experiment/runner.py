@@ -206,13 +206,20 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
     plan = plan_experiment(path, overrides, limits, yes, replications)
+    return run_plan(plan, out, executor, workers, scheduler, resume, force, overrides, progress)
+
+
+def run_plan(plan: Plan, out: str | Path, executor: str = "process", workers: int | None = None,
+             scheduler: str | None = None, resume: bool = False, force: bool = False,
+             overrides: Sequence[str] = (), progress: Progress | None = None) -> ResultsStore:
+    """Execute a plan's runs not yet in the store at ``out``, flushing as they finish
+    (``overrides``: the ``--set`` texts the plan was made with, for the manifest)."""
     with system_memory_pool():
         return _run(plan, out, executor, workers, scheduler, resume, force, overrides, progress)
 
 
 def _run(plan: Plan, out: str | Path, executor: str, workers: int | None, scheduler: str | None,
          resume: bool, force: bool, overrides: Sequence[str], progress: Progress | None) -> ResultsStore:
-    """Execute a plan's runs not yet in the store, flushing as they finish."""
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
     store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force)

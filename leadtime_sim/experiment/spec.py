@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.dates import month_index, normalise_date
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.metrics import METRICS
@@ -81,25 +83,11 @@ class Axis(Frozen):
         return self.label or self.path
 
 
-ChartName = Literal["gap_close", "probability", "heatmap", "fan", "backlog", "lead_time", "utilisation"]
-CHART_NAMES: tuple[str, ...] = get_args(ChartName)
-"""Charts the ``charts`` list (and ``leadtime-sim plot --chart``) can name."""
-CHART_FIELDS = {
-    "gap_close": {"requirements", "x", "group", "target"},
-    "probability": {"requirements", "x", "group", "target"},
-    "heatmap": {"requirements", "x", "y", "value", "target"},
-    "fan": {"requirements", "points"},
-    "backlog": {"products", "points"},
-    "lead_time": {"products", "by"},
-    "utilisation": {"points", "period_months"},
-}
-"""The settings each chart reads; any other setting given for it is an error."""
-
-
 class Chart(Frozen):
     """One chart to draw after a sweep (or with ``leadtime-sim plot``); unset = chosen for you."""
 
-    chart: ChartName
+    chart: str
+    """A chart of ``charts.catalogue.CHARTS``."""
     requirements: list[str] = []
     """Requirements to draw (one file each); empty: every requirement."""
     products: list[str] = []
@@ -120,15 +108,29 @@ class Chart(Frozen):
     period_months: Annotated[int, Field(ge=1, le=120)] | None = None
     """Months per utilisation cell; default: 3, or 6 beyond a 10-year horizon."""
 
+    @field_validator("chart")
+    @classmethod
+    def _known_chart(cls, chart: str) -> str:
+        if chart not in CHARTS:
+            raise ValueError(f"unknown chart {chart!r} (charts: {', '.join(CHARTS)})")
+        return chart
+
     @model_validator(mode="after")
     def _only_settings_it_reads(self) -> Chart:
-        allowed = CHART_FIELDS[self.chart] | {"chart"}
+        allowed = CHARTS[self.chart].settings | {"chart"}
         extra = sorted(name for name in self.model_fields_set if name not in allowed
                        and getattr(self, name) != type(self).model_fields[name].default)
         if extra:
             raise ValueError(f"{', '.join(map(repr, extra))} does not apply to chart {self.chart!r} "
                              f"(it reads: {', '.join(sorted(allowed - {'chart'}))})")
         return self
+
+
+def _known_metric(name: str) -> str:
+    if name.split(".", 1)[0] not in METRICS:
+        raise ValueError(f"unknown metric {name!r} (metrics: {', '.join(METRICS)}, each "
+                         "optionally followed by .<requirement or product>)")
+    return name
 
 
 class Experiment(Frozen):
@@ -148,21 +150,12 @@ class Experiment(Frozen):
     """Axis values of the point others are compared with (default: the first point)."""
     targets: list[Date] = []
     """Dates for the probability that each gap is closed by then."""
-    metrics: list[str] = []
+    metrics: list[Annotated[str, AfterValidator(_known_metric)]] = []
     """Metrics to keep (prefixes such as 'gap_closed_months'); empty keeps all."""
     plugins: list[str] = []
     """Plugin modules the runs need (imported in every worker)."""
     charts: list[Chart] = []
     """Charts drawn into the store's charts/ folder; empty: a default set."""
-
-    @field_validator("metrics")
-    @classmethod
-    def _known_metrics(cls, metrics: list[str]) -> list[str]:
-        for name in metrics:
-            if name.split(".", 1)[0] not in METRICS:
-                raise ValueError(f"unknown metric {name!r} (metrics: {', '.join(METRICS)}, each "
-                                 "optionally followed by .<requirement or product>)")
-        return metrics
 
     @field_validator("charts")
     @classmethod

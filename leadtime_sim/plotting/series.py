@@ -2,13 +2,14 @@
 
 They take the long quantile table of a sweep store (``series_quantiles.parquet``: point_id,
 entity, name, field, month, p10, p50, p90); a single run is the same table with only
-``p50`` (see :func:`leadtime_sim.charts.run_quantiles`), and then no bands are drawn.
+``p50`` (see :func:`leadtime_sim.results.run_quantiles`), and then no bands are drawn.
 Each row is the state at the end of its month, so it is drawn at the month's end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,6 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from leadtime_sim.charts import Milestone
 from leadtime_sim.dates import months_between
 from leadtime_sim.plotting.style import (
     GREY,
@@ -30,6 +30,14 @@ from leadtime_sim.plotting.style import (
     legend_outside,
     titled,
 )
+
+
+class Milestone(TypedDict):
+    """An investment event drawn on a time axis (``point_id`` None: the same for all points)."""
+
+    date: str
+    label: str
+    point_id: int | None
 
 
 def series_rows(quantiles: pd.DataFrame, entity: str, name: str, field: str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from leadtime_sim.dates import normalise_date
+from leadtime_sim.dates import months_between, normalise_date
 from leadtime_sim.distributions import Constant, Distribution, number_as_constant
 
 Date = Annotated[str, BeforeValidator(normalise_date)]
@@ -108,6 +108,12 @@ class Investment(Frozen):
     ramp_start_fraction: Fraction = 1.0
     capex_musd: NonNegative = 0.0
     capex_musd_per_line: NonNegative = 0.0
+
+    def in_service_months(self, start: str) -> float:
+        """When the lines are planned to enter service, in months from ``start``: decided,
+        built, and delayed by the mean slip (a run may differ: its slip is drawn, and a
+        budget may delay the money)."""
+        return months_between(start, self.decided) + self.construction_months + self.slip_months.mean
 
     @property
     def total_capex_musd(self) -> float:

@@ -1,4 +1,6 @@
-"""From chart settings to drawing jobs: which requirement, product, axes and points each file shows.
+"""The chart builders: from typed results and one chart setting to drawing jobs - which
+requirement, product, axes and points each file shows. Each is declared in
+``charts/catalogue.py``.
 
 Unset settings are chosen here: every requirement, the first axis on x and the second as
 groups (other axes held at the baseline's values), the baseline and the best point.
@@ -13,8 +15,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.axes import Axes
 
-from leadtime_sim.charts import Job, Results, best_point, milestones, swept_capex
-from leadtime_sim.dates import months_between
+from leadtime_sim.charts.catalogue import Job
+from leadtime_sim.charts.choices import best_point, milestones
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.spec import Chart
 from leadtime_sim.plotting.orders import lead_time_chart
@@ -25,6 +27,7 @@ from leadtime_sim.plotting.series import (
     utilisation_chart,
 )
 from leadtime_sim.plotting.sweep import close_heatmap, gap_close_chart, probability_chart
+from leadtime_sim.results import Results
 
 CAPEX_LABEL = "capex of the swept investments ($M)"
 
@@ -34,11 +37,6 @@ def _on_axes(draw: Callable[..., Any]) -> Callable[[list[Axes]], None]:
     def run(axes: list[Axes]) -> None:
         draw(ax=axes[0])
     return run
-
-
-def jobs_for(results: Results, spec: Chart) -> list[Job]:
-    """The files one chart setting makes (one per requirement, product or point)."""
-    return BUILDERS[spec.chart](results, spec)
 
 
 def _names(asked: list[str], known: list[str], what: str, results: Results) -> list[str]:
@@ -51,21 +49,13 @@ def _names(asked: list[str], known: list[str], what: str, results: Results) -> l
 def _scenario(results: Results) -> str:
     """The subtitle: the scenario's name, and for a single run which one it is."""
     if results.kind == "run":
-        return (f"{results.name} (one run: seed {results.manifest.get('seed')}, "
-                f"replication {results.manifest.get('replication', 0)})")
+        return (f"{results.name} (one run: seed {results.provenance.seed}, "
+                f"replication {results.provenance.replication or 0})")
     return results.name
 
 
 def _label(results: Results, requirement: str) -> str:
-    return f"{requirement} ({results.scenario['requirements'][requirement]['product']})"
-
-
-def _capex_axis(results: Results) -> str | None:
-    for axis in results.experiment.get("axes", []):
-        paths = [axis["path"], *(axis.get("tied") or {})]
-        if any(p.endswith(("capex_musd", "lines_added")) for p in paths):
-            return str(axis.get("label") or axis["path"])
-    return None
+    return f"{requirement} ({results.scenario.requirements[requirement].product})"
 
 
 def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | None]:
@@ -76,7 +66,7 @@ def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | 
     x = spec.x or axes[0]
     other = getattr(spec, second)
     if other is None:
-        skip = {x, _capex_axis(results) if x == "capex" else None}
+        skip = {x, results.capex_axis if x == "capex" else None}
         other = next((a for a in axes if a not in skip), None)
     return x, other
 
@@ -87,11 +77,11 @@ def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
     With capex on an axis, the axis capex follows (lines added, say) varies too.
     """
     if "capex" in keep:
-        keep = keep | {_capex_axis(results)}
-    rows = results.points.copy()
-    capex = swept_capex(results)
+        keep = keep | {results.capex_axis}
+    rows = results.stats.copy()
+    capex = {p.point_id: p.swept_capex_musd for p in results.points}
     rows["capex"] = rows["point_id"].map(capex).astype(float)
-    base = results.point_axes(results.baseline)
+    base = results.point(results.baseline_id).axes
     for axis in results.axes:
         if axis not in keep:
             rows = rows[rows[axis].astype(str) == str(base.get(axis))]
@@ -109,7 +99,7 @@ def _target(results: Results, spec: Chart, needed: bool) -> str | None:
 
 def _capex_notes(results: Results, rows: pd.DataFrame, x: str) -> dict[float, str]:
     """``$500M`` under each value of the axis capex follows (when one value, one capex)."""
-    if x != _capex_axis(results) or rows["capex"].isna().all():
+    if x != results.capex_axis or rows["capex"].isna().all():
         return {}
     per_value = rows.groupby(x)["capex"].agg(["min", "max"])
     if (per_value["min"] != per_value["max"]).any() or per_value["max"].max() == 0:
@@ -127,7 +117,7 @@ def _probability_targets(results: Results, spec: Chart) -> list[str]:
     return results.targets
 
 
-def _gap_close(results: Results, spec: Chart) -> list[Job]:
+def gap_close_jobs(results: Results, spec: Chart) -> list[Job]:
     x, group = _sweep_axes(results, spec, "group")
     rows = _sweep_rows(results, {x, group})
     xlabel = CAPEX_LABEL if x == "capex" else x
@@ -151,7 +141,11 @@ def _gap_close(results: Results, spec: Chart) -> list[Job]:
     return jobs
 
 
-def _heatmap(results: Results, spec: Chart) -> list[Job]:
+def probability_jobs(results: Results, spec: Chart) -> list[Job]:
+    return gap_close_jobs(results, spec)
+
+
+def heatmap_jobs(results: Results, spec: Chart) -> list[Job]:
     x, y = _sweep_axes(results, spec, "y")
     if y is None:
         raise InputError([f"{results.directory}: a heatmap needs two axes"])
@@ -172,18 +166,17 @@ def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]
     if that is the baseline or no requirement is given, the point with the most capex)."""
     if results.kind == "run":
         return [0]
-    known = [int(p["point_id"]) for p in results.manifest.get("points", [])]
+    known = [p.point_id for p in results.points]
     wrong = [p for p in spec.points if p not in known]
     if wrong:
         raise InputError([f"{results.directory}: no design point {p} (points 0-{max(known)})" for p in wrong])
     if spec.points:
         return list(spec.points)
-    chosen = [results.baseline]
+    chosen = [results.baseline_id]
     if requirement:
         chosen.append(best_point(results, requirement, results.targets[0] if results.targets else None))
     if len(set(chosen)) == 1:
-        capex = swept_capex(results)
-        chosen.append(max(known, key=lambda p: (capex.get(p, 0.0), -p)))
+        chosen.append(max(known, key=lambda p: (results.point(p).swept_capex_musd, -p)))
     return list(dict.fromkeys(chosen))
 
 
@@ -191,11 +184,11 @@ def _labels(results: Results, points: list[int]) -> dict[int, str]:
     return {p: results.point_label(p) for p in points} if results.kind == "sweep" else {0: ""}
 
 
-def _fan(results: Results, spec: Chart) -> list[Job]:
+def fan_jobs(results: Results, spec: Chart) -> list[Job]:
     jobs = []
     for req in _names(spec.requirements, results.requirements, "requirement", results):
         points = _points(results, spec, req)
-        product = results.scenario["requirements"][req]["product"]
+        product = results.scenario.requirements[req].product
         draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,
                        labels=_labels(results, points), milestones=milestones(results, product, points),
                        scenario=_scenario(results), label=_label(results, req))
@@ -207,14 +200,14 @@ def _products(results: Results, spec: Chart) -> list[str]:
     if results.kind == "run":
         known = list(dict.fromkeys(results.orders["product"]))
     else:
-        known = list(dict.fromkeys(r["product"] for r in results.scenario["requirements"].values()))
+        known = list(dict.fromkeys(r.product for r in results.scenario.requirements.values()))
     return _names(spec.products, known, "product with orders", results)
 
 
-def _backlog(results: Results, spec: Chart) -> list[Job]:
+def backlog_jobs(results: Results, spec: Chart) -> list[Job]:
     jobs = []
     for product in _products(results, spec):
-        req = next((n for n, r in results.scenario["requirements"].items() if r["product"] == product), None)
+        req = next((n for n, r in results.scenario.requirements.items() if r.product == product), None)
         points = _points(results, spec, req)
         common: dict[str, Any] = {"start": results.start, "points": points,
                                   "labels": _labels(results, points), "scenario": _scenario(results)}
@@ -228,7 +221,7 @@ def _backlog(results: Results, spec: Chart) -> list[Job]:
     return jobs
 
 
-def _lead_time(results: Results, spec: Chart) -> list[Job]:
+def lead_time_jobs(results: Results, spec: Chart) -> list[Job]:
     if results.kind != "run":
         raise InputError([f"{results.directory}: chart 'lead_time' needs a run's orders"])
     suffix = "-priority" if spec.by == "priority" else ""
@@ -238,11 +231,11 @@ def _lead_time(results: Results, spec: Chart) -> list[Job]:
             for product in _products(results, spec)]
 
 
-def _utilisation(results: Results, spec: Chart) -> list[Job]:
-    factories = results.scenario["factories"]
-    products = list(results.scenario["products"])  # the modeller's order: components after products
-    order = sorted(factories, key=lambda n: products.index(factories[n]["product"]))
-    row_labels = {n: f"{n} ({factories[n]['product']})" for n in order}
+def utilisation_jobs(results: Results, spec: Chart) -> list[Job]:
+    factories = results.scenario.factories
+    products = list(results.scenario.products)  # the modeller's order: components after products
+    order = sorted(factories, key=lambda n: products.index(factories[n].product))
+    row_labels = {n: f"{n} ({factories[n].product})" for n in order}
     jobs = []
     for point in _points(results, spec, None):
         subtitle = results.point_label(point) if results.kind == "sweep" else ""
@@ -256,10 +249,5 @@ def _utilisation(results: Results, spec: Chart) -> list[Job]:
 
 def _period(results: Results) -> int:
     """Months per utilisation cell: a quarter up to a 10-year horizon, else half a year."""
-    return 3 if months_between(results.start, results.end) <= 120 else 6
+    return 3 if results.horizon_months <= 120 else 6
 
-
-BUILDERS: dict[str, Callable[[Results, Chart], list[Job]]] = {
-    "gap_close": _gap_close, "probability": _gap_close, "heatmap": _heatmap, "fan": _fan,
-    "backlog": _backlog, "lead_time": _lead_time, "utilisation": _utilisation,
-}

@@ -1,0 +1,86 @@
+"""The charts, each declared once: its name, the settings it reads, the results it needs,
+whether it is drawn by default, its builder and the caption the report gives it.
+
+Experiment validation (``[[charts]]``), ``leadtime-sim plot --chart``, the default chart set,
+the chart jobs and the report all read this table. A builder is named as
+``module:function`` and imported when a chart is drawn, so that validating an experiment
+imports neither the builders nor Matplotlib. To add a chart: one ``_chart(...)`` line here
+and its builder in ``charts/jobs.py`` (a function ``(results, spec) -> list[Job]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, Literal
+
+from leadtime_sim.registry import Registry
+
+Source = Literal["sweep", "run"]
+
+
+@dataclass(frozen=True)
+class ChartKind:
+    """One kind of chart."""
+
+    name: str
+    settings: frozenset[str]
+    """The ``[[charts]]`` settings it reads (any other given for it is an error)."""
+    sources: frozenset[Source]
+    """The results it can be drawn from: a sweep store, one run's output, or both."""
+    default_for: frozenset[Source]
+    """Drawn when an experiment lists no charts (sweeps: if its data is there)."""
+    needs: str
+    """What it needs beyond its source (shown in messages): "targets", "two axes", "series", ""."""
+    builder: str
+    """``module:function`` making its jobs from typed results and a chart setting."""
+    caption: str
+    """How to read it (the report's text above its charts)."""
+
+    def build(self) -> Callable[..., Any]:
+        module, function = self.builder.split(":")
+        return getattr(import_module(module), function)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chart file: its name and how to draw it on ``rows`` stacked axes."""
+
+    stem: str
+    rows: int
+    draw: Callable[[list[Any]], None]
+    """Draws on the figure's axes (Matplotlib ``Axes``)."""
+
+    @property
+    def kind(self) -> str:
+        """The chart's name (``gap_close``, ``fan``, ...)."""
+        return self.stem.split("-", 1)[0]
+
+
+CHARTS: Registry[ChartKind] = Registry("chart")
+JOBS = "leadtime_sim.charts.jobs"
+
+
+def _chart(name: str, settings: str, sources: str, default_for: str, needs: str, builder: str,
+           caption: str) -> None:
+    CHARTS.add(name, ChartKind(name, frozenset(settings.split()), frozenset(sources.split()),  # type: ignore[arg-type]
+                               frozenset(default_for.split()), needs, f"{JOBS}:{builder}", caption))  # type: ignore[arg-type]
+
+
+_chart("gap_close", "requirements x group target", "sweep", "sweep", "", "gap_close_jobs",
+       "When each gap closes against the swept investment: the median run (line) and the P10-P90 "
+       "of runs (bars); a triangle on the horizon: not closed by the end.")
+_chart("probability", "requirements x group target", "sweep", "sweep", "targets", "probability_jobs",
+       "The chance each gap is closed by the target date, with 95% Wilson intervals.")
+_chart("heatmap", "requirements x y value target", "sweep", "sweep", "two axes", "heatmap_jobs",
+       "The median close date over two axes at once.")
+_chart("fan", "requirements points", "sweep run", "sweep run", "series", "fan_jobs",
+       "Inventory against the requirement over time, for the baseline and the best point; "
+       "numbered lines: capacity investments planned to enter service.")
+_chart("backlog", "products points", "sweep run", "sweep run", "series", "backlog_jobs",
+       "Units ordered and not yet delivered, and the lead time a new one-unit order is quoted.")
+_chart("lead_time", "products by", "run", "run", "", "lead_time_jobs",
+       "Lead time of every order, by customer.")
+_chart("utilisation", "points period_months", "sweep run", "sweep run", "series", "utilisation_jobs",
+       "Share of each factory's lines that are busy: the bottleneck tier stays yellow.")

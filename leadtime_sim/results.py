@@ -1,0 +1,242 @@
+"""Reading a results directory into typed objects: the typed boundary between the store and
+the charts and report.
+
+A sweep store gives the experiment and the scenario as run (validated models), each design
+point with its own scenario (the base with the point's values), the points table and the
+series quantiles; a run's directory gives its scenario, summary, series and orders. Charts
+and the report read these, never the manifest's dicts, and take what the scenario knows
+(an investment's capex, its planned entry into service) from the scenario itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.errors import InputError, pydantic_problems
+from leadtime_sim.experiment.spec import Experiment
+from leadtime_sim.experiment.task import SERIES_FIELDS
+from leadtime_sim.metrics import METRICS
+from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.loading import apply_values
+
+GAP_CLOSED = METRICS["gap_closed_months"]
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """A design point as stored: its axis values, the scenario values they set, its scenario."""
+
+    point_id: int
+    axes: dict[str, Any]
+    """Axis label -> value."""
+    values: dict[str, Any]
+    """Scenario path -> value (tied values included)."""
+    base: Scenario = field(repr=False, compare=False)
+
+    @cached_property
+    def scenario(self) -> Scenario:
+        """The base scenario with this point's values (validated when the sweep ran)."""
+        if not self.values:
+            return self.base
+        return Scenario.model_validate(apply_values(self.base.model_dump(by_alias=True), self.values))
+
+    @cached_property
+    def swept_investments(self) -> tuple[str, ...]:
+        """The investments whose settings the point's values change."""
+        names = {path.split(".")[1] for path in self.values if path.startswith("investments.")}
+        return tuple(n for n in self.scenario.investments if n in names)
+
+    @cached_property
+    def swept_capex_musd(self) -> float:
+        """Capex of the swept investments at this point (``Investment.total_capex_musd``)."""
+        return sum(self.scenario.investments[n].total_capex_musd for n in self.swept_investments)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the results came from, for the report's facts."""
+
+    seed: int | None = None
+    replication: int | None = None
+    replications: int | None = None
+    status: str = ""
+    done: int | None = None
+    failed: int | None = None
+    model_file: str = ""
+    model_sha256: str = ""
+    version: str = ""
+    finished: str | None = None
+
+
+@dataclass(frozen=True)
+class Results:
+    """A results directory: a sweep store (``kind == "sweep"``) or one run's output (``run``)."""
+
+    directory: Path
+    kind: Literal["sweep", "run"]
+    scenario: Scenario
+    """The scenario as run (for a sweep: before the axes are applied)."""
+    experiment: Experiment | None
+    points: tuple[StoredPoint, ...]
+    """Design points (a run: one point, 0, with no values)."""
+    baseline_id: int
+    stats: pd.DataFrame
+    """``points.csv``: one row per design point and metric (empty for a run)."""
+    quantiles: pd.DataFrame
+    """Series quantiles: point_id, entity, name, field, month, p10, p50, p90."""
+    orders: pd.DataFrame
+    """A run's orders (empty for a sweep)."""
+    provenance: Provenance
+    manifest: dict[str, Any] = field(repr=False)
+    """The file as written (manifest.json or summary.json), shown verbatim in the report."""
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def start(self) -> str:
+        return self.scenario.start
+
+    @property
+    def end(self) -> str:
+        return self.scenario.end
+
+    @property
+    def horizon_months(self) -> float:
+        return months_between(self.start, self.end)
+
+    @property
+    def axes(self) -> list[str]:
+        return [a.name for a in self.experiment.axes] if self.experiment else []
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.experiment.targets) if self.experiment else []
+
+    @property
+    def requirements(self) -> list[str]:
+        return list(self.scenario.requirements)
+
+    def point(self, point_id: int) -> StoredPoint:
+        return next(p for p in self.points if p.point_id == point_id)
+
+    def point_label(self, point_id: int) -> str:
+        """``lines added 2, decided 2026-01`` (``(baseline)`` added for the baseline)."""
+        text = ", ".join(f"{k} {v}" for k, v in self.point(point_id).axes.items())
+        return text + (" (baseline)" if point_id == self.baseline_id and self.kind == "sweep" else "")
+
+    def gap_rows(self, requirement: str) -> pd.DataFrame:
+        """The points table's rows of a requirement's close date."""
+        return self.stats[self.stats["metric"] == GAP_CLOSED.column(requirement)]
+
+    @cached_property
+    def capex_axis(self) -> str | None:
+        """The first axis whose values change the swept capex (points that differ only in it
+        differ in capex), or None."""
+        if len(self.points) < 2:
+            return None
+        capex = pd.Series([p.swept_capex_musd for p in self.points])
+        table = pd.DataFrame([p.axes for p in self.points]).astype(str)
+        for axis in self.axes:
+            others = [a for a in self.axes if a != axis]
+            spread = capex.groupby([table[a] for a in others]).nunique() if others else capex.nunique()
+            if np.any(np.asarray(spread) > 1):
+                return axis
+        return None
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError([f"{path}: cannot read: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise InputError([f"{path}: not a JSON object"])
+    return data
+
+
+def _table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    except Exception as exc:  # any reader error is bad input, reported in one line
+        raise InputError([f"{path}: cannot read: {exc}"]) from None
+
+
+def _model(kind: type[Scenario] | type[Experiment], data: Any, source: str) -> Any:
+    try:
+        return kind.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(exc, source, kind)[:5]) from None
+
+
+def load_results(directory: str | Path) -> Results:
+    """Read a sweep store or a run's output directory; InputError if it is neither."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise InputError([f"{folder}: no such directory"])
+    if (folder / "manifest.json").is_file():
+        return _sweep(folder, _json(folder / "manifest.json"))
+    if (folder / "summary.json").is_file() and (folder / "series.parquet").is_file():
+        return _run(folder)
+    raise InputError([f"{folder}: neither a sweep store (manifest.json, points.csv) nor a run's "
+                      "output (summary.json, series.parquet)"])
+
+
+def _sweep(folder: Path, manifest: dict[str, Any]) -> Results:
+    if not (folder / "points.csv").is_file() or "scenario" not in manifest:
+        raise InputError([f"{folder}: the results store holds no finished runs (no points.csv)"])
+    source = str(folder / "manifest.json")
+    scenario = _model(Scenario, manifest["scenario"], f"{source}: scenario")
+    experiment = _model(Experiment, manifest.get("experiment"), f"{source}: experiment")
+    points = tuple(StoredPoint(int(p["point_id"]), dict(p["axes"]), dict(p["values"]), scenario)
+                   for p in manifest.get("points", []))
+    counts = manifest.get("counts") or {}
+    provenance = Provenance(
+        seed=manifest.get("seed"), replications=manifest.get("replications"),
+        status=str(manifest.get("status", "")), done=counts.get("done"), failed=counts.get("failed"),
+        model_file=str(manifest.get("model_file", "")), model_sha256=str(manifest.get("model_sha256", "")),
+        version=str(manifest.get("version", "")), finished=manifest.get("finished"))
+    path = folder / "series_quantiles.parquet"
+    quantiles = _table(path) if path.is_file() else pd.DataFrame()
+    return Results(folder, "sweep", scenario, experiment, points, int(manifest.get("baseline_point", 0)),
+                   _table(folder / "points.csv"), quantiles, pd.DataFrame(), provenance, manifest)
+
+
+def _run(folder: Path) -> Results:
+    summary = _json(folder / "summary.json")
+    scenario = _model(Scenario, _json(folder / "scenario_as_run.json"), str(folder / "scenario_as_run.json"))
+    provenance = Provenance(seed=summary.get("seed"), replication=summary.get("replication"),
+                            model_file=str(summary.get("model_file") or ""),
+                            version=str(summary.get("version", "")))
+    return Results(folder, "run", scenario, None, (StoredPoint(0, {}, {}, scenario),), 0, pd.DataFrame(),
+                   run_quantiles(_table(folder / "series.parquet")), _table(folder / "orders.parquet"),
+                   provenance, summary)
+
+
+def run_quantiles(series: pd.DataFrame) -> pd.DataFrame:
+    """A run's series in the long form of a store's quantiles (p50 = the value; no band)."""
+    parts = []
+    for entity, fields in SERIES_FIELDS.items():
+        rows = series[series["entity"] == entity]
+        wanted = [*fields, "quoted_lead_time_months"] if entity == "product" else list(fields)
+        wanted = [w for w in wanted if w in rows.columns]  # a model without requirements has none
+        if rows.empty or not wanted:
+            continue
+        long = rows.melt(id_vars=["name", "month"], value_vars=wanted, var_name="field", value_name="p50")
+        long.insert(0, "entity", entity)
+        parts.append(long)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["p50"] = pd.to_numeric(frame["p50"], errors="coerce").astype(float)
+    frame.insert(0, "point_id", 0)
+    frame["p10"] = frame["p90"] = np.nan
+    return frame

@@ -363,3 +363,24 @@ def test_dates_on_time_axes_are_calendar_dates(store: Results, ax) -> None:
     low, high = (mdates.num2date(v) for v in ax.get_xlim())
     assert (low.year, low.month) == (2025, 1) and (high.year, high.month) == (2030, 1)
     assert ax.xaxis.get_major_formatter()(mdates.date2num(high.replace(tzinfo=None))) == "2030"
+
+
+def test_typed_results_know_each_points_scenario_and_the_capex_axis(store: Results) -> None:
+    assert store.capex_axis == "lines added"  # tied capex, found from the points, not the path
+    for point in store.points:
+        investment = point.scenario.investments["new_line"]
+        assert investment.lines_added == point.axes["lines added"]
+        assert investment.decided == point.axes["decided"]
+        assert point.swept_capex_musd == investment.total_capex_musd == {0: 0, 1: 50, 2: 90}[investment.lines_added]
+
+
+def test_milestones_are_planned_service_dates_with_the_mean_slip(store: Results) -> None:
+    from leadtime_sim.charts.choices import milestones
+    from leadtime_sim.distributions import Constant
+
+    point = next(p for p in store.points if p.axes == {"lines added": 1, "decided": "2025-03"})
+    (event,) = milestones(store, "missile", [point.point_id])
+    assert event["date"] == "2025-09"  # decided 2025-03 + 6 months' construction
+    investment = point.scenario.investments["new_line"]
+    slipped = investment.model_copy(update={"slip_months": Constant(dist="constant", value=4.0)})
+    assert slipped.in_service_months(store.start) == investment.in_service_months(store.start) + 4

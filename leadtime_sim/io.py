@@ -5,10 +5,12 @@ A reader (or a crash) never sees a half-written file under a name the tool uses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,24 @@ FILE_MODE = 0o666 & ~_umask()
 """What open() would give a new file (mkstemp's temporaries are private, 0600)."""
 
 
+def foreign_files(directory: Path, names: Iterable[str]) -> list[str]:
+    """What ``directory`` holds besides ``names`` (and temporaries): files a writer of those
+    names must never touch. Empty if the directory does not exist."""
+    allowed = set(names)
+    try:
+        entries = [p.name for p in directory.iterdir()] if directory.is_dir() else []
+    except OSError as exc:
+        raise OutputError([f"{directory}: cannot read the output directory: {exc.strerror or exc}"]) from None
+    return sorted(n for n in entries if n not in allowed and not (n.startswith(".") and n.endswith(".tmp")))
+
+
+def safe_name(stem: str, fallback: str) -> str:
+    """A folder name made of ``stem`` (a file's stem: letters, digits, ``._-``; ``..`` and
+    the like become ``fallback``), so a default output folder stays under its parent."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip(".")
+    return name or fallback
+
+
 def make_directory(path: Path) -> None:
     """Create ``path`` (and parents), or say in one line why not."""
     try:
@@ -66,11 +86,17 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise OutputError([f"{path}: cannot write: {exc.strerror or exc}"]) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path) -> None:
+    """Clean up a temporary (on a read-only file system there is nothing to remove)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:

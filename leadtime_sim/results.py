@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError, pydantic_problems
+from leadtime_sim.experiment.lock import writer_alive
 from leadtime_sim.experiment.spec import Experiment
 from leadtime_sim.experiment.task import SERIES_FIELDS
 from leadtime_sim.metrics import METRICS
@@ -201,9 +202,12 @@ def _sweep(folder: Path, manifest: dict[str, Any]) -> Results:
     points = tuple(StoredPoint(int(p["point_id"]), dict(p["axes"]), dict(p["values"]), scenario)
                    for p in manifest.get("points", []))
     counts = manifest.get("counts") or {}
+    status = str(manifest.get("status", ""))
+    if status == "running" and not writer_alive(folder):
+        status = "running, but its writer stopped without closing the store: finish it with --resume"
     provenance = Provenance(
-        seed=manifest.get("seed"), replications=manifest.get("replications"),
-        status=str(manifest.get("status", "")), done=counts.get("done"), failed=counts.get("failed"),
+        seed=manifest.get("seed"), replications=manifest.get("replications"), status=status,
+        done=counts.get("done"), failed=counts.get("failed"),
         model_file=str(manifest.get("model_file", "")), model_sha256=str(manifest.get("model_sha256", "")),
         version=str(manifest.get("version", "")), finished=manifest.get("finished"))
     path = folder / "series_quantiles.parquet"

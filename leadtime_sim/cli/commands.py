@@ -20,7 +20,8 @@ from leadtime_sim.cli.options import (
 )
 from leadtime_sim.cli.summary_text import summary_table
 from leadtime_sim.errors import InputError
-from leadtime_sim.outputs import write_run
+from leadtime_sim.io import safe_name
+from leadtime_sim.outputs import check_run_folder, write_run
 from leadtime_sim.run import simulate
 from leadtime_sim.scenario import json_schema
 from leadtime_sim.scenario.loading import load_scenario
@@ -46,6 +47,8 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     """Simulate MODEL once and write summary.json, series and orders tables."""
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
+    out = (out_dir if out_dir is not None else Path("results") / safe_name(model.stem, "model")).resolve()
+    check_run_folder(out)
     lots = estimate_lots(scenario)
     if lots > max_lots:
         raise InputError([f"{model}: this run would start about {lots:,.0f} lots, more than "
@@ -55,7 +58,6 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     except SimulationError as exc:
         click.echo(f"error: {model}: {exc}", err=True)
         sys.exit(1)
-    out = out_dir if out_dir is not None else Path("results") / model.stem
     write_run(result, out, model_path=model, overrides=overrides)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))

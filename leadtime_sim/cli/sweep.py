@@ -17,6 +17,7 @@ from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_
 from leadtime_sim.experiment.executors import EXECUTORS, default_workers
 from leadtime_sim.experiment.runner import MAX_RUNS, Plan, plan_experiment, run_plan
 from leadtime_sim.experiment.task import execute
+from leadtime_sim.io import safe_name
 from leadtime_sim.sim import Limits
 
 
@@ -48,7 +49,15 @@ class Progress:
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP (the terminal closed): stop like Ctrl-C, exit 128 + the signal."""
     raise SystemExit(128 + signum)
+
+
+def _no_more_interrupts() -> None:
+    """The sweep is stopping and its store is valid: a second Ctrl-C (or another signal) must
+    not interrupt the exit, which only waits for already-stopped workers."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def show_design(plan: Plan, workers: int) -> None:
@@ -102,20 +111,24 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     if dry_run:
         show_design(plan, count)
         return
-    out = out_dir if out_dir is not None else Path("results") / experiment.stem
+    default = Path("results") / safe_name(experiment.stem, "experiment")
+    out = (out_dir if out_dir is not None else default).resolve()
     if not no_charts:
         check_charts(plan.experiment, plan.scenario, len(plan.points), str(experiment))
     progress = Progress()
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     try:
         store = run_plan(plan, out, executor, count, scheduler, resume, force, overrides, progress)
     except KeyboardInterrupt:
+        _no_more_interrupts()
         progress.close()
         click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
         sys.exit(130)
     except SystemExit as exc:
+        _no_more_interrupts()
         progress.close()
-        if exc.code == 128 + signal.SIGTERM:
+        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
             click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
         raise
     progress.close()

@@ -7,11 +7,14 @@ distribution: local processes use ``concurrent.futures``, clusters use Dask.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -20,7 +23,9 @@ from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, execute
 from leadtime_sim.registry import Registry
 
-Executor = Callable[[SweepContext, Iterable[RunTask], int, "str | None"], Iterator[RunOutcome]]
+Outcomes = Generator[RunOutcome, None, None]
+"""Each run's outcome as it finishes; closing it early stops the runs still going."""
+Executor = Callable[[SweepContext, Iterable[RunTask], int, "str | None"], Outcomes]
 """``executor(context, tasks, workers, scheduler)``: yields each run's outcome as it finishes."""
 EXECUTORS: Registry[Executor] = Registry("executor")
 """Where a sweep's runs execute (``--executor NAME``); each is declared by its function below."""
@@ -29,10 +34,37 @@ _WORKER_CONTEXT: SweepContext | None = None
 
 
 def _init_worker(context: SweepContext) -> None:
-    """Receive the shared context once per worker process; Ctrl-C is the parent's to handle."""
+    """Receive the shared context once per worker process; Ctrl-C is the parent's to handle,
+    and a worker never outlives its parent."""
     global _WORKER_CONTEXT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal: the parent stops us
+    _die_with_parent(os.getppid())
     _WORKER_CONTEXT = context
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux's PR_SET_PDEATHSIG),
+    else watch the parent from a thread. A parent killed with SIGKILL cannot stop its
+    workers itself, and they would go on computing runs nobody records."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _execute_in_worker(task: RunTask) -> RunOutcome:
@@ -67,7 +99,7 @@ def default_workers() -> int:
 
 @EXECUTORS.register("serial")
 def run_serial(context: SweepContext, tasks: Iterable[RunTask], workers: int = 1,
-               scheduler: str | None = None) -> Iterator[RunOutcome]:
+               scheduler: str | None = None) -> Outcomes:
     """In this process, one run after another (for debugging)."""
     for task in tasks:
         yield execute(context, task)
@@ -75,7 +107,7 @@ def run_serial(context: SweepContext, tasks: Iterable[RunTask], workers: int = 1
 
 @EXECUTORS.register("process")
 def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
-                  scheduler: str | None = None) -> Iterator[RunOutcome]:
+                  scheduler: str | None = None) -> Outcomes:
     """Local worker processes, one per core by default. When a worker dies, the runs it
     may have been running are retried one at a time, so the run that kills its worker
     again is found and recorded as failed, and the others complete."""
@@ -105,7 +137,10 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
                     outcome = future.result()  # raises if the pool broke: the run stays in flight
                     del in_flight[future]
                     yield outcome
-        except BrokenProcessPool:
+        except BaseException as exc:  # interrupted, or the pool broke
+            if not isinstance(exc, BrokenProcessPool):
+                _kill_workers(pool)  # a Ctrl-C, SIGTERM or close(): stop now, not after their runs
+                raise
             if isolating:
                 task = suspects.pop()
                 yield RunOutcome(task.point_id, task.replication, "failed",
@@ -114,6 +149,15 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
                 suspects.extend(in_flight.values())
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's processes at once (``shutdown`` would let each finish its run, and
+    the interpreter's exit would wait for them). ``_processes`` is the pool's own table of
+    them: Python 3.11 has no public way to stop a worker."""
+    for process in list((pool._processes or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
 
 
 LOCAL_CLUSTER_CONFIG = {
@@ -128,7 +172,7 @@ wake-up takes the GIL from the run in progress; about 6% of a run's time with th
 
 @EXECUTORS.register("dask")
 def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
-             scheduler: str | None) -> Iterator[RunOutcome]:
+             scheduler: str | None) -> Outcomes:
     """A Dask cluster (at --scheduler, else a local one of --workers processes).
 
     Runs go in batches (``batches``), each retried once if its worker dies."""
@@ -178,7 +222,7 @@ def _close(client: Any, cluster: Any) -> None:
 
 
 def run_tasks(context: SweepContext, tasks: Iterable[RunTask], executor: str = "process",
-              workers: int | None = None, scheduler: str | None = None) -> Iterator[RunOutcome]:
+              workers: int | None = None, scheduler: str | None = None) -> Outcomes:
     """Run tasks on the chosen executor, yielding outcomes as they finish."""
     if executor not in EXECUTORS:
         raise InputError([f"--executor {executor}: expected one of {', '.join(EXECUTORS)}"])

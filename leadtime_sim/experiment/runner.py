@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,18 +222,30 @@ def run_plan(plan: Plan, out: str | Path, executor: str = "process", workers: in
 def _run(plan: Plan, out: str | Path, executor: str, workers: int | None, scheduler: str | None,
          resume: bool, force: bool, overrides: Sequence[str], progress: Progress | None) -> ResultsStore:
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
-    store = ResultsStore.open(Path(out), manifest_for(plan, overrides), plan.points, targets,
+    store = ResultsStore.open(Path(out).resolve(), manifest_for(plan, overrides), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force)
+    try:
+        _execute(plan, store, executor, workers, scheduler, progress)
+    finally:
+        store.close()
+    return store
+
+
+def _execute(plan: Plan, store: ResultsStore, executor: str, workers: int | None, scheduler: str | None,
+             progress: Progress | None) -> None:
+    """Run what the store lacks, flushing as runs finish; on any interruption, stop the
+    workers first (closing the executor), then leave the store valid and "interrupted"."""
     tasks = plan.tasks(store.done())
-    next_flush = _flush(store)
     outcome: RunOutcome
     try:
-        for outcome in run_tasks(plan.context, tasks, executor, workers, scheduler):
-            store.add(outcome)
-            if progress:
-                progress(store.finished, store.failed, plan.runs)
-            if time.monotonic() >= next_flush:
-                next_flush = _flush(store)
+        next_flush = _flush(store)
+        with closing(run_tasks(plan.context, tasks, executor, workers, scheduler)) as outcomes:
+            for outcome in outcomes:
+                store.add(outcome)
+                if progress:
+                    progress(store.finished, store.failed, plan.runs)
+                if time.monotonic() >= next_flush:
+                    next_flush = _flush(store)
     except BaseException as exc:
         store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if not isinstance(exc, OutputError):  # if we cannot write, do not try again
@@ -240,4 +253,3 @@ def _run(plan: Plan, out: str | Path, executor: str, workers: int | None, schedu
         raise
     store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     store.finish("complete")
-    return store

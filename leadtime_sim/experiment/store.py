@@ -34,8 +34,9 @@ from leadtime_sim.dates import date_at
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import META_COLUMNS, points_table
 from leadtime_sim.experiment.design import DesignPoint
+from leadtime_sim.experiment.lock import LOCK_NAME, WRITER_NAME, StoreLock
 from leadtime_sim.experiment.task import RunOutcome
-from leadtime_sim.io import atomic_write, make_directory, write_json, write_table
+from leadtime_sim.io import atomic_write, foreign_files, make_directory, write_json, write_table
 
 SERIES_QUANTILES = (0.1, 0.5, 0.9)
 VALUES_PER_PASS = 1 << 20
@@ -65,13 +66,35 @@ class ResultsStore:
     finished: int = 0
     """Runs in the table and the rows (kept as counts: the progress line asks after every run)."""
     failed: int = 0
+    lock: StoreLock | None = None
+    """Held while this process writes the store (``open`` to ``close``)."""
 
     @classmethod
     def open(cls, directory: Path, manifest: dict[str, Any], points: list[DesignPoint],
              targets: dict[str, float], baseline_id: int, start: str, resume: bool,
              force: bool) -> ResultsStore:
-        """Open ``directory`` for this experiment: resume it, or start afresh."""
+        """Open ``directory`` (resolved) for this experiment and hold its lock: resume it, or
+        start afresh. Refused (InputError): a directory holding anything but a store's files,
+        a store another process is writing, another experiment's store without ``force``."""
+        foreign = foreign_files(directory, STORE_NAMES)
+        if foreign:
+            raise InputError([f"{directory}: is not a results store: it holds "
+                              f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}; use a new "
+                              "--out (--force replaces only a results store)"])
+        make_directory(directory)
         store = cls(directory, manifest, points, targets, baseline_id, start)
+        store.lock = StoreLock(directory)
+        store.lock.acquire()
+        try:
+            store._take_over(resume, force)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _take_over(self, resume: bool, force: bool) -> None:
+        """Read what the directory holds (under the lock): resume it, replace it, or refuse."""
+        directory, manifest = self.directory, self.manifest
         old_manifest = directory / "manifest.json"
         if old_manifest.exists():
             old = json.loads(old_manifest.read_text())
@@ -82,21 +105,25 @@ class ResultsStore:
             if resume and same:
                 runs = directory / "runs.parquet"
                 if runs.exists():
-                    store.table = pd.read_parquet(runs)
-                    store.finished = len(store.table)
-                    store.failed = int((store.table["status"] != "ok").sum())
-                store.manifest["started"] = old.get("started", manifest["started"])
-                return store
+                    self.table = pd.read_parquet(runs)
+                    self.finished = len(self.table)
+                    self.failed = int((self.table["status"] != "ok").sum())
+                self.manifest["started"] = old.get("started", manifest["started"])
+                return
             if not force:
                 raise InputError([f"{directory}: already holds results ({old.get('status')}); "
                                   "use --resume to finish them, or --force to start afresh"])
-        elif directory.exists() and _holds_files(directory) and not force:
-            raise InputError([f"{directory}: is not empty and holds no results store; "
-                              "use a new --out, or --force"])
-        if force and directory.exists():
+        elif _holds_files(directory) and not force:
+            raise InputError([f"{directory}: holds parts of a results store but no manifest.json; "
+                              "use a new --out, or --force to replace them"])
+        if force:
             _clear(directory)
-        make_directory(directory)
-        return store
+
+    def close(self) -> None:
+        """Release the store's lock (the files stay as the last flush left them)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def done(self) -> set[tuple[int, int]]:
         frame = self.runs_frame()
@@ -293,6 +320,11 @@ class SeriesPart:
                 yield rep, key, flat[offsets[k]:offsets[k + 1]].copy()
 
 
+STORE_NAMES = ("manifest.json", "runs.parquet", "runs.csv", "points.csv", "series_quantiles.parquet",
+               "series_runs", "charts", "report.html", LOCK_NAME, WRITER_NAME)
+"""What a store directory may hold; a sweep never writes into a directory holding anything else."""
+
+
 @lru_cache(maxsize=8)
 def _month_dates(start: str, months: int) -> tuple[str, ...]:
     """The ``YYYY-MM`` of each month 0 .. months - 1 of a horizon (the same for every series)."""
@@ -300,8 +332,9 @@ def _month_dates(start: str, months: int) -> tuple[str, ...]:
 
 
 def _holds_files(directory: Path) -> bool:
-    """Anything in ``directory`` but the temporaries of an interrupted first write?"""
-    return any(not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in directory.iterdir())
+    """Any store file in ``directory`` (besides its lock and temporaries)?"""
+    return any(p.name not in (LOCK_NAME, WRITER_NAME)
+               and not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in directory.iterdir())
 
 
 def _write_series(table: pa.Table, row_group_rows: int, path: Path) -> None:
@@ -314,7 +347,7 @@ def _write_series(table: pa.Table, row_group_rows: int, path: Path) -> None:
 def _clear(directory: Path) -> None:
     """Remove a previous store's files (only the names a store uses)."""
     for name in ("manifest.json", "runs.parquet", "runs.csv", "points.csv",
-                 "series_quantiles.parquet"):
+                 "series_quantiles.parquet", "report.html"):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / "series_runs", ignore_errors=True)
     shutil.rmtree(directory / "charts", ignore_errors=True)

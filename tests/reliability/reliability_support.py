@@ -313,8 +313,11 @@ def reap() -> Iterator[list[subprocess.Popen[str]]]:
 # -- reading a store or a run's output ---------------------------------------------------------
 
 def parse_file(path: Path) -> Any:
-    """Parse a result file by its suffix (raises if it is half-written)."""
-    if path.suffix == ".json":
+    """Parse a result file by its suffix (raises if it is half-written); the store's lock file
+    holds nothing to parse."""
+    if path.name == ".lock":
+        return None
+    if path.suffix == ".json" or path.name == ".writer.json":
         return json.loads(path.read_text())
     if path.suffix == ".parquet":
         return pd.read_parquet(path)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError, pydantic_problems
@@ -173,11 +173,14 @@ def _table(path: Path) -> pd.DataFrame:
         raise InputError([f"{path}: cannot read: {exc}"]) from None
 
 
-def _model(kind: type[Scenario] | type[Experiment], data: Any, source: str) -> Any:
+def _model(kind: type[BaseModel], data: Any, source: str) -> Any:
+    """``data`` validated as ``kind``; a damaged or edited file is one line naming it."""
     try:
         return kind.model_validate(data)
     except ValidationError as exc:
-        raise InputError(pydantic_problems(exc, source, kind)[:5]) from None
+        problems = pydantic_problems(exc, source, kind)
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise InputError([f"{problems[0]}{more}"]) from None
 
 
 def load_results(directory: str | Path) -> Results:
@@ -193,27 +196,68 @@ def load_results(directory: str | Path) -> Results:
                       "output (summary.json, series.parquet)"])
 
 
-def _sweep(folder: Path, manifest: dict[str, Any]) -> Results:
-    if not (folder / "points.csv").is_file() or "scenario" not in manifest:
-        raise InputError([f"{folder}: the results store holds no finished runs (no points.csv)"])
+class _StoredPointEntry(BaseModel):
+    point_id: int
+    axes: dict[str, Any]
+    values: dict[str, Any]
+
+
+class _ManifestFile(BaseModel):
+    """What the charts and report read of a manifest (the rest is shown as it is)."""
+
+    model_config = ConfigDict(extra="allow")
+    scenario: dict[str, Any]
+    experiment: dict[str, Any]
+    points: list[_StoredPointEntry]
+    baseline_point: int = 0
+    counts: dict[str, int] = {}
+    seed: int | None = None
+    replications: int | None = None
+    status: str = ""
+    model_file: str = ""
+    model_sha256: str = ""
+    version: str = ""
+    finished: str | None = None
+
+
+POINTS_COLUMNS = ("point_id", "metric", "n", "share_not_by_end", "p10", "p50", "p90")
+
+
+def _points_table(path: Path, points: int) -> pd.DataFrame:
+    """``points.csv``, checked: its columns, and one complete row per point and metric."""
+    table = _table(path)
+    missing = [c for c in POINTS_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError([f"{path}: damaged (no column {', '.join(missing)}); rewrite it with "
+                          "sweep --resume"])
+    rows = points * table["metric"].nunique()
+    if len(table) != rows or table[["point_id", "metric", "n"]].isna().any().any():
+        raise InputError([f"{path}: damaged ({len(table)} rows, not one whole row for each of {points} "
+                          f"points and {table['metric'].nunique()} metrics); rewrite it with sweep --resume"])
+    return table
+
+
+def _sweep(folder: Path, raw: dict[str, Any]) -> Results:
     source = str(folder / "manifest.json")
-    scenario = _model(Scenario, manifest["scenario"], f"{source}: scenario")
-    experiment = _model(Experiment, manifest.get("experiment"), f"{source}: experiment")
-    points = tuple(StoredPoint(int(p["point_id"]), dict(p["axes"]), dict(p["values"]), scenario)
-                   for p in manifest.get("points", []))
-    counts = manifest.get("counts") or {}
-    status = str(manifest.get("status", ""))
+    if "scenario" in raw and not (folder / "points.csv").is_file():
+        raise InputError([f"{folder}: the results store holds no finished runs (no points.csv)"])
+    manifest = _model(_ManifestFile, raw, source)
+    scenario = _model(Scenario, manifest.scenario, f"{source}: scenario")
+    experiment = _model(Experiment, manifest.experiment, f"{source}: experiment")
+    points = tuple(StoredPoint(p.point_id, p.axes, p.values, scenario) for p in manifest.points)
+    status = manifest.status
     if status == "running" and not writer_alive(folder):
         status = "running, but its writer stopped without closing the store: finish it with --resume"
     provenance = Provenance(
-        seed=manifest.get("seed"), replications=manifest.get("replications"), status=status,
-        done=counts.get("done"), failed=counts.get("failed"),
-        model_file=str(manifest.get("model_file", "")), model_sha256=str(manifest.get("model_sha256", "")),
-        version=str(manifest.get("version", "")), finished=manifest.get("finished"))
+        seed=manifest.seed, replications=manifest.replications, status=status,
+        done=manifest.counts.get("done"), failed=manifest.counts.get("failed"),
+        model_file=manifest.model_file, model_sha256=manifest.model_sha256,
+        version=manifest.version, finished=manifest.finished)
     path = folder / "series_quantiles.parquet"
     quantiles = _table(path) if path.is_file() else pd.DataFrame()
-    return Results(folder, "sweep", scenario, experiment, points, int(manifest.get("baseline_point", 0)),
-                   _table(folder / "points.csv"), quantiles, pd.DataFrame(), provenance, manifest)
+    stats = _points_table(folder / "points.csv", len(points))
+    return Results(folder, "sweep", scenario, experiment, points, manifest.baseline_point, stats,
+                   quantiles, pd.DataFrame(), provenance, raw)
 
 
 def _run(folder: Path) -> Results:

@@ -7,6 +7,7 @@ program that started them, and pandas, Arrow and the store are no use to them.
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import Any
 
@@ -46,6 +47,18 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="leadtime-sim")
 def main() -> None:
     """Simulate defence procurement lead times: when do the delivery gaps close?"""
+    logger = logging.getLogger("leadtime_sim")
+    logger.handlers = [EchoHandler()]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+class EchoHandler(logging.Handler):
+    """The library's warnings as ``warning: ...`` lines on stderr (wherever stderr is now)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
 
 
 __all__ = ["main"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError, OutputError, read_toml
 from leadtime_sim.experiment.design import DesignPoint, baseline_point, expand
 from leadtime_sim.experiment.executors import run_tasks
+from leadtime_sim.experiment.integrity import manifest_hashes
 from leadtime_sim.experiment.spec import Experiment, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext
@@ -159,8 +159,7 @@ def _sha256(path: Path) -> str:
 def manifest_for(plan: Plan, overrides: Sequence[str]) -> dict[str, Any]:
     experiment_json = plan.experiment.model_dump(mode="json", by_alias=True)
     scenario_json = plan.scenario.model_dump(mode="json", by_alias=True)
-    identity = hashlib.sha256(json.dumps([experiment_json, scenario_json, list(overrides)],
-                                         sort_keys=True).encode()).hexdigest()
+    identity, scenario_sha256 = manifest_hashes(experiment_json, scenario_json, list(overrides))
     return {
         "experiment_name": plan.experiment.name,
         "identity": identity,
@@ -170,7 +169,7 @@ def manifest_for(plan: Plan, overrides: Sequence[str]) -> dict[str, Any]:
         "model_sha256": _sha256(plan.model_path),
         "experiment": experiment_json,
         "scenario": scenario_json,
-        "scenario_sha256": hashlib.sha256(json.dumps(scenario_json, sort_keys=True).encode()).hexdigest(),
+        "scenario_sha256": scenario_sha256,
         "overrides": list(overrides),
         "version": __version__,
         "seed": plan.experiment.seed,

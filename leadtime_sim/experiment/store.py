@@ -13,7 +13,7 @@ loses at most the runs since the last flush, and ``--resume`` redoes just those.
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import shutil
 import uuid
@@ -34,10 +34,12 @@ from leadtime_sim.dates import date_at
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import META_COLUMNS, points_table
 from leadtime_sim.experiment.design import DesignPoint
+from leadtime_sim.experiment.integrity import inspect_runs, read_manifest
 from leadtime_sim.experiment.lock import LOCK_NAME, WRITER_NAME, StoreLock
 from leadtime_sim.experiment.task import RunOutcome
 from leadtime_sim.io import atomic_write, foreign_files, make_directory, write_json, write_table
 
+log = logging.getLogger(__name__)
 SERIES_QUANTILES = (0.1, 0.5, 0.9)
 VALUES_PER_PASS = 1 << 20
 """Monthly values (float32: 4 MiB) of a point's runs held at once when computing its
@@ -95,22 +97,21 @@ class ResultsStore:
     def _take_over(self, resume: bool, force: bool) -> None:
         """Read what the directory holds (under the lock): resume it, replace it, or refuse."""
         directory, manifest = self.directory, self.manifest
-        old_manifest = directory / "manifest.json"
-        if old_manifest.exists():
-            old = json.loads(old_manifest.read_text())
+        if (directory / "manifest.json").exists():
+            try:
+                old = read_manifest(directory / "manifest.json")
+            except InputError:
+                if not force:
+                    raise
+                old = {}  # damaged beyond resuming: --force replaces it
             same = old.get("identity") == manifest["identity"]
-            if resume and not same and not force:
+            if resume and old and not same and not force:
                 raise InputError([f"{directory}: holds another experiment (or other settings); "
                                   "use a new --out, or --force to replace it"])
             if resume and same:
-                runs = directory / "runs.parquet"
-                if runs.exists():
-                    self.table = pd.read_parquet(runs)
-                    self.finished = len(self.table)
-                    self.failed = int((self.table["status"] != "ok").sum())
-                self.manifest["started"] = old.get("started", manifest["started"])
+                self._resume(old)
                 return
-            if not force:
+            if old and not force:
                 raise InputError([f"{directory}: already holds results ({old.get('status')}); "
                                   "use --resume to finish them, or --force to start afresh"])
         elif _holds_files(directory) and not force:
@@ -118,6 +119,17 @@ class ResultsStore:
                               "use a new --out, or --force to replace them"])
         if force:
             _clear(directory)
+
+    def _resume(self, old: dict[str, Any]) -> None:
+        """Keep the runs that are whole (``inspect_runs``); the others will be run again."""
+        inspection = inspect_runs(self.directory, {p.point_id for p in self.points},
+                                  int(self.manifest["replications"]))
+        for warning in inspection.warnings:
+            log.warning(warning)
+        self.table = inspection.runs
+        self.finished = len(self.table)
+        self.failed = int((self.table["status"] != "ok").sum()) if self.finished else 0
+        self.manifest["started"] = old.get("started", self.manifest["started"])
 
     def close(self) -> None:
         """Release the store's lock (the files stay as the last flush left them)."""

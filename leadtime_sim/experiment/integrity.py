@@ -1,0 +1,116 @@
+"""Checking a store before it is resumed: every file it reads is readable, has the expected
+shape, holds one row per run, and the manifest matches its own hashes.
+
+Runs are pure, so damage to what they produced (the runs table, a point's series files) is
+repaired by running them again: the damaged rows are dropped, with a warning naming the file,
+and ``--resume`` runs them. Damage to the manifest (what the store *is*) cannot be repaired
+that way: it is refused, naming the file, and ``--force`` starts afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from leadtime_sim.errors import InputError
+
+RUN_KEYS = ["point_id", "replication"]
+REQUIRED_RUN_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots")
+
+
+def manifest_hashes(experiment: Any, scenario: Any, overrides: list[str]) -> tuple[str, str]:
+    """(identity, scenario_sha256): what a manifest says it describes, as hashes."""
+    text = json.dumps([experiment, scenario, overrides], sort_keys=True)
+    identity = hashlib.sha256(text.encode()).hexdigest()
+    return identity, hashlib.sha256(json.dumps(scenario, sort_keys=True).encode()).hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A store's manifest, checked against its own hashes; InputError naming it if damaged."""
+    def damaged(why: str) -> InputError:
+        return InputError([f"{path}: damaged ({why}); use --force to replace the store, or a new --out"])
+
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise damaged(f"not readable JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise damaged(f"a JSON {type(manifest).__name__}, not an object")
+    try:
+        identity, scenario_sha = manifest_hashes(manifest["experiment"], manifest["scenario"],
+                                                 list(manifest["overrides"]))
+    except (KeyError, TypeError) as exc:
+        raise damaged(f"no {exc}") from None
+    if (identity, scenario_sha) != (manifest.get("identity"), manifest.get("scenario_sha256")):
+        raise damaged("its experiment or scenario does not match its hashes: edited?")
+    return manifest
+
+
+@dataclass
+class Inspection:
+    """The runs of a store that can be kept, and what was found wrong."""
+
+    runs: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def inspect_runs(directory: Path, point_ids: set[int], replications: int) -> Inspection:
+    """The finished runs worth keeping: one row per run of this design, each ok run with its
+    series. Damaged series files are removed (their runs will be run again)."""
+    path = directory / "runs.parquet"
+    found = Inspection(pd.DataFrame())
+    if not path.exists():
+        return found
+    try:
+        runs = pd.read_parquet(path)
+    except Exception as exc:  # any reader error: the runs are run again
+        found.warnings.append(f"{path}: damaged ({type(exc).__name__}); its runs will be run again")
+        return found
+    missing = [c for c in REQUIRED_RUN_COLUMNS if c not in runs.columns]
+    if missing:
+        found.warnings.append(f"{path}: not a runs table (no {', '.join(missing)}); its runs will be "
+                              "run again")
+        return found
+    keep = runs["point_id"].isin(point_ids) & runs["replication"].between(0, replications - 1)
+    if not keep.all():
+        found.warnings.append(f"{path}: {int((~keep).sum())} rows of no run of this design; dropped")
+    runs = runs[keep]
+    duplicated = runs.duplicated(RUN_KEYS, keep="last")
+    if duplicated.any():
+        found.warnings.append(f"{path}: {int(duplicated.sum())} duplicated runs; the last of each kept")
+    runs = runs[~duplicated]
+    with_series = _series_present(directory / "series_runs", found.warnings)
+    has = pd.Series([(p, r) in with_series for p, r in zip(runs["point_id"], runs["replication"],
+                                                           strict=True)], index=runs.index, dtype=bool)
+    lacking = (runs["status"] == "ok") & ~has
+    for point, count in runs[lacking].groupby("point_id").size().items():
+        found.warnings.append(f"{directory / 'series_runs' / f'point={point:05d}'}: lacks the series of "
+                              f"{count} runs; they will be run again")
+    found.runs = runs[~lacking].sort_values(RUN_KEYS, kind="stable").reset_index(drop=True)
+    return found
+
+
+def _series_present(folder: Path, warnings: list[str]) -> set[tuple[int, int]]:
+    """(point, replication) of every run whose series a readable part holds; unreadable
+    parts are removed with a warning."""
+    present: set[tuple[int, int]] = set()
+    if not folder.is_dir():
+        return present
+    for part in sorted(folder.glob("point=*/*.parquet")):
+        try:
+            point = int(part.parent.name.split("=")[1])
+            with pq.ParquetFile(part) as handle:
+                if not {"replication", "key", "values"} <= set(handle.schema_arrow.names):
+                    raise ValueError("not a series file")
+                reps = handle.read(columns=["replication"], use_threads=False).column("replication")
+            present |= {(point, int(r)) for r in set(reps.to_pylist())}
+        except Exception as exc:  # unreadable: its runs will be run again
+            warnings.append(f"{part}: damaged ({type(exc).__name__}); removed, its runs will be run again")
+            part.unlink(missing_ok=True)
+    return present

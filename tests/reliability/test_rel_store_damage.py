@@ -1,0 +1,158 @@
+"""Issue 15, part 2: corrupt or edited stores are detected, explained in one line naming the
+file, and repaired by ``--resume`` where the runs can be run again (they are pure), else
+the user is told to use ``--force``. ``plot`` and ``report`` on a damaged store: one line,
+exit 2. Each test was written to fail before its fix."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from reliability_support import (
+    TESTS_DATA,
+    assert_clean_exit_2,
+    assert_same_store,
+    invoke,
+    manifest_of,
+    runs_of,
+)
+
+TINY = TESTS_DATA / "tiny_lines.toml"
+RUNS = 9
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reference") / "store"
+    assert invoke("sweep", TINY, "--out", out, "--executor", "serial", "--no-charts").code == 0
+    return out
+
+
+@pytest.fixture()
+def store(reference: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "store"
+    shutil.copytree(reference, copy)
+    return copy
+
+
+def resume(store: Path) -> tuple[int, str]:
+    outcome = invoke("sweep", TINY, "--out", store, "--executor", "serial", "--no-charts", "--resume")
+    assert "Traceback" not in outcome.stderr
+    return outcome.code, outcome.stderr
+
+
+def truncate(path: Path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def first_part(store: Path) -> Path:
+    return sorted((store / "series_runs").rglob("*.parquet"))[0]
+
+
+# -- damage that --resume repairs by running the runs again ------------------------------------
+
+REPAIRABLE: dict[str, Callable[[Path], object]] = {
+    "truncated runs.parquet": lambda s: truncate(s / "runs.parquet"),
+    "0-byte runs.parquet": lambda s: (s / "runs.parquet").write_bytes(b""),
+    "runs.parquet of another shape": lambda s: pd.DataFrame({"x": [1]}).to_parquet(s / "runs.parquet"),
+    "truncated series part": lambda s: truncate(first_part(s)),
+    "0-byte series part": lambda s: first_part(s).write_bytes(b""),
+    "deleted series folder": lambda s: shutil.rmtree(first_part(s).parent),
+    "duplicated run row": lambda s: pd.concat([runs_of(s), runs_of(s).iloc[:2]]).to_parquet(s / "runs.parquet"),
+    "deleted series_quantiles": lambda s: (s / "series_quantiles.parquet").unlink(),
+    "truncated points.csv": lambda s: truncate(s / "points.csv"),
+}
+
+
+@pytest.mark.parametrize("damage", REPAIRABLE)
+def test_resume_repairs_what_can_be_run_again(damage: str, store: Path, reference: Path) -> None:
+    REPAIRABLE[damage](store)
+    code, stderr = resume(store)
+    assert code == 0, stderr
+    assert manifest_of(store)["status"] == "complete"
+    assert manifest_of(store)["counts"] == {"done": RUNS, "failed": 0}
+    assert_same_store(store, reference)
+
+
+@pytest.mark.parametrize("damage", ["truncated runs.parquet", "truncated series part", "deleted series folder",
+                                    "duplicated run row"])
+def test_the_damage_is_named_in_one_line(damage: str, store: Path) -> None:
+    REPAIRABLE[damage](store)
+    _, stderr = resume(store)
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert warnings, stderr
+    assert any(str(store) in line and ("runs.parquet" in line or "series_runs" in line) for line in warnings)
+
+
+def test_a_deleted_series_folder_is_not_complete_without_its_point(store: Path, reference: Path) -> None:
+    """It said "complete" with the point silently missing from the quantiles."""
+    folder = first_part(store).parent
+    point = int(folder.name.split("=")[1])
+    shutil.rmtree(folder)
+    code, _ = resume(store)
+    assert code == 0
+    quantiles = pd.read_parquet(store / "series_quantiles.parquet")
+    assert point in set(quantiles["point_id"])
+
+
+# -- damage that needs --force --------------------------------------------------------------
+
+BROKEN_MANIFESTS: dict[str, Callable[[Path], object]] = {
+    "truncated": lambda s: truncate(s / "manifest.json"),
+    "0-byte": lambda s: (s / "manifest.json").write_text(""),
+    "a list": lambda s: (s / "manifest.json").write_text("[1, 2]"),
+    "edited scenario": lambda s: (s / "manifest.json").write_text(json.dumps(
+        {**manifest_of(s), "scenario": {**manifest_of(s)["scenario"], "end": "2099-01"}})),
+}
+
+
+@pytest.mark.parametrize("damage", BROKEN_MANIFESTS)
+def test_a_broken_manifest_is_named_and_force_replaces_the_store(damage: str, store: Path,
+                                                                reference: Path) -> None:
+    BROKEN_MANIFESTS[damage](store)
+    (line,) = assert_clean_exit_2(invoke("sweep", TINY, "--out", store, "--executor", "serial",
+                                         "--no-charts", "--resume"))
+    assert "manifest.json" in line and "--force" in line
+    outcome = invoke("sweep", TINY, "--out", store, "--executor", "serial", "--no-charts", "--force")
+    assert outcome.code == 0, outcome.stderr
+    assert_same_store(store, reference)
+
+
+# -- plot and report on damaged stores: one line, exit 2 ------------------------------------
+
+EDITS: dict[str, Callable[[dict], dict]] = {
+    "points is a string": lambda m: {**m, "points": "all of them"},
+    "a point without axes": lambda m: {**m, "points": [{"point_id": 0}]},
+    "no scenario": lambda m: {k: v for k, v in m.items() if k != "scenario"},
+    "experiment is a number": lambda m: {**m, "experiment": 3},
+    "baseline is text": lambda m: {**m, "baseline_point": "zero"},
+    "counts is a list": lambda m: {**m, "counts": [1]},
+}
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+@pytest.mark.parametrize("edit", EDITS)
+def test_plot_and_report_of_an_edited_manifest(command: str, edit: str, store: Path) -> None:
+    (store / "manifest.json").write_text(json.dumps(EDITS[edit](manifest_of(store))))
+    (line,) = assert_clean_exit_2(invoke(command, store))
+    assert "manifest.json" in line
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+@pytest.mark.parametrize("damage", ["truncated", "no metric column", "empty"])
+def test_plot_and_report_of_a_damaged_points_table(command: str, damage: str, store: Path) -> None:
+    points = store / "points.csv"
+    if damage == "truncated":
+        text = points.read_text()
+        points.write_text(text[: len(text) // 3].rsplit(",", 3)[0])
+    elif damage == "no metric column":
+        pd.read_csv(points).drop(columns=["metric"]).to_csv(points, index=False)
+    else:
+        points.write_text("")
+    (line,) = assert_clean_exit_2(invoke(command, store))
+    assert "points.csv" in line

@@ -195,6 +195,29 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise InputError([f"{source}: not UTF-8 text (byte {exc.start})"]) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError([f"{source}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise InputError([f"{source}: nested more than {MAX_DEPTH} deep"]) from None
+    if nesting_depth(data) > MAX_DEPTH:
+        raise InputError([f"{source}: nested more than {MAX_DEPTH} deep"])
+    return data
+
+
+MAX_DEPTH = 32
+"""Tables and arrays nested deeper than this are refused: no scenario needs it, and deep
+nesting would exhaust Python's recursion limit in validation and copying."""
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep tables and arrays nest in ``value`` (0 for a plain value), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth + 1)
+            if depth + 1 <= MAX_DEPTH:  # deeper than that is refused anyway: stop looking
+                stack += [(child, depth + 1) for child in (node.values() if isinstance(node, dict) else node)]
+    return deepest

@@ -77,11 +77,15 @@ def chart_jobs(results: Results, names: Sequence[str] | None = None) -> list[Job
     """One job per file for the charts asked for (stems made unique)."""
     jobs = [job for spec in chart_specs(results, names)
             for job in CHARTS[spec.chart].build()(results, spec)]
-    seen: dict[str, int] = {}
+    taken = {job.stem for job in jobs}  # a repeat never takes a name another job has
+    seen: set[str] = set()
     unique = []
     for job in jobs:
-        seen[job.stem] = seen.get(job.stem, 0) + 1
-        stem = job.stem if seen[job.stem] == 1 else f"{job.stem}-{seen[job.stem]}"
+        stem, k = job.stem, 1
+        while stem in seen or (stem != job.stem and stem in taken):
+            k += 1
+            stem = f"{job.stem}-{k}"
+        seen.add(stem)
         unique.append(Job(stem, job.rows, job.draw))
     return unique
 
@@ -100,6 +104,7 @@ def render(job: Job, fmt: str = "png", dpi: int = 150) -> bytes:
             job.draw(axes)
         except ValueError as exc:
             raise InputError([f"chart {job.stem}: {exc}"]) from None
+        plotting.bound_texts(fig)
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.15)
     return buffer.getvalue()

@@ -50,7 +50,6 @@ def main() -> None:
     logger = logging.getLogger("leadtime_sim")
     logger.handlers = [EchoHandler()]
     logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 
 class EchoHandler(logging.Handler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import signal
 import statistics
 import sys
@@ -14,7 +15,7 @@ import click
 
 from leadtime_sim.charts.files import check_charts, write_charts
 from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_lots_option, set_option
-from leadtime_sim.experiment.executors import EXECUTORS, default_workers
+from leadtime_sim.experiment.executors import EXECUTORS, ExecutorError, default_workers
 from leadtime_sim.experiment.runner import MAX_RUNS, Plan, plan_experiment, run_plan
 from leadtime_sim.experiment.task import execute
 from leadtime_sim.io import safe_name
@@ -60,6 +61,16 @@ def _no_more_interrupts() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
+SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
+
+
+def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A Dask scheduler address, ``[tcp://]host:port``: checked before anything is written."""
+    if value is not None and not SCHEDULER_ADDRESS.match(value):
+        raise click.BadParameter(f"{value!r} is not a Dask scheduler address such as tcp://host:8786")
+    return value
+
+
 def show_design(plan: Plan, workers: int) -> None:
     """Print the design and a time estimate from a few timed runs (``--dry-run``)."""
     e = plan.experiment
@@ -84,9 +95,11 @@ def show_design(plan: Plan, workers: int) -> None:
               help="Worker processes [default: one per core].")
 @click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
               help=f"Where runs execute: {EXECUTORS.summaries()}.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
+@click.option("--scheduler", default=None, metavar="ADDRESS", callback=_scheduler_address,
               help="Dask scheduler, e.g. tcp://host:8786 (with --executor dask).")
 @click.option("--resume", is_flag=True, help="Run only the runs missing from the store.")
+@click.option("--retry-failed", is_flag=True,
+              help="With --resume: also run again the runs recorded as failed (a timeout, say).")
 @click.option("--force", is_flag=True, help="Replace a store holding other results.")
 @click.option("--dry-run", is_flag=True, help="Print the design and a time estimate; run nothing.")
 @click.option("--replications", type=click.IntRange(min=1, max=1_000_000), default=None,
@@ -99,7 +112,7 @@ def show_design(plan: Plan, workers: int) -> None:
 @click.option("--yes", is_flag=True, help=f"Run even more than {MAX_RUNS:,} runs.")
 @input_errors_exit_2
 def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor: str,
-          scheduler: str | None, resume: bool, force: bool, dry_run: bool,
+          scheduler: str | None, resume: bool, retry_failed: bool, force: bool, dry_run: bool,
           replications: int | None, no_charts: bool, overrides: tuple[str, ...], max_lots: float,
           run_timeout: float | None, yes: bool) -> None:
     """Run EXPERIMENT: every design point x replications, stored as runs finish."""
@@ -107,6 +120,8 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     limits = Limits(max_lots=max_lots, wall_seconds=run_timeout or math.inf)
     if scheduler and executor != "dask" and not dry_run:
         raise click.UsageError("--scheduler needs --executor dask")
+    if retry_failed and not resume:
+        raise click.UsageError("--retry-failed needs --resume")
     plan = plan_experiment(experiment, overrides, limits, yes, replications)
     if dry_run:
         show_design(plan, count)
@@ -119,7 +134,13 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     try:
-        store = run_plan(plan, out, executor, count, scheduler, resume, force, overrides, progress)
+        store = run_plan(plan, out, executor, count, scheduler, resume, force, overrides, progress,
+                         retry_failed)
+    except ExecutorError as exc:
+        _no_more_interrupts()
+        progress.close()
+        click.echo(f"error: {exc}; finished runs are in {out}; continue with --resume", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         _no_more_interrupts()
         progress.close()

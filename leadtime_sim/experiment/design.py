@@ -75,6 +75,12 @@ def unit_samples(method: str, count: int, dims: int, seed: int) -> np.ndarray:
     return sampler.random(count)
 
 
+def design_size(experiment: Experiment) -> int:
+    """How many points ``expand`` would make, counted without making them."""
+    grid = math.prod(len(a.values or []) for a in experiment.axes if a.values is not None)
+    return grid * (experiment.samples if any(a.range is not None for a in experiment.axes) else 1)
+
+
 def expand(experiment: Experiment) -> list[DesignPoint]:
     """Every design point of the experiment, grid axes varying slowest-last."""
     grid_axes = [a for a in experiment.axes if a.values is not None]

@@ -7,6 +7,7 @@ distribution: local processes use ``concurrent.futures``, clusters use Dask.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import math
@@ -15,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -178,7 +179,7 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
     Runs go in batches (``batches``), each retried once if its worker dies."""
     try:
         import dask
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, KilledWorker, LocalCluster, as_completed
     except ImportError:
         raise InputError(["--executor dask: dask is not installed (pip install 'leadtime-sim[dask]')"]) \
             from None
@@ -197,15 +198,32 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
         client.run(_import_run_code)  # on every worker at once, else in turn as the context arrives
         shared = client.scatter(context, broadcast=True)
         threads = workers if cluster is not None else sum(client.nthreads().values())
-        finished = as_completed([client.submit(execute_batch, shared, batch, pure=False, retries=1)
-                                 for batch in batches(list(tasks), max(1, threads))])
-        for future in finished:  # each future dropped once read: workers let go of its outcomes
-            yield from future.result()
+        pending = {client.submit(execute_batch, shared, batch, pure=False, retries=1): batch
+                   for batch in batches(list(tasks), max(1, threads))}
+        for future in as_completed(list(pending)):
+            batch = pending.pop(future)  # each future dropped once read: workers let go of it
+            yield from _batch_outcomes(future, batch, KilledWorker)
     finally:  # closing takes ~0.4 s: the store writes its last files meanwhile
         try:
             threading.Thread(target=_close, args=(client, cluster), name="close-dask").start()
         except RuntimeError:  # no new threads at interpreter shutdown
             _close(client, cluster)
+
+
+class ExecutorError(RuntimeError):
+    """The executor cannot go on (a Dask cluster lost its scheduler or every worker)."""
+
+
+def _batch_outcomes(future: Any, batch: Sequence[RunTask], killed: type[Exception]) -> list[RunOutcome]:
+    """A Dask batch's outcomes; runs whose worker died twice are recorded as failed."""
+    try:
+        return list(future.result())
+    except killed:
+        return [RunOutcome(t.point_id, t.replication, "failed", "its Dask worker died running it (twice)",
+                           0.0, 0, {}, {}) for t in batch]
+    except (CancelledError, asyncio.CancelledError):
+        raise ExecutorError("the Dask cluster cancelled the runs: it lost its scheduler or every "
+                            "worker") from None
 
 
 def _import_run_code() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -14,14 +15,15 @@ from typing import Any
 
 from leadtime_sim._version import __version__
 from leadtime_sim.dates import months_between
-from leadtime_sim.errors import InputError, OutputError, read_toml
-from leadtime_sim.experiment.design import DesignPoint, baseline_point, expand
+from leadtime_sim.errors import InputError, OutputError, problem, read_toml
+from leadtime_sim.experiment.design import DesignPoint, baseline_point, design_size, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.integrity import manifest_hashes
 from leadtime_sim.experiment.spec import Experiment, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext
 from leadtime_sim.io import system_memory_pool
+from leadtime_sim.metrics import METRICS
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import (
@@ -31,10 +33,12 @@ from leadtime_sim.scenario.loading import (
     patch_between,
     patched,
     validate_scenario,
+    warn_about,
 )
 from leadtime_sim.sim import Limits, estimate_lots
 from leadtime_sim.sim.state import NO_LIMITS
 
+log = logging.getLogger(__name__)
 FLUSH_SECONDS = 2.0
 FLUSH_SHARE = 0.05
 """Flushes rewrite the tables, so they cost more as runs accumulate: the next flush comes
@@ -95,12 +99,15 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
     except InputError as exc:
         raise InputError([f"{source}: plugins: {p.removeprefix('--plugin ')}" for p in exc.problems]) \
             from None
-    scenario = _base_scenario(source, model_path, experiment, overrides, plugins)
-    points = expand(experiment)
-    runs = len(points) * experiment.replications
-    if runs > MAX_RUNS and not yes:
-        raise InputError([f"{source}: {len(points)} points x {experiment.replications} replications "
+    size = design_size(experiment)
+    runs = size * experiment.replications
+    if runs > MAX_RUNS and not yes:  # counted first: a design too big to run may not fit in memory
+        raise InputError([f"{source}: {size:,} points x {experiment.replications} replications "
                           f"= {runs:,} runs (more than {MAX_RUNS:,}); pass --yes to run them anyway"])
+    scenario = _base_scenario(source, model_path, experiment, overrides, plugins)
+    _check_metrics(source, experiment, scenario)
+    _warn_targets(source, experiment, scenario)
+    points = expand(experiment)
     patches, problems = _point_patches(source, scenario, points, plugins, limits)
     if problems:
         raise InputError(sorted(set(problems), key=problems.index)[:50])
@@ -113,6 +120,35 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
     return Plan(experiment, Path(path), model_path, context, points, baseline, patches)
 
 
+def _check_metrics(source: str, experiment: Experiment, scenario: Scenario) -> None:
+    """Each ``metrics`` entry names a subject the scenario has (checked before any run)."""
+    subjects: dict[str, list[str]] = {"requirement": list(scenario.requirements),
+                                      "product": list(scenario.products), "run": []}
+    problems = []
+    for i, entry in enumerate(experiment.metrics):
+        name, _, subject = entry.partition(".")
+        per = METRICS[name].per
+        if subject and subject not in subjects[per]:
+            known = ", ".join(subjects[per]) or "none"
+            problems.append(problem(source, f"metrics[{i}]", f"{entry!r}: " + (
+                f"{name} is one number per run (no subject)" if per == "run" else
+                f"no {per} {subject!r} in the scenario (known: {known})")))
+    if problems:
+        raise InputError(problems)
+
+
+def _warn_targets(source: str, experiment: Experiment, scenario: Scenario) -> None:
+    """Targets outside the horizon are allowed, but say little: tell the user."""
+    horizon = months_between(scenario.start, scenario.end)
+    for i, target in enumerate(experiment.targets):
+        at = months_between(scenario.start, target)
+        if at > horizon:
+            log.warning(f"{source}: targets[{i}]: {target} is after the horizon's end ({scenario.end}): "
+                        "P(closed by it) is P(closed by the end)")
+        elif at < 0:
+            log.warning(f"{source}: targets[{i}]: {target} is before the horizon's start ({scenario.start})")
+
+
 def _base_scenario(source: str, model_path: Path, experiment: Experiment, overrides: Sequence[str],
                    plugins: Plugins) -> Scenario:
     """The model with the experiment's overrides and then ``--set``, validated once; when that
@@ -123,7 +159,7 @@ def _base_scenario(source: str, model_path: Path, experiment: Experiment, overri
                    f"{source}: overrides (of {model_path.name})"))
     stages.append((apply_overrides(stages[-1][0], overrides), f"--set (on {model_path.name})"))
     try:
-        return validate_scenario(stages[-1][0], stages[-1][1], plugins)
+        return warn_about(validate_scenario(stages[-1][0], stages[-1][1], plugins), stages[-1][1])
     except InputError as final:
         for data, where in stages[:-1]:
             validate_scenario(data, where, plugins)  # raises the problems of the first bad stage
@@ -200,29 +236,35 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
                    workers: int | None = None, scheduler: str | None = None,
                    resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
                    progress: Progress | None = None, limits: Limits = NO_LIMITS,
-                   yes: bool = False, replications: int | None = None) -> ResultsStore:
+                   yes: bool = False, replications: int | None = None,
+                   retry_failed: bool = False) -> ResultsStore:
     """Run (or resume) an experiment into the store at ``out``; return the store.
 
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
     plan = plan_experiment(path, overrides, limits, yes, replications)
-    return run_plan(plan, out, executor, workers, scheduler, resume, force, overrides, progress)
+    return run_plan(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
+                    retry_failed)
 
 
 def run_plan(plan: Plan, out: str | Path, executor: str = "process", workers: int | None = None,
              scheduler: str | None = None, resume: bool = False, force: bool = False,
-             overrides: Sequence[str] = (), progress: Progress | None = None) -> ResultsStore:
+             overrides: Sequence[str] = (), progress: Progress | None = None,
+             retry_failed: bool = False) -> ResultsStore:
     """Execute a plan's runs not yet in the store at ``out``, flushing as they finish
-    (``overrides``: the ``--set`` texts the plan was made with, for the manifest)."""
+    (``overrides``: the ``--set`` texts the plan was made with, for the manifest;
+    ``retry_failed``: when resuming, run the failed runs again too)."""
     with system_memory_pool():
-        return _run(plan, out, executor, workers, scheduler, resume, force, overrides, progress)
+        return _run(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
+                    retry_failed)
 
 
 def _run(plan: Plan, out: str | Path, executor: str, workers: int | None, scheduler: str | None,
-         resume: bool, force: bool, overrides: Sequence[str], progress: Progress | None) -> ResultsStore:
+         resume: bool, force: bool, overrides: Sequence[str], progress: Progress | None,
+         retry_failed: bool) -> ResultsStore:
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
     store = ResultsStore.open(Path(out).resolve(), manifest_for(plan, overrides), plan.points, targets,
-                              plan.baseline.point_id, plan.scenario.start, resume, force)
+                              plan.baseline.point_id, plan.scenario.start, resume, force, retry_failed)
     try:
         _execute(plan, store, executor, workers, scheduler, progress)
     finally:
@@ -246,6 +288,9 @@ def _execute(plan: Plan, store: ResultsStore, executor: str, workers: int | None
                 if time.monotonic() >= next_flush:
                     next_flush = _flush(store)
     except BaseException as exc:
+        if isinstance(exc, InputError) and not isinstance(exc, OutputError) and store.finished == 0:
+            store.discard()  # the sweep could not start (a Dask cluster that cannot be reached)
+            raise
         store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if not isinstance(exc, OutputError):  # if we cannot write, do not try again
             store.finish("interrupted")

@@ -175,6 +175,26 @@ class Experiment(Frozen):
         return charts
 
 
+def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
+    """Axes that contradict each other: two setting one path (an axis's own or a tied one),
+    or two with one label. A point would otherwise run other values than its label says."""
+    problems = []
+    owner: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    for i, axis in enumerate(experiment.axes):
+        if axis.name in labels:
+            problems.append((f"axes[{i}].label",
+                             f"{axis.name!r} is already the label of axis {labels[axis.name]}"))
+        labels.setdefault(axis.name, i)
+        for where, path in [("path", axis.path), *(("tied", tied) for tied in axis.tied)]:
+            if where == "tied" and path == axis.path:
+                problems.append((f"axes[{i}].tied", f"{path!r} is the axis's own path"))
+            elif path in owner:
+                problems.append((f"axes[{i}].{where}", f"{path!r} is already varied by axis {owner[path]}"))
+            owner.setdefault(path, i)
+    return problems
+
+
 def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
     """Read and validate an experiment file; return it and the resolved model path."""
     source = str(path)
@@ -183,6 +203,9 @@ def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, source, Experiment)) from None
+    problems = axis_problems(experiment)
+    if problems:
+        raise InputError([problem(source, where, message) for where, message in problems])
     try:
         model_path = (Path(path).parent / experiment.model).resolve()
         found = model_path.is_file()

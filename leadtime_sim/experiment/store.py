@@ -70,11 +70,13 @@ class ResultsStore:
     failed: int = 0
     lock: StoreLock | None = None
     """Held while this process writes the store (``open`` to ``close``)."""
+    created: bool = False
+    """The directory did not exist before ``open``."""
 
     @classmethod
     def open(cls, directory: Path, manifest: dict[str, Any], points: list[DesignPoint],
              targets: dict[str, float], baseline_id: int, start: str, resume: bool,
-             force: bool) -> ResultsStore:
+             force: bool, retry_failed: bool = False) -> ResultsStore:
         """Open ``directory`` (resolved) for this experiment and hold its lock: resume it, or
         start afresh. Refused (InputError): a directory holding anything but a store's files,
         a store another process is writing, another experiment's store without ``force``."""
@@ -83,18 +85,20 @@ class ResultsStore:
             raise InputError([f"{directory}: is not a results store: it holds "
                               f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}; use a new "
                               "--out (--force replaces only a results store)"])
+        existed = directory.exists()
         make_directory(directory)
         store = cls(directory, manifest, points, targets, baseline_id, start)
+        store.created = not existed
         store.lock = StoreLock(directory)
         store.lock.acquire()
         try:
-            store._take_over(resume, force)
+            store._take_over(resume, force, retry_failed)
         except BaseException:
             store.close()
             raise
         return store
 
-    def _take_over(self, resume: bool, force: bool) -> None:
+    def _take_over(self, resume: bool, force: bool, retry_failed: bool) -> None:
         """Read what the directory holds (under the lock): resume it, replace it, or refuse."""
         directory, manifest = self.directory, self.manifest
         if (directory / "manifest.json").exists():
@@ -109,7 +113,7 @@ class ResultsStore:
                 raise InputError([f"{directory}: holds another experiment (or other settings); "
                                   "use a new --out, or --force to replace it"])
             if resume and same:
-                self._resume(old)
+                self._resume(old, retry_failed)
                 return
             if old and not force:
                 raise InputError([f"{directory}: already holds results ({old.get('status')}); "
@@ -120,16 +124,29 @@ class ResultsStore:
         if force:
             _clear(directory)
 
-    def _resume(self, old: dict[str, Any]) -> None:
-        """Keep the runs that are whole (``inspect_runs``); the others will be run again."""
+    def _resume(self, old: dict[str, Any], retry_failed: bool) -> None:
+        """Keep the runs that are whole (``inspect_runs``), and with ``retry_failed`` only those
+        that succeeded; the others will be run again."""
         inspection = inspect_runs(self.directory, {p.point_id for p in self.points},
                                   int(self.manifest["replications"]))
         for warning in inspection.warnings:
             log.warning(warning)
         self.table = inspection.runs
+        if retry_failed and not self.table.empty:
+            self.table = self.table[self.table["status"] == "ok"].reset_index(drop=True)
         self.finished = len(self.table)
         self.failed = int((self.table["status"] != "ok").sum()) if self.finished else 0
         self.manifest["started"] = old.get("started", self.manifest["started"])
+
+    def discard(self) -> None:
+        """Remove a store that this process made and that holds no run (a sweep that could not
+        start): it would only block the next attempt."""
+        _clear(self.directory)
+        self.close()
+        for name in (LOCK_NAME, WRITER_NAME):
+            (self.directory / name).unlink(missing_ok=True)
+        if self.created and not any(self.directory.iterdir()):
+            self.directory.rmdir()
 
     def close(self) -> None:
         """Release the store's lock (the files stay as the last flush left them)."""

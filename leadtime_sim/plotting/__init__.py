@@ -13,13 +13,14 @@ from leadtime_sim.plotting.series import (
     quoted_lead_time_chart,
     utilisation_chart,
 )
-from leadtime_sim.plotting.style import OKABE_ITO, date_numbers, new_figure, slide_style
+from leadtime_sim.plotting.style import OKABE_ITO, bound_texts, date_numbers, new_figure, slide_style
 from leadtime_sim.plotting.sweep import close_heatmap, gap_close_chart, probability_chart
 
 __all__ = [
     "OKABE_ITO",
     "Milestone",
     "backlog_chart",
+    "bound_texts",
     "close_heatmap",
     "date_numbers",
     "fan_chart",

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from leadtime_sim.dates import month_index
@@ -42,7 +43,12 @@ SLIDE_RC: dict[str, Any] = {
     "font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "xtick.labelsize": 12,
     "ytick.labelsize": 12, "legend.fontsize": 11, "legend.title_fontsize": 12,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-    "grid.alpha": 0.3, "svg.fonttype": "none", "pdf.fonttype": 42}
+    "grid.alpha": 0.3, "svg.fonttype": "none", "pdf.fonttype": 42,
+    "text.parse_math": False}
+"""``text.parse_math`` off: names and labels come from files, and are drawn as written
+(``$x$`` is not TeX, and a stray ``$^{`` cannot break a chart)."""
+MAX_LINE_CHARS = 110
+MAX_LINES = 8
 
 
 @contextlib.contextmanager
@@ -50,6 +56,18 @@ def slide_style() -> Iterator[None]:
     """Fonts and spines for slides, for the charts drawn inside the block."""
     with mpl.rc_context(SLIDE_RC):  # type: ignore[arg-type]  # (stubs want literal keys)
         yield
+
+
+def bound_texts(fig: Figure) -> None:
+    """Cut every text of ``fig`` to MAX_LINES lines of MAX_LINE_CHARS characters: a label
+    of thousands of characters would otherwise make a chart thousands of pixels wide."""
+    for text in fig.findobj(Text):
+        value = text.get_text()
+        lines = value.splitlines()
+        if len(lines) > MAX_LINES or any(len(line) > MAX_LINE_CHARS for line in lines):
+            cut = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS - 1] + "\u2026"
+                   for line in lines[:MAX_LINES]]
+            text.set_text("\n".join(cut) + ("\n\u2026" if len(lines) > MAX_LINES else ""))
 
 
 def new_figure(size: tuple[float, float] = SLIDE_SIZE, rows: int = 1) -> tuple[Figure, list[Axes]]:

@@ -13,6 +13,7 @@ from leadtime_sim.scenario.schema import Scenario
 
 Problem = tuple[str, str]
 MAX_HORIZON_MONTHS = 12 * 10_000
+LAST_END = "9990-01"
 MAX_BOM_DEPTH = 50
 MAX_ORDER_UNITS = 1_000_000_000
 
@@ -105,6 +106,9 @@ def check_scenario(
     elif end - start > MAX_HORIZON_MONTHS:
         problems.append(("end", f"the horizon {scenario.start} to {scenario.end} is longer than "
                                 f"{MAX_HORIZON_MONTHS // 12} years"))
+    elif end >= month_index(LAST_END):
+        problems.append(("end", f"{scenario.end} is too late: the horizon must end before {LAST_END} "
+                                "(outputs date every January up to the end, and years stop at 9999)"))
     for name, product in products.items():
         for component in product.bom:
             if component == name:
@@ -186,3 +190,12 @@ def check_scenario(
 
 def _names(table: Iterable[str]) -> str:
     return ", ".join(sorted(table)) or "none"
+
+
+def scenario_warnings(scenario: Scenario) -> list[Problem]:
+    """What is allowed but probably not meant: orders placed at or after the horizon's end
+    (never placed, so never in any output)."""
+    end = month_index(scenario.end)
+    return [(f"orders[{i}]", f"placed {order.placed}, at or after the end ({scenario.end}): "
+                             "it is never placed")
+            for i, order in enumerate(scenario.orders) if month_index(order.placed) >= end]

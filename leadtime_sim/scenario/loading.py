@@ -8,6 +8,7 @@ their path in the scenario's data, and the result is validated once.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from pydantic import ValidationError
 
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
-from leadtime_sim.scenario.checks import check_scenario
+from leadtime_sim.scenario.checks import check_scenario, scenario_warnings
 from leadtime_sim.scenario.paths import parse_assignment, set_path, split_path
 from leadtime_sim.scenario.schema import Scenario
 
+log = logging.getLogger(__name__)
 NAMED_TABLES = ("products", "factories", "investments", "requirements")
 """Tables of named entities: ``--set`` changes their entries but never invents one."""
 
@@ -104,6 +106,13 @@ def _field_name(key: str) -> str:
 def load_scenario(
     path: str | Path, overrides: Iterable[str] = (), plugins: Plugins = NO_PLUGINS
 ) -> Scenario:
-    """Read, override and validate a scenario file."""
+    """Read, override and validate a scenario file (what is odd but allowed is logged)."""
     data = apply_overrides(read_toml(path), overrides)
-    return validate_scenario(data, str(path), plugins)
+    return warn_about(validate_scenario(data, str(path), plugins), str(path))
+
+
+def warn_about(scenario: Scenario, source: str) -> Scenario:
+    """Log ``scenario_warnings`` as ``FILE: path: message`` warnings; return the scenario."""
+    for path, message in scenario_warnings(scenario):
+        log.warning(problem(source, path, message))
+    return scenario

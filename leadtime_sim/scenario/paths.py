@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Sequence
 from typing import Any
 
-from leadtime_sim.errors import format_path
+from leadtime_sim.errors import MAX_DEPTH, format_path, nesting_depth
 
 
 def parse_assignment(text: str) -> tuple[list[str | int], Any]:
@@ -26,6 +26,10 @@ def parse_assignment(text: str) -> tuple[list[str | int], Any]:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text.strip()
+    except RecursionError:
+        raise ValueError(f"the value is nested more than {MAX_DEPTH} deep") from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ValueError(f"the value is nested more than {MAX_DEPTH} deep")
     return path, value
 
 

@@ -4,6 +4,7 @@ process. Each test was written to fail before its fix."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -196,3 +197,52 @@ def test_workers_die_with_a_killed_main_process_and_the_store_says_so(
     assert manifest_of(out)["status"] == "complete"
     kill_group(proc)
 
+
+
+# -- 13. every Dask worker killed at once ------------------------------------------------------
+
+def _dask_workers(proc_pid: int) -> list[psutil.Process]:
+    """The LocalCluster's worker processes (spawned by its nannies)."""
+    try:
+        children = psutil.Process(proc_pid).children(recursive=True)
+    except psutil.Error:  # the sweep has ended
+        return []
+    found = []
+    for child in children:
+        try:
+            line = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "spawn_main" in line or "multiprocessing-fork" in line or "forkserver" in line:
+            found.append(child)
+    return found
+
+
+@pytest.mark.slow
+def test_every_dask_worker_killed_at_once_is_one_line_not_a_traceback(
+        env: dict[str, str], tmp_path: Path, reap: list) -> None:  # noqa: F811
+    pytest.importorskip("distributed")
+    out = tmp_path / "store"
+    proc = start_sweep(SLOW, out, "--workers", "2", "--executor", "dask", env=env)
+    reap.append(proc)
+    wait_for_file(proc, out / "runs.parquet", timeout=90)
+    for _ in range(3):  # all at once, then their replacements
+        deadline = time.monotonic() + 30
+        while not (workers := _dask_workers(proc.pid)) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no Dask worker found"
+            time.sleep(0.05)
+        for worker in workers:
+            with contextlib.suppress(psutil.Error):
+                worker.kill()
+        psutil.wait_procs(workers, timeout=10)
+        time.sleep(1.0)
+    _, stderr = proc.communicate(timeout=240)
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert proc.returncode in (0, 1), stderr[-3000:]
+    manifest = manifest_of(out)
+    assert manifest["status"] in ("complete", "interrupted")
+    runs = runs_of(out)
+    assert not runs.duplicated(["point_id", "replication"]).any()
+    failed = runs[runs.status == "failed"]
+    assert failed.error.str.contains("Dask worker died").all()
+    assert_no_half_written_files(out)

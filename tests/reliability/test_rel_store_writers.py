@@ -246,3 +246,18 @@ def test_every_dask_worker_killed_at_once_is_one_line_not_a_traceback(
     failed = runs[runs.status == "failed"]
     assert failed.error.str.contains("Dask worker died").all()
     assert_no_half_written_files(out)
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_a_dask_sweep_says_one_thing(env: dict[str, str], tmp_path: Path,
+                                               reap: list) -> None:  # noqa: F811
+    pytest.importorskip("distributed")
+    out = tmp_path / "store"
+    proc = start_sweep(SLOW, out, "--workers", "2", "--executor", "dask", env=env)
+    reap.append(proc)
+    wait_for_file(proc, out / "runs.parquet", timeout=90)
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("runs ")]
+    assert lines == [f"interrupted: finished runs are in {out}; continue with --resume"], stderr[-3000:]

@@ -161,6 +161,8 @@ def _json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError([f"{path}: cannot read: {exc}"]) from None
+    except RecursionError:
+        raise InputError([f"{path}: cannot read: nested too deeply"]) from None
     if not isinstance(data, dict):
         raise InputError([f"{path}: not a JSON object"])
     return data

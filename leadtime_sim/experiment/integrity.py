@@ -40,6 +40,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise damaged(f"not readable JSON: {exc}") from None
+    except RecursionError:
+        raise damaged("nested too deeply") from None
     if not isinstance(manifest, dict):
         raise damaged(f"a JSON {type(manifest).__name__}, not an object")
     try:

@@ -106,6 +106,7 @@ BROKEN_MANIFESTS: dict[str, Callable[[Path], object]] = {
     "truncated": lambda s: truncate(s / "manifest.json"),
     "0-byte": lambda s: (s / "manifest.json").write_text(""),
     "a list": lambda s: (s / "manifest.json").write_text("[1, 2]"),
+    "nested 100,000 deep": lambda s: (s / "manifest.json").write_text("[" * 100_000 + "]" * 100_000),
     "edited scenario": lambda s: (s / "manifest.json").write_text(json.dumps(
         {**manifest_of(s), "scenario": {**manifest_of(s)["scenario"], "end": "2099-01"}})),
 }
@@ -156,3 +157,16 @@ def test_plot_and_report_of_a_damaged_points_table(command: str, damage: str, st
         points.write_text("")
     (line,) = assert_clean_exit_2(invoke(command, store))
     assert "points.csv" in line
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+@pytest.mark.parametrize("damage", ["truncated series_quantiles", "deep manifest"])
+def test_plot_and_report_of_other_damage(command: str, damage: str, store: Path) -> None:
+    if damage == "truncated series_quantiles":
+        truncate(store / "series_quantiles.parquet")
+        name = "series_quantiles.parquet"
+    else:
+        (store / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+        name = "manifest.json"
+    (line,) = assert_clean_exit_2(invoke(command, store))
+    assert name in line

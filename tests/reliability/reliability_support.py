@@ -290,6 +290,25 @@ def wait_for_file(proc: subprocess.Popen[str], path: Path, timeout: float = 60) 
         time.sleep(0.02)
 
 
+def dask_workers(pid: int) -> list[Any]:
+    """The Dask worker processes (spawned by a LocalCluster's nannies) below process ``pid``."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:  # the sweep has ended
+        return []
+    found = []
+    for child in children:
+        try:
+            line = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "spawn_main" in line or "multiprocessing-fork" in line or "forkserver" in line:
+            found.append(child)
+    return found
+
+
 def kill_group(proc: subprocess.Popen[str]) -> None:
     """SIGKILL a process started by ``start_sweep`` and everything in its group."""
     with contextlib.suppress(ProcessLookupError):

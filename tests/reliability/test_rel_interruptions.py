@@ -26,6 +26,7 @@ from reliability_support import (
     assert_same_store,
     assert_valid_partial_store,
     cli_process,
+    dask_workers,
     kill_group,
     manifest_of,
     plugin_dir,
@@ -216,16 +217,7 @@ def _forked_workers(proc: subprocess.Popen[str]) -> list[psutil.Process]:
 
 
 def _dask_workers(proc: subprocess.Popen[str]) -> list[psutil.Process]:
-    """Dask worker processes (spawned by the LocalCluster's nannies)."""
-    found = []
-    for child in psutil.Process(proc.pid).children(recursive=True):
-        try:
-            line = " ".join(child.cmdline())
-        except psutil.Error:
-            continue
-        if "spawn_main" in line or "multiprocessing-fork" in line or "forkserver" in line:
-            found.append(child)
-    return found
+    return dask_workers(proc.pid)
 
 
 def _kill_a_worker_mid_sweep(proc: subprocess.Popen[str], out: Path, find: object) -> int:

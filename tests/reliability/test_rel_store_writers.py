@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from reliability_support import (
     assert_clean_exit_2,
     assert_no_half_written_files,
     cli_process,
+    dask_workers,
     invoke,
     kill_group,
     manifest_of,
@@ -130,8 +132,16 @@ def test_a_second_writer_is_refused_naming_the_first(env: dict[str, str], tmp_pa
 
 # -- 3. signals: a second Ctrl-C, a closed terminal, a killed main process --------------------
 
-def _workers(proc_pid: int) -> list[psutil.Process]:
-    return psutil.Process(proc_pid).children(recursive=True)
+def _running_sweep(env: dict[str, str], out: Path, started: list, first: str = "runs.parquet"
+                   ) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
+    """The slow sweep started into ``out`` (and added to ``started``), once ``first`` is
+    written, and its workers."""
+    proc = start_sweep(SLOW, out, "--workers", "2", env=env)
+    started.append(proc)
+    wait_for_file(proc, out / first)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert workers
+    return proc, workers
 
 
 def _gone_within(processes: list[psutil.Process], seconds: float) -> bool:
@@ -143,11 +153,7 @@ def _gone_within(processes: list[psutil.Process], seconds: float) -> bool:
 def test_ctrl_c_twice_ends_promptly_with_no_worker_left(env: dict[str, str], tmp_path: Path,
                                                        reap: list) -> None:  # noqa: F811
     out = tmp_path / "store"
-    proc = start_sweep(SLOW, out, "--workers", "2", env=env)
-    reap.append(proc)
-    wait_for_file(proc, out / "runs.parquet")
-    workers = _workers(proc.pid)
-    assert workers
+    proc, workers = _running_sweep(env, out, reap)
     os.kill(proc.pid, signal.SIGINT)
     time.sleep(0.15)
     os.kill(proc.pid, signal.SIGINT)
@@ -163,10 +169,7 @@ def test_ctrl_c_twice_ends_promptly_with_no_worker_left(env: dict[str, str], tmp
 def test_a_closed_terminal_stops_the_sweep_and_its_workers(env: dict[str, str], tmp_path: Path,
                                                           reap: list) -> None:  # noqa: F811
     out = tmp_path / "store"
-    proc = start_sweep(SLOW, out, "--workers", "2", env=env)
-    reap.append(proc)
-    wait_for_file(proc, out / "runs.parquet")
-    workers = _workers(proc.pid)
+    proc, workers = _running_sweep(env, out, reap)
     os.kill(proc.pid, signal.SIGHUP)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGHUP, stderr
@@ -179,10 +182,7 @@ def test_a_closed_terminal_stops_the_sweep_and_its_workers(env: dict[str, str], 
 def test_workers_die_with_a_killed_main_process_and_the_store_says_so(
         env: dict[str, str], tmp_path: Path, reap: list) -> None:  # noqa: F811
     out = tmp_path / "store"
-    proc = start_sweep(SLOW, out, "--workers", "2", env=env)
-    reap.append(proc)
-    wait_for_file(proc, out / "points.csv")
-    workers = _workers(proc.pid)
+    proc, workers = _running_sweep(env, out, reap, first="points.csv")
     os.kill(proc.pid, signal.SIGKILL)  # the main process only
     proc.communicate(timeout=30)
     assert _gone_within(workers, 10), "workers outlived their parent"
@@ -201,23 +201,6 @@ def test_workers_die_with_a_killed_main_process_and_the_store_says_so(
 
 # -- 13. every Dask worker killed at once ------------------------------------------------------
 
-def _dask_workers(proc_pid: int) -> list[psutil.Process]:
-    """The LocalCluster's worker processes (spawned by its nannies)."""
-    try:
-        children = psutil.Process(proc_pid).children(recursive=True)
-    except psutil.Error:  # the sweep has ended
-        return []
-    found = []
-    for child in children:
-        try:
-            line = " ".join(child.cmdline())
-        except psutil.Error:
-            continue
-        if "spawn_main" in line or "multiprocessing-fork" in line or "forkserver" in line:
-            found.append(child)
-    return found
-
-
 @pytest.mark.slow
 def test_every_dask_worker_killed_at_once_is_one_line_not_a_traceback(
         env: dict[str, str], tmp_path: Path, reap: list) -> None:  # noqa: F811
@@ -228,7 +211,7 @@ def test_every_dask_worker_killed_at_once_is_one_line_not_a_traceback(
     wait_for_file(proc, out / "runs.parquet", timeout=90)
     for _ in range(3):  # all at once, then their replacements
         deadline = time.monotonic() + 30
-        while not (workers := _dask_workers(proc.pid)) and proc.poll() is None:
+        while not (workers := dask_workers(proc.pid)) and proc.poll() is None:
             assert time.monotonic() < deadline, "no Dask worker found"
             time.sleep(0.05)
         for worker in workers:

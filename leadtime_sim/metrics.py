@@ -85,11 +85,11 @@ def product_flows(records: KernelRecords) -> dict[str, Flows]:
 NO_FLOWS = flows_of([], [])
 
 
-def quotes_at(flows: Flows, at_months: Sequence[float] | np.ndarray) -> list[float | None]:
-    """FIFO quoted lead time of a one-unit order placed at each time (DESIGN.md).
+def quotes_at(flows: Flows, at_months: Sequence[float] | np.ndarray, units: int = 1) -> list[float | None]:
+    """FIFO quoted lead time of an order of ``units`` placed at each time (DESIGN.md).
 
     With A(t) units ordered by t and D(s) delivered by s, an order placed at t is done at the
-    first s with D(s) >= A(t) + 1.
+    first s with D(s) >= A(t) + units.
     """
     entered = ~np.isnan(flows.entered_months)
     a_times, a_cum = cumulative_curve(flows.entered_months[entered], flows.quantity[entered])
@@ -97,7 +97,7 @@ def quotes_at(flows: Flows, at_months: Sequence[float] | np.ndarray) -> list[flo
     t = np.asarray(at_months, dtype=float)
     k = np.searchsorted(a_times, t + EPS, side="right")
     ahead = np.concatenate([[0.0], a_cum])[k]
-    j = np.searchsorted(d_cum, ahead + 1 - EPS, side="left")
+    j = np.searchsorted(d_cum, ahead + units - EPS, side="left")
     done = np.concatenate([d_times, [np.nan]])[j]
     wait = done - t
     wait = np.where(wait > 0.0, wait, 0.0)  # as max(0.0, wait): never -0.0

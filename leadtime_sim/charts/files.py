@@ -110,7 +110,7 @@ def render(job: Job, fmt: str = "png", dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-def _bytes_writer(data: bytes) -> Callable[[Path], None]:
+def bytes_writer(data: bytes) -> Callable[[Path], None]:
     def write(tmp: Path) -> None:
         tmp.write_bytes(data)
     return write
@@ -129,7 +129,7 @@ def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt:
     for job in chart_jobs(results, names):
         data = render(job, fmt)
         path = results.directory / "charts" / f"{job.stem}.{fmt}"
-        atomic_write(path, _bytes_writer(data))
+        atomic_write(path, bytes_writer(data))
         written.append(path)
     if not names:  # a full drawing replaces the charts of an earlier one (names may have changed)
         for old in set((results.directory / "charts").glob(f"*.{fmt}")) - set(written):

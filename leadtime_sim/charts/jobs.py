@@ -32,7 +32,7 @@ from leadtime_sim.results import Results
 CAPEX_LABEL = "capex of the swept investments ($M)"
 
 
-def _on_axes(draw: Callable[..., Any]) -> Callable[[list[Axes]], None]:
+def on_axes(draw: Callable[..., Any]) -> Callable[[list[Axes]], None]:
     """A job that draws on the figure's only axes."""
     def run(axes: list[Axes]) -> None:
         draw(ax=axes[0])
@@ -132,12 +132,12 @@ def gap_close_jobs(results: Results, spec: Chart) -> list[Job]:
             targets = results.targets if spec.target is None else [spec.target]
             draw: Callable[..., Axes] = partial(gap_close_chart, rows, req, start=results.start,
                                                 end=results.end, target=targets, **common)
-            jobs.append(Job(f"gap_close-{req}", 1, _on_axes(draw)))
+            jobs.append(Job(f"gap_close-{req}", 1, on_axes(draw)))
             continue
         for target in _probability_targets(results, spec):
             draw = partial(probability_chart, rows, req, target=target, **common)
             stem = f"probability-{req}" + (f"-{target}" if len(results.targets) > 1 else "")
-            jobs.append(Job(stem, 1, _on_axes(draw)))
+            jobs.append(Job(stem, 1, on_axes(draw)))
     return jobs
 
 
@@ -157,7 +157,7 @@ def heatmap_jobs(results: Results, spec: Chart) -> list[Job]:
                        value=spec.value, target=target, scenario=_scenario(results),
                        label=_label(results, req))
         suffix = "-probability" if spec.value == "probability" else ""
-        jobs.append(Job(f"heatmap-{req}{suffix}", 1, _on_axes(draw)))
+        jobs.append(Job(f"heatmap-{req}{suffix}", 1, on_axes(draw)))
     return jobs
 
 
@@ -192,7 +192,7 @@ def fan_jobs(results: Results, spec: Chart) -> list[Job]:
         draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,
                        labels=_labels(results, points), milestones=milestones(results, product, points),
                        scenario=_scenario(results), label=_label(results, req))
-        jobs.append(Job(f"fan-{req}", 1, _on_axes(draw)))
+        jobs.append(Job(f"fan-{req}", 1, on_axes(draw)))
     return jobs
 
 
@@ -225,7 +225,7 @@ def lead_time_jobs(results: Results, spec: Chart) -> list[Job]:
     if results.kind != "run":
         raise InputError([f"{results.directory}: chart 'lead_time' needs a run's orders"])
     suffix = "-priority" if spec.by == "priority" else ""
-    return [Job(f"lead_time-{product}{suffix}", 1, _on_axes(partial(
+    return [Job(f"lead_time-{product}{suffix}", 1, on_axes(partial(
                 lead_time_chart, results.orders, end=results.end, product=product, by=spec.by,
                 scenario=_scenario(results))))
             for product in _products(results, spec)]
@@ -243,7 +243,7 @@ def utilisation_jobs(results: Results, spec: Chart) -> list[Job]:
                        period_months=spec.period_months or _period(results), row_labels=row_labels,
                        scenario=_scenario(results), subtitle=subtitle)
         stem = f"utilisation-point{point}" if results.kind == "sweep" else "utilisation"
-        jobs.append(Job(stem, 1, _on_axes(draw)))
+        jobs.append(Job(stem, 1, on_axes(draw)))
     return jobs
 
 

@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "sweep": "leadtime_sim.cli.sweep:sweep",
     "plot": "leadtime_sim.cli.plot:plot",
     "report": "leadtime_sim.cli.plot:report",
+    "quote": "leadtime_sim.cli.quote:quote",
 }
 """Command name -> ``module:attribute`` of its Click command."""
 

@@ -1,0 +1,92 @@
+"""``leadtime-sim quote`` and ``lts.quote``: the exact what-if of one more order, checked on
+cases whose answer follows by hand, and its CLI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import build, order, scenario_dict
+
+import leadtime_sim as lts
+from leadtime_sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NATO = ROOT / "models" / "nato_air_defence.toml"
+CONTRACT = {"product", "quantity", "date", "priority", "customer", "replications", "lead_time_months",
+            "last_delivery", "p_delivered_by", "displaced", "in_run_quote_months"}
+
+
+def test_one_line_ten_units_ahead_gives_the_eleventh_unit_time() -> None:
+    """Takt 2, flow 3, ten units ordered at start: a new unit is the 11th, done at 2 x 11 + 3."""
+    answer = lts.quote(build(scenario_dict()), product="p", quantity=1, replications=3, workers=1)
+    assert answer["lead_time_months"] == {"p10": 25.0, "p50": 25.0, "p90": 25.0, "mean": 25.0}
+    assert answer["last_delivery"]["p50"] == "2027-02"  # 25 months after 2025-01
+    assert answer["p_delivered_by"]["2027-01"] == 0.0 and answer["p_delivered_by"]["2028-01"] == 1.0
+    two = lts.quote(build(scenario_dict()), product="p", quantity=2, replications=1, workers=1)
+    assert two["lead_time_months"]["p50"] == 27.0  # units 11 and 12
+
+
+def test_priority_one_jumps_the_queue_and_delays_class_two_by_one_takt() -> None:
+    data = scenario_dict(orders=[order(10, customer="late", priority=2)],
+                         policy={"allocation": "priority"})
+    scenario = build(data)
+    urgent = lts.quote(scenario, product="p", date="2025-01", customer="urgent", priority=1,
+                       replications=2, workers=1)
+    assert urgent["lead_time_months"]["p50"] == 2 + 3  # one takt and the flow
+    (row,) = urgent["displaced"]
+    assert row["customer"] == "late" and row["orders"] == 1
+    assert row["mean_delay_months"] == pytest.approx(2.0)  # the class-2 order ends one takt later
+    behind = lts.quote(scenario, product="p", date="2025-01", priority=2, replications=2, workers=1)
+    assert behind["priority"] == 2 and behind["lead_time_months"]["p50"] == 2 * 11 + 3
+    assert behind["displaced"] == []
+
+
+def test_an_order_that_cannot_arrive_by_the_end_is_not_by_end() -> None:
+    scenario = build(scenario_dict(end="2026-01"))
+    answer = lts.quote(scenario, product="p", replications=2, workers=1)
+    assert answer["lead_time_months"]["p50"] is None and answer["share_not_by_end"] == 1.0
+    assert answer["last_delivery"] == {"p10": None, "p50": None, "p90": None}
+
+
+def test_the_what_if_is_the_same_with_one_worker_or_two() -> None:
+    scenario = lts.load_scenario(NATO)
+    one = lts.quote(scenario, product="gem_t", quantity=20, date="2026-01", replications=4, workers=1)
+    two = lts.quote(scenario, product="gem_t", quantity=20, date="2026-01", replications=4, workers=2)
+    assert one == two
+    assert one["lead_time_months"]["p50"] is not None
+
+
+def test_cli_json_contract_and_files(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["quote", str(NATO), "--product", "pac3_mse", "--quantity", "50",
+                                       "--date", "2026-01", "--replications", "3", "--json",
+                                       "--out", str(tmp_path / "q"), "--target", "2031-01"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert CONTRACT <= set(answer)
+    assert set(answer["lead_time_months"]) == {"p10", "p50", "p90", "mean"}
+    assert set(answer["last_delivery"]) == {"p10", "p50", "p90"} == set(answer["in_run_quote_months"])
+    assert all({"customer", "orders", "mean_delay_months", "p90_delay_months"} <= set(d)
+               for d in answer["displaced"])
+    assert json.loads((tmp_path / "q" / "quote.json").read_text()) == answer
+    assert sorted(p.name for p in (tmp_path / "q" / "charts").iterdir()) == ["quote-delivery.png",
+                                                                              "quote-displaced.png"]
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    (["--product", "nosuch"], "--product 'nosuch': no such product"),
+    (["--product", "pac3_seeker"], "a component"),
+    (["--product", "pac3_mse", "--date", "2050-01"], "--date 2050-01: outside the horizon"),
+    (["--product", "pac3_mse", "--date", "soon"], "--date 'soon'"),
+    (["--product", "pac3_mse", "--quantity", "0"], "--quantity"),
+    (["--product", "pac3_mse", "--customer", "a b"], "customer"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], problem: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["quote", str(NATO), *args, "--replications", "1",
+                                       "--out", str(tmp_path / "q")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any(problem in line for line in lines), lines
+    assert "Traceback" not in result.output and not (tmp_path / "q").exists()

@@ -14,7 +14,7 @@ from functools import partial
 
 from leadtime_sim.scenario.schema import Factory as FactorySpec
 from leadtime_sim.sim.clock import Clock
-from leadtime_sim.sim.kinds import ProductKind
+from leadtime_sim.sim.outlets import Outlet
 from leadtime_sim.sim.state import Lot, ProductState, RunGuard, SimulationError
 from leadtime_sim.sim.streams import RandomStreams
 
@@ -80,18 +80,18 @@ class Line:
 class Factory:
     """Lines making one product, pulling work from the product's backlog or need.
 
-    What it needs of the run is passed in: the clock, the random streams, its product's
-    kind (which commits and delivers lots through the order book, or stocks them) and
-    the guard that counts the lots started.
+    What it needs of the run is passed in: the clock, the random streams, the outlet of
+    its lots (the order book for an end product, stock for a component: ``outlets.py``)
+    and the guard that counts the lots started.
     """
 
-    def __init__(self, name: str, spec: FactorySpec, product: ProductState, kind: ProductKind,
+    def __init__(self, name: str, spec: FactorySpec, product: ProductState, outlet: Outlet,
                  env: Clock, streams: RandomStreams, guard: RunGuard):
         self.name = name
         self.spec = spec
         self.product = product
-        self.kind = kind
-        self.need_is_backlog = kind.need_is_backlog
+        self.outlet = outlet
+        self.need_is_backlog = outlet.need_is_backlog
         self.env = env
         self.streams = streams
         self.guard = guard
@@ -135,14 +135,17 @@ class Factory:
         for k in range(lots):
             size = min(spec.lot_size, units - k * spec.lot_size)
             lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
-            lot.allocation = self.kind.allocate(size, lot)
+            lot.allocation = self.outlet.commit(product, size, lot)
             product.wip += size
             self.env.call_later(lot.due, partial(self.finish, lot))
 
     # -- capacity bookkeeping -------------------------------------------------------
     def usage(self) -> tuple[float, float, int]:
         """Busy line-months, line-months and units started, from the start until now."""
-        self._advance_areas()
+        now = self.env.now
+        self.busy_area += self.busy * (now - self.area_time)
+        self.line_area += len(self.lines) * (now - self.area_time)
+        self.area_time = now
         return self.busy_area, self.line_area, self.started_units
 
     def _advance_areas(self) -> None:
@@ -247,7 +250,7 @@ class Factory:
         flow = next(self.flow)
         lot.due = now + flow
         if flow > 0:
-            env.call_later(flow, partial(self.finish, lot))
+            env.call_later(flow, lambda _event: self.finish(lot))  # (a partial costs more)
         else:
             self.finish(lot)
         self._try_start(line)
@@ -268,7 +271,7 @@ class Factory:
         """Take the next lot's units (and components) if there is work, else None."""
         product = self.product
         spec = self.spec
-        need = self.kind.need()
+        need = product.backlog if self.need_is_backlog else product.start_need()  # (no call: hot)
         units = spec.lot_size if need > spec.lot_size else need
         for component, per_unit in product.bom:
             units = min(units, component.stock // per_unit)
@@ -277,7 +280,7 @@ class Factory:
         for component, per_unit in product.bom:
             component.stock -= units * per_unit
         lot = Lot(units, [])
-        lot.allocation = self.kind.allocate(units, lot)
+        lot.allocation = self.outlet.commit(product, units, lot)
         product.wip += units
         self.started_units += units
         guard = self.guard
@@ -289,9 +292,9 @@ class Factory:
         return lot
 
     def finish(self, lot: Lot, _event: object = None) -> None:
-        """A lot leaves work in progress: delivered or stocked, as its product's kind says."""
+        """A lot leaves work in progress for its outlet (delivered, or stocked)."""
         product = self.product
         product.wip -= lot.units
-        self.kind.finished(lot)
+        self.outlet.deliver(product, lot)
         if product.wip < 0:
             raise SimulationError(f"negative work in progress for {product.name}")

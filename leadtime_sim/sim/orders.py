@@ -26,7 +26,11 @@ from leadtime_sim.sim.state import (
 
 
 class OrderBook:
-    """Orders of one run, from placement to their last delivery."""
+    """Orders of one run, from placement to their last delivery; the outlet of the
+    factories of end products (``outlets.py``)."""
+
+    need_is_backlog = True
+    """End products are made to order: the units to start are the backlog."""
 
     def __init__(self, env: Clock, guard: RunGuard, products: dict[str, ProductState],
                  unit_costs: dict[str, float], budget: BudgetState,

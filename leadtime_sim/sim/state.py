@@ -121,7 +121,9 @@ class ProductState:
         """Units of this product that should start now to meet orders and buffers."""
         if not self.is_component:
             return self.backlog
-        downstream = sum(q * parent.start_need() for parent, q in self.parents)
+        downstream = 0
+        for parent, q in self.parents:  # (a loop: sum() over a generator cost 2% of a run)
+            downstream += q * parent.start_need()
         return max(0, self.stock_target + downstream - self.stock - self.wip)
 
     def close(self) -> None:

@@ -69,6 +69,7 @@ class Calendar:
 
     @classmethod
     def of(cls, start: str, end: str) -> Calendar:
+        """The calendar of a run from ``start`` to ``end``."""
         return cls(start, months_between(start, end))
 
     def months(self, date: str) -> float:

@@ -59,7 +59,7 @@ class OrderBook:
     def close(self) -> None:
         """Drop the orders, deliveries and lot maps, the bulk of a run, once its records
         are made: a failed run's traceback holds the factory that raised, and through its
-        product's kind, this book."""
+        outlet, this book."""
         self.orders.clear()
         self.deliveries.clear()
         self.on_order.clear()

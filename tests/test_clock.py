@@ -138,34 +138,41 @@ def test_a_program_that_froze_objects_itself_is_left_alone() -> None:
 
 @pytest.mark.parametrize("fail", [False, True], ids=["run", "failed run"])
 def test_a_finished_run_is_freed_without_a_full_collection(fail: bool) -> None:
-    """Runs freeze what lives through each month; the model must still be freed at once
-    (by reference counting), or a long sweep would hold every run's model."""
+    """Runs freeze what lives through each month; the run must still be freed at once
+    (by reference counting, once ``Run.close`` broke its cycles), or a long sweep would
+    hold every run."""
     import weakref
 
     import leadtime_sim as lts
     from leadtime_sim.sim import engine
 
-    models: list[weakref.ref[engine.Model]] = []
-    original = engine.Model.run
+    runs: list[weakref.ref[engine.Run]] = []
+    lines: list[weakref.ref[object]] = []
+    original = engine.Run.run
 
-    def run(self: engine.Model) -> engine.KernelRecords:
-        models.append(weakref.ref(self))
+    def run(self: engine.Run) -> engine.KernelRecords:
+        runs.append(weakref.ref(self))
         if fail:
-            self.limits = lts.Limits(max_lots=10)
-        return original(self)
+            self.guard.max_lots = 10
+        try:
+            return original(self)
+        finally:
+            lines.extend(weakref.ref(line) for f in self.factories.values() for line in f.lines)
 
     scenario = lts.load_scenario(Path(__file__).parents[1] / "models" / "nato_air_defence.toml")
-    engine.Model.run = run  # type: ignore[method-assign]
+    engine.Run.run = run  # type: ignore[method-assign]
     try:
         try:
             lts.simulate(scenario, seed=1)
             failed = False
-        except lts.RunLimitExceeded:  # (not pytest.raises: its traceback would hold the model)
+        except lts.RunLimitExceeded:  # (not pytest.raises: its traceback would hold the run)
             failed = True
         assert failed == fail
     finally:
-        engine.Model.run = original  # type: ignore[method-assign]
-    model = models[0]()
-    # A failed run's frames (in the exception's traceback) may still hold the model
-    # object, but nothing of what it held: everything else is freed.
-    assert model is None or (fail and not vars(model))
+        engine.Run.run = original  # type: ignore[method-assign]
+    assert lines and all(line() is None for line in lines)
+    closed = runs[0]()
+    # A failed run's frames (in the exception's traceback) may still hold the run object
+    # and the factory that raised, but not the run's bulk: its orders and lines are freed.
+    assert closed is None or (fail and not closed.book.orders
+                              and not any(f.lines for f in closed.factories.values()))

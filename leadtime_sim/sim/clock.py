@@ -8,12 +8,16 @@ That halves the cost of an event (no event object, no callback list); everything
 (processes, timeouts, ``run(until=...)``) is plain SimPy.
 
 It relies on three private attributes of ``simpy.Environment`` (``_queue``, ``_eid`` and
-``_now``), unchanged since SimPy 3; setup.cfg pins SimPy below 5.
+``_now``), unchanged since SimPy 3; setup.cfg pins SimPy below 5. No other module of
+the kernel touches them.
+
+``Calendar`` turns the scenario's dates into the clock's unit, months from start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import Any
 
@@ -21,10 +25,12 @@ import simpy
 from simpy.core import NORMAL, URGENT
 from simpy.events import Event
 
+from leadtime_sim.dates import months_between
+
 Callback = Callable[[Any], object]
 """Called with ``None`` (where a SimPy callback would get its event)."""
 
-__all__ = ["NORMAL", "URGENT", "Callback", "Clock"]
+__all__ = ["NORMAL", "URGENT", "Calendar", "Callback", "Clock"]
 
 
 class Clock(simpy.Environment):
@@ -46,3 +52,26 @@ class Clock(simpy.Environment):
             call(None)
         else:
             super().step()
+
+    def close(self) -> None:
+        """Drop every pending event and call: their callbacks refer to the run's parts,
+        which refer back to the clock (see ``Run.close``)."""
+        self._queue.clear()
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A run's dates as months from its start (the clock's unit)."""
+
+    start: str
+    horizon: float
+    """Months from start to end."""
+
+    @classmethod
+    def of(cls, start: str, end: str) -> Calendar:
+        """The calendar of a run from ``start`` to ``end``."""
+        return cls(start, months_between(start, end))
+
+    def months(self, date: str) -> float:
+        """Months from start to ``date`` (YYYY-MM or YYYY-MM-DD)."""
+        return months_between(self.start, date)

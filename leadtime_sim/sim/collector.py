@@ -8,7 +8,7 @@ garbage: lots, events and allocations are freed by reference counting. So while 
 goes on, the first-generation threshold is raised, the objects that existed before it
 are frozen (``gc.freeze``: left out of passes), and ``settle()``, called at each month's
 end, freezes what has lived through the month (mostly records). The kernel then breaks
-its own cycles when the run ends (``Model.dismantle``), so reference counting frees the
+its own cycles when the run ends (``Run.close``), so reference counting frees the
 run at once. All is undone when the last run in progress ends, also when runs nest or
 run in several threads at once; if the program had frozen objects itself (say, before
 forking workers), nothing is frozen or unfrozen here.

@@ -1,4 +1,4 @@
-"""Factories and their lines: the servers of the model.
+"""Factories and their lines: the servers of the simulation.
 
 A line works one lot at a time for its takt (stretched by ramp-up, learning, rework of
 failed lots and disruptions), then the lot spends its flow time downstream and is
@@ -10,28 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from leadtime_sim.scenario.schema import Factory as FactorySpec
-from leadtime_sim.sim.policies import Allocation
-from leadtime_sim.sim.state import ProductState, RunLimitExceeded, SimulationError
+from leadtime_sim.sim.clock import Clock
+from leadtime_sim.sim.outlets import Outlet
+from leadtime_sim.sim.state import Lot, ProductState, RunGuard, SimulationError
 from leadtime_sim.sim.streams import RandomStreams
-
-if TYPE_CHECKING:
-    from leadtime_sim.sim.engine import Model
-
-
-@dataclass(slots=True, eq=False)
-class Lot:
-    units: int
-    allocation: Allocation
-    """Units committed to each order (a delivery-time reassignment may change it)."""
-    due: float = math.inf
-    """When it will be delivered (known once it leaves the line)."""
-    seq: int = 0
-    """Order of commitment (kept only when deliveries may be reassigned)."""
 
 
 class Line:
@@ -61,6 +46,10 @@ class Line:
             self.repair = streams.draws(f"{source}.repairs", spec.disruptions.repair_months)
             self.next_failure = max(commissioned, 0.0) + next(self.between_failures)
 
+    def close(self) -> None:
+        """Drop the callback, which refers to the line itself (a cycle)."""
+        del self.off_line
+
     def rate_fraction(self, now: float) -> float:
         """Share of the full rate reached ``now`` (linear ramp after commissioning)."""
         if now >= self.ramp_end:
@@ -89,18 +78,27 @@ class Line:
 
 
 class Factory:
-    """Lines making one product, pulling work from the product's backlog or need."""
+    """Lines making one product, pulling work from the product's backlog or need.
 
-    def __init__(self, name: str, spec: FactorySpec, product: ProductState, model: Model):
+    What it needs of the run is passed in: the clock, the random streams, the outlet of
+    its lots (the order book for an end product, stock for a component: ``outlets.py``)
+    and the guard that counts the lots started.
+    """
+
+    def __init__(self, name: str, spec: FactorySpec, product: ProductState, outlet: Outlet,
+                 env: Clock, streams: RandomStreams, guard: RunGuard):
         self.name = name
         self.spec = spec
         self.product = product
-        self.model = model
-        self.env = model.env
+        self.outlet = outlet
+        self.need_is_backlog = outlet.need_is_backlog
+        self.env = env
+        self.streams = streams
+        self.guard = guard
         self.lines: list[Line] = []
         self.idle: list[Line] = []
         self.wake_pending = False
-        self.flow = model.streams.draws(f"factory.{name}.flow", spec.flow_months)
+        self.flow = streams.draws(f"factory.{name}.flow", spec.flow_months)
         self.started_units = 0
         self.busy = 0
         self.busy_area = 0.0
@@ -121,7 +119,35 @@ class Factory:
         self.plain = spec.learning is None and spec.yield_fraction >= 1
         """No learning and no rework: a lot's work is one takt draw once ramp-up is over."""
 
+    def close(self) -> None:
+        """Drop the lines (each refers to itself and back to the factory: cycles)."""
+        for line in self.lines:
+            line.close()
+        self.lines.clear()
+        self.idle.clear()
+
+    def fill_flow(self) -> None:
+        """Start with the initial work in progress: lots already past the lines, due
+        evenly through the mean flow time (committed to the backlog at start)."""
+        product, spec = self.product, self.spec
+        units = min(spec.initial_wip_units, product.backlog)
+        lots = math.ceil(units / spec.lot_size)
+        for k in range(lots):
+            size = min(spec.lot_size, units - k * spec.lot_size)
+            lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
+            lot.allocation = self.outlet.commit(product, size, lot)
+            product.wip += size
+            self.env.call_later(lot.due, partial(self.finish, lot))
+
     # -- capacity bookkeeping -------------------------------------------------------
+    def usage(self) -> tuple[float, float, int]:
+        """Busy line-months, line-months and units started, from the start until now."""
+        now = self.env.now
+        self.busy_area += self.busy * (now - self.area_time)
+        self.line_area += len(self.lines) * (now - self.area_time)
+        self.area_time = now
+        return self.busy_area, self.line_area, self.started_units
+
     def _advance_areas(self) -> None:
         now = self.env.now
         self.busy_area += self.busy * (now - self.area_time)
@@ -130,8 +156,9 @@ class Factory:
 
     def add_line(self, commissioned: float = -math.inf, ramp_months: float = 0.0,
                  ramp_start_fraction: float = 1.0) -> None:
+        """Add a line (ramping up from ``commissioned``, if given); it looks for work."""
         self._advance_areas()
-        line = Line(self, len(self.lines), self.model.streams, commissioned, ramp_months,
+        line = Line(self, len(self.lines), self.streams, commissioned, ramp_months,
                     ramp_start_fraction)
         self.lines.append(line)
         self.ramp_end = max(self.ramp_end, line.ramp_end)
@@ -188,9 +215,8 @@ class Factory:
             if up > now:
                 env.call_later(up - now, lambda _event: self._retry(line))
                 return False
-        product = self.product
         # No work is the usual answer for an end product's line: answer it without a call.
-        lot = None if not product.is_component and product.backlog < self.spec.min_lot_size \
+        lot = None if self.need_is_backlog and self.product.backlog < self.spec.min_lot_size \
             else self._start_lot()
         if lot is None:
             self.idle.append(line)
@@ -224,7 +250,7 @@ class Factory:
         flow = next(self.flow)
         lot.due = now + flow
         if flow > 0:
-            env.call_later(flow, lambda _event: self.finish(lot))
+            env.call_later(flow, lambda _event: self.finish(lot))  # (a partial costs more)
         else:
             self.finish(lot)
         self._try_start(line)
@@ -245,7 +271,7 @@ class Factory:
         """Take the next lot's units (and components) if there is work, else None."""
         product = self.product
         spec = self.spec
-        need = product.start_need() if product.is_component else product.backlog
+        need = product.backlog if self.need_is_backlog else product.start_need()  # (no call: hot)
         units = spec.lot_size if need > spec.lot_size else need
         for component, per_unit in product.bom:
             units = min(units, component.stock // per_unit)
@@ -254,26 +280,21 @@ class Factory:
         for component, per_unit in product.bom:
             component.stock -= units * per_unit
         lot = Lot(units, [])
-        if not product.is_component:
-            lot.allocation = self.model.commit(product, units, lot)
+        lot.allocation = self.outlet.commit(product, units, lot)
         product.wip += units
         self.started_units += units
-        self.model.lots_started += 1
-        if self.model.lots_started > self.model.limits.max_lots:
-            raise RunLimitExceeded(f"run started more than {self.model.limits.max_lots:,.0f} lots "
-                                   "(raise the limit with --max-lots)")
+        guard = self.guard
+        guard.lots_started += 1
+        if guard.lots_started > guard.max_lots:
+            guard.too_many_lots()
         # No supplier needs waking: consuming components lowers their stock and their
         # downstream need by the same amount.
         return lot
 
-    def finish(self, lot: Lot) -> None:
+    def finish(self, lot: Lot, _event: object = None) -> None:
+        """A lot leaves work in progress for its outlet (delivered, or stocked)."""
         product = self.product
         product.wip -= lot.units
-        if product.is_component:
-            product.stock += lot.units
-            for parent, _ in product.parents:
-                parent.wake_factories()
-        else:
-            self.model.deliver(product, lot)
+        self.outlet.deliver(product, lot)
         if product.wip < 0:
             raise SimulationError(f"negative work in progress for {product.name}")

@@ -1,9 +1,11 @@
-"""Mutable state of one run: orders, products (backlog and stock), requirements, budget."""
+"""Mutable state of one run: orders, lots, products (backlog and stock), requirements,
+budget, and the guard that counts lots and watches the wall clock."""
 
 from __future__ import annotations
 
 import bisect
 import math
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,10 +14,11 @@ from typing import TYPE_CHECKING
 from leadtime_sim.dates import months_between
 from leadtime_sim.scenario.schema import Budget as BudgetSpec
 from leadtime_sim.scenario.schema import Requirement
-from leadtime_sim.sim.policies import AllocationPolicy
+from leadtime_sim.sim.policies import Allocation, AllocationPolicy
 
 if TYPE_CHECKING:
-    from leadtime_sim.sim.factory import Factory, Lot
+    from leadtime_sim.sim.clock import Clock
+    from leadtime_sim.sim.factory import Factory
 
 
 class SimulationError(RuntimeError):
@@ -37,6 +40,29 @@ class RunLimitExceeded(SimulationError):
     """A run hit one of its ``Limits``."""
 
 
+class RunGuard:
+    """Enforces a run's ``Limits``: counts the lots started and watches the wall clock."""
+
+    def __init__(self, limits: Limits, env: Clock):
+        self.limits = limits
+        self.env = env
+        self.max_lots = limits.max_lots
+        self.lots_started = 0
+        self.deadline = time.monotonic() + limits.wall_seconds
+
+    def too_many_lots(self) -> None:
+        """Stop the run: factories count ``lots_started`` themselves (in their hot path) and
+        call this when it passes ``max_lots``."""
+        raise RunLimitExceeded(f"run started more than {self.max_lots:,.0f} lots "
+                               "(raise the limit with --max-lots)")
+
+    def check_deadline(self) -> None:
+        """Stop a run past its wall-time limit (checked at month ends and every 4,096 orders)."""
+        if time.monotonic() > self.deadline:
+            raise RunLimitExceeded(f"run exceeded its wall-time limit of {self.limits.wall_seconds:g} s "
+                                   f"(at month {int(self.env.now)})")
+
+
 @dataclass(eq=False, slots=True)
 class OrderState:
     index: int
@@ -54,6 +80,19 @@ class OrderState:
     delivered: int = 0
     first_delivery_months: float | None = None
     last_delivery_months: float | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Lot:
+    """Units started together on a line, and the orders they are committed to."""
+
+    units: int
+    allocation: Allocation
+    """Units committed to each order (a delivery-time reassignment may change it)."""
+    due: float = math.inf
+    """When it will be delivered (known once it leaves the line)."""
+    seq: int = 0
+    """Order of commitment (kept only when deliveries may be reassigned)."""
 
 
 @dataclass(eq=False)
@@ -82,8 +121,18 @@ class ProductState:
         """Units of this product that should start now to meet orders and buffers."""
         if not self.is_component:
             return self.backlog
-        downstream = sum(q * parent.start_need() for parent, q in self.parents)
+        downstream = 0
+        for parent, q in self.parents:  # (a loop: sum() over a generator cost 2% of a run)
+            downstream += q * parent.start_need()
         return max(0, self.stock_target + downstream - self.stock - self.wip)
+
+    def close(self) -> None:
+        """Drop the links to other products and to factories (they refer back: cycles)."""
+        self.bom.clear()
+        self.parents.clear()
+        self.factories.clear()
+        self.open_orders.clear()
+        self.lots.clear()
 
     def wake_factories(self) -> None:
         for factory in self.factories:
@@ -189,6 +238,10 @@ class BudgetState:
             pay()
         else:
             self.waiting.append((cost_musd, pay))
+
+    def close(self) -> None:
+        """Drop the claims still waiting (their callbacks refer to the order book)."""
+        self.waiting.clear()
 
     def top_up(self) -> None:
         """A year's money arrives; pay waiting claims in order while it lasts."""

@@ -27,8 +27,9 @@ from kernel_vs_simpy import poisson_arrivals  # (this folder: the script's own)
 
 import leadtime_sim as lts
 from leadtime_sim.errors import read_toml
+from leadtime_sim.metrics import summarize
 from leadtime_sim.sim.clock import Clock
-from leadtime_sim.sim.engine import Model
+from leadtime_sim.sim.engine import Run
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "nato_air_defence.toml"
 
@@ -61,10 +62,10 @@ def timed(scenario: lts.Scenario, repeats: int) -> tuple[float, int, int]:
     """Median seconds of a run, events scheduled and lots started (seed 1)."""
     seconds = []
     for _ in range(repeats):
-        model = Model(scenario, seed=1)
+        model = Run(scenario, seed=1)
         began = time.perf_counter()
         records = model.run()
-        lts.metrics.summarize(scenario, records, 1)
+        summarize(scenario, records, 1)
         seconds.append(time.perf_counter() - began)
     return statistics.median(seconds), next(model.env._eid), records.lots_started
 
@@ -72,7 +73,7 @@ def timed(scenario: lts.Scenario, repeats: int) -> tuple[float, int, int]:
 def mean_queued(scenario: lts.Scenario) -> float:
     """Mean number of events on the queue when the next is taken (an untimed run, seed 1)."""
     sizes: list[int] = []
-    model = Model(scenario, seed=1)
+    model = Run(scenario, seed=1)
     env = model.env
 
     def counting() -> None:

@@ -7,6 +7,8 @@ and determinism (same seed, same records; another replication, other records).
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
 from conftest import START, build
@@ -313,3 +315,74 @@ def test_adding_a_line_does_not_shift_order_streams(data: dict[str, Any], seed: 
         return [(o.id, o.placed_months, o.quantity) for o in result.records.orders if o.source == "stream"]
     # Budgets can delay entry but not placement; the streams themselves are identical.
     assert stream_orders(a) == stream_orders(b)
+
+
+# -- first come, first served inside a class (issue 11, item 3) ------------------------------
+
+def _class_order_violations(result: lts.RunResult) -> list[tuple[str, str]]:
+    """Pairs (earlier, later) of one product and class where the order that entered the
+    backlog earlier got a unit after the later one got its first (or is not done by end)."""
+    entered = [o for o in result.records.orders if o.entered_months is not None]
+    index = {o.id: k for k, o in enumerate(result.records.orders)}
+    wrong = []
+    for a in entered:
+        for b in entered:
+            if (a.product, a.priority) != (b.product, b.priority) or a is b:
+                continue
+            if (a.entered_months, index[a.id]) >= (b.entered_months, index[b.id]):
+                continue  # a must be the earlier one
+            if b.first_delivery_months is None:
+                continue  # the later one has nothing yet: nothing to compare
+            a_done = math.inf if a.last_delivery_months is None else a.last_delivery_months
+            if a_done > b.first_delivery_months + EPS:
+                wrong.append((a.id, b.id))
+    return wrong
+
+
+@PROFILE
+@given(data=scenarios(policy={"allocation": "priority", "reassign_at_delivery": True}),
+       seed=st.integers(0, 2**32 - 1))
+def test_with_reassignment_an_earlier_order_of_a_class_is_done_before_a_later_starts(
+        data: dict[str, Any], seed: int) -> None:
+    result = lts.simulate(build(data), seed=seed)
+    assert _class_order_violations(result) == []
+
+
+@PROFILE
+@given(data=scenarios(policy={"allocation": "priority", "reassign_at_delivery": False}),
+       seed=st.integers(0, 2**32 - 1))
+def test_without_reassignment_units_stay_with_the_orders_they_were_committed_to(
+        data: dict[str, Any], seed: int) -> None:
+    from leadtime_sim.sim import orders
+
+    committed: dict[int, list[tuple[str, int]]] = {}
+    """Per lot in progress (its id: lots live until delivered), the orders it was made for."""
+    moved: list[tuple[list[tuple[str, int]], list[tuple[str, int]]]] = []
+    real_commit, real_deliver = orders.OrderBook.commit, orders.OrderBook.deliver
+
+    def commit(book: orders.OrderBook, product: Any, units: int, lot: Any) -> Any:
+        allocation = real_commit(book, product, units, lot)
+        committed[id(lot)] = sorted((o.id, n) for o, n in allocation)
+        return allocation
+
+    def deliver(book: orders.OrderBook, product: Any, lot: Any) -> None:
+        real_deliver(book, product, lot)
+        made_for = committed.pop(id(lot), None)
+        if made_for is not None:  # (lots of the initial work in progress are committed apart)
+            got = sorted((o.id, n) for o, n in lot.allocation)
+            if got != made_for:
+                moved.append((made_for, got))
+
+    orders.OrderBook.commit, orders.OrderBook.deliver = commit, deliver  # type: ignore[method-assign]
+    try:
+        lts.simulate(build(data), seed=seed)
+    finally:
+        orders.OrderBook.commit, orders.OrderBook.deliver = real_commit, real_deliver  # type: ignore[method-assign]
+    assert moved == []
+
+
+def test_the_rule_holds_on_the_default_scenario() -> None:
+    """The defect it fixes: an order of 2024-06 delivered after one of 2029-09 (seed 1)."""
+    scenario = lts.load_scenario(Path(__file__).resolve().parents[1] / "models" / "nato_air_defence.toml")
+    for seed in (1, 2, 3):
+        assert _class_order_violations(lts.simulate(scenario, seed=seed)) == []

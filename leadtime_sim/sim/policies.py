@@ -95,7 +95,8 @@ class PriorityPolicy(AllocationPolicy):
     def __init__(self) -> None:
         self.heap: list[tuple[int, float, int, OrderView]] = []
         self.open_by_class: dict[int, dict[int, OrderView]] = {}
-        """Orders not fully delivered, by class, in order of entry (pruned lazily)."""
+        """Orders not fully delivered, by class, in order of entry into the backlog (pruned
+        lazily): an order is listed when it first has uncommitted units, that is on entry."""
 
     def add(self, order: OrderView) -> None:
         heapq.heappush(self.heap, (order.priority, order.entered_months, order.index, order))
@@ -110,9 +111,10 @@ class PriorityPolicy(AllocationPolicy):
             return [(order, units)]
         return _take_from_front(heap, units, _heap_front, heapq.heappop)
 
-    def _urgent_first(self, below: int) -> Iterator[OrderView]:
-        """Open orders of classes more urgent than ``below``, most urgent and oldest first."""
-        for priority in sorted(p for p in self.open_by_class if p < below):
+    def _waiting(self) -> Iterator[OrderView]:
+        """Orders not fully delivered, most urgent class first, in each class oldest first
+        (by entry into the backlog); fully delivered ones are dropped as they are met."""
+        for priority in sorted(self.open_by_class):
             orders = self.open_by_class[priority]
             while orders:  # drop delivered orders from the front; the rest are skipped
                 first = next(iter(orders.values()))
@@ -124,23 +126,18 @@ class PriorityPolicy(AllocationPolicy):
                     yield order
 
     def reassign(self, allocation: Allocation, open_orders: Collection[OrderView]) -> Allocation:
-        """Give finished units to open orders of a strictly more urgent class first."""
-        share: dict[int, int] = {}
-        for order, units in allocation:
-            share[order.index] = share.get(order.index, 0) + units
+        """Each finished unit goes to the oldest open order of the most urgent class that still
+        waits for units: inside a class, an order that entered earlier is never completed
+        after one that entered later, and it receives all its units before the later one
+        receives any. (Units wait at most a lot's takt and flow in the lot made for them.)"""
+        units = sum(n for _, n in allocation)
         result: Allocation = []
-        for order, units in allocation:
-            for urgent in self._urgent_first(order.priority):
-                if not units:
-                    break
-                n = min(units, urgent.quantity - urgent.delivered - share.get(urgent.index, 0))
-                if n > 0:
-                    share[urgent.index] = share.get(urgent.index, 0) + n
-                    share[order.index] -= n
-                    result.append((urgent, n))
-                    units -= n
-            if units:
-                result.append((order, units))
+        for order in self._waiting():
+            if not units:
+                break
+            n = min(units, order.quantity - order.delivered)
+            result.append((order, n))
+            units -= n
         return result
 
 

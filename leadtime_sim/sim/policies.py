@@ -130,7 +130,10 @@ class PriorityPolicy(AllocationPolicy):
         waits for units: inside a class, an order that entered earlier is never completed
         after one that entered later, and it receives all its units before the later one
         receives any. (Units wait at most a lot's takt and flow in the lot made for them.)"""
-        units = sum(n for _, n in allocation)
+        units = 0
+        for order, n in allocation:
+            units += n
+            self.open_by_class.setdefault(order.priority, {}).setdefault(order.index, order)  # (known: fast)
         result: Allocation = []
         for order in self._waiting():
             if not units:

@@ -34,6 +34,19 @@ NOTE = {
            "sure the dates are. A gap not closed by the end of the horizon is reported as \"not by\" "
            "the end, never as a date.",
 }
+METHOD = [
+    "A close date is censored at the horizon: a run whose gap is not closed by the end counts as "
+    "later than any date. Quantiles include those runs (a quantile they reach is shown as \"not by\" "
+    "the end, never as a date), every date shown beside runs that never close gives their share, "
+    "and no mean includes them.",
+    "P(closed by a date) is the share of runs closed by then, with a 95% Wilson score interval.",
+    "Comparisons with the baseline are paired: replication k of every point shares its random "
+    "streams with replication k of the baseline (common random numbers), and every pair is used. "
+    "The difference in P(closed by a date) has Newcombe's (1998) interval for paired proportions "
+    "(method 10). The difference in close month counts a run not closed by the end at the horizon; "
+    "when a pair holds such a run the difference is a bound, shown as \"at least\".",
+]
+"""How the numbers are made (the report's method section; also in the README)."""
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
@@ -84,6 +97,8 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
              else f"with {axes} (the best of {len(rows)} design points: earliest median close)")
     if math.isfinite(float(row["p50"])):
         text = f"{requirement} ({product}): {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
+        share = float(row["share_not_by_end"])
+        text += f"; not closed by {end} in {share:.0%} of runs" if share > 0 else ""
     else:
         share = float(row["share_not_by_end"])
         text = (f"{requirement} ({product}): {where}, the gap is not closed by {end} in "
@@ -95,8 +110,23 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     base = rows[rows["point_id"] == results.baseline_id]
     if not same and best != results.baseline_id and not base.empty:
         text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
-                 f"{month_text(start, float(base.iloc[0]['p50']), end)}")
+                 f"{month_text(start, float(base.iloc[0]['p50']), end)}; {paired_text(row, end)}")
     return Headline(requirement, best, text + ".")
+
+
+def paired_text(row: Any, end: str) -> str:
+    """``2.5 months earlier than the baseline (paired, 30 runs)``, or "at least" when some pair
+    has a run not closed by the end (the difference counted at the horizon is then a bound)."""
+    diff, pairs = float(row["diff_vs_baseline_mean"]), int(row["diff_n_pairs"])
+    if not math.isfinite(diff):
+        return "no paired difference against the baseline"
+    censored = int(row.get("diff_censored_pairs", 0) or 0)
+    way = "earlier" if diff < 0 else "later"
+    bound = "at least " if censored else ""
+    text = f"{bound}{abs(diff):.1f} months {way} than the baseline (paired, all {pairs} runs"
+    if censored:
+        text += f"; {censored} pairs have a run not closed by {end}, counted at {end}"
+    return text + ")"
 
 
 def run_headline(results: Results, requirement: str) -> Headline:
@@ -212,6 +242,13 @@ def charts_section(results: Results) -> str:
     return "".join(parts)
 
 
+def method_section(results: Results) -> str:
+    """How the sweep's statistics are made (nothing for one run)."""
+    if results.kind != "sweep":
+        return ""
+    return "<h2>Method</h2>" + "".join(f"<p>{esc(text)}</p>" for text in METHOD)
+
+
 def report_html(results: Results) -> str:
     """The whole report as one HTML string (charts drawn now, from the stored tables)."""
     title = results.experiment.name if results.experiment else results.name
@@ -232,6 +269,7 @@ def report_html(results: Results) -> str:
         f"<h2>The answer</h2>{lines or '<p>The scenario has no requirements.</p>'}",
         f"<p>{esc(NOTE[results.kind])}</p>",
         f"<h2>Scenario and experiment as run</h2>{setup_section(results)}",
+        method_section(results),
         f"<h2>Charts</h2>{charts_section(results)}",
         f"<h2>Points</h2>{points_table(results)}" if results.kind == "sweep" else "",
         f"<details><summary>Every metric of every point (points.csv)</summary><div class='scroll'>{full}"

@@ -19,6 +19,8 @@ from leadtime_sim.experiment.executors import EXECUTORS, ExecutorError, default_
 from leadtime_sim.experiment.runner import MAX_RUNS, Plan, plan_experiment, run_plan
 from leadtime_sim.experiment.task import execute
 from leadtime_sim.io import safe_name
+from leadtime_sim.report import headlines
+from leadtime_sim.results import load_results
 from leadtime_sim.sim import Limits
 
 
@@ -155,6 +157,9 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     progress.close()
     counts = store.counts
     click.echo(f"{counts['done']} runs done, {counts['failed']} failed; results in {out}")
+    if counts["done"]:
+        for headline in headlines(load_results(out)):
+            click.echo(f"  {headline.text}")
     if not no_charts and counts["done"]:
         click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
     if counts["failed"]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.experiment.design import DesignPoint
 from leadtime_sim.metrics import metric_of
 
@@ -110,8 +111,8 @@ def _intervals(matrix: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _metric_table(matrix: np.ndarray, base: np.ndarray, by_target: bool, targets: Mapping[str, float]
-                  ) -> dict[str, np.ndarray]:
+def _metric_table(matrix: np.ndarray, base: np.ndarray, by_target: bool, targets: Mapping[str, float],
+                  horizon: float | None = None) -> dict[str, np.ndarray]:
     """The statistics columns of one metric (points x replications) for every point."""
     interval = _intervals(matrix)
     n = interval["n"]
@@ -136,13 +137,21 @@ def _metric_table(matrix: np.ndarray, base: np.ndarray, by_target: bool, targets
             columns[f"p_closed_by_{date}"] = np.array([c / k if k else math.nan for c, k in pairs])
             columns[f"p_closed_by_{date}_low"], columns[f"p_closed_by_{date}_high"] = \
                 np.array([wilson_interval(c, k) for c, k in pairs]).T
-    columns.update(_paired(matrix, base))
+    if by_target and horizon is not None:
+        columns.update(_paired_censored(matrix, base, horizon))
+        for date, months in targets.items():
+            columns.update(_paired_proportions(matrix, base, months, f"diff_p_closed_by_{date}"))
+    else:
+        columns.update(_paired(matrix, base))
     return columns
 
 
 def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Mapping[str, float],
-                 baseline_id: int) -> pd.DataFrame:
-    """One row per design point and metric."""
+                 baseline_id: int, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+    """One row per design point and metric. With the horizon (``start``, ``end``), date
+    metrics get their quantiles as dates too, and their paired differences use every pair
+    (close dates censored at the horizon) - see ``_paired_censored``."""
+    horizon = months_between(start, end) if start and end else None
     metrics = metric_columns(runs)
     if not metrics or not points:
         return pd.DataFrame()
@@ -156,7 +165,10 @@ def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Map
     baseline = point_ids.index(baseline_id)
     parts: list[dict[str, Any]] = []
     for matrix, metric in zip(cube, metrics, strict=True):
-        columns = _metric_table(matrix, matrix[baseline], metric_of(metric).by_target, targets)
+        by_target = metric_of(metric).by_target
+        columns = _metric_table(matrix, matrix[baseline], by_target, targets, horizon)
+        if by_target and start and end:
+            columns.update(_quantile_dates(columns, start, end))
         n = columns.pop("n")
         parts.append({"point_id": point_ids, **axes, "metric": [metric] * len(points), "n": n,
                       "n_failed": n_failed, **columns})
@@ -171,6 +183,68 @@ def _stack(parts: list[Any]) -> Any:
     if all(isinstance(part, np.ndarray) for part in parts):
         return np.concatenate(parts)
     return [value for part in parts for value in part]
+
+
+def _quantile_dates(columns: Mapping[str, np.ndarray], start: str, end: str) -> dict[str, np.ndarray]:
+    """``p10_date`` ...: each quantile as ``YYYY-MM``, or ``not by END`` where it is censored."""
+    return {f"{name}_date": np.array([date_at(start, v) if np.isfinite(v) else f"not by {end}"
+                                      for v in columns[name].tolist()], dtype=object) for name in QUANTILES}
+
+
+def _paired_censored(matrix: np.ndarray, baseline: np.ndarray, horizon: float) -> dict[str, np.ndarray]:
+    """Mean difference against the baseline over every pair of runs, "not by end" counted at
+    the horizon. Where a pair has a run not closed by the end, the difference of that pair is
+    a bound (the point at least that much earlier, if the baseline did not close; at least
+    that much later, if the point did not): ``diff_censored_pairs`` counts those pairs."""
+    both = ~np.isnan(matrix) & ~np.isnan(baseline)
+    capped = np.minimum(np.where(np.isinf(matrix), horizon, matrix), horizon)
+    capped_base = np.minimum(np.where(np.isinf(baseline), horizon, baseline), horizon)
+    diff = np.where(both, capped - capped_base, np.nan)
+    result = _intervals(diff)
+    zero = (result["n"] > 0) & np.all(np.where(both, diff == 0, True), axis=1)
+    result["low"][zero] = result["high"][zero] = 0.0
+    censored = np.sum(both & (np.isinf(matrix) | np.isinf(baseline)), axis=1)
+    return {"diff_vs_baseline_mean": result["mean"], "diff_ci95_low": result["low"],
+            "diff_ci95_high": result["high"], "diff_n_pairs": result["n"], "diff_censored_pairs": censored}
+
+
+def newcombe_paired_interval(n11: int, n10: int, n01: int, n00: int, z: float = 1.959964
+                             ) -> tuple[float, float, float]:
+    """Difference p1 - p2 of two paired proportions and its 95% interval, Newcombe's (1998)
+    method 10: Wilson intervals of each proportion, combined with the correlation of the
+    pairs. ``n10``: pairs where only the first succeeds; ``n01``: only the second."""
+    n = n11 + n10 + n01 + n00
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    p1, p2 = (n11 + n10) / n, (n11 + n01) / n
+    l1, u1 = wilson_interval(n11 + n10, n, z)
+    l2, u2 = wilson_interval(n11 + n01, n, z)
+    cross: float = n11 * n00 - n10 * n01
+    if cross > 0:
+        cross = max(cross - n / 2, 0.0)
+    spread = (n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)
+    phi = cross / math.sqrt(spread) if spread > 0 else 0.0
+    d = p1 - p2
+    low = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return d, max(-1.0, low), min(1.0, high)
+
+
+def _paired_proportions(matrix: np.ndarray, baseline: np.ndarray, months: float, name: str
+                        ) -> dict[str, np.ndarray]:
+    """P(closed by a date) at each point less the baseline's, over every pair of runs, with
+    Newcombe's paired interval (``newcombe_paired_interval``)."""
+    both = ~np.isnan(matrix) & ~np.isnan(baseline)
+    mine, theirs = both & (matrix <= months), both & (baseline <= months)
+    rows = []
+    for x, m, t, b in zip(matrix, mine, theirs, both, strict=True):
+        if np.array_equal(x, baseline, equal_nan=True):  # the baseline itself: no difference
+            rows.append((0.0, 0.0, 0.0))
+            continue
+        n11, n10, n01 = int(np.sum(m & t)), int(np.sum(m & ~t)), int(np.sum(~m & t & b))
+        rows.append(newcombe_paired_interval(n11, n10, n01, int(b.sum()) - n11 - n10 - n01))
+    d, low, high = np.array(rows, dtype=float).reshape(-1, 3).T
+    return {name: d, f"{name}_low": low, f"{name}_high": high}
 
 
 def _paired(matrix: np.ndarray, baseline: np.ndarray) -> dict[str, np.ndarray]:

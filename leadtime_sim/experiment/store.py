@@ -204,7 +204,8 @@ class ResultsStore:
         runs = self.runs_frame()
         if not runs.empty:
             write_table(runs, self.directory / "runs")
-            table = points_table(runs, self.points, self.targets, self.baseline_id)
+            table = points_table(runs, self.points, self.targets, self.baseline_id, self.start,
+                                 self.manifest["scenario"]["end"])
             atomic_write(self.directory / "points.csv", lambda tmp: table.to_csv(tmp, index=False))
         self.manifest.update(status=status, counts=self.counts)
         write_json(self.directory / "manifest.json", self.manifest)

@@ -102,6 +102,8 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     horizon = date_numbers(start, [months_between(start, end)])[0]
     count = rows[group].nunique() if group else 1
     late: set[float] = set()
+    unclosed: dict[float, list[float]] = {}
+    """x -> the shares of runs not closed by the end, of the medians there that are dates."""
     for i, name, part in groups(rows, group):
         idx = part.index.to_numpy()
         order = idx[np.argsort(xs[idx], kind="stable")]
@@ -112,6 +114,10 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
         ax.vlines(px[has], p10[has], np.where(np.isfinite(p90), p90, horizon)[has], colors=c,
                   linewidth=7, alpha=0.3)
         ax.plot(px, p50, marker="o", markersize=7, color=c, linewidth=2, label=name or "median")
+        share = rows.loc[order, "share_not_by_end"].to_numpy(dtype=float)
+        for x_at, y_at, part_share in zip(xs[order], p50, share, strict=True):
+            if np.isfinite(y_at) and part_share > 0:  # a date, with runs that never close
+                unclosed.setdefault(float(x_at), []).append(float(part_share))
         gone = ~np.isfinite(p50)
         if gone.any():
             ax.plot(px[gone], np.full(gone.sum(), horizon), linestyle="none", marker="^",
@@ -120,10 +126,14 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     for value in sorted(late):
         ax.annotate(end_label(end), (value, horizon), xytext=(0, 11), textcoords="offset points",
                     ha="center", va="bottom", fontsize=11)
+    for value, shares in sorted(unclosed.items()):
+        text = f"{shares[0]:.0%}" if len(set(shares)) == 1 else " / ".join(f"{v:.0%}" for v in shares)
+        ax.annotate(f"{text} {end_label(end)}", (value, horizon), xytext=(0, 4), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=10, color=GREY)
     for k, date in enumerate([target] if isinstance(target, str) else target or []):
         ax.axhline(date_numbers(start, [months_between(start, date)])[0], color="black",
                    linestyle=("--", "-.", ":")[k % 3], linewidth=1.2, label=f"target {date}")
-    beyond = bool(late) or rows["p90"].isna().any()
+    beyond = bool(late) or bool(unclosed) or rows["p90"].isna().any()
     if beyond:
         ax.axhline(horizon, color=GREY, linewidth=1, linestyle=":", label=f"horizon {end}")
     low, high = ax.get_ylim()
@@ -190,12 +200,15 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
     probability = value == "probability"
     column = f"p_closed_by_{target}" if probability else "p50"
     raw = rows[column].to_numpy(dtype=float)
+    share = rows["share_not_by_end"].to_numpy(dtype=float)
     cells = raw if probability else date_numbers(start, raw)
     for k in range(len(rows)):
         cell = np.searchsorted(yv, ys[k]), np.searchsorted(xv, xs[k])
         grid[cell] = cells[k]
         texts[cell] = (f"{raw[k]:.2f}" if probability else
                        date_at(start, raw[k]) if np.isfinite(raw[k]) else end_label(end))
+        if not probability and np.isfinite(raw[k]) and share[k] > 0:  # a median with runs not closed
+            texts[cell] += f"\n{share[k]:.0%} {end_label(end)}"
     finite = grid[np.isfinite(grid)]
     vmin, vmax = (0.0, 1.0) if probability else (
         (finite.min(), finite.max()) if finite.size else (0.0, 1.0))

@@ -143,7 +143,8 @@ def test_heatmap_cells_and_labels_are_the_median_dates(store: Results, ax) -> No
             assert texts[(c, r)] == "not by 2030"
         else:
             assert image[r, c] == pytest.approx(dates(store, [row["p50"]])[0])
-            assert texts[(c, r)] == date_at(store.start, row["p50"])
+            share = row["share_not_by_end"]  # beside a date, the share of runs never closing
+            assert texts[(c, r)] == date_at(store.start, row["p50"]) + (f"\n{share:.0%} not by 2030" if share else "")
 
 
 def test_heatmap_of_probability(store: Results, ax) -> None:

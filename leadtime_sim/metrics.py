@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.limits import limits_at
 from leadtime_sim.registry import Registry
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim.records import DeliveryRecord, KernelRecords, OrderRecord, ProductMonth
@@ -115,6 +116,7 @@ def requirement_summary(scenario: Scenario, records: KernelRecords) -> dict[str,
     """Per requirement: when the gap closed for good (None: not by end) and its largest."""
     result = {}
     outcomes = {o.requirement: o for o in records.outcomes}
+    limits = limits_at(scenario, records, {"end": months_between(scenario.start, scenario.end)})
     for name, spec in scenario.requirements.items():
         rows = [r for r in records.requirements if r.requirement == name]
         closed = outcomes[name].closed_months
@@ -128,6 +130,8 @@ def requirement_summary(scenario: Scenario, records: KernelRecords) -> dict[str,
             "gap_end_units": rows[-1].gap_units if rows else 0.0,
             "inventory_end_units": rows[-1].inventory_units if rows else spec.initial_units,
             "required_end_units": rows[-1].required_units if rows else interpolate(times, units, 0),
+            "limited_by": limits[name]["end"].label,
+            "units_short": limits[name]["end"].units_short,
         }
     return result
 

@@ -21,6 +21,7 @@ from leadtime_sim.charts.choices import best_point
 from leadtime_sim.charts.files import chart_jobs, render
 from leadtime_sim.dates import date_at
 from leadtime_sim.io import atomic_write
+from leadtime_sim.limits import limit_words
 from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
 
@@ -107,11 +108,24 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
         column = f"p_closed_by_{date}"
         text += (f"; P(closed by {date}) = {float(row[column]):.2f} "
                  f"(95% CI {float(row[column + '_low']):.2f}-{float(row[column + '_high']):.2f})")
+    text += limits_text(row, requirement, results.targets, end)
     base = rows[rows["point_id"] == results.baseline_id]
     if not same and best != results.baseline_id and not base.empty:
         text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
                  f"{month_text(start, float(base.iloc[0]['p50']), end)}; {paired_text(row, end)}")
     return Headline(requirement, best, text + ".")
+
+
+def limits_text(row: Any, requirement: str, targets: list[str], end: str) -> str:
+    """``; limited by capacity (lines busy) in 73% of runs at 2035-01, ...`` from points.csv."""
+    parts = []
+    for date, column in [*((t, f"limited_by.{requirement}@{t}") for t in targets[:1]),
+                         (end, f"limited_by.{requirement}")]:
+        value = row.get(column)
+        if isinstance(value, str) and value and not value.startswith("closed"):
+            label, _, share = value.partition(" (")
+            parts.append(f"{limit_words(label)} in {share.rstrip(')')} of runs at {date}")
+    return "; limited by " + ", ".join(parts) if parts else ""
 
 
 def paired_text(row: Any, end: str) -> str:

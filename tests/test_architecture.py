@@ -215,7 +215,7 @@ LAYERS = [
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},
-    {"metrics", "run", "tables", "outputs"},
+    {"metrics", "limits", "run", "tables", "outputs"},
     {"experiment"},
     {"results", "charts", "report"},
     {"cli", "__main__"},

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadtime_sim.limits import limit_words
+
 
 def _years(months: float | None) -> str:
     if months is None:
@@ -23,9 +25,10 @@ def summary_table(summary: dict[str, Any]) -> str:
     if reqs:
         parts.append("\nRequirements: when the gap closes")
         parts.append(_table(
-            ["requirement", "product", "gap closes", "largest gap", "gap at end"],
+            ["requirement", "product", "gap closes", "largest gap", "gap at end", "limited by (at end)"],
             [[name, r["product"], r["gap_closed"] or "not by end", f"{r['max_gap_units']:.0f}",
-              f"{r['gap_end_units']:.0f}"] for name, r in reqs.items()]))
+              f"{r['gap_end_units']:.0f}", limit_words(r.get("limited_by"), r.get("units_short"))]
+             for name, r in reqs.items()]))
     parts.append("\nProducts")
     parts.append(_table(
         ["product", "ordered", "delivered", "backlog at end", "quoted lead time", "mean lead time"],

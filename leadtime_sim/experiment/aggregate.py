@@ -61,8 +61,30 @@ def mean_interval(values: np.ndarray) -> tuple[float, float, float, float]:
     return mean, std, mean - half, mean + half
 
 
+LABEL_PREFIX = "limited_by."
+"""Columns of labels, not numbers (what limits a gap): summarised by their most frequent value."""
+
+
 def metric_columns(runs: pd.DataFrame) -> list[str]:
-    return [c for c in runs.columns if c not in META_COLUMNS and not c.startswith("axis:")]
+    return [c for c in runs.columns
+            if c not in META_COLUMNS and not c.startswith(("axis:", LABEL_PREFIX))]
+
+
+def label_summaries(runs: pd.DataFrame, point_ids: Sequence[int]) -> dict[str, list[str]]:
+    """Per label column, per point: its most frequent value among the ok runs and its share,
+    ``capacity (73%)`` (ties: the value first in sorted order); empty without runs."""
+    ok = runs[runs["status"] == "ok"]
+    result: dict[str, list[str]] = {}
+    for column in sorted(c for c in runs.columns if c.startswith(LABEL_PREFIX)):
+        by_point = ok.groupby("point_id")[column]
+        summary = {}
+        for point, values in by_point:
+            counts = values.dropna().value_counts()
+            if len(counts):
+                top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                summary[int(point)] = f"{top[0]} ({top[1] / counts.sum():.0%})"
+        result[column] = [summary.get(p, "") for p in point_ids]
+    return result
 
 
 def _cube(runs: pd.DataFrame, metrics: list[str], point_ids: Sequence[int], replications: int
@@ -175,6 +197,9 @@ def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Map
     missing = np.full(len(points), np.nan)  # e.g. p_closed_by_* of metrics other than gap_closed
     names = dict.fromkeys(name for part in parts for name in part)
     table = pd.DataFrame({name: _stack([part.get(name, missing) for part in parts]) for name in names})
+    row_of = {p: i for i, p in enumerate(point_ids)}
+    for column, values in label_summaries(runs, point_ids).items():  # the point's, on each of its rows
+        table[column] = [values[row_of[p]] for p in table["point_id"]]
     return table.sort_values(["point_id"], kind="stable").reset_index(drop=True)
 
 

@@ -115,8 +115,9 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
         baseline = baseline_point(experiment, points)
     except ValueError as exc:
         raise InputError([f"{source}: baseline: {exc}"]) from None
+    targets = tuple((d, months_between(scenario.start, d)) for d in experiment.targets)
     context = SweepContext(scenario, experiment.seed, tuple(experiment.plugins), str(model_path), limits,
-                           tuple(experiment.metrics))
+                           tuple(experiment.metrics), targets)
     return Plan(experiment, Path(path), model_path, context, points, baseline, patches)
 
 

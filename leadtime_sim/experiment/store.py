@@ -168,6 +168,7 @@ class ResultsStore:
             **{f"axis:{k}": v for k, v in point.axes.items()},
             "status": outcome.status, "error": outcome.error, "lots": outcome.lots,
             **outcome.metrics,
+            **outcome.labels,
         }
         self.rows.append(row)
         self.pending.append(outcome)

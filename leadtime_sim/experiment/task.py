@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
+from leadtime_sim.limits import limits_at
 from leadtime_sim.metrics import flat_metrics, quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
@@ -22,6 +23,8 @@ from leadtime_sim.scenario.loading import Patch, patched
 from leadtime_sim.sim import Limits
 from leadtime_sim.sim.state import NO_LIMITS
 
+LIMITED_BY = "limited_by."
+"""Prefix of the run table's label columns (what limits a gap: ``limits.py``)."""
 SERIES_FIELDS = {
     "product": ("backlog_units", "wip_units", "cumulative_delivered_units", "capacity_units_per_year"),
     "requirement": ("inventory_units", "required_units", "gap_units"),
@@ -42,6 +45,8 @@ class SweepContext:
     limits: Limits = NO_LIMITS
     metrics: tuple[str, ...] = ()
     """Metric name prefixes to keep (empty: all)."""
+    targets: tuple[tuple[str, float], ...] = ()
+    """The experiment's target dates (and months from start): what limits each gap then."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class RunOutcome:
     metrics: dict[str, float]
     series: dict[str, np.ndarray]
     """``entity|name|field`` -> monthly float32 values."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """``limited_by.<requirement>`` (at the end) and ``limited_by.<requirement>@<target>``."""
 
 
 @lru_cache(maxsize=8)
@@ -111,6 +118,15 @@ def compact_series(result: RunResult) -> dict[str, np.ndarray]:
     return series
 
 
+def limit_labels(result: RunResult, targets: Sequence[tuple[str, float]]) -> dict[str, str]:
+    """What limits each requirement at the end (from the summary) and at each target."""
+    labels = {f"{LIMITED_BY}{name}": r["limited_by"] for name, r in result.summary["requirements"].items()}
+    if targets:
+        for name, at in limits_at(result.scenario, result.records, dict(targets)).items():
+            labels.update({f"{LIMITED_BY}{name}@{date}": limit.label for date, limit in at.items()})
+    return labels
+
+
 def execute(context: SweepContext, task: RunTask) -> RunOutcome:
     """Run one replication of one design point; never raises."""
     began = time.perf_counter()
@@ -122,7 +138,8 @@ def execute(context: SweepContext, task: RunTask) -> RunOutcome:
         if context.metrics:
             metrics = {k: v for k, v in metrics.items() if k.startswith(context.metrics)}
         return RunOutcome(task.point_id, task.replication, "ok", "", time.perf_counter() - began,
-                          result.records.lots_started, metrics, compact_series(result))
+                          result.records.lots_started, metrics, compact_series(result),
+                          limit_labels(result, context.targets))
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         detail = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
         message = getattr(exc, "problems", None)

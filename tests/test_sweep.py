@@ -205,8 +205,10 @@ def test_points_table(tiny_serial: Path) -> None:
     runs = runs_of(tiny_serial)
     points = pd.read_csv(tiny_serial / "points.csv")
     metrics = [c for c in runs.columns if c not in {"point_id", "replication", "seed_key", "status",
-                                                   "error", "lots"} and not c.startswith("axis:")]
+                                                   "error", "lots"} and not c.startswith(("axis:", "limited_by."))]
     assert len(points) == TINY_POINTS * len(metrics)
+    labels = [c for c in runs.columns if c.startswith("limited_by.")]  # what limits each gap: labels
+    assert labels and all(points[c].str.fullmatch(r"[a-z:_.\-]+ \(\d+%\)").all() for c in labels)
     assert sorted(zip(points.point_id, points.metric, strict=True)) == sorted(
         (p, m) for p in range(TINY_POINTS) for m in metrics)
     assert (points.n == TINY_REPS).all() and (points.n_failed == 0).all()

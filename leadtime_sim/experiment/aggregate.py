@@ -222,15 +222,9 @@ def _paired_censored(matrix: np.ndarray, baseline: np.ndarray, horizon: float) -
     a bound (the point at least that much earlier, if the baseline did not close; at least
     that much later, if the point did not): ``diff_censored_pairs`` counts those pairs."""
     both = ~np.isnan(matrix) & ~np.isnan(baseline)
-    capped = np.minimum(np.where(np.isinf(matrix), horizon, matrix), horizon)
-    capped_base = np.minimum(np.where(np.isinf(baseline), horizon, baseline), horizon)
-    diff = np.where(both, capped - capped_base, np.nan)
-    result = _intervals(diff)
-    zero = (result["n"] > 0) & np.all(np.where(both, diff == 0, True), axis=1)
-    result["low"][zero] = result["high"][zero] = 0.0
     censored = np.sum(both & (np.isinf(matrix) | np.isinf(baseline)), axis=1)
-    return {"diff_vs_baseline_mean": result["mean"], "diff_ci95_low": result["low"],
-            "diff_ci95_high": result["high"], "diff_n_pairs": result["n"], "diff_censored_pairs": censored}
+    return {**_paired(np.minimum(matrix, horizon), np.minimum(baseline, horizon)),
+            "diff_censored_pairs": censored}
 
 
 def newcombe_paired_interval(n11: int, n10: int, n01: int, n00: int, z: float = 1.959964

@@ -142,10 +142,7 @@ class Factory:
     # -- capacity bookkeeping -------------------------------------------------------
     def usage(self) -> tuple[float, float, int]:
         """Busy line-months, line-months and units started, from the start until now."""
-        now = self.env.now
-        self.busy_area += self.busy * (now - self.area_time)
-        self.line_area += len(self.lines) * (now - self.area_time)
-        self.area_time = now
+        self._advance_areas()
         return self.busy_area, self.line_area, self.started_units
 
     def _advance_areas(self) -> None:

@@ -1,6 +1,7 @@
 """What planners ask of a run: gap-close dates, quoted and realised lead times.
 
-Pure functions of the kernel's records; ``None`` always means "not by end".
+Pure functions of the kernel's records (the quotes are the run's own, ``sim/promise.py``);
+``None`` always means "not by end".
 """
 
 from __future__ import annotations
@@ -17,18 +18,11 @@ from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.limits import limits_at
 from leadtime_sim.registry import Registry
 from leadtime_sim.scenario.schema import Scenario
+from leadtime_sim.sim.promise import FALLBACK, QUOTE_CUSTOMER, quote_classes, quote_times
 from leadtime_sim.sim.records import DeliveryRecord, KernelRecords, OrderRecord, ProductMonth
 from leadtime_sim.sim.state import interpolate, required_curve
 
 EPS = 1e-9
-
-
-def cumulative_curve(times: Sequence[float] | np.ndarray, units: Sequence[int] | np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted event times and the cumulative units up to and including each."""
-    order = np.argsort(np.asarray(times, dtype=float), kind="stable")
-    t = np.asarray(times, dtype=float)[order]
-    return t, np.cumsum(np.asarray(units, dtype=float)[order])
 
 
 @dataclass(frozen=True)
@@ -86,32 +80,6 @@ def product_flows(records: KernelRecords) -> dict[str, Flows]:
 NO_FLOWS = flows_of([], [])
 
 
-def quotes_at(flows: Flows, at_months: Sequence[float] | np.ndarray, units: int = 1) -> list[float | None]:
-    """FIFO quoted lead time of an order of ``units`` placed at each time (DESIGN.md).
-
-    With A(t) units ordered by t and D(s) delivered by s, an order placed at t is done at the
-    first s with D(s) >= A(t) + units.
-    """
-    entered = ~np.isnan(flows.entered_months)
-    a_times, a_cum = cumulative_curve(flows.entered_months[entered], flows.quantity[entered])
-    d_times, d_cum = cumulative_curve(flows.delivery_months, flows.delivery_units)
-    t = np.asarray(at_months, dtype=float)
-    k = np.searchsorted(a_times, t + EPS, side="right")
-    ahead = np.concatenate([[0.0], a_cum])[k]
-    j = np.searchsorted(d_cum, ahead + units - EPS, side="left")
-    done = np.concatenate([d_times, [np.nan]])[j]
-    wait = done - t
-    wait = np.where(wait > 0.0, wait, 0.0)  # as max(0.0, wait): never -0.0
-    return [None if not_by_end else w
-            for not_by_end, w in zip(np.isnan(done).tolist(), wait.tolist(), strict=True)]
-
-
-def quoted_lead_times(orders: Sequence[OrderRecord], deliveries: Sequence[DeliveryRecord],
-                      at_months: Sequence[float] | np.ndarray) -> list[float | None]:
-    """``quotes_at`` for records of one product."""
-    return quotes_at(flows_of(orders, deliveries), at_months)
-
-
 def requirement_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dict[str, Any]]:
     """Per requirement: when the gap closed for good (None: not by end) and its largest."""
     result = {}
@@ -136,24 +104,13 @@ def requirement_summary(scenario: Scenario, records: KernelRecords) -> dict[str,
     return result
 
 
-def quote_times(scenario: Scenario, horizon: float) -> dict[str, float]:
-    """Start, each January in the horizon and the scenario's extra quote dates."""
-    times = {date_at(scenario.start, 0): 0.0}
-    year = int(scenario.start[:4]) + 1
-    while (t := months_between(scenario.start, f"{year:04d}-01")) < horizon:
-        times[f"{year:04d}-01"] = t
-        year += 1
-    for date in scenario.quote_dates:
-        times[date] = months_between(scenario.start, date)
-    return dict(sorted(times.items(), key=lambda item: item[1]))
-
-
 def product_summary(scenario: Scenario, records: KernelRecords,
                     flows: dict[str, Flows] | None = None) -> dict[str, dict[str, Any]]:
     """Per product: quoted lead times (start, each January, the quote dates), realised lead
     times, units ordered and delivered (``flows``: ``product_flows(records)``, if at hand)."""
-    horizon = months_between(scenario.start, scenario.end)
-    at = quote_times(scenario, horizon)
+    dates = {t: date for date, t in quote_times(scenario).items()}
+    classes = quote_classes(scenario)
+    quotes = _run_quotes(records, classes.lowest)
     result = {}
     last: dict[str, ProductMonth] = {}
     for r in reversed(records.products):  # the last month's rows are at the end
@@ -164,7 +121,7 @@ def product_summary(scenario: Scenario, records: KernelRecords,
         flows = product_flows(records)
     for name in scenario.products:
         f = flows.get(name, NO_FLOWS)
-        quotes = dict(zip(at, quotes_at(f, list(at.values())), strict=True))
+        mine = quotes.get(name, {})
         done = ~np.isnan(f.last_delivery_months)
         lead = f.last_delivery_months[done] - f.placed_months[done]
         row = last.get(name)
@@ -175,12 +132,32 @@ def product_summary(scenario: Scenario, records: KernelRecords,
             "wip_end_units": row.wip_units if row else 0,
             "orders_delivered": len(lead),
             "orders_open": len(f.quantity) - len(lead),
-            "quoted_lead_time_months": quotes[date_at(scenario.start, 0)],
-            "quoted_lead_time_by_date": quotes,
+            "quoted_lead_time_months": mine.get((0.0, classes.lowest)),
+            "quoted_lead_time_by_date": {date: mine.get((t, classes.lowest)) for t, date in dates.items()},
+            "quoted_lead_time_by_priority": {str(k): mine.get((0.0, k))
+                                             for k in classes.by_product.get(name, [])},
+            "quote_basis": _basis(records, name),
             "mean_lead_time_months": float(np.mean(lead)) if len(lead) else None,
             "capacity_end_units_per_year": row.capacity_units_per_year if row else 0.0,
         }
     return result
+
+
+def _run_quotes(records: KernelRecords, lowest: int) -> dict[str, dict[tuple[float, int], float | None]]:
+    """The run's own quotes (one unit, the run's customer): product -> (time, class) -> months."""
+    result: dict[str, dict[tuple[float, int], float | None]] = {}
+    for q in records.quotes:
+        if q.quantity == 1 and q.customer == QUOTE_CUSTOMER:
+            result.setdefault(q.product, {})[(q.time_months, q.priority)] = q.lead_time_months
+    return result
+
+
+def _basis(records: KernelRecords, product: str) -> str:
+    """``policy``, or the fallback's words if the policy could not say where an order stands."""
+    if any(q.basis == FALLBACK for q in records.quotes if q.product == product):
+        return ("fallback: the allocation policy has no standing() hook; quoted as if the "
+                "order stood behind every unit on order")
+    return "policy"
 
 
 def summarize(scenario: Scenario, records: KernelRecords, seed: int,

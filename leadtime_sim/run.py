@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import KernelRecords, Limits, run_kernel
 from leadtime_sim.sim.collector import fewer_collections
+from leadtime_sim.sim.promise import QuoteAsk
 
 DEFAULT_SEED = 1
 """The seed of a run, a ``leadtime-sim run`` and an experiment that name none."""
@@ -32,16 +34,18 @@ class RunResult:
 
 
 def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replication: int = 0,
-             plugins: Plugins = NO_PLUGINS, limits: Limits | None = None) -> RunResult:
+             plugins: Plugins = NO_PLUGINS, limits: Limits | None = None,
+             asks: Sequence[QuoteAsk] = ()) -> RunResult:
     """Simulate a scenario (a validated ``Scenario`` or a file path) once.
 
     Pure: the same scenario, seed and replication give the same result, bit for bit.
     ``limits`` (most lots, wall seconds) stop a runaway run with ``RunLimitExceeded``.
+    ``asks``: quotes the run should give besides its own (``records.quotes``).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     with fewer_collections():
-        records = run_kernel(scenario, seed, replication, plugins, limits)
+        records = run_kernel(scenario, seed, replication, plugins, limits, asks)
         flows = product_flows(records)
         return RunResult(scenario, seed, replication, records,
                          summarize(scenario, records, seed, replication, flows), flows)

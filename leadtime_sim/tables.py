@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from leadtime_sim.dates import date_at
-from leadtime_sim.metrics import NO_FLOWS, quotes_at
 from leadtime_sim.run import RunResult
 
 NOT_BY_END = "not by end"
@@ -39,13 +38,8 @@ def series_frame(result: RunResult) -> pd.DataFrame:
     for column in INTEGER_COLUMNS.intersection(series.columns):
         series[column] = series[column].astype("Int64")
     series.insert(1, "date", [date_at(start, m) for m in series["month"]])
-    series["quoted_lead_time_months"] = np.nan
-    flows = result.flows
-    for product in result.scenario.products:
-        rows = (series["entity"] == "product") & (series["name"] == product)
-        at = (series.loc[rows, "month"] + 1).astype(float).tolist()
-        quotes = quotes_at(flows.get(product, NO_FLOWS), at)
-        series.loc[rows, "quoted_lead_time_months"] = [np.nan if q is None else q for q in quotes]
+    quotes = series.pop("quoted_lead_time_months")
+    series["quoted_lead_time_months"] = pd.to_numeric(quotes, errors="coerce").astype(float)
     return series
 
 

@@ -1,77 +1,15 @@
-"""Metrics on hand-made inputs: quoted lead times (pure functions of records) and the
-requirement gap that the kernel watches (when it closes for good, and its largest)."""
+"""Metrics on hand-made inputs: the quote times, and the requirement gap
+that the kernel watches (when it closes for good, and its largest). The quotes themselves:
+test_promise.py."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import START, build, scenario_dict
 
-from leadtime_sim.metrics import cumulative_curve, quote_times, quoted_lead_times
 from leadtime_sim.scenario.schema import Requirement
-from leadtime_sim.sim.records import DeliveryRecord, OrderRecord
+from leadtime_sim.sim.promise import quote_times
 from leadtime_sim.sim.state import RequirementState
-
-
-def _order(entered: float | None, quantity: int, placed: float | None = None) -> OrderRecord:
-    placed = entered if placed is None else placed
-    return OrderRecord(id=f"o{entered}-{quantity}", customer="c", product="p", quantity=quantity,
-                       priority=1, source="explicit", placed_months=placed or 0.0,
-                       entered_months=entered, delivered_units=0, first_delivery_months=None,
-                       last_delivery_months=None)
-
-
-def _delivery(t: float, units: int = 1) -> DeliveryRecord:
-    return DeliveryRecord(time_months=t, order_id="x", customer="c", product="p", units=units)
-
-
-ORDERS = [_order(0.0, 3), _order(5.0, 2)]
-# Out of time order on purpose; cumulative: 1 at 2, 3 at 4, 4 at 8, 5 at 9, 6 at 12.
-DELIVERIES = [_delivery(8.0), _delivery(2.0), _delivery(4.0, 2), _delivery(12.0), _delivery(9.0)]
-
-
-def test_cumulative_curve_sorts() -> None:
-    t, cum = cumulative_curve([3.0, 1.0, 2.0], [1, 2, 3])
-    assert t.tolist() == [1.0, 2.0, 3.0]
-    assert cum.tolist() == [2.0, 5.0, 6.0]
-
-
-@pytest.mark.parametrize(("at", "expected"), [
-    (0.0, 8.0),    # 3 ahead (the order entered at exactly 0 counts): 4th unit at 8
-    (1.0, 7.0),
-    (4.99, 3.01),  # still 3 ahead
-    (5.0, 7.0),    # 5 ahead: 6th unit at 12
-    (10.0, 2.0),
-])
-def test_quoted_lead_time_from_cumulative_curves(at: float, expected: float) -> None:
-    (quote,) = quoted_lead_times(ORDERS, DELIVERIES, [at])
-    assert quote == pytest.approx(expected)
-
-
-def test_quoted_lead_times_vectorised_and_in_given_order() -> None:
-    quotes = quoted_lead_times(ORDERS, DELIVERIES, [10.0, 0.0, 5.0])
-    assert quotes == pytest.approx([2.0, 8.0, 7.0])
-
-
-def test_quote_not_by_end_is_none() -> None:
-    deliveries = DELIVERIES[:4]  # only 5 units delivered: the 6th never is
-    assert quoted_lead_times(ORDERS, deliveries, [0.0, 6.0]) == [pytest.approx(8.0), None]
-    assert quoted_lead_times(ORDERS, [], [0.0]) == [None]
-
-
-def test_quote_with_no_orders_is_the_first_delivery() -> None:
-    assert quoted_lead_times([], [_delivery(3.0)], [1.0]) == [pytest.approx(2.0)]
-    assert quoted_lead_times([], [], [0.0, 1.0]) == [None, None]
-
-
-def test_orders_awaiting_funds_are_not_ahead() -> None:
-    orders = [_order(0.0, 1), _order(None, 10, placed=0.0)]
-    assert quoted_lead_times(orders, [_delivery(1.0), _delivery(2.0)], [0.0]) == [pytest.approx(2.0)]
-
-
-def test_quote_is_never_negative() -> None:
-    # More delivered than ordered by t (e.g. stock): the quote is 0, not negative.
-    assert quoted_lead_times([], [_delivery(1.0, 5)], [3.0]) == [0.0]
-
 
 # -- gap closing (watched by the kernel's RequirementState) -----------------------------
 
@@ -151,5 +89,5 @@ def test_gap_below_tolerance_counts_as_closed() -> None:
 def test_quote_times_are_start_each_january_and_extra_dates() -> None:
     scenario = build(scenario_dict(start="2025-04", end="2027-06", orders=[],
                                    quote_dates=["2026-08", "2025-04"]))
-    times = quote_times(scenario, 26.0)
+    times = quote_times(scenario)
     assert times == {"2025-04": 0.0, "2026-01": 9.0, "2026-08": 16.0, "2027-01": 21.0}

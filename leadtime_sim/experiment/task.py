@@ -6,6 +6,7 @@ bad design point never stops a sweep.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ from typing import NamedTuple
 import numpy as np
 
 from leadtime_sim.limits import limits_at
-from leadtime_sim.metrics import flat_metrics, quotes_at
+from leadtime_sim.metrics import flat_metrics
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.loading import Patch, patched
 from leadtime_sim.sim import Limits
 from leadtime_sim.sim.state import NO_LIMITS
@@ -108,13 +110,14 @@ def compact_series(result: RunResult) -> dict[str, np.ndarray]:
             for name, fields in _monthly_columns(rows, entity, SERIES_FIELDS[entity]).items():
                 for field_name, values in fields.items():
                     series[f"{entity}|{name}|{field_name}"] = values
-    at = np.arange(1, records.months + 1, dtype=float)
-    flows = result.flows
-    for product in result.scenario.products:
-        if product in flows and len(flows[product].quantity):  # the product has orders
-            quotes = quotes_at(flows[product], at)
-            series[f"product|{product}|quoted_lead_time_months"] = np.array(
-                [np.nan if q is None else q for q in quotes], dtype=np.float32)
+    components = component_products(result.scenario)
+    by_product: dict[str, list[float]] = {}
+    for row in records.products:
+        quote = row.quoted_lead_time_months
+        by_product.setdefault(row.product, []).append(math.nan if quote is None else quote)
+    for product, quotes in by_product.items():
+        if product not in components:
+            series[f"product|{product}|quoted_lead_time_months"] = np.array(quotes, dtype=np.float32)
     return series
 
 

@@ -21,12 +21,12 @@ from leadtime_sim.dates import date_at, months_between, normalise_date
 from leadtime_sim.errors import InputError, pydantic_problems
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.executors import default_workers
-from leadtime_sim.metrics import product_flows, quotes_at
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.run import DEFAULT_SEED, simulate
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Order
+from leadtime_sim.sim.promise import QuoteAsk
 
 QUOTE_ORDER_ID = "what-if"
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
@@ -50,7 +50,7 @@ class PairedRun:
     last_delivery: float | None
     first_delivery: float | None
     in_run_quote: float | None
-    """The base run's own quote at the date (its cumulative curves), for the same units."""
+    """The base run's own quote at the date (from its state then), for the same order."""
     delays: dict[str, tuple[str, float]]
     """Order id -> (customer, months later with the order than without; inf: now not by end)."""
     close_shifts: dict[str, float | None]
@@ -107,7 +107,9 @@ def with_order(scenario: Scenario, request: QuoteRequest) -> Scenario:
 def paired_run(scenario: Scenario, request: QuoteRequest, seed: int, replication: int,
                plugins: Plugins = NO_PLUGINS) -> PairedRun:
     """Replication ``replication`` with and without the order."""
-    base = simulate(scenario, seed, replication, plugins)
+    at = months_between(scenario.start, request.date)
+    ask = QuoteAsk(at, request.product, request.quantity, request.priority, request.customer)
+    base = simulate(scenario, seed, replication, plugins, asks=[ask])
     changed = simulate(with_order(scenario, request), seed, replication, plugins)
     mine = next(o for o in changed.records.orders if o.id == QUOTE_ORDER_ID)
     horizon = months_between(scenario.start, scenario.end)
@@ -126,9 +128,10 @@ def paired_run(scenario: Scenario, request: QuoteRequest, seed: int, replication
         new, old = r["gap_closed_months"], base.summary["requirements"][name]["gap_closed_months"]
         if new != old:
             shifts[name] = None if new is None or old is None else new - old
-    at = months_between(scenario.start, request.date)
-    flows = product_flows(base.records).get(request.product)
-    quote = quotes_at(flows, [at], request.quantity)[0] if flows is not None else None
+    quote = next(q.lead_time_months for q in base.records.quotes
+                 if q.customer == request.customer and q.quantity == request.quantity
+                 and q.product == request.product and q.priority == request.priority
+                 and abs(q.time_months - at) < 1e-9)
     return PairedRun(mine.last_delivery_months, mine.first_delivery_months, quote, delays, shifts)
 
 

@@ -140,19 +140,26 @@ def investment(env: Clock, name: str, spec: Investment, calendar: Calendar, budg
     if decided > env.now:
         yield env.timeout(decided - env.now)
     paid = env.event()
-    budget.claim("investments", spec.total_capex_musd, paid.succeed)
+    start_at = 0.0
+
+    def pay() -> None:
+        """Funded: the lines are planned at once (quotes count them from now), then built."""
+        nonlocal funded, start_at
+        funded = decided if decided <= 0 and env.now == 0 else env.now
+        slip = next(streams.draws(f"investment.{name}.slip", spec.slip_months))
+        start_at = funded + spec.construction_months + slip
+        if start_at > env.now:
+            factory.plan_lines(start_at, spec.lines_added, spec.ramp_months, spec.ramp_start_fraction)
+        paid.succeed()
+
+    budget.claim("investments", spec.total_capex_musd, pay)
     yield paid
-    funded = decided if decided <= 0 and env.now == 0 else env.now
     record()
-    slip = next(streams.draws(f"investment.{name}.slip", spec.slip_months))
-    start_at = funded + spec.construction_months + slip
     if start_at > env.now:
         yield env.timeout(start_at - env.now)
     commissioned = start_at
     record()
-    for _ in range(spec.lines_added):
-        factory.add_line(start_at, spec.ramp_months, spec.ramp_start_fraction)
-    factory.wake()
+    factory.commission(start_at, spec.lines_added, spec.ramp_months, spec.ramp_start_fraction)
 
 
 def budget_years(env: Clock, budget: BudgetState, calendar: Calendar) -> simpy.events.ProcessGenerator:

@@ -8,7 +8,7 @@ the few others it uses; no part refers to the ``Run``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,8 @@ from leadtime_sim.sim.ordering import ORDERING_RULES
 from leadtime_sim.sim.orders import OrderBook
 from leadtime_sim.sim.outlets import outlet_of
 from leadtime_sim.sim.policies import POLICIES
-from leadtime_sim.sim.records import KernelRecords, OrderRecord, RequirementOutcome, new_record
+from leadtime_sim.sim.promise import FALLBACK, QuoteAsk, Quoter, quote_classes, quote_times
+from leadtime_sim.sim.records import KernelRecords, OrderRecord, QuoteRecord, RequirementOutcome, new_record
 from leadtime_sim.sim.state import (
     BudgetState,
     Limits,
@@ -45,8 +46,11 @@ class Run:
     """One run of a scenario: its parts, the processes that drive them, and its records."""
 
     def __init__(self, scenario: Scenario, seed: int, replication: int = 0,
-                 plugins: Plugins | None = None, limits: Limits | None = None):
+                 plugins: Plugins | None = None, limits: Limits | None = None,
+                 asks: Sequence[QuoteAsk] = ()):
         self.scenario = scenario
+        self.asks = asks
+        """Quotes asked for besides the run's own (``quote_times``)."""
         self.limits = limits or Limits()
         self.policies = plugins.all_policies if plugins else POLICIES
         self.ordering_rules = plugins.all_ordering_rules if plugins else ORDERING_RULES
@@ -68,6 +72,11 @@ class Run:
             factory = Factory(name, spec, product, outlet_of(product, self.book), env, self.streams, guard)
             self.factories[name] = factory
             product.factories.append(factory)
+        self.quoter = Quoter(self.products, scenario.policy.reassign_at_delivery, self.calendar.horizon)
+        self.classes = quote_classes(scenario)
+        """Per end product, the priority classes it is quoted for at start; the least urgent
+        class of the scenario is quoted at the other quote times and each month end."""
+        self.quotes: list[QuoteRecord] = []
         self.investments = demand.InvestmentLog()
         self.processes: list[Generator[Any, Any, Any]] = []
         """The generators of the processes started (closed by ``close``)."""
@@ -137,11 +146,39 @@ class Run:
                                             self.factories[spec.factory], self.investments))
         if scenario.budget is not None:
             self._process(demand.budget_years(env, self.budget, calendar))
+        self._ask_quotes()
+
+    def _ask_quotes(self) -> None:
+        """Quote at start for every class of each end product; at each quote time for the
+        least urgent class; and the quotes asked for.
+
+        At start the quote comes after the processes started (investments funded at start
+        are planned) and before the lines take their first lots: an order placed at start
+        competes for them with the order book, by policy."""
+        lowest = self.classes.lowest
+        asks = [QuoteAsk(0.0, name, 1, k) for name, classes in self.classes.by_product.items()
+                for k in classes]
+        asks += [QuoteAsk(t, name, 1, lowest) for t in quote_times(self.scenario).values() if t > 0
+                 for name in self.classes.by_product]
+        asks += list(self.asks)
+        horizon = self.calendar.horizon
+        for ask in sorted(asks, key=lambda a: a.at_months):
+            if ask.at_months < horizon:
+                self.env.call_later(max(0.0, ask.at_months), _call(self._quote, ask), URGENT)
+
+    def _quote(self, ask: QuoteAsk) -> None:
+        product = self.products[ask.product]
+        now = float(self.env.now)
+        lead = self.quoter.lead_time(product, now, ask.quantity, ask.priority, ask.customer)
+        basis = FALLBACK if ask.product in self.quoter.fallback else "policy"
+        self.quotes.append(QuoteRecord(now, ask.product, ask.quantity, ask.priority, ask.customer,
+                                       lead, basis))
 
     def run(self) -> KernelRecords:
         """Simulate to the horizon, sampling each month end; the records."""
         self.start()
-        monitor = Monitor(self.env, self.factories, self.products, self.requirements)
+        monitor = Monitor(self.env, self.factories, self.products, self.requirements, self.quoter,
+                          self.classes.lowest)
         horizon = self.calendar.horizon
         months = math.floor(horizon + 1e-9)
         month_ends = MonthEnds(self.env, monitor, self.guard, months)
@@ -162,6 +199,7 @@ class Run:
             deliveries=tuple(self.book.deliveries),
             investments=self.investments.records(),
             lots_started=self.guard.lots_started,
+            quotes=tuple(self.quotes),
         )
 
 
@@ -211,10 +249,12 @@ def _order_records(orders: list[OrderState]) -> tuple[OrderRecord, ...]:
 
 
 def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
-               plugins: Plugins | None = None, limits: Limits | None = None) -> KernelRecords:
-    """Simulate ``scenario`` once; the same arguments give the same records, bit for bit."""
+               plugins: Plugins | None = None, limits: Limits | None = None,
+               asks: Sequence[QuoteAsk] = ()) -> KernelRecords:
+    """Simulate ``scenario`` once; the same arguments give the same records, bit for bit.
+    ``asks``: quotes to give besides the run's own (they do not change the run)."""
     with fewer_collections():
-        run = Run(scenario, seed, replication, plugins, limits)
+        run = Run(scenario, seed, replication, plugins, limits, asks)
         try:
             return run.run()
         finally:

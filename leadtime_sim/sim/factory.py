@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterator
 from functools import partial
 
+from leadtime_sim.distributions import Constant
 from leadtime_sim.scenario.schema import Factory as FactorySpec
 from leadtime_sim.sim.clock import Clock
 from leadtime_sim.sim.outlets import Outlet
@@ -19,13 +20,32 @@ from leadtime_sim.sim.state import Lot, ProductState, RunGuard, SimulationError
 from leadtime_sim.sim.streams import RandomStreams
 
 
+class Cohort:
+    """Lines commissioned together (those in service at start, or one investment's): how
+    many, and how many are busy (holding a lot, or stopped) until when, summed. Kept as
+    lots start and end, for quotes (``mean_rates``): a month-end quote then reads a few
+    numbers per cohort instead of every line."""
+
+    __slots__ = ("busy_lines", "busy_until_sum", "commissioned", "lines", "ramp_months", "start_fraction")
+
+    def __init__(self, commissioned: float, ramp_months: float, start_fraction: float):
+        self.commissioned = commissioned
+        self.ramp_months = ramp_months
+        self.start_fraction = start_fraction
+        self.lines = 0
+        self.busy_lines = 0
+        self.busy_until_sum = 0.0
+
+
 class Line:
     """One production line: its random streams, ramp-up and failure clock."""
 
-    def __init__(self, factory: Factory, number: int, streams: RandomStreams,
+    def __init__(self, factory: Factory, number: int, streams: RandomStreams, cohort: Cohort,
                  commissioned: float = -math.inf, ramp_months: float = 0.0,
                  ramp_start_fraction: float = 1.0):
         spec = factory.spec
+        self.cohort = cohort
+        cohort.lines += 1
         source = f"factory.{factory.name}.line.{number}"
         self.takt = streams.draws(f"{source}.takt", spec.takt_months)
         self.yield_draws = streams.uniforms(f"{source}.yield") if spec.yield_fraction < 1 else None
@@ -36,6 +56,8 @@ class Line:
         """Full rate from then on."""
         self.lot: Lot | None = None
         """The lot on the line."""
+        self.busy_until = -math.inf
+        """When the lot on the line ends (or a stopped line is up again)."""
         self.off_line: Callable[[object], None] = partial(factory._off_line, self)
         """The callback of the lot's end on the line (one per line, not one per lot)."""
         self.between_failures: Iterator[float] | None = None
@@ -99,6 +121,18 @@ class Factory:
         self.idle: list[Line] = []
         self.wake_pending = False
         self.flow = streams.draws(f"factory.{name}.flow", spec.flow_months)
+        self.flow_mean = spec.flow_months.mean
+        self.flowing: dict[Lot, None] = {}
+        """Lots past the lines, not yet done (their ``due`` is known)."""
+        self.latest_due = -math.inf
+        """The latest ``due`` of the lots past the lines (exact while any is: they are done
+        in order of ``due``)."""
+        self.cohorts: list[Cohort] = []
+        """The lines by commissioning: those in service at start, then each investment's."""
+        self.latest_busy = -math.inf
+        """The latest time a line was to be busy until (a lot's end, or a repair's)."""
+        self.planned: list[tuple[float, float, float, int]] = []
+        """Lines funded investments will commission: (time, ramp months, start fraction, lines)."""
         self.started_units = 0
         self.busy = 0
         self.busy_area = 0.0
@@ -114,8 +148,13 @@ class Factory:
             self.availability = up / (up + spec.disruptions.repair_months.mean) if up > 0 else 0.0
         self.takt_mean = spec.takt_months.mean
         """Computed once: some distributions' means cost a SciPy call."""
+        self.full_work = self._work_with(1.0)
+        """``expected_work_months`` without learning (cached)."""
         self.full_rate_per_line: float | None = None
         """Capacity of a line at full rate, without learning (cached)."""
+        self.deterministic = (isinstance(spec.takt_months, Constant) and spec.yield_fraction >= 1
+                              and spec.disruptions is None)
+        """Every lot takes the same work at full rate (quotes project it exactly)."""
         self.plain = spec.learning is None and spec.yield_fraction >= 1
         """No learning and no rework: a lot's work is one takt draw once ramp-up is over."""
 
@@ -124,7 +163,9 @@ class Factory:
         for line in self.lines:
             line.close()
         self.lines.clear()
+        self.cohorts.clear()
         self.idle.clear()
+        self.flowing.clear()
 
     def fill_flow(self) -> None:
         """Start with the initial work in progress: lots already past the lines, due
@@ -137,6 +178,8 @@ class Factory:
             lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
             lot.allocation = self.outlet.commit(product, size, lot)
             product.wip += size
+            self.flowing[lot] = None
+            self.latest_due = max(self.latest_due, lot.due)
             self.env.call_later(lot.due, partial(self.finish, lot))
 
     # -- capacity bookkeeping -------------------------------------------------------
@@ -155,11 +198,42 @@ class Factory:
                  ramp_start_fraction: float = 1.0) -> None:
         """Add a line (ramping up from ``commissioned``, if given); it looks for work."""
         self._advance_areas()
-        line = Line(self, len(self.lines), self.streams, commissioned, ramp_months,
+        last = self.cohorts[-1] if self.cohorts else None
+        if last is None or (last.commissioned, last.ramp_months, last.start_fraction) != (
+                commissioned, ramp_months, ramp_start_fraction):
+            last = Cohort(commissioned, ramp_months, ramp_start_fraction)
+            self.cohorts.append(last)
+        line = Line(self, len(self.lines), self.streams, last, commissioned, ramp_months,
                     ramp_start_fraction)
         self.lines.append(line)
         self.ramp_end = max(self.ramp_end, line.ramp_end)
         self._try_start(line)
+
+    def plan_lines(self, at: float, lines: int, ramp_months: float, start_fraction: float) -> None:
+        """An investment was funded: ``lines`` lines will be commissioned ``at`` (for quotes)."""
+        self.planned.append((at, ramp_months, start_fraction, lines))
+
+    def commission(self, at: float, lines: int, ramp_months: float, start_fraction: float) -> None:
+        """Add the lines an investment planned (``plan_lines``), ramping up from ``at``."""
+        planned = (at, ramp_months, start_fraction, lines)
+        if planned in self.planned:
+            self.planned.remove(planned)
+        for _ in range(lines):
+            self.add_line(at, ramp_months, start_fraction)
+        self.wake()
+
+    def expected_work_months(self) -> float:
+        """Expected line time of a lot at full rate now: the mean takt with learning so far,
+        rework (1 / yield) and downtime (1 / availability)."""
+        if self.spec.learning is None:
+            return self.full_work
+        return self._work_with(self.learning_multiplier())
+
+    def _work_with(self, learning: float) -> float:
+        spec = self.spec
+        if self.availability <= 0 or spec.yield_fraction <= 0:
+            return math.inf
+        return self.takt_mean * learning / spec.yield_fraction / self.availability
 
     def learning_multiplier(self) -> float:
         learning = self.spec.learning
@@ -194,9 +268,13 @@ class Factory:
             self.env.call_later(0, self._wake_now)
 
     def _wake_now(self, _event: object = None) -> None:
-        """Idle lines look for work, in turn, until one finds none."""
+        """Idle lines look for work, in turn, until one finds none: the fastest first (a line
+        at full rate before one ramping up), else in the order they fell idle."""
         self.wake_pending = False
         idle, self.idle = self.idle, []
+        now = self.env.now
+        if len(idle) > 1 and self.ramp_end > now:
+            idle.sort(key=lambda line: -line.rate_fraction(now))
         for k, line in enumerate(idle):
             if self._try_start(line) is None:
                 self.idle.extend(idle[k + 1:])
@@ -210,6 +288,12 @@ class Factory:
         if line.between_failures is not None:
             up = line.down_until(now)
             if up > now:
+                line.busy_until = up
+                cohort = line.cohort
+                cohort.busy_lines += 1
+                cohort.busy_until_sum += up
+                if up > self.latest_busy:
+                    self.latest_busy = up
                 env.call_later(up - now, lambda _event: self._retry(line))
                 return False
         # No work is the usual answer for an end product's line: answer it without a call.
@@ -226,11 +310,20 @@ class Factory:
         self.area_time = now
         self.busy += 1
         line.lot = lot
+        line.busy_until = end
+        cohort = line.cohort
+        cohort.busy_lines += 1
+        cohort.busy_until_sum += end
+        if end > self.latest_busy:
+            self.latest_busy = end
         env.call_later(end - now, line.off_line)
         return True
 
     def _retry(self, line: Line) -> None:
         """A stopped line is repaired: it looks for work."""
+        cohort = line.cohort
+        cohort.busy_lines -= 1
+        cohort.busy_until_sum -= line.busy_until
         self._try_start(line)
 
     def _off_line(self, line: Line, _event: object) -> None:
@@ -238,6 +331,9 @@ class Factory:
         lot = line.lot
         assert lot is not None
         line.lot = None
+        cohort = line.cohort
+        cohort.busy_lines -= 1
+        cohort.busy_until_sum -= line.busy_until
         env = self.env
         now = env.now
         self.busy_area += self.busy * (now - self.area_time)
@@ -246,6 +342,9 @@ class Factory:
         self.busy -= 1
         flow = next(self.flow)
         lot.due = now + flow
+        self.flowing[lot] = None
+        if lot.due > self.latest_due:
+            self.latest_due = lot.due
         if flow > 0:
             env.call_later(flow, lambda _event: self.finish(lot))  # (a partial costs more)
         else:
@@ -292,6 +391,7 @@ class Factory:
         """A lot leaves work in progress for its outlet (delivered, or stocked)."""
         product = self.product
         product.wip -= lot.units
+        del self.flowing[lot]
         self.outlet.deliver(product, lot)
         if product.wip < 0:
             raise SimulationError(f"negative work in progress for {product.name}")

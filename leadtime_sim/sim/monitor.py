@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leadtime_sim.sim.clock import Clock
 from leadtime_sim.sim.factory import Factory
+from leadtime_sim.sim.promise import Quoter
 from leadtime_sim.sim.records import FactoryMonth, ProductMonth, RequirementMonth, new_record
 from leadtime_sim.sim.state import ProductState, RequirementState
 
@@ -12,8 +13,11 @@ class Monitor:
     """Samples the factories, products and requirements it is given, at month ends."""
 
     def __init__(self, env: Clock, factories: dict[str, Factory], products: dict[str, ProductState],
-                 requirements: dict[str, RequirementState]):
+                 requirements: dict[str, RequirementState], quoter: Quoter, quote_priority: int):
         self.env = env
+        self.quoter = quoter
+        self.quote_priority = quote_priority
+        """The class of the monthly quote (the scenario's least urgent)."""
         self.product_states = products
         self.requirement_states = requirements
         self.products: list[ProductMonth] = []
@@ -44,7 +48,9 @@ class Monitor:
                 month, name, factory.product.name, lines, capacity,
                 busy / line_area if line_area > 0 else 0.0, started - started0)))
             sampled.append((capacity, busy, line_area, lines))
+        quoter, priority = self.quoter, self.quote_priority
         for name, p in self.product_states.items():
+            quote = None if p.is_component else quoter.lead_time(p, now, 1, priority)
             capacity = busy = line_area = 0.0
             lines = 0
             for k in self.made_by[name]:
@@ -53,7 +59,7 @@ class Monitor:
             self.products.append(new_record(ProductMonth, (
                 month, name, p.ordered, p.backlog, p.wip, p.delivered - self.delivered[name],
                 p.delivered, p.stock, p.awaiting_funds, capacity, lines,
-                busy / line_area if line_area > 0 else 0.0)))
+                busy / line_area if line_area > 0 else 0.0, quote)))
             self.delivered[name] = p.delivered
         for name, r in self.requirement_states.items():
             gap = r.observe(now)

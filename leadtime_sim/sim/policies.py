@@ -10,6 +10,11 @@ and the engine commits them (and checks the answer). A policy may also override
 Switzerland's Patriots were moved behind Ukraine's in 2025; the engine then hands the
 receiving orders' later commitments to the orders that lost units.
 
+For quotes, a policy says where a new order placed now would stand: ``standing`` answers
+with the uncommitted units that would be started before the new order's (and, for a
+policy that reassigns at delivery, the undelivered units delivered before them). A policy
+without it gets the first-come-first-served answer, and its quotes say so (``fallback``).
+
 Write your own by subclassing ``AllocationPolicy`` in your module and listing it in the
 module's ``POLICIES = {"my-policy": MyPolicy}``; load it with ``--plugin my_module``.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from leadtime_sim.registry import Registry
 
@@ -37,6 +42,31 @@ class OrderView(Protocol):
     quantity: int
     uncommitted: int
     delivered: int
+
+
+class Standing(NamedTuple):
+    """Where a new order would stand, as an allocation policy answers it (for quotes)."""
+
+    start_ahead: int
+    """Uncommitted units the lines would start before the new order's units."""
+    deliver_ahead: int | None = None
+    """When finished units are reassigned at delivery to the most urgent open orders: the
+    undelivered units (work in progress included) delivered before the new order's; None
+    when the order receives the units started for it."""
+
+
+class Prospect(NamedTuple):
+    """A new order a quote asks about, and the state of the product it would join."""
+
+    quantity: int
+    priority: int
+    customer: str
+    backlog_units: int
+    """Uncommitted units of the product's orders (what its lines have still to start)."""
+    wip_units: int
+    """Units started and not yet delivered."""
+    reassigning: bool
+    """Finished units may be reassigned at delivery (``reassign_at_delivery``)."""
 
 
 class AllocationPolicy:
@@ -70,6 +100,15 @@ class AllocationPolicy:
         """
         return allocation
 
+    def standing(self, prospect: Prospect) -> Standing | None:
+        """Where a new order (``prospect``) placed now would stand. Called at every month
+        end for each product: keep it cheap.
+
+        None (this base class's answer): the policy cannot say, and quotes assume the order
+        stands behind every uncommitted unit, as first come, first served.
+        """
+        return None
+
 
 POLICIES: Registry[type[AllocationPolicy]] = Registry("allocation policy")
 """The built-in policies; a run's policies are these plus its plugins' (``Plugins``)."""
@@ -86,6 +125,10 @@ def _policy(name: str) -> Any:
 @_policy("fifo")
 class FifoPolicy(AllocationPolicy):
     """First come, first served by the date the order entered the backlog."""
+
+    def standing(self, prospect: Prospect) -> Standing:
+        """Behind every uncommitted unit."""
+        return Standing(prospect.backlog_units)
 
 
 @_policy("priority")
@@ -111,10 +154,11 @@ class PriorityPolicy(AllocationPolicy):
             return [(order, units)]
         return _take_from_front(heap, units, _heap_front, heapq.heappop)
 
-    def _waiting(self) -> Iterator[OrderView]:
-        """Orders not fully delivered, most urgent class first, in each class oldest first
-        (by entry into the backlog); fully delivered ones are dropped as they are met."""
-        for priority in sorted(self.open_by_class):
+    def _waiting(self, classes: Collection[int] | None = None) -> Iterator[OrderView]:
+        """Orders not fully delivered (of ``classes``, or all), most urgent class first, in
+        each class oldest first (by entry into the backlog); fully delivered ones are
+        dropped as they are met."""
+        for priority in sorted(self.open_by_class if classes is None else classes):
             orders = self.open_by_class[priority]
             while orders:  # drop delivered orders from the front; the rest are skipped
                 first = next(iter(orders.values()))
@@ -124,6 +168,25 @@ class PriorityPolicy(AllocationPolicy):
             for order in orders.values():
                 if order.delivered < order.quantity:
                     yield order
+
+    def standing(self, prospect: Prospect) -> Standing:
+        """Behind the uncommitted units of its class and the more urgent ones; with
+        reassignment, behind every undelivered unit of those classes. (Counted as all units
+        less those of the less urgent classes: none, for the least urgent class.)"""
+        k = prospect.priority
+        if max(self.open_by_class, default=k) <= k:  # the least urgent class: behind everyone
+            backlog = prospect.backlog_units
+            return Standing(backlog, backlog + prospect.wip_units if prospect.reassigning else None)
+        later = [c for c in self.open_by_class if c > k]
+        if not prospect.reassigning:
+            behind = _uncommitted(entry[3] for entry in self.heap if entry[0] > k) if later else 0
+            return Standing(prospect.backlog_units - behind)
+        behind = undelivered = 0
+        for order in self._waiting(later):
+            behind += order.uncommitted
+            undelivered += order.quantity - order.delivered
+        return Standing(prospect.backlog_units - behind,
+                        prospect.backlog_units + prospect.wip_units - undelivered)
 
     def reassign(self, allocation: Allocation, open_orders: Collection[OrderView]) -> Allocation:
         """Each finished unit goes to the oldest open order of the most urgent class that still
@@ -175,6 +238,27 @@ class FairSharePolicy(AllocationPolicy):
             orders[order.index] = order
             self.allotted[customer] += 1
         return [(orders[i], n) for i, n in counts.items()]
+
+    def standing(self, prospect: Prospect) -> Standing:
+        """A unit goes to the waiting customer allotted the fewest (ties by name): the new
+        order's last unit comes when ``customer`` has been allotted its other waiting units and
+        these; every other customer is served up to that count first."""
+        waiting = {c: _uncommitted(queue) for c, queue in self.by_customer.items()}
+        customer = prospect.customer
+        own = waiting.pop(customer, 0)
+        last = self.allotted.get(customer, 0) + own + prospect.quantity - 1
+        ahead = own
+        for other, units in waiting.items():
+            ahead += min(units, max(0, last - self.allotted[other] + (other < customer)))
+        return Standing(ahead)
+
+
+def _uncommitted(orders: Iterator[OrderView] | deque[OrderView]) -> int:
+    """Uncommitted units of the orders listed (each counted once)."""
+    seen: dict[int, int] = {}
+    for order in orders:
+        seen[order.index] = order.uncommitted
+    return sum(seen.values())
 
 
 def _deque_front(queue: deque[OrderView]) -> OrderView:

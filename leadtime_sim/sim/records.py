@@ -64,6 +64,9 @@ class ProductMonth(NamedTuple):
     capacity_units_per_year: float
     lines: int
     utilisation: float
+    quoted_lead_time_months: float | None
+    """The quote at the month's end to a new one-unit order of the scenario's least urgent
+    class (None: not by end, or a component, which takes no orders)."""
 
 
 class FactoryMonth(NamedTuple):
@@ -87,6 +90,20 @@ class RequirementMonth(NamedTuple):
     """At the month's end."""
     peak_gap_units: float
     """Largest gap during the month (watched at every delivery and at the month's end)."""
+
+
+class QuoteRecord(NamedTuple):
+    """The run's quote, from its state at ``time_months``, to an order placed then."""
+
+    time_months: float
+    product: str
+    quantity: int
+    priority: int
+    customer: str
+    lead_time_months: float | None
+    """Months to the order's last delivery (None: not by end)."""
+    basis: str
+    """``policy`` (the allocation policy said where the order stands) or ``fallback``."""
 
 
 class RequirementOutcome(NamedTuple):
@@ -115,3 +132,4 @@ class KernelRecords:
     deliveries: tuple[DeliveryRecord, ...]
     investments: tuple[InvestmentRecord, ...]
     lots_started: int
+    quotes: tuple[QuoteRecord, ...] = ()

@@ -144,8 +144,11 @@ def product_summary(scenario: Scenario, records: KernelRecords,
 
 
 def _run_quotes(records: KernelRecords, lowest: int) -> dict[str, dict[tuple[float, int], float | None]]:
-    """The run's own quotes (one unit, the run's customer): product -> (time, class) -> months."""
+    """The run's own quotes (one unit, the run's customer): product -> (time, class) -> months;
+    at month ends, the monthly quote of the least urgent class."""
     result: dict[str, dict[tuple[float, int], float | None]] = {}
+    for row in records.products:
+        result.setdefault(row.product, {})[(float(row.month + 1), lowest)] = row.quoted_lead_time_months
     for q in records.quotes:
         if q.quantity == 1 and q.customer == QUOTE_CUSTOMER:
             result.setdefault(q.product, {})[(q.time_months, q.priority)] = q.lead_time_months

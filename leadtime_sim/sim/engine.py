@@ -150,7 +150,8 @@ class Run:
 
     def _ask_quotes(self) -> None:
         """Quote at start for every class of each end product; at each quote time for the
-        least urgent class; and the quotes asked for.
+        least urgent class (unless a month end, whose sample quotes it); and the quotes asked
+        for.
 
         At start the quote comes after the processes started (investments funded at start
         are planned) and before the lines take their first lots: an order placed at start
@@ -158,8 +159,9 @@ class Run:
         lowest = self.classes.lowest
         asks = [QuoteAsk(0.0, name, 1, k) for name, classes in self.classes.by_product.items()
                 for k in classes]
-        asks += [QuoteAsk(t, name, 1, lowest) for t in quote_times(self.scenario).values() if t > 0
-                 for name in self.classes.by_product]
+        ends = math.floor(self.calendar.horizon + 1e-9)  # (month ends quote anyway: ProductMonth)
+        asks += [QuoteAsk(t, name, 1, lowest) for t in quote_times(self.scenario).values()
+                 if t > 0 and not (float(t).is_integer() and t <= ends) for name in self.classes.by_product]
         asks += list(self.asks)
         horizon = self.calendar.horizon
         for ask in sorted(asks, key=lambda a: a.at_months):

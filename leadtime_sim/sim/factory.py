@@ -122,10 +122,13 @@ class Factory:
         self.wake_pending = False
         self.flow = streams.draws(f"factory.{name}.flow", spec.flow_months)
         self.flow_mean = spec.flow_months.mean
+        self.in_flow = 0
+        """Lots past the lines, not yet done."""
         self.flowing: dict[Lot, None] = {}
-        """Lots past the lines, not yet done (their ``due`` is known)."""
+        """Those lots (their ``due`` is known), kept on a deterministic factory only (its
+        quotes step through them: ``lots_ahead``)."""
         self.latest_due = -math.inf
-        """The latest ``due`` of the lots past the lines (exact while any is: they are done
+        """The latest ``due`` of the lots past the lines (exact while ``in_flow``: they are done
         in order of ``due``)."""
         self.cohorts: list[Cohort] = []
         """The lines by commissioning: those in service at start, then each investment's."""
@@ -178,7 +181,9 @@ class Factory:
             lot = Lot(size, [], due=spec.flow_months.mean * (k + 0.5) / lots)
             lot.allocation = self.outlet.commit(product, size, lot)
             product.wip += size
-            self.flowing[lot] = None
+            self.in_flow += 1
+            if self.deterministic:
+                self.flowing[lot] = None
             self.latest_due = max(self.latest_due, lot.due)
             self.env.call_later(lot.due, partial(self.finish, lot))
 
@@ -342,7 +347,9 @@ class Factory:
         self.busy -= 1
         flow = next(self.flow)
         lot.due = now + flow
-        self.flowing[lot] = None
+        self.in_flow += 1
+        if self.deterministic:
+            self.flowing[lot] = None
         if lot.due > self.latest_due:
             self.latest_due = lot.due
         if flow > 0:
@@ -391,7 +398,9 @@ class Factory:
         """A lot leaves work in progress for its outlet (delivered, or stocked)."""
         product = self.product
         product.wip -= lot.units
-        del self.flowing[lot]
+        self.in_flow -= 1
+        if self.deterministic:
+            del self.flowing[lot]
         self.outlet.deliver(product, lot)
         if product.wip < 0:
             raise SimulationError(f"negative work in progress for {product.name}")

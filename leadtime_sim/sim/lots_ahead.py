@@ -456,7 +456,7 @@ def latest_due(factories: Sequence[Factory], groups: Sequence[Group]) -> float:
     factories' ``group_of``."""
     latest = -math.inf
     for f, g in zip(factories, groups, strict=True):
-        if f.flowing and f.latest_due > latest:
+        if f.in_flow and f.latest_due > latest:
             latest = f.latest_due
         if g.busy_until + f.flow_mean > latest:
             latest = g.busy_until + f.flow_mean

@@ -78,7 +78,7 @@ class FactoryRates:
         for at, ramp_months, fraction, lines in factory.planned:
             free_at = at if at > now else now
             self._add(lines, free_at, free_at, at, ramp_months, fraction)
-        latest = factory.latest_due if factory.flowing else -math.inf
+        latest = factory.latest_due if factory.in_flow else -math.inf
         if factory.latest_busy > now and factory.latest_busy + self.flow > latest:
             latest = factory.latest_busy + self.flow
         self.latest_due = latest
@@ -304,8 +304,13 @@ class RateProjection:
             needed = per_unit * started - component.stock
             if needed <= 0:
                 continue
-            makers = [FactoryRates(f, now) for f in component.factories]
-            latest = max([f.latest_due for f in makers], default=-math.inf)
+            makers = []
+            latest = -math.inf
+            for factory in component.factories:
+                f = FactoryRates(factory, now)
+                makers.append(f)
+                if f.latest_due > latest:
+                    latest = f.latest_due
             arrives = arrival(makers, needed, component.wip, latest, now, self.horizon)
             if arrives is None:
                 return None
@@ -348,7 +353,7 @@ def one_factory(product: ProductState, now: float, standing_units: float, quanti
         return None
     done = max(start, now) + work + flow
     if reassigning:
-        latest = factory.latest_due if factory.flowing else -math.inf
+        latest = factory.latest_due if factory.in_flow else -math.inf
         if factory.latest_busy > now:
             latest = max(latest, factory.latest_busy + flow)
         done = max(done, latest)
@@ -359,10 +364,16 @@ def arrival(factories: Sequence[FactoryRates], units: float, wip: float, latest:
             horizon: float) -> float | None:
     """When ``units`` are delivered from now: the ``wip`` units in progress (evenly until
     ``latest``), then the lots the lines start, a lot's work and flow after their start."""
-    rate = sum([f.rate for f in factories])
+    rate = base = 0.0
+    linear_from = latest
+    for f in factories:  # (a loop, not three: this runs at every month end)
+        rate += f.rate
+        base += f.base - f.rate * (f.work + f.flow)
+        if f.linear_from + f.work + f.flow > linear_from:
+            linear_from = f.linear_from + f.work + f.flow
     if rate > 0:  # past every ramp-up and the last lot in progress: linear
-        t = (units - wip - sum([f.base - f.rate * (f.work + f.flow) for f in factories])) / rate
-        if t >= latest and all([t >= f.linear_from + f.work + f.flow for f in factories]):
+        t = (units - wip - base) / rate
+        if t >= linear_from:
             return (t if t > now else now) if t <= horizon else None
     return solve(lambda t: _delivered(factories, t, wip, latest, now), units, now, horizon,
                  lambda: _jumps(factories, 1.0, latest))

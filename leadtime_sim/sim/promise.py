@@ -82,8 +82,6 @@ class Quoter:
         self.fallback: set[str] = set()
         """Products whose policy had no ``standing`` hook (quoted first come, first served)."""
         self._projection: tuple[float, str, Projection] | None = None
-        self._last: tuple[tuple[object, ...], float | None] = ((), None)
-        """The last quote asked and its answer."""
         self._exact: dict[str, bool] = {}
         """Per product: projected lot by lot (every factory deterministic), else by rates."""
 
@@ -103,30 +101,19 @@ class Quoter:
         return cached[2]
 
     def forget(self) -> None:
-        """Drop the projection and answer kept (a test or benchmark quoting the same state again)."""
+        """Drop the projection kept (a test or benchmark quoting the same state again)."""
         self._projection = None
-        self._last = ((), None)
 
     def lead_time(self, product: ProductState, now: float, quantity: int = 1, priority: int = 1,
                   customer: str = QUOTE_CUSTOMER) -> float | None:
         """Months from ``now`` to the last delivery of an order placed now (None: not by end)."""
-        key = (now, product.name, quantity, priority, customer, product.backlog, product.wip,
-               product.delivered, product.stock)
-        if key == self._last[0]:  # asked twice in one state (a January quote and its month end)
-            return self._last[1]
-        lead = self._lead_time(product, now, quantity, priority, customer)
-        self._last = (key, lead)
-        return lead
-
-    def _lead_time(self, product: ProductState, now: float, quantity: int, priority: int,
-                   customer: str) -> float | None:
         standing = product.policy.standing(new_record(Prospect, (
             quantity, priority, customer, product.backlog, product.wip, self.reassigning)))
         if standing is None:
             self.fallback.add(product.name)
             undelivered = product.backlog + product.wip if self.reassigning else None
             standing = Standing(product.backlog, undelivered)
-        if not self._exact.get(product.name, True):  # by mean rates: perhaps a formula
+        if len(product.factories) == 1 and not self._exact.get(product.name, True):  # perhaps a formula
             ahead = standing.start_ahead if standing.deliver_ahead is None else standing.deliver_ahead
             done = one_factory(product, now, ahead, quantity, standing.deliver_ahead is not None)
             if done is not None:

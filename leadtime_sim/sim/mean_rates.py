@@ -106,7 +106,8 @@ class FactoryRates:
         self.cohorts.append((lines, free, earliest, commissioned, ramp_months, fraction, starts, t))
         if starts:  # each ramp-up lot leaves the line when the next starts
             off = [*starts[1:], t]
-            self.deliveries.append((lines, off[0], off[0], commissioned, ramp_months, fraction, off, t + work))
+            self.deliveries.append((lines, off[0], off[0], commissioned, ramp_months, fraction, off,
+                                    t + work))
         else:
             self.deliveries.append((lines, free + work, earliest + work, commissioned, ramp_months, fraction,
                                     starts, t + work))
@@ -329,7 +330,8 @@ def one_factory(product: ProductState, now: float, standing_units: float, quanti
         return None
     factory = product.factories[0]
     work = factory.full_work
-    if factory.spec.learning is not None or factory.planned or factory.ramp_end > now or not 0 < work < math.inf:
+    if (factory.spec.learning is not None or factory.planned or factory.ramp_end > now
+            or not 0 < work < math.inf):
         return None
     lot_units = factory.spec.lot_size
     rate = base = 0.0

@@ -103,11 +103,12 @@ def _scarcest_supplier(scenario: Scenario, by_product: dict[str, list[ProductMon
 
 def _units_short(records: KernelRecords, gap: float, customers: tuple[str, ...], product: str,
                  at_months: float) -> float:
-    """The gap at the date less the units the customers had on order then."""
-    ordered = sum(o.quantity for o in records.orders
-                  if o.customer in customers and o.product == product and o.placed_months <= at_months)
+    """The gap at the date less the units the customers had on order then. (As the month-end
+    sample that gives the gap: before the orders and deliveries of that very instant.)"""
+    ordered = sum(o.quantity for o in records.orders if o.customer in customers and o.product == product
+                  and (o.placed_months < at_months or o.placed_months <= 0))
     delivered = sum(d.units for d in records.deliveries
-                    if d.customer in customers and d.product == product and d.time_months <= at_months)
+                    if d.customer in customers and d.product == product and d.time_months < at_months)
     return max(0.0, round(gap - (ordered - delivered), 6))
 
 

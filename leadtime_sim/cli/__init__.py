@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "plot": "leadtime_sim.cli.plot:plot",
     "report": "leadtime_sim.cli.plot:report",
     "quote": "leadtime_sim.cli.quote:quote",
+    "optimize": "leadtime_sim.cli.optimize:optimize",
 }
 """Command name -> ``module:attribute`` of its Click command."""
 

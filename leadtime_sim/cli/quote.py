@@ -100,7 +100,7 @@ def summary(answer: dict[str, Any]) -> str:
     if answer["share_not_by_end"]:
         lines.append(f"not delivered by {end} in {answer['share_not_by_end']:.0%} of runs")
     quote = answer["in_run_quote_months"]["p50"]
-    lines.append("in-run quote at the date (the run's own curves): median "
+    lines.append("in-run quote at the date (from the run's state then): median "
                  + ("not by end" if quote is None else f"{quote:.1f} months"))
     sure = [f"{d} {p:.2f}" for d, p in answer["p_delivered_by"].items() if p > 0]
     if sure:

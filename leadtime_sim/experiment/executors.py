@@ -118,7 +118,7 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
     while queue or suspects:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(context,))
         in_flight: dict[Future[RunOutcome], RunTask] = {}
-        isolating = False
+        isolating = done = False
         try:
             while suspects:  # one at a time: a crash now convicts the run
                 isolating = True
@@ -138,6 +138,7 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
                     outcome = future.result()  # raises if the pool broke: the run stays in flight
                     del in_flight[future]
                     yield outcome
+            done = True
         except BaseException as exc:  # interrupted, or the pool broke
             if not isinstance(exc, BrokenProcessPool):
                 _kill_workers(pool)  # a Ctrl-C, SIGTERM or close(): stop now, not after their runs
@@ -148,8 +149,9 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
                                  "the worker process died running this run (twice)", 0.0, 0, {}, {})
             else:
                 suspects.extend(in_flight.values())
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        finally:  # (all done: wait for the idle workers, else the interpreter's exit may trip on
+            # the pool's wake-up pipe, "Exception ignored ... Bad file descriptor")
+            pool.shutdown(wait=done, cancel_futures=True)
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:

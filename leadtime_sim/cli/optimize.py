@@ -1,0 +1,117 @@
+"""``optimize``: the cheapest design (or, within a budget, the earliest) that closes a gap
+by a date with a given confidence."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+
+from leadtime_sim.charts.catalogue import Job
+from leadtime_sim.charts.files import bytes_writer, render
+from leadtime_sim.charts.jobs import on_axes
+from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.dates import normalise_date
+from leadtime_sim.errors import InputError, OutputError
+from leadtime_sim.experiment.executors import EXECUTORS
+from leadtime_sim.experiment.optimize import Question
+from leadtime_sim.experiment.optimize import optimize as find
+from leadtime_sim.experiment.runner import plan_experiment
+from leadtime_sim.io import atomic_write, foreign_files, write_json
+from leadtime_sim.plotting.frontier import frontier_chart
+
+OPTIMIZE_NAMES = ("optimize.json", "charts")
+"""What an optimize output directory holds (it never writes into one holding anything else)."""
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--requirement", required=True, help="The requirement whose gap must close.")
+@click.option("--by", "by", required=True, metavar="YYYY-MM", help="The date it must be closed by.")
+@click.option("--confidence", type=float, default=0.9, show_default=True,
+              help="The probability (0-1) it must be closed by then.")
+@click.option("--budget-musd", type=click.FloatRange(min=0), default=None,
+              help="Consider only designs whose swept capex is at most this (million USD).")
+@click.option("--minimize", type=click.Choice(["capex", "close"]), default="capex", show_default=True,
+              help="capex: the cheapest design that meets the confidence; close: the earliest median "
+                   "close within --budget-musd.")
+@click.option("--batch", type=click.IntRange(min=1, max=10_000), default=10, show_default=True,
+              help="Replications added to a candidate at a time.")
+@click.option("--cap", type=click.IntRange(min=1, max=100_000), default=80, show_default=True,
+              help="Most replications a candidate gets.")
+@click.option("--fresh", type=click.IntRange(min=1, max=100_000), default=100, show_default=True,
+              help="Fresh replications re-estimating the chosen design.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write optimize.json and charts/frontier.png into this directory.")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+              help="Worker processes [default: one per core].")
+@click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
+              help="Where runs execute (as for sweep).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@set_option
+@input_errors_exit_2
+def optimize(experiment: Path, requirement: str, by: str, confidence: float, budget_musd: float | None,
+             minimize: str, batch: int, cap: int, fresh: int, out_dir: Path | None, workers: int | None,
+             executor: str, as_json: bool, overrides: tuple[str, ...]) -> None:
+    """The cheapest design of EXPERIMENT's axes that closes REQUIREMENT's gap by a date with
+    the confidence asked (adaptive replications under common random numbers; the choice
+    re-estimated on fresh runs)."""
+    try:
+        by = normalise_date(by)
+    except ValueError as exc:
+        raise InputError([f"--by {by!r}: {exc}"]) from None
+    out = out_dir.resolve() if out_dir is not None else None
+    if out is not None and foreign_files(out, OPTIMIZE_NAMES):
+        raise OutputError([f"{out}: holds files that are not an optimize answer's "
+                           f"({', '.join(foreign_files(out, OPTIMIZE_NAMES)[:5])}); use a new --out"])
+    plan = plan_experiment(experiment, overrides)
+    question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh)  # type: ignore[arg-type]
+    tty = sys.stderr.isatty()
+
+    def progress(runs: int) -> None:
+        click.echo(f"\rruns {runs}" if tty else f"runs {runs}", err=True, nl=not tty)
+
+    answer = find(plan, question, executor, workers, progress)
+    if tty:
+        click.echo("", err=True)
+    if out is not None:
+        write_json(out / "optimize.json", answer)
+        job = Job("frontier", 1, on_axes(partial(frontier_chart, answer, scenario=plan.scenario.name)))
+        atomic_write(out / "charts" / "frontier.png", bytes_writer(render(job)))
+    click.echo(json.dumps(answer, indent=2) if as_json else summary(answer))
+
+
+def _design(entry: dict[str, Any]) -> str:
+    values = ", ".join(f"{k} = {v}" for k, v in entry["values"].items())
+    return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M)"
+
+
+def summary(answer: dict[str, Any]) -> str:
+    """The answer in a sentence, then the candidates and their verdicts."""
+    best = answer["best"]
+    goal = f"P({answer['requirement']} closed by {answer['by']}) >= {answer['confidence']:g}"
+    if best is None:
+        lines = [f"No design to judge for {goal}."]
+    else:
+        lo, hi = best["p_closed_ci"]
+        estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh runs, "
+                    f"median close {best['median_close'] or 'not by end'}")
+        if answer["minimize"] == "close":
+            budget = answer["budget_musd"]
+            lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best)}; {estimate}."]
+        elif answer["feasible"]:
+            caveat = "" if best["confirmed"] else (
+                f" (the fresh runs' interval reaches below {answer['confidence']:g}: a close call)")
+            lines = [f"Cheapest design with {goal}: {_design(best)}; {estimate}{caveat}."]
+        else:
+            limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
+            lines = [f"No design meets {goal}. The best found: {_design(best)}; {estimate}{limit}."]
+    lines.append(f"{answer['runs']} runs (the full grid at the cap: {answer['full_grid_runs']}).")
+    for c in answer["candidates"]:
+        p = "" if c["p_closed"] is None else f"P = {c['p_closed']:.2f} on {c['replications']} runs: "
+        lines.append(f"  {_design(c)}: {p}{c['verdict']}")
+    return "\n".join(lines)

@@ -1,0 +1,247 @@
+"""``optimize``: the cheapest design that closes a gap by a date with a given confidence.
+
+Over an experiment's design points (its axes), in order of capex (ties: earliest median
+close), each candidate gets replications in batches under common random numbers (the same
+replication numbers for every candidate) until the Wilson interval of P(closed by the date)
+lies wholly above or below the confidence asked for, or a cap is reached (then the point
+estimate decides, and the verdict says it was a close call). Where more of an integer axis
+cannot close a gap later (lines added, lines), a design that fails rules out every design
+with fewer of them and the same other values, unrun. A small design (at most
+``WHOLE_SPACE`` points) is evaluated whole, for the frontier chart. The chosen design is then
+re-estimated on fresh, independent replications (numbers no candidate used), which is what
+is reported: picking the best of noisy estimates would flatter it.
+
+``minimize="close"``: the earliest median close among the designs within the budget
+(each evaluated on the cap's replications), re-estimated the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.aggregate import wilson_interval
+from leadtime_sim.experiment.design import DesignPoint
+from leadtime_sim.experiment.executors import run_tasks
+from leadtime_sim.experiment.runner import Plan
+from leadtime_sim.experiment.task import LIMITED_BY, RunTask, SweepContext
+
+WHOLE_SPACE = 16
+"""Designs with at most this many points are evaluated whole."""
+FRESH_REPLICATION = 1_000_000
+"""Re-estimates use replications from this number on (no candidate's)."""
+MONOTONE_SUFFIXES = ("lines_added", ".lines")
+"""Axes along which more never closes a gap later (integer lines)."""
+
+
+@dataclass
+class Candidate:
+    """One design point and what its runs say about the requirement."""
+
+    point: DesignPoint
+    capex_musd: float
+    closed: list[bool] = field(default_factory=list)
+    close_months: list[float] = field(default_factory=list)
+    """Close month per run, censored at the horizon (math.inf: not by end)."""
+    labels: list[str] = field(default_factory=list)
+    verdict: str = "not run"
+
+    @property
+    def runs(self) -> int:
+        return len(self.closed)
+
+    @property
+    def p(self) -> float:
+        return sum(self.closed) / self.runs if self.runs else math.nan
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(sum(self.closed), self.runs) if self.runs else (0.0, 1.0)
+
+    @property
+    def median_close(self) -> float:
+        return statistics.median(self.close_months) if self.close_months else math.inf
+
+
+@dataclass(frozen=True)
+class Question:
+    requirement: str
+    by: str
+    confidence: float
+    budget_musd: float | None = None
+    minimize: Literal["capex", "close"] = "capex"
+    batch: int = 10
+    cap: int = 80
+    fresh: int = 100
+
+
+def check_question(plan: Plan, question: Question) -> None:
+    """One line per problem (InputError) before any run."""
+    scenario = plan.scenario
+    problems = []
+    if question.requirement not in scenario.requirements:
+        problems.append(f"--requirement {question.requirement!r}: no such requirement "
+                        f"(requirements: {', '.join(scenario.requirements) or 'none'})")
+    at = months_between(scenario.start, question.by)
+    if not 0 < at <= months_between(scenario.start, scenario.end):
+        problems.append(f"--by {question.by}: outside the horizon {scenario.start} to {scenario.end}")
+    if not 0 < question.confidence < 1:
+        problems.append(f"--confidence {question.confidence}: must be between 0 and 1")
+    if question.minimize == "close" and question.budget_musd is None:
+        problems.append("--minimize close: needs --budget-musd")
+    if problems:
+        raise InputError(problems)
+
+
+def capex_of(plan: Plan, point: DesignPoint) -> float:
+    """Capex of the investments the point's values change (as ``StoredPoint``)."""
+    scenario = plan.point_scenario(point.point_id)
+    names = {path.split(".")[1] for path in point.values if path.startswith("investments.")}
+    return sum(scenario.investments[n].total_capex_musd for n in scenario.investments if n in names)
+
+
+def optimize(plan: Plan, question: Question, executor: str = "process", workers: int | None = None,
+             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Answer ``question`` over the plan's design (module docstring): JSON-ready data."""
+    check_question(plan, question)
+    scenario = plan.scenario
+    by_months = months_between(scenario.start, question.by)
+    horizon = months_between(scenario.start, scenario.end)
+    context = SweepContext(scenario, plan.context.seed, plan.context.plugins, plan.context.source,
+                           plan.context.limits, (),
+                           ((question.by, by_months),))
+    ran = [0]
+
+    def evaluate(candidates: Sequence[Candidate], replications: range) -> None:
+        """Run ``replications`` of each candidate and add what they say."""
+        tasks = [RunTask(c.point.point_id, r, plan.patches[c.point.point_id])
+                 for c in candidates for r in replications]
+        by_point = {c.point.point_id: c for c in candidates}
+        outcomes = sorted(run_tasks(context, tasks, executor, workers),
+                          key=lambda o: (o.point_id, o.replication))
+        for outcome in outcomes:
+            if outcome.status != "ok":
+                raise InputError([f"{plan.experiment_path}: point {outcome.point_id}, replication "
+                                  f"{outcome.replication}: the run failed: {outcome.error}"])
+            closed = outcome.metrics[f"gap_closed_months.{question.requirement}"]
+            candidate = by_point[outcome.point_id]
+            candidate.closed.append(not math.isnan(closed) and closed <= by_months)
+            candidate.close_months.append(horizon if math.isnan(closed) else closed)
+            label = outcome.labels.get(f"{LIMITED_BY}{question.requirement}@{question.by}", "")
+            candidate.labels.append(label)
+        ran[0] += len(tasks)
+        if progress:
+            progress(ran[0])
+
+    candidates = sorted((Candidate(p, capex_of(plan, p)) for p in plan.points),
+                        key=lambda c: (c.capex_musd, c.point.point_id))
+    budget = question.budget_musd
+    for c in candidates:
+        if budget is not None and c.capex_musd > budget + 1e-9:
+            c.verdict = f"over the budget (${c.capex_musd:,.0f}M > ${budget:,.0f}M)"
+    affordable = [c for c in candidates if c.verdict == "not run"]
+    if question.minimize == "close":
+        evaluate(affordable, range(question.cap))
+        for c in affordable:
+            c.verdict = f"median close {_month(scenario.start, c.median_close, horizon)}"
+        chosen = min(affordable, key=lambda c: (c.median_close, c.capex_musd), default=None)
+        feasible = chosen is not None
+    else:
+        chosen = _cheapest(affordable, question, evaluate, whole=len(plan.points) <= WHOLE_SPACE)
+        feasible = chosen is not None and chosen.verdict.startswith("meets")
+        if chosen is None:  # nothing meets it: the highest P found
+            run = [c for c in affordable if c.runs]
+            chosen = max(run, key=lambda c: (c.p, -c.capex_musd), default=None)
+    best = None
+    if chosen is not None:
+        fresh = Candidate(chosen.point, chosen.capex_musd)
+        evaluate([fresh], range(FRESH_REPLICATION, FRESH_REPLICATION + question.fresh))
+        best = _entry(fresh, scenario.start, horizon) | {
+            "limited_by": _limit(fresh), "confirmed": fresh.interval[0] >= question.confidence}
+        """``confirmed``: the fresh runs' interval lies wholly above the confidence."""
+    return {
+        "requirement": question.requirement, "by": question.by, "confidence": question.confidence,
+        "minimize": question.minimize, "budget_musd": budget, "feasible": feasible, "best": best,
+        "candidates": [_entry(c, scenario.start, horizon) | {"verdict": c.verdict} for c in candidates],
+        "runs": ran[0], "full_grid_runs": len(plan.points) * question.cap,
+    }
+
+
+def _cheapest(candidates: list[Candidate], question: Question,
+              evaluate: Callable[[Sequence[Candidate], range], None], whole: bool) -> Candidate | None:
+    """The cheapest candidate whose P(closed by) reaches the confidence (module docstring)."""
+    confidence = question.confidence
+    failed: list[Candidate] = []
+    found: Candidate | None = None
+    for candidate in candidates:
+        if found is not None and candidate.capex_musd > found.capex_musd + 1e-9 and not whole:
+            break  # every cheaper one was judged
+        if (dominator := next((f for f in failed if _dominates(f.point, candidate.point)), None)) is not None:
+            candidate.verdict = f"fails: fewer lines than point {dominator.point.point_id}, which fails"
+            continue
+        while True:
+            done = candidate.runs
+            evaluate([candidate], range(done, done + question.batch))
+            lo, hi = candidate.interval
+            if lo >= confidence or hi < confidence or candidate.runs >= question.cap:
+                break
+        lo, hi = candidate.interval
+        if lo >= confidence or (hi >= confidence and candidate.p >= confidence):
+            close_call = "" if lo >= confidence else f" (a close call at the cap of {question.cap} runs)"
+            candidate.verdict = f"meets {confidence:g}{close_call}"
+            if found is None or (candidate.capex_musd, candidate.median_close) < (found.capex_musd,
+                                                                                  found.median_close):
+                found = candidate
+        else:
+            limit = _limit(candidate)
+            candidate.verdict = f"fails: P = {candidate.p:.2f} [{lo:.2f}, {hi:.2f}] < {confidence:g}" + (
+                f"; limited by {limit}" if limit else "")
+            failed.append(candidate)
+    if found is not None:
+        for c in candidates:  # dearer ones, judged or not, lose to the cheapest that meets it
+            if c.verdict.startswith("meets") and c is not found:
+                c.verdict += f"; dearer or later than point {found.point.point_id}"
+            elif c.verdict == "not run":
+                c.verdict = f"not needed: point {found.point.point_id} meets it for less"
+    return found
+
+
+def _dominates(failing: DesignPoint, other: DesignPoint) -> bool:
+    """``other`` has no more of each monotone axis than ``failing`` and the same rest."""
+    monotone = [path for path in failing.values if path.endswith(MONOTONE_SUFFIXES)]
+    if not monotone or failing.values.keys() != other.values.keys():
+        return False
+    return all(other.values[p] <= failing.values[p] if p in monotone else other.values[p] == failing.values[p]
+               for p in failing.values)
+
+
+def _limit(candidate: Candidate) -> str:
+    """The most frequent ``limited_by`` label among the runs that did not close (with share)."""
+    labels = Counter(label for label, closed in zip(candidate.labels, candidate.closed, strict=True)
+                     if label and not closed)
+    if not labels:
+        return ""
+    label, count = labels.most_common(1)[0]
+    return f"{label} ({count / candidate.runs:.0%} of runs)"
+
+
+def _month(start: str, months: float, horizon: float) -> str | None:
+    return None if months >= horizon else date_at(start, months)
+
+
+def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
+    lo, hi = candidate.interval
+    return {
+        "point_id": candidate.point.point_id, "values": dict(candidate.point.axes),
+        "capex_musd": candidate.capex_musd,
+        "p_closed": None if not candidate.runs else candidate.p,
+        "p_closed_ci": None if not candidate.runs else [lo, hi],
+        "replications": candidate.runs,
+        "median_close": None if not candidate.runs else _month(start, candidate.median_close, horizon),
+    }

@@ -1,0 +1,48 @@
+"""The frontier of an ``optimize`` answer: capex against P(gap closed by the date).
+
+Takes the JSON-ready answer of ``experiment.optimize.optimize`` (a plain dict)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.axes import Axes
+
+from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outside, titled
+
+
+def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | None = None) -> Axes:
+    """Each candidate run (its 95% Wilson interval as a bar), the confidence asked for as a
+    line, and the chosen design, re-estimated on fresh runs, marked."""
+    ax = default_axes(ax)
+    run = [dict(c) for c in answer["candidates"] if c["p_closed"] is not None]
+    span = max([c["capex_musd"] for c in run], default=0.0) or 1.0
+    seen: dict[float, int] = {}
+    for c in run:  # designs of equal capex side by side, not on top of each other
+        k = seen[c["capex_musd"]] = seen.get(c["capex_musd"], -1) + 1
+        c["capex_musd"] += 0.012 * span * k
+    meets = [c for c in run if c["verdict"].startswith("meets")]
+    fails = [c for c in run if not c["verdict"].startswith("meets")]
+    for group, name, i in ((fails, "candidate: does not meet it", 1), (meets, "candidate: meets it", 0)):
+        if group:
+            ax.errorbar([c["capex_musd"] for c in group], [c["p_closed"] for c in group],
+                        yerr=[[c["p_closed"] - c["p_closed_ci"][0] for c in group],
+                              [c["p_closed_ci"][1] - c["p_closed"] for c in group]],
+                        fmt="o", color=colour(i), capsize=3, label=name)
+    ax.axhline(answer["confidence"], color=GREY, linestyle="--", linewidth=1.2,
+               label=f"confidence asked: {answer['confidence']:g}")
+    best = answer["best"]
+    if best is not None:
+        lo, hi = best["p_closed_ci"]
+        p = best["p_closed"]
+        ax.errorbar([best["capex_musd"]], [p], yerr=[[p - lo], [hi - p]],
+                    fmt="*", markersize=16, color="black", capsize=4,
+                    label=("chosen" if answer["feasible"] else "best found (does not meet it)")
+                    + f", {best['replications']} fresh runs")
+    ax.set_xlabel("capex of the design (million USD)")
+    ax.set_ylabel(f"P({answer['requirement']} gap closed by {answer['by']})")
+    ax.set_ylim(-0.03, 1.03)
+    titled(ax, f"{answer['requirement']}: cheapest design closing the gap by {answer['by']}", scenario)
+    legend_outside(ax)
+    return ax

@@ -1,0 +1,126 @@
+"""``leadtime-sim optimize``: the cheapest design that closes a gap by a date, on a case
+whose answer follows by hand, an infeasible one, a budget, and the CLI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from leadtime_sim.cli import main
+from leadtime_sim.experiment.optimize import Question, optimize
+from leadtime_sim.experiment.runner import plan_experiment
+
+MODEL = """
+name = "optimize check"
+start = "2025-01"
+end = "2029-01"
+[products.p]
+[factories.f]
+product = "p"
+lines = 1
+lot_size = 1
+takt_months = 1
+flow_months = 0
+[investments.more]
+factory = "f"
+lines_added = 0
+decided = "2025-01"
+capex_musd_per_line = 100
+[[orders]]
+customer = "a"
+product = "p"
+quantity = 60
+placed = "2025-01"
+[requirements.a_p]
+customer = "a"
+product = "p"
+required = [{date = "2025-01", units = 0}, {date = "2027-01", units = 60}]
+"""
+EXPERIMENT = """
+name = "lines"
+model = "model.toml"
+replications = 10
+[[axes]]
+path = "investments.more.lines_added"
+label = "lines added"
+values = [0, 1, 2, 3, 4]
+"""
+CONTRACT = {"requirement", "by", "confidence", "best", "candidates", "feasible"}
+ENTRY = {"values", "capex_musd", "p_closed", "p_closed_ci", "replications", "median_close"}
+
+
+@pytest.fixture()
+def experiment(tmp_path: Path) -> Path:
+    (tmp_path / "model.toml").write_text(MODEL)
+    path = tmp_path / "lines.toml"
+    path.write_text(EXPERIMENT)
+    return path
+
+
+def test_the_cheapest_number_of_lines_follows_by_hand(experiment: Path) -> None:
+    """60 units required by month 24, linearly from 0 (2.5 a month), one line of takt 1 and
+    lines added at start: with n lines in all, month k ends with n k units. Two lines (k = 24:
+    48 < 60) fall short; three (3 k >= 2.5 (k + 1) from k = 5 on) close it at month 5. So one
+    added line fails and two ($200M) is the cheapest that meets any confidence."""
+    answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9), "serial")
+    assert answer["feasible"] is True
+    best = answer["best"]
+    assert best["values"] == {"lines added": 2} and best["capex_musd"] == 200
+    assert best["p_closed"] == 1.0 and best["replications"] == 100 and best["median_close"] == "2025-06"
+    verdicts = {c["values"]["lines added"]: c["verdict"] for c in answer["candidates"]}
+    assert verdicts[0].startswith("fails") and verdicts[1].startswith("fails")
+    assert "limited by capacity" in verdicts[1]
+    assert verdicts[2].startswith("meets")
+    # Clear verdicts take one batch each; the runs stay well below the grid at the cap.
+    assert answer["runs"] < answer["full_grid_runs"]
+
+
+def test_nothing_within_the_budget_is_infeasible_and_says_why(experiment: Path) -> None:
+    answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=150), "serial")
+    assert answer["feasible"] is False
+    assert answer["best"]["p_closed"] == 0.0
+    assert answer["best"]["limited_by"].startswith("capacity")
+    assert [c["verdict"].startswith("over the budget") for c in answer["candidates"]] == [
+        False, False, True, True, True]
+
+
+def test_minimize_close_within_a_budget_takes_the_most_lines_affordable(experiment: Path) -> None:
+    answer = optimize(plan_experiment(experiment),
+                      Question("a_p", "2027-01", 0.9, budget_musd=300, minimize="close", cap=5, fresh=5), "serial")
+    assert answer["best"]["values"] == {"lines added": 3}  # earliest median close, capex at most $300M
+
+
+def test_the_answer_is_the_same_on_every_executor(experiment: Path) -> None:
+    question = Question("a_p", "2027-01", 0.9, cap=20, fresh=10)
+    serial = optimize(plan_experiment(experiment), question, "serial")
+    processes = optimize(plan_experiment(experiment), question, "process", workers=2)
+    assert serial == processes
+
+
+def test_cli_json_contract_and_frontier_chart(experiment: Path, tmp_path: Path) -> None:
+    out = tmp_path / "opt"
+    result = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
+                                       "--confidence", "0.9", "--workers", "1", "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer.keys() >= CONTRACT
+    assert answer["best"].keys() >= ENTRY
+    assert all(ENTRY | {"verdict"} <= c.keys() for c in answer["candidates"])
+    assert json.loads((out / "optimize.json").read_text()) == answer
+    assert (out / "charts" / "frontier.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    (["--requirement", "nope", "--by", "2027-01"], "--requirement 'nope': no such requirement"),
+    (["--requirement", "a_p", "--by", "2040-01"], "--by 2040-01: outside the horizon"),
+    (["--requirement", "a_p", "--by", "2027-01", "--confidence", "1.5"], "--confidence 1.5"),
+    (["--requirement", "a_p", "--by", "2027-01", "--minimize", "close"], "--minimize close: needs --budget-musd"),
+    (["--requirement", "a_p", "--by", "soon"], "--by 'soon'"),
+])
+def test_bad_input_is_one_line_and_exit_2(experiment: Path, args: list[str], problem: str) -> None:
+    result = CliRunner().invoke(main, ["optimize", str(experiment), *args])
+    assert result.exit_code == 2
+    assert problem in result.output and "Traceback" not in result.output

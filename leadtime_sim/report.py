@@ -19,6 +19,7 @@ from typing import Any
 from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.charts.choices import best_point
 from leadtime_sim.charts.files import chart_jobs, render
+from leadtime_sim.comparisons import bottleneck_text, display_name, option_line, options
 from leadtime_sim.dates import date_at
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
@@ -89,7 +90,7 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     row = rows[rows["point_id"] == best].iloc[0]
     start, end = results.start, results.end
     p10, p50, p90 = (month_text(start, float(row[q]), end) for q in ("p10", "p50", "p90"))
-    product = results.scenario.requirements[requirement].product
+    name = display_name(results, "requirement", requirement)
     axes = ", ".join(f"{k} = {v}" for k, v in results.point(best).axes.items())
     capex = results.point(best).swept_capex_musd
     axes += f" (swept capex ${capex:,.0f}M)" if capex else ""
@@ -97,12 +98,12 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     where = (f"at every one of the {len(rows)} design points (the swept axes do not change it)" if same
              else f"with {axes} (the best of {len(rows)} design points: earliest median close)")
     if math.isfinite(float(row["p50"])):
-        text = f"{requirement} ({product}): {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
+        text = f"{name}: {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
         share = float(row["share_not_by_end"])
         text += f"; not closed by {end} in {share:.0%} of runs" if share > 0 else ""
     else:
         share = float(row["share_not_by_end"])
-        text = (f"{requirement} ({product}): {where}, the gap is not closed by {end} in "
+        text = (f"{name}: {where}, the gap is not closed by {end} in "
                 f"{share:.0%} of runs" + (f" (P10 {p10})" if share < 1 else ""))
     for date in results.targets:
         column = f"p_closed_by_{date}"
@@ -155,6 +156,18 @@ def run_headline(results: Results, requirement: str) -> Headline:
 def headlines(results: Results) -> list[Headline]:
     make = sweep_headline if results.kind == "sweep" else run_headline
     return [make(results, r) for r in results.requirements]
+
+
+def options_list(results: Results, headline: Headline) -> str:
+    """Under a sweep's headline: the options a planner compares, and the bottleneck."""
+    if results.kind != "sweep":
+        return ""
+    items = "".join(f"<li>{esc(option_line(results, headline.requirement, p))}</li>"
+                    for p in options(results, headline.requirement))
+    point = headline.point_id if headline.point_id is not None else results.baseline_id
+    neck = bottleneck_text(results, headline.requirement, point)
+    return (f"<ul class='options' data-requirement='{esc(headline.requirement)}'>{items}</ul>"
+            + (f"<p class='bottleneck'>{esc(neck)}</p>" if neck else ""))
 
 
 def _table(header: list[str] | None, rows: list[list[Any]], css: str = "") -> str:
@@ -270,6 +283,7 @@ def report_html(results: Results) -> str:
         or results.scenario.description
     lines = "".join(f"<p class='headline' data-requirement='{esc(h.requirement)}' "
                     f"data-point='{esc('' if h.point_id is None else h.point_id)}'>{esc(h.text)}</p>"
+                    + options_list(results, h)
                     for h in headlines(results))
     full = results.stats.to_html(index=False, na_rep="not by end", escape=True) \
         if results.kind == "sweep" else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+import leadtime_sim as lts
 from leadtime_sim.cli import main
+from leadtime_sim.comparisons import display_name
 from leadtime_sim.dates import date_at
 
 DATA = Path(__file__).parent / "data"
@@ -180,3 +184,26 @@ def test_report_renders_in_headless_chromium(store: Path, tmp_path: Path) -> Non
     assert pixels.shape == (2000, 1280)
     assert pixels.std() > 10  # text, tables and charts, not a blank page
     assert (pixels < 100).mean() > 0.005  # some dark ink (text)
+
+
+def test_each_headline_lists_the_options_and_names_the_bottleneck(store: Path) -> None:
+    """Under each headline: the baseline, then per capex level ($0, $50M, $90M) the design with
+    the earliest median close, each with its dates, P(closed by) and the paired difference; and
+    a sentence on the busiest factory of the product's supply chain."""
+    text = (store / "report.html").read_text(encoding="utf-8")
+    (options,) = re.findall(r"<ul class='options' data-requirement='army_stock'>(.*?)</ul>", text)
+    items = [html.unescape(i) for i in re.findall(r"<li>(.*?)</li>", options)]
+    assert len(items) == 3 and "(baseline)" in items[0] and "against the baseline" not in items[0]
+    assert "lines added = 1" in items[1] and "($50M)" in items[1] and "against the baseline" in items[1]
+    assert "lines added = 2" in items[2] and "($90M)" in items[2]
+    assert all("P(closed by 2028-01) = " in i for i in items)
+    (neck,) = re.findall(r"<p class='bottleneck'>(.*?)</p>", text)
+    assert re.search(r"\((assembly|new_assembly|motors)\): busy \d+% of the time", html.unescape(neck))
+
+
+def test_names_come_from_descriptions() -> None:
+    scenario = lts.load_scenario(DATA.parent.parent / "models" / "nato_air_defence.toml")
+    results = SimpleNamespace(scenario=scenario)  # what display_name reads of the results
+    assert display_name(results, "requirement", "germany_patriot").startswith("Germany's Patriot")  # type: ignore[arg-type]
+    assert display_name(results, "factory", "boeing_seeker").startswith("Boeing PAC-3 seeker")  # type: ignore[arg-type]
+    assert display_name(results, "requirement", "no_such") == "no_such"  # type: ignore[arg-type]

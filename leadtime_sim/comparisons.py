@@ -1,0 +1,135 @@
+"""What a planner compares in a sweep: the options side by side, and the bottleneck in words.
+
+For a requirement, the options are the baseline and, at each capex level of the sweep, the
+design with the earliest median close (ties: the first design point): what one more
+tranche of money buys. Each gets one line with its close date, spread, P(closed by each
+target), the share not closed, what limits it, and the paired difference against the
+baseline. The bottleneck of a design is the factory that was busiest while the gap was
+open, from the monthly utilisation medians, with the next one for comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.limits import limit_words
+from leadtime_sim.results import Results
+
+BUSY = 0.9
+"""A factory busier than this while the gap was open is a bottleneck."""
+
+
+def display_name(results: Results, kind: str, name: str) -> str:
+    """A requirement's, product's or factory's description (its id if it has none)."""
+    scenario = results.scenario
+    table: dict[str, Any] = {"requirement": scenario.requirements, "product": scenario.products,
+                             "factory": scenario.factories}[kind]
+    item = table.get(name)
+    description = getattr(item, "description", "") if item is not None else ""
+    return description.strip().rstrip(".") or name
+
+
+def _month(results: Results, months: float) -> str:
+    return date_at(results.start, months) if math.isfinite(months) else f"not by {results.end}"
+
+
+def options(results: Results, requirement: str) -> list[int]:
+    """The baseline, then per capex level the point with the earliest median close."""
+    rows = results.gap_rows(requirement)
+    capex = {p.point_id: p.swept_capex_musd for p in results.points}
+    chosen = [results.baseline_id]
+    by_level: dict[float, tuple[float, int]] = {}
+    for _, row in rows.iterrows():
+        point = int(row["point_id"])
+        close = float(row["p50"]) if math.isfinite(float(row["p50"])) else math.inf
+        level = round(capex.get(point, 0.0), 6)
+        if level not in by_level or (close, point) < by_level[level]:
+            by_level[level] = (close, point)
+    chosen += [point for _, (_, point) in sorted(by_level.items()) if point != results.baseline_id]
+    return chosen
+
+
+def option_line(results: Results, requirement: str, point_id: int) -> str:
+    """``with lines added = 2, decided = 2026-01 ($1,000M): closes 2037-09 (P10 ..., P90 ...); ...``"""
+    rows = results.gap_rows(requirement)
+    row = rows[rows["point_id"] == point_id].iloc[0]
+    point = results.point(point_id)
+    values = ", ".join(f"{k} = {v}" for k, v in point.axes.items()) or "the scenario as it is"
+    who = "baseline" if point_id == results.baseline_id else f"${point.swept_capex_musd:,.0f}M"
+    share = float(row["share_not_by_end"])
+    if math.isfinite(float(row["p50"])):
+        text = (f"with {values} ({who}): the gap closes in {_month(results, float(row['p50']))} "
+                f"(P10 {_month(results, float(row['p10']))}, P90 {_month(results, float(row['p90']))})")
+        if share > 0:
+            text += f", {share:.0%} not by {results.end}"
+    else:
+        text = f"with {values} ({who}): the gap is not closed by {results.end} in {share:.0%} of runs"
+    for date in results.targets:
+        column = f"p_closed_by_{date}"
+        text += (f", P(closed by {date}) = {float(row[column]):.2f} "
+                 f"[{float(row[column + '_low']):.2f}, {float(row[column + '_high']):.2f}]")
+    limit = row.get(f"limited_by.{requirement}@{results.targets[0]}") if results.targets else None
+    if isinstance(limit, str) and limit and not limit.startswith("closed"):
+        label, _, how_often = limit.partition(" (")
+        text += (f", limited by {limit_words(label)} ({how_often.rstrip(')')} of runs at "
+                 f"{results.targets[0]})")
+    if point_id != results.baseline_id:
+        diff = float(row["diff_vs_baseline_mean"])
+        pairs = f"(paired, all {int(row['diff_n_pairs'])} runs)"
+        if math.isfinite(diff) and abs(diff) < 0.05:
+            text += f"; against the baseline: no earlier {pairs}"
+        elif math.isfinite(diff):
+            bound = "at least " if int(row.get("diff_censored_pairs", 0) or 0) else ""
+            text += (f"; against the baseline: {bound}{abs(diff):.1f} months "
+                     f"{'earlier' if diff < 0 else 'later'} {pairs}")
+    return text
+
+
+def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
+    """``The bottleneck: Patriot fire-unit lines (busy 97% of the time while the gap was
+    open), then ...`` from the median monthly utilisation of the factories of the product and
+    its components while the median gap was open (until the first target, if any)."""
+    q = results.quantiles
+    if q.empty or "field" not in q:
+        return ""
+    mine = q[q["point_id"] == point_id]
+    gap = mine[(mine["entity"] == "requirement") & (mine["name"] == requirement)
+               & (mine["field"] == "gap_units")]
+    open_months = set(gap.loc[gap["p50"] > 1e-9, "month"])
+    if results.targets:  # up to the first target, as what limits the gap then
+        first = months_between(results.start, results.targets[0])
+        open_months = {m for m in open_months if m < first} or open_months
+    if not open_months:
+        return ""
+    factories = mine[(mine["entity"] == "factory") & mine["month"].isin(open_months)]
+    busy = factories[factories["field"] == "utilisation"]
+    lines = factories[factories["field"] == "lines"]
+    chain = _supply_chain(results, results.scenario.requirements[requirement].product)
+    working = set(lines.loc[(lines["p50"] > 0) & lines["name"].isin(chain), "name"])
+    usage: pd.Series = busy[busy["name"].isin(working)].groupby("name")["p50"].mean()
+    usage = usage.sort_values(ascending=False, kind="stable")
+    if usage.empty:
+        return ""
+    top = usage.index[0]
+    text = (f"{display_name(results, 'factory', top)} ({top}): busy {usage.iloc[0]:.0%} of the time "
+            "while the gap was open")
+    if usage.iloc[0] < BUSY:
+        text = (f"no factory is saturated; the busiest is {text}: the gap waits for orders or money "
+                "rather than lines")
+    if len(usage) > 1:
+        text += f"; next {display_name(results, 'factory', usage.index[1])} ({usage.iloc[1]:.0%})"
+    return "The bottleneck: " + text + "." if usage.iloc[0] >= BUSY else text[0].upper() + text[1:] + "."
+
+
+def _supply_chain(results: Results, product: str) -> set[str]:
+    """The factories making the product and, tier by tier, its components."""
+    scenario, products, found = results.scenario, [product], set()
+    while products:
+        name = products.pop()
+        found |= {f for f, spec in scenario.factories.items() if spec.product == name}
+        products += list(scenario.products[name].bom)
+    return found

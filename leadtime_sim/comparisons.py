@@ -11,6 +11,7 @@ open, from the monthly utilisation medians, with the next one for comparison.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -26,8 +27,9 @@ BUSY = 0.9
 def display_name(results: Results, kind: str, name: str) -> str:
     """A requirement's, product's or factory's description (its id if it has none)."""
     scenario = results.scenario
-    table: dict[str, Any] = {"requirement": scenario.requirements, "product": scenario.products,
-                             "factory": scenario.factories}[kind]
+    tables: dict[str, Mapping[str, Any]] = {"requirement": scenario.requirements,
+                                            "product": scenario.products, "factory": scenario.factories}
+    table = tables[kind]
     item = table.get(name)
     description = getattr(item, "description", "") if item is not None else ""
     return description.strip().rstrip(".") or name

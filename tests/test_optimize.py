@@ -124,3 +124,28 @@ def test_bad_input_is_one_line_and_exit_2(experiment: Path, args: list[str], pro
     result = CliRunner().invoke(main, ["optimize", str(experiment), *args])
     assert result.exit_code == 2
     assert problem in result.output and "Traceback" not in result.output
+
+
+def test_an_interrupted_optimize_resumes_from_its_log(experiment: Path, tmp_path: Path) -> None:
+    """The log keeps every run as its batch finishes; --resume reuses them (the same answer,
+    no run made twice); without --resume or for another question it refuses, exit 2."""
+    out = tmp_path / "opt"
+    args = ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01", "--workers", "1",
+            "--json", "--out", str(out)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    log = (out / "optimize_runs.jsonl").read_text().splitlines()
+    answer = json.loads(first.stdout)
+    assert len(log) == 1 + answer["runs"] and answer["reused_runs"] == 0
+    # An interruption: the last batch and a half-written line lost.
+    (out / "optimize_runs.jsonl").write_text("\n".join(log[:-12]) + "\n" + log[-12][:7])
+    again = CliRunner().invoke(main, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    resumed = json.loads(again.stdout)
+    assert resumed["reused_runs"] == answer["runs"] - 12
+    assert {k: v for k, v in resumed.items() if k != "reused_runs"} == {
+        k: v for k, v in answer.items() if k != "reused_runs"}
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "--resume" in refused.output
+    other = CliRunner().invoke(main, [*args[:5], "2027-06", *args[6:], "--resume"])
+    assert other.exit_code == 2 and "another question" in other.output

@@ -106,36 +106,55 @@ def capex_of(plan: Plan, point: DesignPoint) -> float:
     return sum(scenario.investments[n].total_capex_musd for n in scenario.investments if n in names)
 
 
+RunRecord = tuple[int, int, float, str]
+"""(point id, replication, close month or NaN, what limits the gap at the date): all a run
+tells ``optimize``, and what its log keeps (``cli/optimize.py``: resumable)."""
+
+
 def optimize(plan: Plan, question: Question, executor: str = "process", workers: int | None = None,
-             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Answer ``question`` over the plan's design (module docstring): JSON-ready data."""
+             progress: Callable[[int], None] | None = None,
+             known: dict[tuple[int, int], tuple[float, str]] | None = None,
+             keep: Callable[[list[RunRecord]], None] | None = None) -> dict[str, Any]:
+    """Answer ``question`` over the plan's design (module docstring): JSON-ready data.
+
+    ``known``: runs already made for this question (a resumed log), taken instead of run;
+    ``keep``: called with each batch of new runs as they finish (to log them)."""
     check_question(plan, question)
+    known = {} if known is None else known
     scenario = plan.scenario
     by_months = months_between(scenario.start, question.by)
     horizon = months_between(scenario.start, scenario.end)
     context = SweepContext(scenario, plan.context.seed, plan.context.plugins, plan.context.source,
                            plan.context.limits, (),
                            ((question.by, by_months),))
-    ran = [0]
+    ran, reused = [0], [0]
 
     def evaluate(candidates: Sequence[Candidate], replications: range) -> None:
-        """Run ``replications`` of each candidate and add what they say."""
-        tasks = [RunTask(c.point.point_id, r, plan.patches[c.point.point_id])
-                 for c in candidates for r in replications]
-        by_point = {c.point.point_id: c for c in candidates}
-        outcomes = sorted(run_tasks(context, tasks, executor, workers),
-                          key=lambda o: (o.point_id, o.replication))
-        for outcome in outcomes:
+        """Run ``replications`` of each candidate (or take them from ``known``) and add what
+        they say; hand the new ones to ``keep``."""
+        wanted = [(c.point.point_id, r) for c in candidates for r in replications]
+        tasks = [RunTask(p, r, plan.patches[p]) for p, r in wanted if (p, r) not in known]
+        new: list[RunRecord] = []
+        for outcome in run_tasks(context, tasks, executor, workers) if tasks else ():
             if outcome.status != "ok":
                 raise InputError([f"{plan.experiment_path}: point {outcome.point_id}, replication "
                                   f"{outcome.replication}: the run failed: {outcome.error}"])
-            closed = outcome.metrics[f"gap_closed_months.{question.requirement}"]
-            candidate = by_point[outcome.point_id]
+            label = outcome.labels.get(f"{LIMITED_BY}{question.requirement}@{question.by}", "")
+            record = (outcome.point_id, outcome.replication,
+                      outcome.metrics[f"gap_closed_months.{question.requirement}"], label)
+            known[(record[0], record[1])] = (record[2], record[3])
+            new.append(record)
+        if new and keep is not None:
+            keep(sorted(new))
+        by_point = {c.point.point_id: c for c in candidates}
+        for point, replication in sorted(wanted):
+            closed, label = known[(point, replication)]
+            candidate = by_point[point]
             candidate.closed.append(not math.isnan(closed) and closed <= by_months)
             candidate.close_months.append(horizon if math.isnan(closed) else closed)
-            label = outcome.labels.get(f"{LIMITED_BY}{question.requirement}@{question.by}", "")
             candidate.labels.append(label)
-        ran[0] += len(tasks)
+        ran[0] += len(wanted)
+        reused[0] += len(wanted) - len(tasks)
         if progress:
             progress(ran[0])
 
@@ -169,7 +188,7 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
         "requirement": question.requirement, "by": question.by, "confidence": question.confidence,
         "minimize": question.minimize, "budget_musd": budget, "feasible": feasible, "best": best,
         "candidates": [_entry(c, scenario.start, horizon) | {"verdict": c.verdict} for c in candidates],
-        "runs": ran[0], "full_grid_runs": len(plan.points) * question.cap,
+        "runs": ran[0], "reused_runs": reused[0], "full_grid_runs": len(plan.points) * question.cap,
     }
 
 

@@ -307,7 +307,10 @@ def report_html(results: Results) -> str:
 
 
 def write_report(directory: str | Path) -> Path:
-    """Write ``DIR/report.html`` for a sweep store or a run's output; return its path."""
+    """Write ``DIR/report.html`` for a sweep store, a run's or an optimize output; return its path."""
+    if (Path(directory) / "optimize.json").is_file():
+        from leadtime_sim.report_optimize import write_optimize_report  # (it builds on this module)
+        return write_optimize_report(Path(directory))
     results = load_results(directory)
     text = report_html(results)
     path = results.directory / "report.html"

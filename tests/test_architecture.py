@@ -217,7 +217,7 @@ LAYERS = [
     {"plugins", "scenario.loading", "scenario"},
     {"metrics", "limits", "run", "tables", "outputs"},
     {"experiment"},
-    {"results", "charts", "comparisons", "report"},
+    {"results", "charts", "comparisons", "report", "report_optimize"},
     {"cli", "__main__"},
 ]
 """Each module may import (at module level) only modules of its own layer or below. The

@@ -149,3 +149,17 @@ def test_an_interrupted_optimize_resumes_from_its_log(experiment: Path, tmp_path
     assert refused.exit_code == 2 and "--resume" in refused.output
     other = CliRunner().invoke(main, [*args[:5], "2027-06", *args[6:], "--resume"])
     assert other.exit_code == 2 and "another question" in other.output
+
+
+def test_the_report_of_an_optimize_output_leads_with_the_answer(experiment: Path, tmp_path: Path) -> None:
+    out = tmp_path / "opt"
+    done = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
+                                     "--workers", "1", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    report = CliRunner().invoke(main, ["report", str(out)])
+    assert report.exit_code == 0, report.output
+    text = (out / "report.html").read_text(encoding="utf-8")
+    first = text.index("<p class='headline'>")
+    assert text[first:].startswith("<p class='headline'>Cheapest design with P(a_p closed by 2027-01) &gt;= 0.9: "
+                                   "lines added = 2 ($200M)")
+    assert text.count("<tr>") == 1 + 5 and "data:image/png;base64," in text

@@ -22,13 +22,13 @@ from leadtime_sim.cli.options import input_errors_exit_2, set_option
 from leadtime_sim.dates import normalise_date
 from leadtime_sim.errors import InputError, OutputError
 from leadtime_sim.experiment.executors import EXECUTORS
-from leadtime_sim.experiment.optimize import Question, RunRecord
+from leadtime_sim.experiment.optimize import Question, RunRecord, answer_text
 from leadtime_sim.experiment.optimize import optimize as find
 from leadtime_sim.experiment.runner import plan_experiment
 from leadtime_sim.io import atomic_write, foreign_files, write_json
 from leadtime_sim.plotting.frontier import frontier_chart
 
-OPTIMIZE_NAMES = ("optimize.json", "optimize_runs.jsonl", "charts")
+OPTIMIZE_NAMES = ("optimize.json", "optimize_runs.jsonl", "charts", "report.html")
 """What an optimize output directory holds (it never writes into one holding anything else)."""
 
 
@@ -92,7 +92,7 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
         write_json(out / "optimize.json", answer)
         job = Job("frontier", 1, on_axes(partial(frontier_chart, answer, scenario=plan.scenario.name)))
         atomic_write(out / "charts" / "frontier.png", bytes_writer(render(job)))
-    click.echo(json.dumps(answer, indent=2) if as_json else summary(answer))
+    click.echo(json.dumps(answer, indent=2) if as_json else answer_text(answer))
 
 
 def _run_log(out: Path | None, header: dict[str, Any], resume: bool, force: bool) -> tuple[
@@ -129,35 +129,3 @@ def _run_log(out: Path | None, header: dict[str, Any], resume: bool, force: bool
             log.flush()
             os.fsync(log.fileno())
     return known, keep
-
-
-def _design(entry: dict[str, Any]) -> str:
-    values = ", ".join(f"{k} = {v}" for k, v in entry["values"].items())
-    return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M)"
-
-
-def summary(answer: dict[str, Any]) -> str:
-    """The answer in a sentence, then the candidates and their verdicts."""
-    best = answer["best"]
-    goal = f"P({answer['requirement']} closed by {answer['by']}) >= {answer['confidence']:g}"
-    if best is None:
-        lines = [f"No design to judge for {goal}."]
-    else:
-        lo, hi = best["p_closed_ci"]
-        estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh runs, "
-                    f"median close {best['median_close'] or 'not by end'}")
-        if answer["minimize"] == "close":
-            budget = answer["budget_musd"]
-            lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best)}; {estimate}."]
-        elif answer["feasible"]:
-            caveat = "" if best["confirmed"] else (
-                f" (the fresh runs' interval reaches below {answer['confidence']:g}: a close call)")
-            lines = [f"Cheapest design with {goal}: {_design(best)}; {estimate}{caveat}."]
-        else:
-            limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
-            lines = [f"No design meets {goal}. The best found: {_design(best)}; {estimate}{limit}."]
-    lines.append(f"{answer['runs']} runs (the full grid at the cap: {answer['full_grid_runs']}).")
-    for c in answer["candidates"]:
-        p = "" if c["p_closed"] is None else f"P = {c['p_closed']:.2f} on {c['replications']} runs: "
-        lines.append(f"  {_design(c)}: {p}{c['verdict']}")
-    return "\n".join(lines)

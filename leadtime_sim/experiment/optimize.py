@@ -264,3 +264,35 @@ def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
         "replications": candidate.runs,
         "median_close": None if not candidate.runs else _month(start, candidate.median_close, horizon),
     }
+
+
+def _design(entry: dict[str, Any]) -> str:
+    values = ", ".join(f"{k} = {v}" for k, v in entry["values"].items())
+    return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M)"
+
+
+def answer_text(answer: dict[str, Any]) -> str:
+    """The answer in a sentence, then the candidates and their verdicts."""
+    best = answer["best"]
+    goal = f"P({answer['requirement']} closed by {answer['by']}) >= {answer['confidence']:g}"
+    if best is None:
+        lines = [f"No design to judge for {goal}."]
+    else:
+        lo, hi = best["p_closed_ci"]
+        estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh runs, "
+                    f"median close {best['median_close'] or 'not by end'}")
+        if answer["minimize"] == "close":
+            budget = answer["budget_musd"]
+            lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best)}; {estimate}."]
+        elif answer["feasible"]:
+            caveat = "" if best["confirmed"] else (
+                f" (the fresh runs' interval reaches below {answer['confidence']:g}: a close call)")
+            lines = [f"Cheapest design with {goal}: {_design(best)}; {estimate}{caveat}."]
+        else:
+            limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
+            lines = [f"No design meets {goal}. The best found: {_design(best)}; {estimate}{limit}."]
+    lines.append(f"{answer['runs']} runs (the full grid at the cap: {answer['full_grid_runs']}).")
+    for c in answer["candidates"]:
+        p = "" if c["p_closed"] is None else f"P = {c['p_closed']:.2f} on {c['replications']} runs: "
+        lines.append(f"  {_design(c)}: {p}{c['verdict']}")
+    return "\n".join(lines)

@@ -35,6 +35,18 @@ def display_name(results: Results, kind: str, name: str) -> str:
     return description.strip().rstrip(".") or name
 
 
+def short_name(results: Results, kind: str, name: str, limit: int = 60) -> str:
+    """``display_name`` cut for a chart title: at its first colon or comma if longer than
+    ``limit``, then at a word."""
+    text = display_name(results, kind, name)
+    for mark in (":", ", ", " ("):
+        if len(text) > limit and mark in text:
+            text = text.split(mark, 1)[0]
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + "..."
+    return text
+
+
 def _month(results: Results, months: float) -> str:
     return date_at(results.start, months) if math.isfinite(months) else f"not by {results.end}"
 

@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.choices import best_point, milestones
+from leadtime_sim.comparisons import short_name
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.spec import Chart
 from leadtime_sim.plotting.orders import lead_time_chart
@@ -55,7 +56,8 @@ def _scenario(results: Results) -> str:
 
 
 def _label(results: Results, requirement: str) -> str:
-    return f"{requirement} ({results.scenario.requirements[requirement].product})"
+    """A requirement's name in chart titles: its description, cut (its id if none)."""
+    return short_name(results, "requirement", requirement)
 
 
 def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | None]:
@@ -210,7 +212,8 @@ def backlog_jobs(results: Results, spec: Chart) -> list[Job]:
         req = next((n for n, r in results.scenario.requirements.items() if r.product == product), None)
         points = _points(results, spec, req)
         common: dict[str, Any] = {"start": results.start, "points": points,
-                                  "labels": _labels(results, points), "scenario": _scenario(results)}
+                                  "labels": _labels(results, points), "scenario": _scenario(results),
+                                  "name": short_name(results, "product", product)}
 
         def draw(axes: list[Axes], product: str = product, common: dict[str, Any] = common) -> None:
             backlog_chart(results.quantiles, product, ax=axes[0], **common)

@@ -137,7 +137,7 @@ def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: l
 
 def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
                   points: Sequence[int] | None = None, labels: Mapping[int, str] | None = None,
-                  scenario: str = "", ax: Axes | None = None) -> Axes:
+                  scenario: str = "", name: str = "", ax: Axes | None = None) -> Axes:
     """Units ordered and not yet delivered, over time, per point."""
     ax = default_axes(ax)
     rows = series_rows(quantiles, "product", product, "backlog_units")
@@ -146,7 +146,7 @@ def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylabel("backlog (units)")
-    titled(ax, f"{product}: backlog and quoted lead time", scenario)
+    titled(ax, f"{name or product}: backlog and quoted lead time", scenario)
     legend_outside(ax, extra=_band_key(ax))
     return ax
 
@@ -154,7 +154,7 @@ def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
 def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str, end: str,
                            points: Sequence[int] | None = None,
                            labels: Mapping[int, str] | None = None, scenario: str = "",
-                           title: bool = True, ax: Axes | None = None) -> Axes:
+                           title: bool = True, name: str = "", ax: Axes | None = None) -> Axes:
     """Lead time (years) an order of one unit placed at each date would get, per point.
 
     No line where the quote is "not by end" (the unit would not be delivered by ``end``):
@@ -180,7 +180,7 @@ def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     ax.set_ylabel("quoted lead time (years)")
     ax.set_xlabel("order placed (date)")
     if title:
-        titled(ax, f"{product}: quoted lead time", scenario)
+        titled(ax, f"{name or product}: quoted lead time", scenario)
         legend_outside(ax, extra=_band_key(ax))
     return ax
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from leadtime_sim.charts.choices import supply_chain
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.limits import limit_words
 from leadtime_sim.results import Results
@@ -122,7 +123,8 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     factories = mine[(mine["entity"] == "factory") & mine["month"].isin(open_months)]
     busy = factories[factories["field"] == "utilisation"]
     lines = factories[factories["field"] == "lines"]
-    chain = _supply_chain(results, results.scenario.requirements[requirement].product)
+    products = supply_chain(results, results.scenario.requirements[requirement].product)
+    chain = {f for f, spec in results.scenario.factories.items() if spec.product in products}
     working = set(lines.loc[(lines["p50"] > 0) & lines["name"].isin(chain), "name"])
     usage: pd.Series = busy[busy["name"].isin(working)].groupby("name")["p50"].mean()
     usage = usage.sort_values(ascending=False, kind="stable")
@@ -137,13 +139,3 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     if len(usage) > 1:
         text += f"; next {display_name(results, 'factory', usage.index[1])} ({usage.iloc[1]:.0%})"
     return "The bottleneck: " + text + "." if usage.iloc[0] >= BUSY else text[0].upper() + text[1:] + "."
-
-
-def _supply_chain(results: Results, product: str) -> set[str]:
-    """The factories making the product and, tier by tier, its components."""
-    scenario, products, found = results.scenario, [product], set()
-    while products:
-        name = products.pop()
-        found |= {f for f, spec in scenario.factories.items() if spec.product == name}
-        products += list(scenario.products[name].bom)
-    return found

@@ -17,7 +17,9 @@ if TYPE_CHECKING:  # a plotting type only: choosing what to draw needs no Matplo
 
 
 def best_point(results: Results, requirement: str, target: str | None = None) -> int:
-    """The point whose gap closes first (median), then most surely by ``target``, then cheapest."""
+    """The point whose gap closes first (median, to the month), then the cheapest, then the
+    most surely by ``target``: a design that closes in the same month for less is the one a
+    planner would pick."""
     rows = results.gap_rows(requirement)
     if rows.empty:
         return results.baseline_id
@@ -25,9 +27,9 @@ def best_point(results: Results, requirement: str, target: str | None = None) ->
 
     def key(row: Any) -> tuple[float, float, float, int]:
         p = -float(row[column]) if column and column in row and np.isfinite(row[column]) else 0.0
-        median = float(row["p50"]) if np.isfinite(row["p50"]) else np.inf
+        median = float(np.floor(row["p50"] + 1e-9)) if np.isfinite(row["p50"]) else np.inf
         point = int(row["point_id"])
-        return median, p, results.point(point).swept_capex_musd, point
+        return median, results.point(point).swept_capex_musd, p, point
 
     return int(min(rows.to_dict("records"), key=key)["point_id"])
 

@@ -8,7 +8,10 @@
                               recomputed after a resume without holding runs in memory
 
 Every file is replaced atomically; the runs table is rewritten at each flush, so a crash
-loses at most the runs since the last flush, and ``--resume`` redoes just those.
+loses at most the runs since the last flush, and ``--resume`` redoes just those. The runs
+table is the record: a process killed between writing it and the manifest leaves the
+manifest's counts one flush behind (its status then says the writer stopped; ``--resume``
+counts from the table).
 """
 
 from __future__ import annotations

@@ -390,7 +390,11 @@ def assert_valid_partial_store(store: Path, reference: Path, allow_tmp: bool = F
     runs = runs_of(store)
     assert not runs.duplicated(["point_id", "replication"]).any()
     assert (runs.status == "ok").all()
-    assert manifest["counts"]["done"] + manifest["counts"]["failed"] == len(runs)
+    counted = manifest["counts"]["done"] + manifest["counts"]["failed"]
+    if allow_tmp:  # a SIGKILL between the runs table and the manifest: the table is the record
+        assert counted <= len(runs)
+    else:
+        assert counted == len(runs)
     pd.testing.assert_frame_equal(runs.reset_index(drop=True), rows_of(runs_of(reference), runs))
     points_of(store)  # parses
     stored = set()

@@ -315,7 +315,7 @@ class Factory:
         self.area_time = now
         self.busy += 1
         line.lot = lot
-        line.busy_until = end
+        line.busy_until = end  # (as for a stopped line above, inlined: this runs for every lot)
         cohort = line.cohort
         cohort.busy_lines += 1
         cohort.busy_until_sum += end

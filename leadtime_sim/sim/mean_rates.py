@@ -322,10 +322,10 @@ class RateProjection:
 
 def one_factory(product: ProductState, now: float, standing_units: float, quantity: int,
                 reassigning: bool) -> float | None:
-    """``RateProjection``'s answer, by formula, where one factory at full rate, without
-    learning, makes a product without components (most quotes of most products: a third of
-    the cost). ``standing_units``: the units ahead (started, or with reassignment,
-    delivered). None where the projection is needed."""
+    """``RateProjection``'s answer, without building one, where one factory at full rate,
+    without learning, makes a product without components (most quotes of most products).
+    ``standing_units``: the units ahead (started, or with reassignment, delivered). None
+    where the projection is needed."""
     if len(product.factories) != 1 or product.bom:
         return None
     factory = product.factories[0]
@@ -333,33 +333,20 @@ def one_factory(product: ProductState, now: float, standing_units: float, quanti
     if (factory.spec.learning is not None or factory.planned or factory.ramp_end > now
             or not 0 < work < math.inf):
         return None
-    lot_units = factory.spec.lot_size
-    rate = base = 0.0
-    linear_from = -math.inf
-    for c in factory.cohorts:
-        lines = c.lines
-        free = (c.busy_until_sum + (lines - c.busy_lines) * now) / lines
-        rate += lines * lot_units / work
-        base += lines * lot_units * (0.5 - free / work)
-        linear_from = max(linear_from, free - 0.5 * work)
+    lines = FactoryRates(factory, now)  # (at full rate: its count is linear from the start)
     flow = factory.flow_mean
     units = standing_units + quantity
     if reassigning:
         if units - product.wip < product.backlog + quantity - 1e-9:
             return None  # not every lot to start: the projection counts deliveries
         units = product.backlog + quantity
-    if rate <= 0:
+    if lines.rate <= 0:
         return None
-    start = (units - base) / rate
-    if start < linear_from:
+    start = (units - lines.base) / lines.rate
+    if start < lines.linear_from:
         return None
     done = max(start, now) + work + flow
-    if reassigning:
-        latest = factory.latest_due if factory.in_flow else -math.inf
-        if factory.latest_busy > now:
-            latest = max(latest, factory.latest_busy + flow)
-        done = max(done, latest)
-    return done
+    return max(done, lines.latest_due) if reassigning else done
 
 
 def arrival(factories: Sequence[FactoryRates], units: float, wip: float, latest: float, now: float,

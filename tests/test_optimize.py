@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -126,29 +127,39 @@ def test_bad_input_is_one_line_and_exit_2(experiment: Path, args: list[str], pro
     assert problem in result.output and "Traceback" not in result.output
 
 
-def test_an_interrupted_optimize_resumes_from_its_log(experiment: Path, tmp_path: Path) -> None:
-    """The log keeps every run as its batch finishes; --resume reuses them (the same answer,
-    no run made twice); without --resume or for another question it refuses, exit 2."""
+def test_an_interrupted_optimize_resumes_from_its_store(experiment: Path, tmp_path: Path) -> None:
+    """--out is a results store (the sweep layout plus optimize.json) written as runs finish;
+    --resume reuses its runs (the same answer, no run made twice), also for another
+    confidence; without --resume, or for another date, it refuses with exit 2."""
     out = tmp_path / "opt"
     args = ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01", "--workers", "1",
             "--json", "--out", str(out)]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
-    log = (out / "optimize_runs.jsonl").read_text().splitlines()
     answer = json.loads(first.stdout)
-    assert len(log) == 1 + answer["runs"] and answer["reused_runs"] == 0
-    # An interruption: the last batch and a half-written line lost.
-    (out / "optimize_runs.jsonl").write_text("\n".join(log[:-12]) + "\n" + log[-12][:7])
+    assert {"manifest.json", "runs.parquet", "runs.csv", "points.csv", "series_runs", "optimize.json",
+            "charts"} <= {p.name for p in out.iterdir()}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["optimize"]["confidence"] == 0.9
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == answer["runs"] and answer["reused_runs"] == 0
+    assert not runs.duplicated(["point_id", "replication"]).any()
+    # An interruption: the last 12 runs never reached the table.
+    runs.iloc[:-12].to_parquet(out / "runs.parquet")
     again = CliRunner().invoke(main, [*args, "--resume"])
     assert again.exit_code == 0, again.output
     resumed = json.loads(again.stdout)
     assert resumed["reused_runs"] == answer["runs"] - 12
     assert {k: v for k, v in resumed.items() if k != "reused_runs"} == {
         k: v for k, v in answer.items() if k != "reused_runs"}
+    assert len(pd.read_parquet(out / "runs.parquet")) == answer["runs"]
+    looser = CliRunner().invoke(main, [*args, "--confidence", "0.5", "--resume"])
+    assert looser.exit_code == 0, looser.output
+    assert json.loads(looser.stdout)["reused_runs"] > 0
     refused = CliRunner().invoke(main, args)
     assert refused.exit_code == 2 and "--resume" in refused.output
     other = CliRunner().invoke(main, [*args[:5], "2027-06", *args[6:], "--resume"])
-    assert other.exit_code == 2 and "another question" in other.output
+    assert other.exit_code == 2 and "another experiment (or other settings)" in other.output
 
 
 def test_the_report_of_an_optimize_output_leads_with_the_answer(experiment: Path, tmp_path: Path) -> None:
@@ -163,3 +174,35 @@ def test_the_report_of_an_optimize_output_leads_with_the_answer(experiment: Path
     assert text[first:].startswith("<p class='headline'>Cheapest design with P(a_p closed by 2027-01) &gt;= 0.9: "
                                    "lines added = 2 ($200M)")
     assert text.count("<tr>") == 1 + 5 and "data:image/png;base64," in text
+
+
+def test_a_ctrl_c_leaves_every_finished_run_in_the_store(experiment: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A KeyboardInterrupt after 24 runs: the store says "interrupted" and holds those 24;
+    --resume makes only the rest and gives the answer of an uninterrupted optimize."""
+    from leadtime_sim.experiment import optimize_store
+    from leadtime_sim.experiment.store import ResultsStore
+
+    question = Question("a_p", "2027-01", 0.9)
+    whole = optimize(plan_experiment(experiment), question, "serial")
+    add, added = ResultsStore.add, [0]
+
+    def add_then_stop(self: ResultsStore, outcome: object) -> None:
+        if added[0] == 24:
+            raise KeyboardInterrupt
+        added[0] += 1
+        add(self, outcome)  # type: ignore[arg-type]
+
+    out = tmp_path / "opt"
+    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        optimize_store.optimize_into(plan_experiment(experiment), question, out, executor="serial")
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert len(pd.read_parquet(out / "runs.parquet")) == 24 and not (out / "optimize.json").exists()
+    monkeypatch.setattr(ResultsStore, "add", add)
+    resumed = optimize_store.optimize_into(plan_experiment(experiment), question, out, resume=True,
+                                           executor="serial")
+    assert resumed["reused_runs"] == 24
+    assert {k: v for k, v in resumed.items() if k != "reused_runs"} == {
+        k: v for k, v in whole.items() if k != "reused_runs"}
+    assert json.loads((out / "optimize.json").read_text()) == resumed

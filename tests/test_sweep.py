@@ -404,10 +404,10 @@ def test_flushes_take_a_bounded_share_of_the_time(monkeypatch: pytest.MonkeyPatc
             time.sleep(self.seconds)
 
     store = Store()
-    due = runner._flush(store)  # type: ignore[arg-type]
+    due = runner.flush_due(store)  # type: ignore[arg-type]
     assert 0 < due - time.monotonic() <= runner.FLUSH_SECONDS
     store.seconds = 0.2
-    due = runner._flush(store)  # type: ignore[arg-type]
+    due = runner.flush_due(store)  # type: ignore[arg-type]
     assert due - time.monotonic() >= 0.9 * 0.2 / runner.FLUSH_SHARE > runner.FLUSH_SECONDS
 
 

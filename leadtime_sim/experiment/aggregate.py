@@ -30,13 +30,16 @@ META_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots"
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval of a binomial proportion."""
+    """95% Wilson score interval of a binomial proportion (it ends exactly at 0 with no
+    successes and at 1 with no failures; rounding would leave it a hair inside)."""
     if n == 0:
         return math.nan, math.nan
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 @lru_cache(maxsize=1024)

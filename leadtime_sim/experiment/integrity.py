@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,10 @@ class Inspection:
     warnings: list[str] = field(default_factory=list)
 
 
-def inspect_runs(directory: Path, point_ids: set[int], replications: int) -> Inspection:
-    """The finished runs worth keeping: one row per run of this design, each ok run with its
-    series. Damaged series files are removed (their runs will be run again)."""
+def inspect_runs(directory: Path, point_ids: set[int], replications: Sequence[range]) -> Inspection:
+    """The finished runs worth keeping: one row per run of this design (its points, and
+    replication numbers in one of ``replications``), each ok run with its series. Damaged
+    series files are removed (their runs will be run again)."""
     path = directory / "runs.parquet"
     found = Inspection(pd.DataFrame())
     if not path.exists():
@@ -79,7 +81,11 @@ def inspect_runs(directory: Path, point_ids: set[int], replications: int) -> Ins
         found.warnings.append(f"{path}: not a runs table (no {', '.join(missing)}); its runs will be "
                               "run again")
         return found
-    keep = runs["point_id"].isin(point_ids) & runs["replication"].between(0, replications - 1)
+    numbers = runs["replication"]
+    in_range = pd.Series(False, index=runs.index)
+    for numbered in replications:
+        in_range |= numbers.between(numbered.start, numbered.stop - 1)
+    keep = runs["point_id"].isin(point_ids) & in_range
     if not keep.all():
         found.warnings.append(f"{path}: {int((~keep).sum())} rows of no run of this design; dropped")
     runs = runs[keep]

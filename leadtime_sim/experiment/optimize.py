@@ -21,6 +21,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.design import DesignPoint
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.runner import Plan
-from leadtime_sim.experiment.task import LIMITED_BY, RunTask, SweepContext
+from leadtime_sim.experiment.task import LIMITED_BY, RunOutcome, RunTask, SweepContext
 
 WHOLE_SPACE = 16
 """Designs with at most this many points are evaluated whole."""
@@ -106,19 +107,18 @@ def capex_of(plan: Plan, point: DesignPoint) -> float:
     return sum(scenario.investments[n].total_capex_musd for n in scenario.investments if n in names)
 
 
-RunRecord = tuple[int, int, float, str]
-"""(point id, replication, close month or NaN, what limits the gap at the date): all a run
-tells ``optimize``, and what its log keeps (``cli/optimize.py``: resumable)."""
+Known = dict[tuple[int, int], tuple[float, str]]
+"""(point id, replication) -> (close month or NaN, what limits the gap at the date): all a
+run tells ``optimize`` (``experiment/optimize_store.py`` keeps them in a results store)."""
 
 
 def optimize(plan: Plan, question: Question, executor: str = "process", workers: int | None = None,
-             progress: Callable[[int], None] | None = None,
-             known: dict[tuple[int, int], tuple[float, str]] | None = None,
-             keep: Callable[[list[RunRecord]], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[int], None] | None = None, known: Known | None = None,
+             keep: Callable[[RunOutcome], None] | None = None) -> dict[str, Any]:
     """Answer ``question`` over the plan's design (module docstring): JSON-ready data.
 
-    ``known``: runs already made for this question (a resumed log), taken instead of run;
-    ``keep``: called with each batch of new runs as they finish (to log them)."""
+    ``known``: runs already made for this question (a resumed store), taken instead of run;
+    ``keep``: called with each new run's outcome as it finishes (to store it)."""
     check_question(plan, question)
     known = {} if known is None else known
     scenario = plan.scenario
@@ -134,18 +134,18 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
         they say; hand the new ones to ``keep``."""
         wanted = [(c.point.point_id, r) for c in candidates for r in replications]
         tasks = [RunTask(p, r, plan.patches[p]) for p, r in wanted if (p, r) not in known]
-        new: list[RunRecord] = []
-        for outcome in run_tasks(context, tasks, executor, workers) if tasks else ():
+        outcomes: list[RunOutcome] = []
+        if tasks:
+            with closing(run_tasks(context, tasks, executor, workers)) as running:
+                for outcome in running:
+                    outcomes.append(outcome)
+                    if keep is not None:
+                        keep(outcome)
+        for outcome in outcomes:
             if outcome.status != "ok":
                 raise InputError([f"{plan.experiment_path}: point {outcome.point_id}, replication "
                                   f"{outcome.replication}: the run failed: {outcome.error}"])
-            label = outcome.labels.get(f"{LIMITED_BY}{question.requirement}@{question.by}", "")
-            record = (outcome.point_id, outcome.replication,
-                      outcome.metrics[f"gap_closed_months.{question.requirement}"], label)
-            known[(record[0], record[1])] = (record[2], record[3])
-            new.append(record)
-        if new and keep is not None:
-            keep(sorted(new))
+            known[(outcome.point_id, outcome.replication)] = run_record(outcome, question)
         by_point = {c.point.point_id: c for c in candidates}
         for point, replication in sorted(wanted):
             closed, label = known[(point, replication)]
@@ -190,6 +190,17 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
         "candidates": [_entry(c, scenario.start, horizon) | {"verdict": c.verdict} for c in candidates],
         "runs": ran[0], "reused_runs": reused[0], "full_grid_runs": len(plan.points) * question.cap,
     }
+
+
+def run_record(outcome: RunOutcome, question: Question) -> tuple[float, str]:
+    """What a run tells ``optimize``: the close month (NaN: not by end) and the label."""
+    return (outcome.metrics[f"gap_closed_months.{question.requirement}"],
+            outcome.labels.get(limit_column(question), ""))
+
+
+def limit_column(question: Question) -> str:
+    """The run label (and runs-table column) saying what limits the gap at the date."""
+    return f"{LIMITED_BY}{question.requirement}@{question.by}"
 
 
 def _cheapest(candidates: list[Candidate], question: Question,

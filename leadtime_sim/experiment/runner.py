@@ -221,7 +221,7 @@ def manifest_for(plan: Plan, overrides: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _flush(store: ResultsStore) -> float:
+def flush_due(store: ResultsStore) -> float:
     """Flush the store; return when the next flush is due (monotonic clock)."""
     began = time.monotonic()
     store.flush("running")
@@ -280,14 +280,14 @@ def _execute(plan: Plan, store: ResultsStore, executor: str, workers: int | None
     tasks = plan.tasks(store.done())
     outcome: RunOutcome
     try:
-        next_flush = _flush(store)
+        next_flush = flush_due(store)
         with closing(run_tasks(plan.context, tasks, executor, workers, scheduler)) as outcomes:
             for outcome in outcomes:
                 store.add(outcome)
                 if progress:
                     progress(store.finished, store.failed, plan.runs)
                 if time.monotonic() >= next_flush:
-                    next_flush = _flush(store)
+                    next_flush = flush_due(store)
     except BaseException as exc:
         if isinstance(exc, InputError) and not isinstance(exc, OutputError) and store.finished == 0:
             store.discard()  # the sweep could not start (a Dask cluster that cannot be reached)

@@ -130,8 +130,9 @@ class ResultsStore:
     def _resume(self, old: dict[str, Any], retry_failed: bool) -> None:
         """Keep the runs that are whole (``inspect_runs``), and with ``retry_failed`` only those
         that succeeded; the others will be run again."""
+        ranges = self.manifest.get("replication_ranges", [[0, int(self.manifest["replications"])]])
         inspection = inspect_runs(self.directory, {p.point_id for p in self.points},
-                                  int(self.manifest["replications"]))
+                                  [range(int(lo), int(hi)) for lo, hi in ranges])
         for warning in inspection.warnings:
             log.warning(warning)
         self.table = inspection.runs
@@ -355,8 +356,9 @@ class SeriesPart:
 
 
 STORE_NAMES = ("manifest.json", "runs.parquet", "runs.csv", "points.csv", "series_quantiles.parquet",
-               "series_runs", "charts", "report.html", LOCK_NAME, WRITER_NAME)
-"""What a store directory may hold; a sweep never writes into a directory holding anything else."""
+               "series_runs", "charts", "report.html", "optimize.json", LOCK_NAME, WRITER_NAME)
+"""What a store directory may hold (``optimize.json``: an optimize answer's store); a sweep
+never writes into a directory holding anything else."""
 
 
 @lru_cache(maxsize=8)
@@ -381,7 +383,7 @@ def _write_series(table: pa.Table, row_group_rows: int, path: Path) -> None:
 def _clear(directory: Path) -> None:
     """Remove a previous store's files (only the names a store uses)."""
     for name in ("manifest.json", "runs.parquet", "runs.csv", "points.csv",
-                 "series_quantiles.parquet", "report.html"):
+                 "series_quantiles.parquet", "report.html", "optimize.json"):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / "series_runs", ignore_errors=True)
     shutil.rmtree(directory / "charts", ignore_errors=True)

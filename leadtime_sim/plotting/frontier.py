@@ -14,7 +14,8 @@ from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outsi
 
 def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | None = None) -> Axes:
     """Each candidate run (its 95% Wilson interval as a bar), the confidence asked for as a
-    line, and the chosen design, re-estimated on fresh runs, marked."""
+    line, and the chosen design, re-estimated on fresh runs, marked. (Bars are clipped at
+    zero: at P = 1 the interval's upper end can fall a rounding error below it.)"""
     ax = default_axes(ax)
     run = [dict(c) for c in answer["candidates"] if c["p_closed"] is not None]
     span = max([c["capex_musd"] for c in run], default=0.0) or 1.0
@@ -27,8 +28,8 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
     for group, name, i in ((fails, "candidate: does not meet it", 1), (meets, "candidate: meets it", 0)):
         if group:
             ax.errorbar([c["capex_musd"] for c in group], [c["p_closed"] for c in group],
-                        yerr=[[c["p_closed"] - c["p_closed_ci"][0] for c in group],
-                              [c["p_closed_ci"][1] - c["p_closed"] for c in group]],
+                        yerr=[[max(0.0, c["p_closed"] - c["p_closed_ci"][0]) for c in group],
+                              [max(0.0, c["p_closed_ci"][1] - c["p_closed"]) for c in group]],
                         fmt="o", color=colour(i), capsize=3, label=name)
     ax.axhline(answer["confidence"], color=GREY, linestyle="--", linewidth=1.2,
                label=f"confidence asked: {answer['confidence']:g}")
@@ -36,7 +37,7 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
     if best is not None:
         lo, hi = best["p_closed_ci"]
         p = best["p_closed"]
-        ax.errorbar([best["capex_musd"]], [p], yerr=[[p - lo], [hi - p]],
+        ax.errorbar([best["capex_musd"]], [p], yerr=[[max(0.0, p - lo)], [max(0.0, hi - p)]],
                     fmt="*", markersize=16, color="black", capsize=4,
                     label=("chosen" if answer["feasible"] else "best found (does not meet it)")
                     + f", {best['replications']} fresh runs")

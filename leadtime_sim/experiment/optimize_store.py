@@ -1,0 +1,85 @@
+"""An ``optimize`` kept in a results store: the sweep's layout (manifest, runs table, points,
+series) plus ``optimize.json``, written as runs finish and resumable like a sweep.
+
+The store's identity is the experiment's with the question's requirement and date (the
+runs' labels depend on the date): ``--resume`` reuses its runs for any confidence, budget or
+batch size, and refuses a store of another experiment or question. Replication numbers run
+from 0 (candidates) and from ``FRESH_REPLICATION`` (the chosen design's fresh runs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.experiment.integrity import manifest_hashes
+from leadtime_sim.experiment.optimize import FRESH_REPLICATION, Known, Question, limit_column, optimize
+from leadtime_sim.experiment.runner import Plan, flush_due, manifest_for
+from leadtime_sim.experiment.store import ResultsStore
+from leadtime_sim.experiment.task import RunOutcome
+from leadtime_sim.io import write_json
+
+
+def optimize_manifest(plan: Plan, question: Question, overrides: Sequence[str]) -> dict[str, Any]:
+    """The sweep manifest, its experiment narrowed to the question (target: the date)."""
+    manifest = manifest_for(plan, overrides)
+    experiment = manifest["experiment"] | {"targets": [question.by],
+                                           "optimize": {"requirement": question.requirement,
+                                                        "by": question.by}}
+    identity, _ = manifest_hashes(experiment, manifest["scenario"], list(overrides))
+    cap = question.cap + question.batch  # the last batch may pass the cap
+    return manifest | {
+        "experiment": experiment, "identity": identity, "replications": cap,
+        "replication_ranges": [[0, cap], [FRESH_REPLICATION, FRESH_REPLICATION + question.fresh]],
+        "optimize": {"requirement": question.requirement, "by": question.by,
+                     "confidence": question.confidence, "budget_musd": question.budget_musd,
+                     "minimize": question.minimize, "batch": question.batch, "cap": question.cap,
+                     "fresh": question.fresh},
+    }
+
+
+def known_runs(store: ResultsStore, question: Question) -> Known:
+    """What the store's runs tell ``optimize`` (failed runs were dropped on resume; NaN:
+    not closed by the end)."""
+    runs = store.runs_frame()
+    metric, label = f"gap_closed_months.{question.requirement}", limit_column(question)
+    if runs.empty or metric not in runs.columns:
+        return {}
+    labels = runs[label] if label in runs.columns else [""] * len(runs)
+    return {(int(p), int(r)): (float(c), "" if not isinstance(text, str) else text)
+            for p, r, c, text in zip(runs["point_id"], runs["replication"], runs[metric], labels,
+                                     strict=True)}
+
+
+def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence[str] = (),
+                  resume: bool = False, force: bool = False, executor: str = "process",
+                  workers: int | None = None,
+                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Answer ``question`` into the store at ``out`` (created, resumed or, with ``force``,
+    replaced); ``optimize.json`` is written last. An interruption leaves the store valid and
+    "interrupted", every finished run kept."""
+    by_months = months_between(plan.scenario.start, question.by)
+    store = ResultsStore.open(out.resolve(), optimize_manifest(plan, question, overrides), plan.points,
+                              {question.by: by_months}, plan.baseline.point_id, plan.scenario.start,
+                              resume, force, retry_failed=True)
+    try:
+        due = [flush_due(store)]
+
+        def keep(outcome: RunOutcome) -> None:
+            store.add(outcome)
+            if time.monotonic() >= due[0]:
+                due[0] = flush_due(store)
+
+        try:
+            answer = optimize(plan, question, executor, workers, progress, known_runs(store, question), keep)
+        except BaseException:
+            store.finish("interrupted")
+            raise
+        store.finish("complete")
+        write_json(store.directory / "optimize.json", answer)
+    finally:
+        store.close()
+    return answer

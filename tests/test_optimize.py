@@ -206,3 +206,37 @@ def test_a_ctrl_c_leaves_every_finished_run_in_the_store(experiment: Path, tmp_p
     assert {k: v for k, v in resumed.items() if k != "reused_runs"} == {
         k: v for k, v in whole.items() if k != "reused_runs"}
     assert json.loads((out / "optimize.json").read_text()) == resumed
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_a_valid_store_that_resumes(experiment: Path, tmp_path: Path) -> None:
+    """As a subprocess: SIGTERM mid-way exits 143 with a line naming the store, which is
+    "interrupted" and keeps its flushed runs; --resume finishes with every run once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "opt"
+    command = [sys.executable, "-m", "leadtime_sim", "optimize", str(experiment), "--requirement", "a_p",
+               "--by", "2027-01", "--fresh", "3000", "--workers", "1", "--executor", "serial",
+               "--json", "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out / "runs.parquet").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "terminated: finished runs are in" in stderr and "Traceback" not in stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    kept = len(pd.read_parquet(out / "runs.parquet"))
+    assert kept > 0 and not (out / "optimize.json").exists()
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["reused_runs"] >= kept
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == answer["runs"] and not runs.duplicated(["point_id", "replication"]).any()

@@ -4,9 +4,13 @@ by a date with a given confidence."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,13 +18,14 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.cli.sweep import no_more_interrupts, terminate
 from leadtime_sim.dates import normalise_date
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.optimize import Question, answer_text
 from leadtime_sim.experiment.optimize import optimize as find
 from leadtime_sim.experiment.optimize_store import optimize_into
-from leadtime_sim.experiment.runner import plan_experiment
+from leadtime_sim.experiment.runner import Plan, plan_experiment
 from leadtime_sim.io import atomic_write
 from leadtime_sim.plotting.frontier import frontier_chart
 
@@ -68,14 +73,20 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
     plan = plan_experiment(experiment, overrides)
     question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh)  # type: ignore[arg-type]
     tty = sys.stderr.isatty()
+    bound = len(plan.points) * (cap + batch) + fresh
+    shown = [0.0]
 
     def progress(runs: int) -> None:
-        click.echo(f"\rruns {runs}" if tty else f"runs {runs}", err=True, nl=not tty)
+        now = time.monotonic()
+        if now - shown[0] >= (0.25 if tty else 10):
+            shown[0] = now
+            line = f"runs {runs} (at most {bound}: every design at the cap)"
+            click.echo(f"\r{line}" if tty else line, err=True, nl=not tty)
 
     if out_dir is None:
         answer = find(plan, question, executor, workers, progress)
     else:
-        answer = optimize_into(plan, question, out_dir, overrides, resume, force, executor, workers, progress)
+        answer = _into_store(plan, question, out_dir, overrides, resume, force, executor, workers, progress)
     if tty:
         click.echo("", err=True)
     if out_dir is not None:
@@ -83,3 +94,23 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
         atomic_write(out_dir.resolve() / "charts" / "frontier.png", bytes_writer(render(job)))
     click.echo(json.dumps(answer, indent=2) if as_json else answer_text(answer))
 
+
+
+def _into_store(plan: Plan, question: Question, out_dir: Path, overrides: tuple[str, ...], resume: bool,
+                force: bool, executor: str, workers: int | None,
+                progress: Callable[[int], None]) -> dict[str, Any]:
+    """``optimize_into``, stopping like ``sweep`` on Ctrl-C, SIGTERM or SIGHUP: the store
+    valid and "interrupted", a line saying where the runs are, exit 130 or 128 + signal."""
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    try:
+        return optimize_into(plan, question, out_dir, overrides, resume, force, executor, workers, progress)
+    except KeyboardInterrupt:
+        no_more_interrupts()
+        click.echo(f"\ninterrupted: finished runs are in {out_dir}; continue with --resume", err=True)
+        sys.exit(130)
+    except SystemExit as exc:
+        no_more_interrupts()
+        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
+            click.echo(f"\nterminated: finished runs are in {out_dir}; continue with --resume", err=True)
+        raise

@@ -51,12 +51,12 @@ class Progress:
             click.echo("", err=True)
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
+def terminate(signum: int, frame: FrameType | None) -> None:
     """SIGTERM or SIGHUP (the terminal closed): stop like Ctrl-C, exit 128 + the signal."""
     raise SystemExit(128 + signum)
 
 
-def _no_more_interrupts() -> None:
+def no_more_interrupts() -> None:
     """The sweep is stopping and its store is valid: a second Ctrl-C (or another signal) must
     not interrupt the exit, which only waits for already-stopped workers."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -133,23 +133,23 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     if not no_charts:
         check_charts(plan.experiment, plan.scenario, len(plan.points), str(experiment))
     progress = Progress()
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
     try:
         store = run_plan(plan, out, executor, count, scheduler, resume, force, overrides, progress,
                          retry_failed)
     except ExecutorError as exc:
-        _no_more_interrupts()
+        no_more_interrupts()
         progress.close()
         click.echo(f"error: {exc}; finished runs are in {out}; continue with --resume", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        _no_more_interrupts()
+        no_more_interrupts()
         progress.close()
         click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
         sys.exit(130)
     except SystemExit as exc:
-        _no_more_interrupts()
+        no_more_interrupts()
         progress.close()
         if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
             click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)

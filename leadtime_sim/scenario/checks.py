@@ -175,11 +175,18 @@ def check_scenario(
             problems.append((f"{path}.by", f"{req.by} is not after the scenario start {scenario.start}"))
         if req.ordering is not None:
             in_horizon(f"{path}.ordering.first_review", req.ordering.first_review)
-            if len(req.customer_names) != 1:
-                problems.append((f"{path}.ordering", "requirement-driven ordering needs a single customer"))
+            if req.ordering.customer is not None and req.ordering.customer not in req.customer_names:
+                problems.append((f"{path}.ordering.customer", f"{req.ordering.customer!r} is not one of the "
+                                 f"requirement's customers ({', '.join(req.customer_names)})"))
+            elif req.ordering.customer is None and len(req.customer_names) != 1:
+                problems.append((f"{path}.ordering.customer", "the requirement has several customers: "
+                                 "name the one that places the orders"))
             if req.ordering.rule not in set(ordering_rules):
                 problems.append((f"{path}.ordering.rule", f"unknown ordering rule {req.ordering.rule!r} "
                                  f"(known: {', '.join(sorted(ordering_rules))}; load plugins with --plugin)"))
+    names_of_budgets = [b.name for b in scenario.all_budgets if b.name]
+    for name in sorted({n for n in names_of_budgets if names_of_budgets.count(n) > 1}):
+        problems.append(("budgets", f"duplicate budget name {name!r}"))
     if scenario.policy.allocation not in set(policies):
         problems.append(("policy.allocation", f"unknown allocation policy {scenario.policy.allocation!r} "
                          f"(known: {', '.join(sorted(policies))}; load plugins with --plugin)"))
@@ -188,14 +195,34 @@ def check_scenario(
     return problems
 
 
+def _ordered_products(scenario: Scenario, customers: list[str] | None) -> set[str]:
+    """Products ordered (listed, streamed or requirement-driven) by ``customers`` (None: any)."""
+    def mine(customer: str) -> bool:
+        return customers is None or customer in customers
+    ordered = {o.product for o in scenario.orders if mine(o.customer)}
+    ordered |= {s.product for s in scenario.order_streams if mine(s.customer)}
+    ordered |= {r.product for r in scenario.requirements.values()
+                if r.ordering is not None and mine(r.ordering_customer)}
+    return ordered
+
+
 def _names(table: Iterable[str]) -> str:
     return ", ".join(sorted(table)) or "none"
 
 
 def scenario_warnings(scenario: Scenario) -> list[Problem]:
     """What is allowed but probably not meant: orders placed at or after the horizon's end
-    (never placed, so never in any output)."""
+    (never placed, so never in any output); a budget for orders of a product without a price."""
     end = month_index(scenario.end)
-    return [(f"orders[{i}]", f"placed {order.placed}, at or after the end ({scenario.end}): "
-                             "it is never placed")
-            for i, order in enumerate(scenario.orders) if month_index(order.placed) >= end]
+    warnings: list[Problem] = [
+        (f"orders[{i}]", f"placed {order.placed}, at or after the end ({scenario.end}): it is never placed")
+        for i, order in enumerate(scenario.orders) if month_index(order.placed) >= end]
+    for i, budget in enumerate(scenario.all_budgets):
+        first = scenario.budget is not None
+        path = "budget" if first and i == 0 else f"budgets[{i - first}]"
+        if "orders" in budget.covers:
+            for product in sorted(_ordered_products(scenario, budget.customers)):
+                if product in scenario.products and not scenario.products[product].unit_cost_musd:
+                    warnings.append((path, f"covers orders of {product!r}, which has no unit_cost_musd: "
+                                           "they cost nothing and never wait for money"))
+    return warnings

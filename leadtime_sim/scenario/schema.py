@@ -157,14 +157,20 @@ class Ordering(Frozen):
     """Requirement-driven orders: at each review the customer orders its shortfall.
 
     ``shortfall`` orders up to the requirement ``lookahead_months`` ahead plus what will be
-    consumed over the lookahead and one review period, less inventory and units on order.
+    consumed over the lookahead and one review period, less inventory and the units the
+    requirement's customers have on order.
     """
 
     rule: Name = "shortfall"
+    customer: Name | None = None
+    """Who places the orders: one of the requirement's customers (needed when it has several;
+    the others' orders still count as on order)."""
     first_review: Date | None = None
     review_every_months: Annotated[float, Field(ge=0.1, allow_inf_nan=False)] = 12.0
-    lookahead_months: NonNegative = 0.0
-    """Order what is required this far ahead of the review."""
+    lookahead_months: NonNegative | Literal["lead_time"] = 0.0
+    """Order what is required this far ahead of the review; ``"lead_time"``: as far ahead as
+    the lead time quoted at the review to a new order of this priority (to the end of the
+    horizon if none would be delivered by then)."""
     until: Date | None = None
     priority: Count = 1
 
@@ -203,6 +209,12 @@ class Requirement(Frozen):
     def customer_names(self) -> tuple[str, ...]:
         return (self.customer,) if self.customer is not None else tuple(self.customers or ())
 
+    @property
+    def ordering_customer(self) -> str:
+        """Who places the requirement-driven orders."""
+        ordering = self.ordering
+        return ordering.customer if ordering is not None and ordering.customer else self.customer_names[0]
+
 
 class Policy(Frozen):
     allocation: Name = "fifo"
@@ -214,9 +226,13 @@ class Policy(Frozen):
 class Budget(Frozen):
     """Money per year; orders and investments it cannot pay wait for next year's money."""
 
+    name: Name | None = None
     per_year_musd: NonNegative
     initial_musd: NonNegative = 0.0
     covers: list[Literal["orders", "investments"]] = ["orders", "investments"]
+    customers: list[Name] | None = None
+    """Only the orders of these customers (default: every customer's); investments are
+    covered whatever this says."""
 
 
 class Scenario(Frozen):
@@ -234,8 +250,15 @@ class Scenario(Frozen):
     requirements: dict[Name, Requirement] = {}
     policy: Policy = Policy()
     budget: Budget | None = None
+    budgets: list[Budget] = []
+    """More budgets, each for its own customers or kinds of spending (``budget`` and these
+    together: an order or investment is paid from the first that covers it)."""
     quote_dates: list[Date] = []
     """Extra dates at which to report the quoted lead time (start and each January always)."""
+
+    @property
+    def all_budgets(self) -> list[Budget]:
+        return ([self.budget] if self.budget is not None else []) + list(self.budgets)
 
     def stream_name(self, index: int) -> str:
         """The stable name of an order stream, used to derive its random streams."""

@@ -4,7 +4,7 @@ order streams, a chain of calls), given just the parts of the run it uses."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from leadtime_sim.dates import parse_date
@@ -86,20 +86,31 @@ def _units(drawn: float) -> int:
     return max(1, min(round(drawn), 1_000_000_000))
 
 
+LeadTime = Callable[[str, int, str], "float | None"]
+"""(product, priority, customer) -> the lead time quoted now to a new order (None: not by end)."""
+
+
 def reviews(env: Clock, state: RequirementState, rule: OrderingRule, calendar: Calendar,
-            book: OrderBook) -> simpy.events.ProcessGenerator:
-    """Requirement-driven ordering: at each review, order what the rule says."""
+            book: OrderBook, lead_time: LeadTime) -> simpy.events.ProcessGenerator:
+    """Requirement-driven ordering: at each review, order what the rule says. On order: the
+    units every customer of the requirement has ordered and not yet received."""
     spec = state.spec
     ordering = spec.ordering
     assert ordering is not None
-    customer = spec.customer_names[0]
+    customer = spec.ordering_customer
+    keys = [(c, spec.product) for c in spec.customer_names]
     t = calendar.months(ordering.first_review) if ordering.first_review else 0.0
     until = calendar.months(ordering.until) if ordering.until else calendar.horizon
     count = 0
     while t < until:
         yield env.timeout(t - env.now)
-        review = Review(t, state.name, spec, state.inventory(t),
-                        book.on_order.get((customer, spec.product), 0), state.required)
+        if ordering.lookahead_months == "lead_time":
+            quoted = lead_time(spec.product, ordering.priority, customer)
+            lookahead = calendar.horizon - t if quoted is None else quoted
+        else:
+            lookahead = ordering.lookahead_months
+        review = Review(t, state.name, spec, state.inventory(t), sum(book.on_order.get(k, 0) for k in keys),
+                        state.required, lookahead)
         units = int(rule(review))
         if units > 0:
             book.place_order(customer, spec.product, units, ordering.priority, "requirement",

@@ -58,7 +58,7 @@ class Run:
         self.calendar = Calendar.of(scenario.start, scenario.end)
         self.guard = guard = RunGuard(self.limits, env)
         self.streams = RandomStreams(seed, replication)
-        self.budget = BudgetState(scenario.budget)
+        self.budget = BudgetState(scenario.all_budgets)
         self.products = self._products()
         self.requirements = {name: RequirementState(name, spec, scenario.start)
                              for name, spec in scenario.requirements.items()}
@@ -140,11 +140,11 @@ class Run:
                     env.call_later(t, _call(state.observe, t))
             if state.spec.ordering is not None:
                 rule = self.ordering_rules[state.spec.ordering.rule]
-                self._process(demand.reviews(env, state, rule, calendar, book))
+                self._process(demand.reviews(env, state, rule, calendar, book, self._review_lead_time))
         for name, spec in scenario.investments.items():
             self._process(demand.investment(env, name, spec, calendar, self.budget, self.streams,
                                             self.factories[spec.factory], self.investments))
-        if scenario.budget is not None:
+        if self.budget.active:
             self._process(demand.budget_years(env, self.budget, calendar))
         self._ask_quotes()
 
@@ -167,6 +167,15 @@ class Run:
         for ask in sorted(asks, key=lambda a: a.at_months):
             if ask.at_months < horizon:
                 self.env.call_later(max(0.0, ask.at_months), _call(self._quote, ask), URGENT)
+
+    def _review_lead_time(self, product: str, priority: int, customer: str) -> float | None:
+        """The lead time a requirement's review is quoted for a new order now (None: not by end).
+        The quoter's projection is dropped before and after: one kept from a quote earlier at
+        this instant may predate lots started since, and the review's order changes it."""
+        self.quoter.forget()
+        lead = self.quoter.lead_time(self.products[product], float(self.env.now), 1, priority, customer)
+        self.quoter.forget()
+        return lead
 
     def _quote(self, ask: QuoteAsk) -> None:
         product = self.products[ask.product]

@@ -25,6 +25,8 @@ class Review:
     on_order_units: int
     required_at: Callable[[float], float]
     """Required inventory at a time (months from start)."""
+    lookahead_months: float = 0.0
+    """How far ahead to order (``ordering.lookahead_months``, or the lead time quoted now)."""
 
 
 OrderingRule = Callable[[Review], int]
@@ -37,7 +39,7 @@ def shortfall(review: Review) -> int:
     """Order up to what is required at the lookahead plus what will be consumed before
     the next review's order can arrive, less inventory and what is on order."""
     ordering = review.spec.ordering
-    lookahead = ordering.lookahead_months if ordering else 0.0
+    lookahead = review.lookahead_months
     cover = lookahead + (ordering.review_every_months if ordering else 0.0)
     consumed = review.spec.consumption_per_year / 12 * cover
     short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units

@@ -78,11 +78,11 @@ class OrderBook:
         state = self.products[product]
         state.awaiting_funds += quantity
         self.on_order[order.key] = self.on_order.get(order.key, 0) + quantity
-        if self.budget.spec is None or paid:
+        if paid or not self.budget.active:
             self._enter(order)
         else:
             cost = quantity * self.unit_costs[product]
-            self.budget.claim("orders", cost, lambda: self._enter(order))
+            self.budget.claim("orders", cost, lambda: self._enter(order), customer)
 
     def _enter(self, order: OrderState) -> None:
         """The order is paid for: its units join the backlog."""

@@ -7,7 +7,7 @@ import bisect
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -218,36 +218,63 @@ def interpolate(times: list[float], values: list[float], t: float) -> float:
     return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
 
 
-class BudgetState:
-    """Money per year; claims it cannot pay now wait, first come first paid."""
+class Account:
+    """One budget: money per year; claims it cannot pay now wait, first come first paid."""
 
-    def __init__(self, spec: BudgetSpec | None):
+    def __init__(self, spec: BudgetSpec):
         self.spec = spec
-        self.balance = spec.initial_musd if spec else 0.0
+        self.balance = spec.initial_musd
         self.waiting: deque[tuple[float, Callable[[], object]]] = deque()
 
-    def covers(self, kind: str) -> bool:
-        return self.spec is not None and kind in self.spec.covers
+    def covers(self, kind: str, customer: str | None) -> bool:
+        return kind in self.spec.covers and (
+            kind != "orders" or self.spec.customers is None or customer in self.spec.customers)
 
-    def claim(self, kind: str, cost_musd: float, pay: Callable[[], object]) -> None:
-        """Call ``pay`` once the money is there (at once if it is and nobody waits)."""
-        if not self.covers(kind) or cost_musd <= 0:
-            pay()
-        elif not self.waiting and self.balance >= cost_musd:
+    def claim(self, cost_musd: float, pay: Callable[[], object]) -> None:
+        if not self.waiting and self.balance >= cost_musd:
             self.balance -= cost_musd
             pay()
         else:
             self.waiting.append((cost_musd, pay))
 
-    def close(self) -> None:
-        """Drop the claims still waiting (their callbacks refer to the order book)."""
-        self.waiting.clear()
-
     def top_up(self) -> None:
-        """A year's money arrives; pay waiting claims in order while it lasts."""
-        assert self.spec is not None
         self.balance += self.spec.per_year_musd
         while self.waiting and self.waiting[0][0] <= self.balance:
             cost, pay = self.waiting.popleft()
             self.balance -= cost
             pay()
+
+
+class BudgetState:
+    """A run's budgets (``Scenario.all_budgets``): each claim is paid from the first that
+    covers it (its kind, and for orders its customer), or at once if none does."""
+
+    def __init__(self, specs: Sequence[BudgetSpec]):
+        self.accounts = [Account(spec) for spec in specs]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.accounts)
+
+    def account(self, kind: str, customer: str | None = None) -> Account | None:
+        return next((a for a in self.accounts if a.covers(kind, customer)), None)
+
+    def claim(self, kind: str, cost_musd: float, pay: Callable[[], object],
+              customer: str | None = None) -> None:
+        """Call ``pay`` once the money is there (at once if it is and nobody waits)."""
+        account = self.account(kind, customer) if cost_musd > 0 else None
+        if account is None:
+            pay()
+        else:
+            account.claim(cost_musd, pay)
+
+    def close(self) -> None:
+        """Drop the claims still waiting (their callbacks refer to the order book)."""
+        for account in self.accounts:
+            account.waiting.clear()
+
+    def top_up(self) -> None:
+        """A year's money arrives in every budget; each pays its waiting claims in order while
+        it lasts."""
+        for account in self.accounts:
+            account.top_up()

@@ -1,0 +1,98 @@
+"""Requirement-driven ordering and budgets by customer, against hand arithmetic.
+
+The shortfall rule orders, at each review, what is required ``lookahead`` ahead (plus what
+will be consumed over the lookahead and one review period) less inventory and what every
+customer of the requirement has on order; ``lookahead_months = "lead_time"`` looks as far
+ahead as the lead time quoted at the review. Budgets pay for the orders of their customers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import build, order, problems_of, run, scenario_dict
+
+from leadtime_sim.scenario.checks import scenario_warnings
+
+
+def requirement_orders(result, name: str) -> list[tuple[str, float, int]]:
+    """(customer, placed month, units) of the orders a requirement's reviews placed."""
+    return [(o.customer, o.placed_months, o.quantity) for o in result.records.orders
+            if o.source == "requirement" and o.id.startswith(f"{name}-")]
+
+
+def alliance(**ordering: object) -> dict:
+    """Customers a and b need 10 units from start; a has 4 on order (the book)."""
+    return scenario_dict(orders=[order(4, customer="a")], requirements={"r": {
+        "customers": ["a", "b"], "product": "p", "required": [{"date": "2025-01", "units": 10}],
+        "ordering": {"review_every_months": 12, **ordering}}})
+
+
+def test_a_requirement_of_several_customers_counts_all_their_orders() -> None:
+    """At the first review: required 10, inventory 0, on order 4 (a's): b orders 6. A year
+    later 10 are delivered or on order: nothing more."""
+    result = run(alliance(customer="b"))
+    assert requirement_orders(result, "r") == [("b", 0.0, 6)]
+
+
+def test_the_ordering_customer_must_be_named_and_one_of_them() -> None:
+    assert any("name the one that places the orders" in p for p in problems_of(alliance()))
+    assert any("'z' is not one of the requirement's customers (a, b)" in p
+               for p in problems_of(alliance(customer="z")))
+
+
+def test_lookahead_lead_time_orders_what_is_required_when_a_new_order_would_arrive() -> None:
+    """One line, takt 2, flow 3; 10 units of customer x ahead. A new unit ordered at start
+    starts at 20, leaves the line at 22 and is delivered at 25: the quoted lead time is 25
+    months. Required: linear from 0 to 100 over 100 months, so 25 at month 25: the review
+    orders 25 units (a fixed lookahead of 0 would order none)."""
+    data = scenario_dict(end="2035-01", orders=[order(10, customer="x")], requirements={"r": {
+        "customer": "a", "product": "p",
+        "required": [{"date": "2025-01", "units": 0}, {"date": "2033-05", "units": 100}],
+        "ordering": {"lookahead_months": "lead_time", "review_every_months": 600}}})
+    assert requirement_orders(run(data), "r") == [("a", 0.0, 25)]
+    data["requirements"]["r"]["ordering"]["lookahead_months"] = 0
+    assert requirement_orders(run(data), "r") == []
+
+
+def test_lookahead_lead_time_past_the_horizon_orders_to_the_end() -> None:
+    """1,000 units ahead of a line making 6 a year: nothing ordered now arrives by 2030, so
+    the review orders what is required at the end: all 100."""
+    data = scenario_dict(orders=[order(1000, customer="x")], requirements={"r": {
+        "customer": "a", "product": "p",
+        "required": [{"date": "2025-01", "units": 0}, {"date": "2029-01", "units": 100}],
+        "ordering": {"lookahead_months": "lead_time", "review_every_months": 600}}})
+    assert requirement_orders(run(data), "r") == [("a", 0.0, 100)]
+
+
+def test_a_budget_pays_only_its_customers_orders() -> None:
+    """30 M$ a year from April for customer a's orders; b's are not budgeted. Both order 10
+    units at 5 M$ in May: a's waits for January's money (month 9), b's enters at once."""
+    data = scenario_dict(start="2025-04", end="2028-01", products={"p": {"unit_cost_musd": 5}},
+                         orders=[order(10, placed="2025-05", customer="a"),
+                                 order(10, placed="2025-05", customer="b")],
+                         budgets=[{"name": "a_core", "per_year_musd": 30, "covers": ["orders"],
+                                   "customers": ["a"]}])
+    entered = {o.customer: o.entered_months for o in run(data).records.orders}
+    assert entered == {"a": pytest.approx(9), "b": pytest.approx(1)}
+
+
+def test_each_budget_has_its_own_money() -> None:
+    """Orders from a budget of its own and investments from the scenario's budget: the
+    order's 50 M$ cannot take the investment's money, nor the other way round."""
+    data = scenario_dict(start="2025-04", end="2028-01", products={"p": {"unit_cost_musd": 5}},
+                         orders=[order(10, placed="2025-05")],
+                         budget={"per_year_musd": 60, "covers": ["investments"]},
+                         budgets=[{"per_year_musd": 30, "covers": ["orders"]}],
+                         investments={"i": {"factory": "f", "decided": "2025-04", "capex_musd": 50,
+                                            "construction_months": 2}})
+    result = run(data)
+    (placed,) = result.records.orders
+    (invested,) = result.records.investments
+    assert placed.entered_months == pytest.approx(9)  # 30 then 60 (January): 50 paid at month 9
+    assert invested.funded_months == pytest.approx(0)  # 60 at start
+
+
+def test_a_budget_for_orders_of_an_unpriced_product_is_warned_about() -> None:
+    scenario = build(scenario_dict(budgets=[{"per_year_musd": 30, "covers": ["orders"]}]))
+    assert ("budgets[0]", "covers orders of 'p', which has no unit_cost_musd: they cost nothing "
+                          "and never wait for money") in scenario_warnings(scenario)

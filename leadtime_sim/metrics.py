@@ -163,6 +163,34 @@ def _basis(records: KernelRecords, product: str) -> str:
     return "policy"
 
 
+def customer_products(scenario: Scenario) -> list[str]:
+    """Every ``customer:product`` that can order (listed orders, streams, requirement-driven
+    ordering), in the scenario's order: the subjects of the per-customer metrics."""
+    pairs = [f"{o.customer}:{o.product}" for o in scenario.orders]
+    pairs += [f"{s.customer}:{s.product}" for s in scenario.order_streams]
+    pairs += [f"{r.ordering_customer}:{r.product}" for r in scenario.requirements.values() if r.ordering]
+    return list(dict.fromkeys(pairs))
+
+
+def customer_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dict[str, Any]]:
+    """Per ``customer:product``: units ordered and delivered, and the mean lead time (placed
+    to last delivery) of its orders delivered in full by end (None: none was)."""
+    result: dict[str, dict[str, Any]] = {
+        pair: {"ordered_units": 0, "delivered_units": 0, "orders_delivered": 0, "lead_months": []}
+        for pair in customer_products(scenario)}
+    for o in records.orders:
+        entry = result[f"{o.customer}:{o.product}"]
+        entry["ordered_units"] += o.quantity
+        entry["delivered_units"] += o.delivered_units
+        if o.last_delivery_months is not None:
+            entry["orders_delivered"] += 1
+            entry["lead_months"].append(o.last_delivery_months - o.placed_months)
+    for entry in result.values():
+        lead = entry.pop("lead_months")
+        entry["mean_lead_time_months"] = math.fsum(lead) / len(lead) if lead else None
+    return result
+
+
 def summarize(scenario: Scenario, records: KernelRecords, seed: int,
               replication: int = 0, flows: dict[str, Flows] | None = None) -> dict[str, Any]:
     """The run summary of DESIGN.md, as plain JSON-ready data."""
@@ -182,6 +210,7 @@ def summarize(scenario: Scenario, records: KernelRecords, seed: int,
         "end": scenario.end,
         "requirements": requirement_summary(scenario, records),
         "products": product_summary(scenario, records, flows),
+        "customers": customer_summary(scenario, records),
         "investments": investments,
         "capex_musd": math.fsum(i.capex_musd for i in records.investments),
         "lots_started": records.lots_started,
@@ -190,12 +219,13 @@ def summarize(scenario: Scenario, records: KernelRecords, seed: int,
 
 # -- the run metrics a sweep records ------------------------------------------------------
 
-Subject = Literal["requirement", "product", "run"]
+Subject = Literal["requirement", "product", "customer", "run"]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A number read from each run's summary, per requirement, per product or once per run.
+    """A number read from each run's summary, per requirement, per product, per customer and
+    product (subject ``customer:product``) or once per run.
 
     Its columns are ``name.<subject>`` (``name`` alone for a run metric) in ``runs.parquet``
     and ``points.csv``. ``None`` in the summary is "not by end": written as an empty cell,
@@ -235,6 +265,12 @@ _metric("mean_lead_time_months", "months", "product",
 _metric("delivered_units", "units", "product", "units delivered over the horizon")
 _metric("backlog_end_units", "units", "product", "backlog at the end of the horizon")
 _metric("capex_musd", "$M", "run", "capex of the investments funded in the run")
+METRICS.add("customer_lead_time_months", Metric(
+    "customer_lead_time_months", "months", "customer", itemgetter("mean_lead_time_months"),
+    "mean lead time of the customer's orders of the product delivered by end (none: none was)"))
+METRICS.add("customer_delivered_units", Metric(
+    "customer_delivered_units", "units", "customer", itemgetter("delivered_units"),
+    "units of the product delivered to the customer over the horizon"))
 
 
 def metric_of(column: str) -> Metric:
@@ -250,6 +286,7 @@ def flat_metrics(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, fl
         "requirement": summary["requirements"],
         "product": {name: p for name, p in summary["products"].items()
                     if p["ordered_units"] or name not in components},
+        "customer": summary.get("customers", {}),
         "run": {"": summary}}
     row: dict[str, float] = {}
     for metric in METRICS.values():

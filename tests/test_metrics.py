@@ -4,6 +4,8 @@ test_promise.py."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from conftest import START, build, scenario_dict
 
@@ -91,3 +93,26 @@ def test_quote_times_are_start_each_january_and_extra_dates() -> None:
                                    quote_dates=["2026-08", "2025-04"]))
     times = quote_times(scenario)
     assert times == {"2025-04": 0.0, "2026-01": 9.0, "2026-08": 16.0, "2027-01": 21.0}
+
+
+def test_per_customer_lead_times_and_deliveries_by_hand() -> None:
+    """One line, takt 2, flow 3 (FIFO): a's 10 units (placed at 0) are delivered at 5 .. 23,
+    b's 2 (placed at month 2) at 25 and 27: lead times 23 and 25 months. Customer c has a
+    stream that places nothing (rate 0): its subject is there, with no lead time."""
+    from conftest import order, run, scenario_dict
+
+    from leadtime_sim.metrics import flat_metrics
+
+    data = scenario_dict(orders=[order(10, customer="a"), order(2, placed="2025-03", customer="b")],
+                         order_streams=[{"customer": "c", "product": "p", "rate_per_year": 0}])
+    result = run(data)
+    customers = result.summary["customers"]
+    assert customers["a:p"] == {"ordered_units": 10, "delivered_units": 10, "orders_delivered": 1,
+                                "mean_lead_time_months": pytest.approx(23)}
+    assert customers["b:p"]["mean_lead_time_months"] == pytest.approx(25)
+    assert customers["c:p"] == {"ordered_units": 0, "delivered_units": 0, "orders_delivered": 0,
+                                "mean_lead_time_months": None}
+    metrics = flat_metrics(result.summary, result.scenario)
+    assert metrics["customer_lead_time_months.b:p"] == pytest.approx(25)
+    assert metrics["customer_delivered_units.a:p"] == 10
+    assert math.isnan(metrics["customer_lead_time_months.c:p"])

@@ -23,7 +23,7 @@ from leadtime_sim.experiment.spec import Experiment, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext
 from leadtime_sim.io import system_memory_pool
-from leadtime_sim.metrics import METRICS
+from leadtime_sim.metrics import METRICS, customer_products
 from leadtime_sim.plugins import NO_PLUGINS, Plugins, load_plugins
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import (
@@ -124,7 +124,8 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
 def _check_metrics(source: str, experiment: Experiment, scenario: Scenario) -> None:
     """Each ``metrics`` entry names a subject the scenario has (checked before any run)."""
     subjects: dict[str, list[str]] = {"requirement": list(scenario.requirements),
-                                      "product": list(scenario.products), "run": []}
+                                      "product": list(scenario.products),
+                                      "customer": customer_products(scenario), "run": []}
     problems = []
     for i, entry in enumerate(experiment.metrics):
         name, _, subject = entry.partition(".")

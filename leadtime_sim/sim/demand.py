@@ -99,7 +99,8 @@ def reviews(env: Clock, state: RequirementState, rule: OrderingRule, calendar: C
     while t < until:
         yield env.timeout(t - env.now)
         review = Review(t, state.name, spec, state.inventory(t),
-                        book.on_order.get((customer, spec.product), 0), state.required)
+                        book.on_order.get((customer, spec.product), 0), state.required,
+                        state.consumption)
         units = int(rule(review))
         if units > 0:
             book.place_order(customer, spec.product, units, ordering.priority, "requirement",

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 
 class InputError(Exception):
@@ -85,6 +85,8 @@ def _step(current: Any, part: Any) -> tuple[Any, bool]:
         return (_resolve(args[-1] if origin is dict else args[0]) if args else None), False
     if origin in (Union, UnionType) and isinstance(part, str):
         for member in get_args(current):
+            if any(isinstance(m, Tag) and m.tag == part for m in getattr(member, "__metadata__", ())):
+                return _resolve(member), True  # a member of a union with a callable discriminator
             member = _resolve(member)
             dist = member.model_fields.get("dist") if _is_model(member) else None
             if dist is not None and part in (dist.default, *get_args(dist.annotation)):

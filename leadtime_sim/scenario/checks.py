@@ -6,10 +6,11 @@ fixing a file sees them all at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 
 from leadtime_sim.dates import month_index
-from leadtime_sim.scenario.schema import Scenario
+from leadtime_sim.scenario.schema import ConsumptionPeriod, Scenario
 
 Problem = tuple[str, str]
 MAX_HORIZON_MONTHS = 12 * 10_000
@@ -173,6 +174,11 @@ def check_scenario(
                 problems.append((f"{path}.required[{k}].date", f"{dates[k]} is not after {dates[k - 1]}"))
         if req.by is not None and month_index(req.by) <= start:
             problems.append((f"{path}.by", f"{req.by} is not after the scenario start {scenario.start}"))
+        if isinstance(req.consumption_per_year, list):
+            problems += _period_problems(f"{path}.consumption_per_year", req.consumption_per_year, scenario)
+            for k, period in enumerate(req.consumption_per_year):
+                in_horizon(f"{path}.consumption_per_year[{k}].from", period.from_)
+                in_horizon(f"{path}.consumption_per_year[{k}].until", period.until)
         if req.ordering is not None:
             in_horizon(f"{path}.ordering.first_review", req.ordering.first_review)
             if req.ordering.customer is not None and req.ordering.customer not in req.customer_names:
@@ -204,6 +210,37 @@ def _ordered_products(scenario: Scenario, customers: list[str] | None) -> set[st
     ordered |= {r.product for r in scenario.requirements.values()
                 if r.ordering is not None and mine(r.ordering_customer)}
     return ordered
+
+
+def _period_problems(path: str, periods: Sequence[ConsumptionPeriod], scenario: Scenario) -> list[Problem]:
+    """Consumption periods that are empty or overlap an earlier one (``from`` omitted is the
+    start, ``until`` omitted open-ended); dates outside the horizon are reported apart."""
+    problems: list[Problem] = []
+    spans: list[tuple[int, float, float]] = []
+    first, last = month_index(scenario.start), month_index(scenario.end)
+    for k, period in enumerate(periods):
+        if any(d and not first <= month_index(d) <= last for d in (period.from_, period.until)):
+            continue
+        begin = month_index(period.from_) if period.from_ else first
+        end = month_index(period.until) if period.until else math.inf
+        if period.until and end <= begin:
+            after = f"from {period.from_}" if period.from_ else f"the scenario start {scenario.start}"
+            problems.append((f"{path}[{k}].until", f"{period.until} is not after {after}"))
+        elif not period.until and begin >= last:
+            problems.append((f"{path}[{k}].from", f"{period.from_} is not before the scenario end "
+                                                  f"{scenario.end}"))
+        else:
+            for j, b0, e0 in spans:
+                if begin < e0 and b0 < end:
+                    problems.append((f"{path}[{k}]", f"overlaps period {j} ({_span(periods[j])})"))
+                    break
+            spans.append((k, begin, end))
+    return problems
+
+
+def _span(period: ConsumptionPeriod) -> str:
+    until = f" until {period.until}" if period.until else ", open-ended"
+    return f"from {period.from_ or 'the start'}{until}"
 
 
 def _names(table: Iterable[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from leadtime_sim.dates import months_between, normalise_date
 from leadtime_sim.distributions import Constant, Distribution, number_as_constant
@@ -175,6 +175,38 @@ class Ordering(Frozen):
     priority: Count = 1
 
 
+class ConsumptionPeriod(Frozen):
+    """Consumption at ``per_year`` from ``from`` (default: start) until ``until`` (default:
+    open-ended, as a number is)."""
+
+    from_: Date | None = Field(default=None, alias="from")
+    until: Date | None = None
+    per_year: NonNegative
+
+
+def _consumption_form(value: Any) -> str | None:
+    """Which form of ``consumption_per_year`` a value is written in (None: none of them)."""
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict | BaseModel):
+        return "dict"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "float"
+    return None
+
+
+Consumption = Annotated[
+    Annotated[NonNegative, Tag("float")]
+    | Annotated[list[ConsumptionPeriod], Tag("list")]
+    | Annotated[Dist, Tag("dict")],
+    Discriminator(_consumption_form, custom_error_type="consumption_form",
+                  custom_error_message="should be a number, a list of periods "
+                                       "[{from, until, per_year}] or a distribution table"),
+]
+"""Units used per year: a constant, periods (none outside them), or a rate drawn per run.
+(pydantic puts the tag in error paths; ``errors`` drops it.)"""
+
+
 class Requirement(Frozen):
     """A capability target: required inventory of a product for one or more customers."""
 
@@ -188,7 +220,9 @@ class Requirement(Frozen):
     multiple: Positive | None = None
     by: Date | None = None
     """With ``multiple``: required = multiple x initial_units by this date, linear from start."""
-    consumption_per_year: NonNegative = 0.0
+    consumption_per_year: Consumption = 0.0
+    """Units used per year: a number, ``[{from, until, per_year}, ...]`` periods, or a
+    distribution of the yearly rate drawn once per run."""
     ordering: Ordering | None = None
 
     @model_validator(mode="after")

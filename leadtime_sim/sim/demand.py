@@ -110,7 +110,7 @@ def reviews(env: Clock, state: RequirementState, rule: OrderingRule, calendar: C
         else:
             lookahead = ordering.lookahead_months
         review = Review(t, state.name, spec, state.inventory(t), sum(book.on_order.get(k, 0) for k in keys),
-                        state.required, lookahead)
+                        state.required, state.consumption, lookahead)
         units = int(rule(review))
         if units > 0:
             book.place_order(customer, spec.product, units, ordering.priority, "requirement",

@@ -20,6 +20,7 @@ from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim import demand
 from leadtime_sim.sim.clock import URGENT, Calendar, Clock
 from leadtime_sim.sim.collector import fewer_collections, settle
+from leadtime_sim.sim.consumption import ConsumptionSchedule
 from leadtime_sim.sim.factory import Factory
 from leadtime_sim.sim.monitor import Monitor
 from leadtime_sim.sim.ordering import ORDERING_RULES
@@ -60,8 +61,10 @@ class Run:
         self.streams = RandomStreams(seed, replication)
         self.budget = BudgetState(scenario.all_budgets)
         self.products = self._products()
-        self.requirements = {name: RequirementState(name, spec, scenario.start)
-                             for name, spec in scenario.requirements.items()}
+        self.requirements = {
+            name: RequirementState(name, spec, scenario.start,
+                                   ConsumptionSchedule.of(name, spec, scenario.start, self.streams))
+            for name, spec in scenario.requirements.items()}
         self.book = OrderBook(env, guard, self.products,
                               {name: spec.unit_cost_musd for name, spec in scenario.products.items()},
                               self.budget, self.requirements.values(),
@@ -135,7 +138,7 @@ class Run:
         for index, stream in enumerate(scenario.order_streams):
             demand.OrderStream(env, stream, scenario.stream_name(index), calendar, self.streams, book)
         for state in self.requirements.values():
-            for t in state.times:  # required points between month ends (YYYY-MM-DD dates)
+            for t in [*state.times, *state.consumption.breaks]:  # between month ends (YYYY-MM-DD)
                 if 0 < t < calendar.horizon and not float(t).is_integer():
                     env.call_later(t, _call(state.observe, t))
             if state.spec.ordering is not None:

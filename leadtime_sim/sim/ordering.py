@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from leadtime_sim.registry import Registry
 from leadtime_sim.scenario.schema import Requirement
+from leadtime_sim.sim.consumption import ConsumptionSchedule
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Review:
     on_order_units: int
     required_at: Callable[[float], float]
     """Required inventory at a time (months from start)."""
+    consumption: ConsumptionSchedule
+    """Units used over time (use it, not ``spec.consumption_per_year``, which may be periods
+    or a distribution)."""
     lookahead_months: float = 0.0
     """How far ahead to order (``ordering.lookahead_months``, or the lead time quoted now)."""
 
@@ -41,6 +45,6 @@ def shortfall(review: Review) -> int:
     ordering = review.spec.ordering
     lookahead = review.lookahead_months
     cover = lookahead + (ordering.review_every_months if ordering else 0.0)
-    consumed = review.spec.consumption_per_year / 12 * cover
+    consumed = review.consumption.consumed_over(review.now_months, cover)
     short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units
     return max(0, math.ceil(short - review.on_order_units - 1e-9))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from leadtime_sim.dates import months_between
 from leadtime_sim.scenario.schema import Budget as BudgetSpec
 from leadtime_sim.scenario.schema import Requirement
+from leadtime_sim.sim.consumption import ConsumptionSchedule
 from leadtime_sim.sim.policies import Allocation, AllocationPolicy
 
 if TYPE_CHECKING:
@@ -151,17 +152,20 @@ GAP_TOLERANCE = 1e-9
 class RequirementState:
     """Inventory of one requirement: initial + deliveries - consumption (never below 0).
 
-    The gap is watched at every delivery (just before and after it), at month ends and at
-    the required points. Between those instants required and inventory are both linear,
-    so the largest gap and the last time the gap closed are exact.
+    The gap is watched at every delivery (just before and after it), at month ends, at the
+    required points and where the consumption rate changes. Between those instants required
+    and inventory are both linear, so the largest gap and the last time the gap closed are
+    exact.
     """
 
-    def __init__(self, name: str, spec: Requirement, start: str):
+    def __init__(self, name: str, spec: Requirement, start: str,
+                 consumption: ConsumptionSchedule | None = None):
         self.name = name
         self.spec = spec
         self.product = spec.product
         self.level = spec.initial_units
-        self.consumption_per_month = spec.consumption_per_year / 12
+        self.consumption = consumption or ConsumptionSchedule.of(name, spec, start)
+        """Units used over time (a run passes its own: a drawn rate needs the run's streams)."""
         self.updated = 0.0
         self.times, self.units = required_curve(spec, start)
         self.max_gap = 0.0
@@ -182,8 +186,9 @@ class RequirementState:
         return gap
 
     def inventory(self, now: float) -> float:
-        if self.consumption_per_month:
-            self.level = max(0.0, self.level - self.consumption_per_month * (now - self.updated))
+        if self.consumption.periods:  # (the integral, across any rate changes since the update)
+            used = self.consumption.consumed_over(self.updated, now - self.updated)
+            self.level = max(0.0, self.level - used)
         self.updated = now
         return self.level
 

@@ -121,6 +121,12 @@ class Results:
         return [a.name for a in self.experiment.axes] if self.experiment else []
 
     @property
+    def sampled(self) -> bool:
+        """The design samples range axes (Latin hypercube, Sobol): its points differ in every
+        axis, so no axis can be varied with the others held."""
+        return bool(self.experiment) and any(a.range is not None for a in self.experiment.axes)
+
+    @property
     def targets(self) -> list[str]:
         return list(self.experiment.targets) if self.experiment else []
 

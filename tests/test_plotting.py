@@ -385,3 +385,43 @@ def test_milestones_are_planned_service_dates_with_the_mean_slip(store: Results)
     investment = point.scenario.investments["new_line"]
     slipped = investment.model_copy(update={"slip_months": Constant(dist="constant", value=4.0)})
     assert slipped.in_service_months(store.start) == investment.in_service_months(store.start) + 4
+
+
+def test_a_sampled_design_draws_every_point_unconnected(tmp_path: Path) -> None:
+    """Latin hypercube over two range axes: no two points share a value, so the gap-close
+    chart shows all 5 points (not just those matching the baseline's other axis) as markers
+    without a line through them, and without one group per sampled value."""
+    from leadtime_sim.charts.jobs import _sweep_rows
+    from leadtime_sim.experiment.runner import run_experiment
+
+    data = Path(__file__).with_name("data")
+    (tmp_path / "lhs.toml").write_text(f'''
+name = "sampled"
+model = "{(data / "charts_model.toml").as_posix()}"
+replications = 2
+seed = 3
+sampling = "lhs"
+samples = 5
+targets = ["2028-01"]
+overrides = {{ end = "2030-01" }}
+[[axes]]
+path = "investments.new_line.lines_added"
+label = "lines added"
+range = [0, 3]
+integer = true
+[[axes]]
+path = "investments.new_line.construction_months"
+label = "construction months"
+range = [3.0, 15.0]
+''')
+    run_experiment(tmp_path / "lhs.toml", tmp_path / "out", executor="serial")
+    results = load_results(tmp_path / "out")
+    assert results.sampled
+    rows = _sweep_rows(results, {"construction months"})
+    assert rows["point_id"].nunique() == 5
+    ax = plotting.gap_close_chart(rows, "army_stock", x="construction months", start=results.start,
+                                  end=results.end, connect=False)
+    (medians,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(medians.get_xdata()) == 5 and medians.get_linewidth() == 0
+    written = write_charts(tmp_path / "out")
+    assert any(p.name.startswith("gap_close-") for p in written)

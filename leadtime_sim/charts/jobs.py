@@ -74,7 +74,8 @@ def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | 
 
 
 def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
-    """points.csv with a capex column, other axes held at the baseline's values.
+    """points.csv with a capex column, other axes held at the baseline's values (in a
+    sampled design, every point: no two share a value).
 
     With capex on an axis, the axis capex follows (lines added, say) varies too.
     """
@@ -84,7 +85,7 @@ def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
     capex = {p.point_id: p.swept_capex_musd for p in results.points}
     rows["capex"] = rows["point_id"].map(capex).astype(float)
     base = results.point(results.baseline_id).axes
-    for axis in results.axes:
+    for axis in [] if results.sampled else results.axes:
         if axis not in keep:
             rows = rows[rows[axis].astype(str) == str(base.get(axis))]
     return rows
@@ -121,6 +122,8 @@ def _probability_targets(results: Results, spec: Chart) -> list[str]:
 
 def gap_close_jobs(results: Results, spec: Chart) -> list[Job]:
     x, group = _sweep_axes(results, spec, "group")
+    if results.sampled and spec.group is None:
+        group = None  # every sampled point differs in every axis: one cloud of points
     rows = _sweep_rows(results, {x, group})
     xlabel = CAPEX_LABEL if x == "capex" else x
     notes = _capex_notes(results, rows, x)
@@ -129,7 +132,8 @@ def gap_close_jobs(results: Results, spec: Chart) -> list[Job]:
     jobs = []
     for req in _names(spec.requirements, results.requirements, "requirement", results):
         common: dict[str, Any] = {"x": x, "group": group, "scenario": _scenario(results),
-                                  "label": _label(results, req), "xlabel": xlabel, "tick_labels": notes}
+                                  "label": _label(results, req), "xlabel": xlabel, "tick_labels": notes,
+                                  "connect": not results.sampled}
         if spec.chart == "gap_close":
             targets = results.targets if spec.target is None else [spec.target]
             draw: Callable[..., Axes] = partial(gap_close_chart, rows, req, start=results.start,

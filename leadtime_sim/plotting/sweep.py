@@ -86,11 +86,13 @@ def _x_axis(ax: Axes, x: str, xlabel: str | None, categories: list[str] | None,
 def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: str, end: str,
                     group: str | None = None, target: str | Sequence[str] | None = None,
                     scenario: str = "", label: str | None = None, xlabel: str | None = None,
-                    tick_labels: Mapping[float, str] | None = None, ax: Axes | None = None) -> Axes:
+                    tick_labels: Mapping[float, str] | None = None, connect: bool = True,
+                    ax: Axes | None = None) -> Axes:
     """Median gap-close date against an axis, P10-P90 as bars, one line per ``group`` value.
 
     ``target``: one date or several, drawn as dashed lines; ``tick_labels``: text under
-    some x values (the capex of a number of lines, say).
+    some x values (the capex of a number of lines, say); ``connect=False``: points only
+    (a sampled design, whose points differ in every axis, not only in ``x``).
 
     What is not closed by ``end`` is never a date: a median beyond the horizon is a
     triangle on the horizon line, labelled "not by <end>"; a P90 beyond it makes the bar
@@ -113,7 +115,8 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
         has = np.isfinite(p10)
         ax.vlines(px[has], p10[has], np.where(np.isfinite(p90), p90, horizon)[has], colors=c,
                   linewidth=7, alpha=0.3)
-        ax.plot(px, p50, marker="o", markersize=7, color=c, linewidth=2, label=name or "median")
+        ax.plot(px, p50, marker="o", markersize=7, color=c, linewidth=2 if connect else 0,
+                label=name or ("median" if connect else "median of a sampled point"))
         share = rows.loc[order, "share_not_by_end"].to_numpy(dtype=float)
         for x_at, y_at, part_share in zip(xs[order], p50, share, strict=True):
             if np.isfinite(y_at) and part_share > 0:  # a date, with runs that never close
@@ -143,7 +146,7 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     date_axis("y", ax, (high - low) / 365.25, last=horizon)
     ax.set_ylabel("gap closes (date)")
     _x_axis(ax, x, xlabel, categories, xs, tick_labels)
-    titled(ax, f"When the {label or requirement} gap closes", scenario)
+    titled(ax, f"When the gap closes: {label or requirement}", scenario)
     extra = [Line2D([], [], color=GREY, linewidth=7, alpha=0.3, label="P10-P90 of runs")]
     if late:
         extra.append(Line2D([], [], color=GREY, linestyle="none", marker="^", markersize=11,
@@ -155,8 +158,9 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
 def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target: str,
                       group: str | None = None, scenario: str = "", label: str | None = None,
                       xlabel: str | None = None, tick_labels: Mapping[float, str] | None = None,
-                      ax: Axes | None = None) -> Axes:
-    """P(gap closed by ``target``) against an axis, with 95% Wilson intervals."""
+                      connect: bool = True, ax: Axes | None = None) -> Axes:
+    """P(gap closed by ``target``) against an axis, with 95% Wilson intervals (``connect``:
+    as for ``gap_close_chart``)."""
     ax = default_axes(ax)
     rows = metric_rows(points, requirement)
     column = f"p_closed_by_{target}"
@@ -172,12 +176,13 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
         high = rows.loc[order, f"{column}_high"].to_numpy(dtype=float)
         spread = [np.clip(p - low, 0, None), np.clip(high - p, 0, None)]  # rounding: never < 0
         ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=spread, color=colour(i),
-                    marker="o", markersize=7, linewidth=2, capsize=5, label=name or "P(closed)")
+                    marker="o", markersize=7, linewidth=2 if connect else 0, capsize=5,
+                    label=name or "P(closed)")
     ax.set_ylim(-0.03, 1.03)
     ax.set_ylabel(f"P(gap closed by {target})")
     _x_axis(ax, x, xlabel, categories, xs, tick_labels)
     n = int(rows["n"].min())
-    titled(ax, f"Chance the {label or requirement} gap is closed by {target}", scenario)
+    titled(ax, f"Chance the gap is closed by {target}: {label or requirement}", scenario)
     legend_outside(ax, title=group, extra=[Line2D(
         [], [], color=GREY, linestyle="none", marker="|", markersize=16, markeredgewidth=1.5,
         label=f"95% Wilson interval\n({n} runs per point)")])
@@ -231,7 +236,7 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
     ax.grid(False)
     if probability:
         ax.figure.colorbar(image, ax=ax, shrink=0.9).set_label(f"P(gap closed by {target})")
-        what = f"Chance the {label or requirement} gap is closed by {target}"
+        what = f"Chance the gap is closed by {target}: {label or requirement}"
     else:
         if finite.size:  # no colour scale when no cell holds a date
             bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)

@@ -124,7 +124,7 @@ class Results:
     def sampled(self) -> bool:
         """The design samples range axes (Latin hypercube, Sobol): its points differ in every
         axis, so no axis can be varied with the others held."""
-        return bool(self.experiment) and any(a.range is not None for a in self.experiment.axes)
+        return self.experiment is not None and any(a.range is not None for a in self.experiment.axes)
 
     @property
     def targets(self) -> list[str]:

@@ -3,7 +3,9 @@
 Over the months the gap was open up to the date, each month is classed by what the lines
 making the product did:
 
-* ``budget``: units waited for money (orders not yet paid), in a quarter of the months or more;
+* ``budget``: units waited for money (orders not yet paid), or an investment in lines making
+  the product or its components waited for money (decided, not yet paid), in a quarter of
+  the months or more;
 * ``capacity``: the lines were busy (90% of their time or more), or there were none while
   units waited;
 * ``supply:<factory>``: the lines were idle while units waited for them - final assembly
@@ -18,6 +20,7 @@ units short are given); else ``budget`` as above; else the most frequent of the 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -70,6 +73,8 @@ def _limit(scenario: Scenario, records: KernelRecords, requirement: str, months:
     product = [p for p in by_product.get(spec.product, []) if p.month in open_months]
     if sum(p.awaiting_funds_units > 0 for p in product) >= BUDGET_SHARE * len(product) > 0:
         return Limit("budget", months=len(open_months))
+    if _investment_waits(scenario, records, spec.product, open_months) >= BUDGET_SHARE * len(open_months) > 0:
+        return Limit("budget", months=len(open_months))
     classes: Counter[str] = Counter()
     starved = set()
     for p in product:
@@ -89,6 +94,16 @@ def _limit(scenario: Scenario, records: KernelRecords, requirement: str, months:
     if label == "orders":
         return Limit("orders", short, len(open_months))
     return Limit("capacity", months=len(open_months))
+
+
+def _investment_waits(scenario: Scenario, records: KernelRecords, product: str, months: set[int]) -> int:
+    """Of ``months``, how many an investment in lines making ``product`` or one of its
+    components spent decided but waiting for money (at mid-month)."""
+    made = {product, *scenario.products[product].bom}
+    makers = {name for name, f in scenario.factories.items() if f.product in made}
+    waits = [(max(0.0, i.decided_months), math.inf if i.funded_months is None else i.funded_months)
+             for i in records.investments if i.factory in makers and i.lines_added > 0]
+    return sum(any(w0 <= m + 0.5 < w1 for w0, w1 in waits) for m in months)
 
 
 def _scarcest_supplier(scenario: Scenario, by_product: dict[str, list[ProductMonth]], product: str,

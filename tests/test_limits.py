@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import build, factory, order, scenario_dict
 
 import leadtime_sim as lts
@@ -56,6 +57,23 @@ def test_orders_waiting_for_money_are_budget() -> None:
     data["factories"]["f"]["takt_months"] = 0.1
     limit, _ = _limit(data, 36)
     assert limit.label == "budget"
+
+
+def test_an_investment_waiting_for_money_is_budget() -> None:
+    """20 units on order, one line of takt 2 (busy: capacity) and a second line decided at
+    start for 500 M$ from a budget of 100 M$ a year: it waits for money until month 48 (the
+    fifth year's money), so at month 16 the gap is held back by the budget; with the money
+    there at once (two busy lines: about 12 of the 20 delivered by then), by capacity."""
+    data = scenario_dict(orders=[order(20)], requirements=_requirement(20),
+                         investments={"more": {"factory": "f", "decided": "2025-01", "capex_musd": 500}},
+                         budget={"per_year_musd": 100.0, "covers": ["investments"]})
+    limit, result = _limit(data, 16)
+    (invested,) = result.records.investments
+    assert invested.funded_months == pytest.approx(48)
+    assert limit.label == "budget"
+    data["budget"]["per_year_musd"] = 500.0
+    limit, _ = _limit(data, 16)
+    assert limit.label == "capacity"
 
 
 def test_a_closed_gap_is_closed() -> None:

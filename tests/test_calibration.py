@@ -71,3 +71,13 @@ def test_a_target_must_name_what_its_kind_needs() -> None:
         Target(source="F0", figure="f", kind="delivered", product="p", low=0, high=1, why="w")
     with pytest.raises(ValueError, match=r"low 2\.0 is above high 1\.0"):
         Target(source="F0", figure="f", kind="first_delivery_year", product="p", low=2, high=1, why="w")
+
+
+def test_every_entry_the_model_cites_is_in_the_sources() -> None:
+    import re
+
+    model = (ROOT / "models" / "nato_air_defence.toml").read_text(encoding="utf-8")
+    sources = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+    cited = set(re.findall(r"\bF(\d+)\b", model))
+    assert len(cited) >= 20
+    assert not [f"F{n}" for n in sorted(cited, key=int) if f"| F{n} |" not in sources]

@@ -23,6 +23,7 @@ from leadtime_sim.comparisons import bottleneck_text, display_name, option_line,
 from leadtime_sim.dates import date_at
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
+from leadtime_sim.report_sensitivity import sensitivity_section
 from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
 
@@ -300,6 +301,7 @@ def report_html(results: Results) -> str:
         f"<h2>Scenario and experiment as run</h2>{setup_section(results)}",
         method_section(results),
         f"<h2>Charts</h2>{charts_section(results)}",
+        sensitivity_section(results.directory) if results.kind == "sweep" else "",
         f"<h2>Points</h2>{points_table(results)}" if results.kind == "sweep" else "",
         f"<details><summary>Every metric of every point (points.csv)</summary><div class='scroll'>{full}"
         "</div></details>" if full else "",

@@ -251,7 +251,9 @@ def _sweep(folder: Path, raw: dict[str, Any]) -> Results:
         raise InputError([f"{folder}: the results store holds no finished runs (no points.csv)"])
     manifest = _model(_ManifestFile, raw, source)
     scenario = _model(Scenario, manifest.scenario, f"{source}: scenario")
-    experiment = _model(Experiment, manifest.experiment, f"{source}: experiment")
+    studies = ("optimize", "sensitivity")  # what else the runs were for (``manifest_for``)
+    experiment = _model(Experiment, {k: v for k, v in manifest.experiment.items() if k not in studies},
+                        f"{source}: experiment")
     points = tuple(StoredPoint(p.point_id, p.axes, p.values, scenario) for p in manifest.points)
     status = manifest.status
     if status == "running" and not writer_alive(folder):

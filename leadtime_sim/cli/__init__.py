@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "report": "leadtime_sim.cli.plot:report",
     "quote": "leadtime_sim.cli.quote:quote",
     "optimize": "leadtime_sim.cli.optimize:optimize",
+    "sensitivity": "leadtime_sim.cli.sensitivity:sensitivity",
 }
 """Command name -> ``module:attribute`` of its Click command."""
 

@@ -194,8 +194,10 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def manifest_for(plan: Plan, overrides: Sequence[str]) -> dict[str, Any]:
-    experiment_json = plan.experiment.model_dump(mode="json", by_alias=True)
+def manifest_for(plan: Plan, overrides: Sequence[str], study: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The store's manifest. ``study``: what else the runs are for (a sensitivity analysis,
+    say), kept in the experiment's record so that it is part of the store's identity."""
+    experiment_json = plan.experiment.model_dump(mode="json", by_alias=True) | (study or {})
     scenario_json = plan.scenario.model_dump(mode="json", by_alias=True)
     identity, scenario_sha256 = manifest_hashes(experiment_json, scenario_json, list(overrides))
     return {
@@ -252,20 +254,21 @@ def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
 def run_plan(plan: Plan, out: str | Path, executor: str = "process", workers: int | None = None,
              scheduler: str | None = None, resume: bool = False, force: bool = False,
              overrides: Sequence[str] = (), progress: Progress | None = None,
-             retry_failed: bool = False) -> ResultsStore:
+             retry_failed: bool = False, study: dict[str, Any] | None = None) -> ResultsStore:
     """Execute a plan's runs not yet in the store at ``out``, flushing as they finish
     (``overrides``: the ``--set`` texts the plan was made with, for the manifest;
-    ``retry_failed``: when resuming, run the failed runs again too)."""
+    ``retry_failed``: when resuming, run the failed runs again too; ``study``: as for
+    ``manifest_for``)."""
     with system_memory_pool():
         return _run(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
-                    retry_failed)
+                    retry_failed, study)
 
 
 def _run(plan: Plan, out: str | Path, executor: str, workers: int | None, scheduler: str | None,
          resume: bool, force: bool, overrides: Sequence[str], progress: Progress | None,
-         retry_failed: bool) -> ResultsStore:
+         retry_failed: bool, study: dict[str, Any] | None = None) -> ResultsStore:
     targets = {d: months_between(plan.scenario.start, d) for d in plan.experiment.targets}
-    store = ResultsStore.open(Path(out).resolve(), manifest_for(plan, overrides), plan.points, targets,
+    store = ResultsStore.open(Path(out).resolve(), manifest_for(plan, overrides, study), plan.points, targets,
                               plan.baseline.point_id, plan.scenario.start, resume, force, retry_failed)
     try:
         _execute(plan, store, executor, workers, scheduler, progress)

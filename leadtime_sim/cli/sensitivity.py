@@ -1,0 +1,92 @@
+"""``sensitivity``: Sobol or Morris indices of an experiment's range axes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from functools import partial
+from pathlib import Path
+
+import click
+
+from leadtime_sim.charts.catalogue import Job
+from leadtime_sim.charts.files import bytes_writer, render
+from leadtime_sim.charts.jobs import on_axes
+from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.cli.sweep import Progress, no_more_interrupts, terminate
+from leadtime_sim.experiment.executors import EXECUTORS
+from leadtime_sim.experiment.runner import plan_experiment, run_plan
+from leadtime_sim.experiment.sensitivity import (
+    Study,
+    check_metrics,
+    default_metrics,
+    indices,
+    sensitivity_plan,
+    text,
+)
+from leadtime_sim.io import atomic_write, safe_name, write_json
+from leadtime_sim.plotting.sensitivity import sensitivity_chart
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--method", type=click.Choice(["sobol", "morris"]), default="sobol", show_default=True,
+              help="sobol: first- and total-order indices (N (p + 2) points); morris: elementary "
+                   "effects for screening many inputs (N (p + 1) points).")
+@click.option("--samples", type=click.IntRange(min=2, max=100_000), default=64, show_default=True,
+              help="N, SALib's base sample count (a power of 2 for Sobol).")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="A run metric (gap_closed_months.<requirement>, quoted_lead_time_months.<product>, "
+                   "max_gap_units.<requirement>, capex_musd, ...) or p_closed.<requirement>@YYYY-MM; "
+                   "repeat for more [default: every requirement's gap_closed_months].")
+@click.option("--replications", type=click.IntRange(min=1, max=10_000), default=None,
+              help="Replications per point [default: the experiment's].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The results store [default: results/<experiment file stem>-sensitivity].")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+              help="Worker processes [default: one per core].")
+@click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
+              help="Where runs execute (as for sweep).")
+@click.option("--resume", is_flag=True, help="Finish the runs an interrupted analysis left in OUT.")
+@click.option("--force", is_flag=True, help="Replace the store in OUT.")
+@click.option("--json", "as_json", is_flag=True, help="Print the indices as JSON.")
+@set_option
+@input_errors_exit_2
+def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str, ...],
+                replications: int | None, out_dir: Path | None, workers: int | None, executor: str,
+                resume: bool, force: bool, as_json: bool, overrides: tuple[str, ...]) -> None:
+    """Which uncertain input (EXPERIMENT's range axes) moves each metric most: Sobol or
+    Morris indices with bootstrap intervals, and how much of the variance is simulation noise."""
+    plan = plan_experiment(experiment, overrides, replications=replications)
+    study = Study(method, samples, tuple(metrics) or default_metrics(plan))  # type: ignore[arg-type]
+    check_metrics(plan, study.metrics)
+    analysis, matrix = sensitivity_plan(plan, study)
+    out = (out_dir or Path("results") / f"{safe_name(experiment.stem, 'experiment')}-sensitivity").resolve()
+    progress = Progress()
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    try:
+        store = run_plan(analysis, out, executor, workers, None, resume, force, overrides, progress,
+                         study=study.record())
+    except KeyboardInterrupt:
+        no_more_interrupts()
+        progress.close()
+        click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
+        sys.exit(130)
+    progress.close()
+    table, summary = indices(analysis, study, matrix, store.runs_frame())
+    atomic_write(out / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_json(out / "sensitivity.json", summary)
+    labels = {f"gap_closed_months.{k}": r.description or k for k, r in plan.scenario.requirements.items()}
+    for metric, info in summary["metrics"].items():
+        draw = partial(sensitivity_chart, table[table["metric"] == metric], metric,
+                       noise_share=info["noise_share"], scenario=plan.scenario.name, label=labels.get(metric))
+        name = safe_name(metric.replace("@", "-").replace(":", "-"), "metric")
+        chart = render(Job(name, 1, on_axes(draw)))
+        atomic_write(out / "charts" / f"sensitivity-{name}.png", bytes_writer(chart))
+    if as_json:
+        click.echo(json.dumps({**summary, "indices": table.to_dict(orient="records")}, indent=2))
+    else:
+        click.echo(text(table, summary))
+        click.echo(f"indices in {out / 'sensitivity.csv'}; charts in {out / 'charts'}")

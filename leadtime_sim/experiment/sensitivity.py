@@ -1,0 +1,244 @@
+"""``sensitivity``: which uncertain input moves a metric most (SALib: Sobol or Morris).
+
+The uncertain inputs are the experiment's range axes (any scenario path; dates by month,
+integers rounded; tied values follow). SALib samples them - Saltelli's scheme for Sobol
+indices, N (p + 2) points without second-order terms; Morris trajectories, N (p + 1)
+points - grid axes stay at the baseline's values, and every point runs the experiment's
+replications under common random numbers, into a results store like a sweep's (resumable,
+any executor, the same bits for a seed). A point's output is the mean over its
+replications; the indices come with bootstrap confidence intervals.
+
+Metrics are run metrics (``gap_closed_months.<requirement>``, ``quoted_lead_time_months.
+<product>``, ``max_gap_units.<requirement>``, ``capex_musd``, ...). "Not by end" is handled
+explicitly: a month metric with no value is censored at the horizon (counted as closing at
+the end), and ``p_closed.<requirement>@YYYY-MM`` is the share of replications closed by a
+date. ``noise_share`` says how much of the variance of the point means is simulation noise
+(the replications' own variance at a point, over the replications) rather than input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.design import DesignPoint, tied_values
+from leadtime_sim.experiment.runner import Plan, _point_patches
+from leadtime_sim.experiment.spec import Axis
+from leadtime_sim.metrics import METRICS
+from leadtime_sim.plugins import NO_PLUGINS, load_plugins
+
+Method = Literal["sobol", "morris"]
+SOBOL_COLUMNS = ["input", "metric", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"]
+MORRIS_COLUMNS = ["input", "metric", "mu", "mu_star", "mu_star_lo", "mu_star_hi", "sigma"]
+MORRIS_LEVELS = 4
+
+
+@dataclass(frozen=True)
+class Study:
+    """A sensitivity analysis: the method, its base sample count and the metrics."""
+
+    method: Method = "sobol"
+    samples: int = 64
+    metrics: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        """What the store's identity holds of it (the metrics are read after the runs)."""
+        return {"sensitivity": {"method": self.method, "samples": self.samples}}
+
+
+def inputs_of(plan: Plan) -> list[Axis]:
+    """The uncertain inputs: the experiment's range axes."""
+    axes = [a for a in plan.experiment.axes if a.range is not None]
+    if not axes:
+        raise InputError([f"{plan.experiment_path}: no range axes: a sensitivity analysis needs "
+                          "uncertain inputs (axes with range = [low, high])"])
+    return axes
+
+
+def _bounds(axis: Axis) -> tuple[float, float]:
+    """The axis range as numbers: dates as months from the low end."""
+    assert axis.range is not None
+    low, high = axis.range
+    if isinstance(low, str):
+        return 0.0, months_between(str(low), str(high))
+    return float(low), float(high)
+
+
+def _value(axis: Axis, x: float) -> Any:
+    assert axis.range is not None
+    low = axis.range[0]
+    if isinstance(low, str):
+        return date_at(str(low), round(x))
+    return round(x) if axis.integer else float(x)
+
+
+def problem_of(axes: list[Axis]) -> dict[str, Any]:
+    return {"num_vars": len(axes), "names": [a.name for a in axes],
+            "bounds": [list(_bounds(a)) for a in axes]}
+
+
+def sample(axes: list[Axis], study: Study, seed: int) -> np.ndarray:
+    """SALib's design in the inputs' units (rows: points)."""
+    problem = problem_of(axes)
+    if study.method == "sobol":
+        from SALib.sample import sobol
+
+        return np.asarray(sobol.sample(problem, study.samples, calc_second_order=False, seed=seed))
+    from SALib.sample import morris
+
+    return np.asarray(morris.sample(problem, study.samples, num_levels=MORRIS_LEVELS, seed=seed))
+
+
+def sensitivity_plan(plan: Plan, study: Study) -> tuple[Plan, np.ndarray]:
+    """The plan of the analysis (its points: SALib's design, grid axes at the baseline) and
+    the design matrix."""
+    axes = inputs_of(plan)
+    matrix = sample(axes, study, plan.experiment.seed)
+    fixed = {a.path: plan.baseline.values[a.path] for a in plan.experiment.axes if a.values is not None}
+    fixed_labels = {a.name: plan.baseline.axes[a.name] for a in plan.experiment.axes if a.values is not None}
+    for axis in plan.experiment.axes:
+        if axis.values is not None:
+            fixed |= tied_values(axis, plan.baseline.axes[axis.name], list(axis.values).index(
+                plan.baseline.axes[axis.name]))
+    points = []
+    for k, row in enumerate(matrix):
+        labels, values = dict(fixed_labels), dict(fixed)
+        for axis, x in zip(axes, row, strict=True):
+            value = _value(axis, float(x))
+            labels[axis.name] = value
+            values[axis.path] = value
+            values |= tied_values(axis, value, None)
+        points.append(DesignPoint(k, labels, values))
+    plugins = load_plugins(plan.experiment.plugins) if plan.experiment.plugins else NO_PLUGINS
+    patches, problems = _point_patches(str(plan.experiment_path), plan.scenario, points, plugins,
+                                       plan.context.limits)
+    if problems:
+        raise InputError(sorted(set(problems), key=problems.index)[:50])
+    return dataclasses.replace(plan, points=points, baseline=points[0], patches=patches), matrix
+
+
+def default_metrics(plan: Plan) -> tuple[str, ...]:
+    return tuple(f"gap_closed_months.{r}" for r in plan.scenario.requirements)
+
+
+def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
+    """Each metric names a run metric and a subject the scenario has (InputError)."""
+    problems = []
+    for name in metrics:
+        if name.startswith("p_closed."):
+            requirement, _, date = name.removeprefix("p_closed.").partition("@")
+            if requirement not in plan.scenario.requirements:
+                problems.append(f"--metric {name}: no requirement {requirement!r}")
+            elif not date:
+                problems.append(f"--metric {name}: give the date, p_closed.<requirement>@YYYY-MM")
+            continue
+        if name.split(".", 1)[0] not in METRICS:
+            problems.append(f"--metric {name}: unknown metric (metrics: {', '.join(METRICS)}, "
+                            "each followed by .<requirement or product>, or p_closed.<requirement>@YYYY-MM)")
+    if problems:
+        raise InputError(problems)
+
+
+def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
+            start: str) -> tuple[np.ndarray, float]:
+    """(the metric per point: the mean over its ok replications, the noise share)."""
+    ok = runs[runs["status"] == "ok"]
+    if metric.startswith("p_closed."):
+        requirement, _, date = metric.removeprefix("p_closed.").partition("@")
+        closed = ok[f"gap_closed_months.{requirement}"]
+        values = (closed.notna() & (closed <= months_between(start, date))).astype(float)
+    else:
+        if metric not in ok.columns:
+            raise InputError([f"--metric {metric}: no such column in the runs (is the subject right?)"])
+        values = ok[metric].astype(float)
+        if values.isna().any():
+            if METRICS[metric.split(".", 1)[0]].unit.startswith("months"):
+                values = values.fillna(horizon)  # censored at the horizon (module docstring)
+            else:
+                raise InputError([f"--metric {metric}: some runs have no value; it cannot be analysed"])
+    frame = pd.DataFrame({"point": ok["point_id"].to_numpy(), "y": values.to_numpy()})
+    grouped = frame.groupby("point")["y"]
+    means = grouped.mean().reindex(range(points)).to_numpy()
+    if np.isnan(means).any():
+        raise InputError([f"{metric}: some points have no successful run"])
+    within = float(np.nanmean(grouped.var(ddof=1).to_numpy())) if grouped.size().min() > 1 else 0.0
+    reps = float(grouped.size().mean())
+    total = float(np.var(means, ddof=1))
+    noise = within / reps / total if total > 0 else (0.0 if within == 0 else 1.0)
+    return means, min(1.0, noise)
+
+
+def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, metric: str,
+            seed: int) -> pd.DataFrame:
+    """The indices of one metric, one row per input (``SOBOL_COLUMNS`` or ``MORRIS_COLUMNS``)."""
+    problem = problem_of(axes)
+    names = [a.name for a in axes]
+    if float(np.var(y)) == 0.0:  # a metric no input moves: every index is zero
+        zero = np.zeros(len(axes))
+        result = {"S1": zero, "S1_conf": zero, "ST": zero, "ST_conf": zero,
+                  "mu": zero, "mu_star": zero, "mu_star_conf": zero, "sigma": zero}
+    elif study.method == "sobol":
+        from SALib.analyze import sobol
+
+        result = sobol.analyze(problem, y, calc_second_order=False, seed=seed)
+    else:
+        from SALib.analyze import morris
+
+        result = morris.analyze(problem, matrix, y, num_levels=MORRIS_LEVELS, seed=seed)
+    if study.method == "sobol":
+        return pd.DataFrame({"input": names, "metric": metric,
+                             "S1": result["S1"], "S1_lo": result["S1"] - result["S1_conf"],
+                             "S1_hi": result["S1"] + result["S1_conf"],
+                             "ST": result["ST"], "ST_lo": result["ST"] - result["ST_conf"],
+                             "ST_hi": result["ST"] + result["ST_conf"]})[SOBOL_COLUMNS]
+    return pd.DataFrame({"input": names, "metric": metric, "mu": result["mu"], "mu_star": result["mu_star"],
+                         "mu_star_lo": np.asarray(result["mu_star"]) - np.asarray(result["mu_star_conf"]),
+                         "mu_star_hi": np.asarray(result["mu_star"]) + np.asarray(result["mu_star_conf"]),
+                         "sigma": result["sigma"]})[MORRIS_COLUMNS]
+
+
+def indices(plan: Plan, study: Study, matrix: np.ndarray,
+            runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``sensitivity.csv`` (every metric) and ``sensitivity.json`` (the settings, the inputs,
+    each metric's noise share and how "not by end" was counted)."""
+    axes = inputs_of(plan)
+    scenario = plan.scenario
+    horizon = months_between(scenario.start, scenario.end)
+    tables, metrics = [], {}
+    for metric in study.metrics:
+        y, noise = outputs(runs, metric, len(matrix), horizon, scenario.start)
+        tables.append(analyse(axes, study, matrix, y, metric, plan.experiment.seed))
+        censored = not metric.startswith("p_closed.") and metric in runs and bool(runs[metric].isna().any())
+        metrics[metric] = {"noise_share": noise, "mean": float(np.mean(y)), "sd": float(np.std(y, ddof=1)),
+                           "not_by_end": ("censored at the horizon "
+                                          f"({scenario.end}, {horizon:g} months)") if censored else None}
+    summary = {"method": study.method, "samples": study.samples, "points": len(matrix),
+               "replications": plan.experiment.replications,
+               "inputs": [{"input": a.name, "path": a.path, "range": list(a.range or [])} for a in axes],
+               "metrics": metrics}
+    return pd.concat(tables, ignore_index=True), summary
+
+
+def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
+    """The indices in words, the most influential input first, per metric."""
+    lines = [f"{summary['method']}: {summary['points']} points x {summary['replications']} replications"]
+    key = "ST" if summary["method"] == "sobol" else "mu_star"
+    for metric, info in summary["metrics"].items():
+        rows = table[table["metric"] == metric].sort_values(key, ascending=False)
+        lines.append(f"{metric} (noise {info['noise_share']:.0%} of the variance"
+                     + (f"; not by end {info['not_by_end']}" if info["not_by_end"] else "") + "):")
+        for row in rows.itertuples():
+            if summary["method"] == "sobol":
+                lines.append(f"  {row.input}: S1 = {row.S1:.2f} [{row.S1_lo:.2f}, {row.S1_hi:.2f}], "
+                             f"ST = {row.ST:.2f} [{row.ST_lo:.2f}, {row.ST_hi:.2f}]")
+            else:
+                lines.append(f"  {row.input}: mu* = {row.mu_star:.3g} [{row.mu_star_lo:.3g}, "
+                             f"{row.mu_star_hi:.3g}], sigma = {row.sigma:.3g}")
+    return "\n".join(lines)
+

@@ -1,0 +1,45 @@
+"""A tornado of sensitivity indices: one bar per input, the most influential on top.
+
+Takes rows of ``sensitivity.csv`` for one metric (Sobol: S1 and ST with their intervals;
+Morris: mu* with its interval and sigma)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outside, titled
+
+
+def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | None = None,
+                      scenario: str = "", label: str | None = None, ax: Axes | None = None) -> Axes:
+    """Sobol: total (ST) and first-order (S1) indices as paired bars with bootstrap 95%
+    intervals; Morris: mu* bars with intervals and sigma as diamonds."""
+    ax = default_axes(ax)
+    sobol = "ST" in rows.columns
+    key = "ST" if sobol else "mu_star"
+    rows = rows.sort_values(key).reset_index(drop=True)
+    y = np.arange(len(rows), dtype=float)
+    if sobol:
+        bars = ((0.18, "ST", "total order ST", 0), (-0.18, "S1", "first order S1", 1))
+        for offset, column, name, i in bars:
+            value = rows[column].to_numpy(dtype=float)
+            err = [np.clip(value - rows[f"{column}_lo"], 0, None),
+                   np.clip(rows[f"{column}_hi"] - value, 0, None)]
+            ax.barh(y + offset, value, height=0.34, xerr=err, color=colour(i), capsize=3, label=name)
+        ax.axvline(0, color=GREY, linewidth=1)
+        ax.set_xlabel("share of the output's variance (bars: 95% bootstrap intervals)")
+    else:
+        value = rows["mu_star"].to_numpy(dtype=float)
+        err = [np.clip(value - rows["mu_star_lo"], 0, None), np.clip(rows["mu_star_hi"] - value, 0, None)]
+        ax.barh(y, value, height=0.5, xerr=err, color=colour(0), capsize=3, label="mu* (mean |effect|)")
+        ax.plot(rows["sigma"], y, linestyle="none", marker="D", color=colour(1), label="sigma (interaction)")
+        ax.set_xlabel("elementary effect over the input's range (metric's units)")
+    ax.set_yticks(y, rows["input"])
+    what = label or metric
+    if noise_share is not None:
+        what += f" (simulation noise: {noise_share:.0%} of the variance)"
+    titled(ax, f"What moves it most: {what}", scenario)
+    legend_outside(ax)
+    return ax

@@ -1,0 +1,45 @@
+"""The report's section on a sensitivity analysis (``sensitivity.json`` and
+``sensitivity.csv`` in the store, the tornado charts in ``charts/``): empty otherwise."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+HOW = ("Indices from SALib over the experiment's range axes, each point the mean of its "
+       "replications under common random numbers. Sobol: S1 is the share of the metric's "
+       "variance an input explains alone, ST the share it has a hand in (with interactions); "
+       "Morris: mu* is the mean absolute effect of moving the input over its range, sigma its "
+       "spread (interactions, non-linearity). Intervals: 95% bootstrap. The noise share is the "
+       "part of the variance of the point means that is simulation noise (the replications' "
+       "own variance at a point, over their number), not input.")
+
+
+def sensitivity_section(directory: Path) -> str:
+    """``<h2>Sensitivity</h2>``: per metric, the noise share, the indices table and its chart."""
+    summary_path, table_path = directory / "sensitivity.json", directory / "sensitivity.csv"
+    if not summary_path.is_file() or not table_path.is_file():
+        return ""
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    table = pd.read_csv(table_path)
+    key = "ST" if summary["method"] == "sobol" else "mu_star"
+    parts = ["<h2>Sensitivity</h2>",
+             f"<p>{html.escape(summary['method'].capitalize())}: {summary['points']} points x "
+             f"{summary['replications']} replications. {html.escape(HOW)}</p>"]
+    for metric, info in summary["metrics"].items():
+        rows = table[table["metric"] == metric].sort_values(key, ascending=False).drop(columns="metric")
+        censored = f"; not by end: {info['not_by_end']}" if info["not_by_end"] else ""
+        parts.append(f"<h3>{html.escape(metric)}</h3><p>Simulation noise: {info['noise_share']:.0%} of the "
+                     f"variance{html.escape(censored)}.</p>")
+        parts.append(rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True))
+        stem = metric.replace("@", "-").replace(":", "-")
+        chart = directory / "charts" / f"sensitivity-{stem}.png"
+        if chart.is_file():
+            data = base64.b64encode(chart.read_bytes()).decode("ascii")
+            parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(stem)}'>"
+                         f"<figcaption>charts/{html.escape(chart.name)}</figcaption></figure>")
+    return "".join(parts)

@@ -1,0 +1,162 @@
+"""``leadtime-sim sensitivity``: Sobol and Morris indices on a case whose answer is known
+(one input moves the close date, one is inert), the noise share by hand, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from leadtime_sim.cli import main
+from leadtime_sim.experiment.sensitivity import SOBOL_COLUMNS, outputs
+
+# One line, constant takt T, 60 units ordered at start, flow 2: the 60th unit is delivered
+# at 60 T + 2, after the requirement (60 by month 24) has gone flat, so the gap closes at
+# month 60 T + 2 exactly. The unit cost changes nothing (no budget): an inert input.
+MODEL = """
+name = "sensitivity check"
+start = "2025-01"
+end = "2040-01"
+[products.p]
+unit_cost_musd = 1
+[factories.f]
+product = "p"
+lines = 1
+lot_size = 1
+takt_months = 1
+flow_months = 2
+[[orders]]
+customer = "a"
+product = "p"
+quantity = 60
+placed = "2025-01"
+[requirements.a_p]
+customer = "a"
+product = "p"
+required = [{date = "2025-01", units = 0}, {date = "2027-01", units = 60}]
+"""
+EXPERIMENT = """
+name = "known answer"
+model = "model.toml"
+replications = 1
+seed = 5
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+[[axes]]
+path = "products.p.unit_cost_musd"
+label = "unit cost"
+range = [1.0, 10.0]
+"""
+
+
+@pytest.fixture()
+def experiment(tmp_path: Path) -> Path:
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "sens.toml").write_text(EXPERIMENT)
+    return tmp_path / "sens.toml"
+
+
+def analyse(experiment: Path, *args: str) -> tuple[pd.DataFrame, dict]:
+    out = experiment.parent / "out"
+    result = CliRunner().invoke(main, ["sensitivity", str(experiment), "--out", str(out), "--workers", "1",
+                                       "--executor", "serial", "--force", *args])
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out / "sensitivity.csv"), json.loads((out / "sensitivity.json").read_text())
+
+
+def test_sobol_finds_the_input_that_matters_and_the_inert_one(experiment: Path) -> None:
+    """The close month is 60 T + 2: all its variance is the takt's (S1 = ST = 1, up to the
+    estimator's error: the bootstrap interval must hold 1), none the unit cost's (exactly 0)."""
+    table, summary = analyse(experiment, "--samples", "64")
+    assert list(table.columns) == SOBOL_COLUMNS
+    takt = table[table["input"] == "takt"].iloc[0]
+    cost = table[table["input"] == "unit cost"].iloc[0]
+    assert takt.S1_lo <= 1.0 <= takt.S1_hi and takt.ST_lo <= 1.0 <= takt.ST_hi
+    assert takt.S1 > 0.8 and takt.ST > 0.8
+    assert cost.S1 == 0 and cost.ST == 0
+    assert summary["points"] == 64 * (2 + 2) and summary["metrics"]["gap_closed_months.a_p"]["noise_share"] == 0
+
+
+def test_morris_effect_is_the_slope_by_hand(experiment: Path) -> None:
+    """d(close month)/d(takt) = 60 everywhere, so mu* = 60 with no spread; the cost: 0."""
+    table, summary = analyse(experiment, "--method", "morris", "--samples", "6")
+    takt = table[table["input"] == "takt"].iloc[0]
+    assert takt.mu_star == pytest.approx(60, rel=1e-9) and takt.sigma == pytest.approx(0, abs=1e-9)
+    assert table[table["input"] == "unit cost"].iloc[0].mu_star == 0
+    assert summary["points"] == 6 * 3
+
+
+def test_p_closed_is_a_share_of_replications(experiment: Path) -> None:
+    """Closed by 2029-01 (month 48) when 60 T + 2 <= 48, i.e. T <= 46/60: never on [1, 2];
+    by 2035-01 (month 120) when T <= 118/60."""
+    table, summary = analyse(experiment, "--samples", "16", "--metric", "p_closed.a_p@2035-01")
+    assert set(table["metric"]) == {"p_closed.a_p@2035-01"}
+    assert 0 < summary["metrics"]["p_closed.a_p@2035-01"]["mean"] < 1
+    assert table.set_index("input").loc["takt", "ST"] > 0.5
+
+
+def test_the_noise_share_by_hand() -> None:
+    """Two points, two replications each: (10, 12) and (20, 22). Point means 11 and 21
+    (variance 50); within-point variance 2, over 2 replications: 1; noise share 1/50."""
+    runs = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "status": "ok",
+                         "gap_closed_months.r": [10.0, 12.0, 20.0, np.nan]})
+    means, noise = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
+    assert list(means) == [11, 21]  # the run not closed by the end is censored at the horizon (22)
+    assert noise == pytest.approx(1 / 50)
+
+
+def test_executors_give_the_same_indices(experiment: Path, tmp_path: Path) -> None:
+    serial, _ = analyse(experiment, "--samples", "8")
+    out = tmp_path / "process"
+    result = CliRunner().invoke(main, ["sensitivity", str(experiment), "--samples", "8", "--out", str(out),
+                                       "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(serial, pd.read_csv(out / "sensitivity.csv"))
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (lambda text: text.replace('range = [1.0, 2.0]', 'values = [1.0, 2.0]').replace(
+        'range = [1.0, 10.0]', 'values = [1.0]'), "no range axes"),
+    (None, "--metric nonsense: unknown metric"),
+])
+def test_bad_input_is_one_line_and_exit_2(experiment: Path, edit, problem: str) -> None:
+    if edit is not None:
+        experiment.write_text(edit(experiment.read_text()))
+    args = ["sensitivity", str(experiment), "--out", str(experiment.parent / "o")]
+    if edit is None:
+        args += ["--metric", "nonsense"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and problem in result.output and "Traceback" not in result.output
+    assert not (experiment.parent / "o").exists()
+
+
+def test_resume_reuses_the_store_and_another_design_is_refused(experiment: Path) -> None:
+    """The analysis is a results store: --resume finishes it (here: nothing left to run, the
+    same indices); another method or sample count is another design, refused (exit 2)."""
+    first, _ = analyse(experiment, "--samples", "8")
+    out = experiment.parent / "out"
+    again = CliRunner().invoke(main, ["sensitivity", str(experiment), "--samples", "8", "--out", str(out),
+                                      "--executor", "serial", "--resume"])
+    assert again.exit_code == 0, again.output
+    pd.testing.assert_frame_equal(first, pd.read_csv(out / "sensitivity.csv"))
+    other = CliRunner().invoke(main, ["sensitivity", str(experiment), "--samples", "16", "--out", str(out),
+                                      "--executor", "serial", "--resume"])
+    assert other.exit_code == 2 and "another experiment" in other.output
+
+
+def test_the_report_has_a_sensitivity_section(experiment: Path) -> None:
+    analyse(experiment, "--samples", "8")
+    out = experiment.parent / "out"
+    assert (out / "charts" / "sensitivity-gap_closed_months.a_p.png").read_bytes().startswith(b"\x89PNG")
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "report.html").read_text(encoding="utf-8")
+    section = text[text.index("<h2>Sensitivity</h2>"):]
+    assert "Simulation noise: 0% of the variance" in section and "takt" in section
+    assert "data:image/png;base64," in section

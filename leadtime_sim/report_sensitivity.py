@@ -33,8 +33,9 @@ def sensitivity_section(directory: Path) -> str:
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False).drop(columns="metric")
         censored = f"; not by end: {info['not_by_end']}" if info["not_by_end"] else ""
-        parts.append(f"<h3>{html.escape(metric)}</h3><p>Simulation noise: {info['noise_share']:.0%} of the "
-                     f"variance{html.escape(censored)}.</p>")
+        noise = ("No input moves it: every point gives the same mean" if info["noise_share"] is None
+                 else f"Simulation noise: {info['noise_share']:.0%} of the variance")
+        parts.append(f"<h3>{html.escape(metric)}</h3><p>{noise}{html.escape(censored)}.</p>")
         parts.append(rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True))
         stem = metric.replace("@", "-").replace(":", "-")
         chart = directory / "charts" / f"sensitivity-{stem}.png"

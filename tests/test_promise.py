@@ -235,3 +235,17 @@ def test_the_quote_at_start_agrees_with_the_what_if_on_the_default_scenario() ->
             what_if, in_run = answer["lead_time_months"]["p50"], answer["in_run_quote_months"]["p50"]
             assert what_if is not None and in_run is not None
             assert abs(in_run - what_if) <= max(1.0, 0.05 * what_if), (product, priority, in_run, what_if)
+
+
+def test_lines_an_investment_commissions_at_start_are_in_the_start_quote() -> None:
+    """An investment decided a year before start with 12 months of construction brings its
+    line into service exactly at start. With it, 2 lines of takt 2 and 10 units booked: the
+    11th starts at 10, leaves the line at 12 and is delivered at 15 (flow 3), which is what
+    the kernel does with the order. (The quote used to come before the commissioning at that
+    instant and saw one line: 23 months.)"""
+    data = scenario_dict(investments={"i": {"factory": "f", "lines_added": 1, "decided": "2024-01",
+                                            "construction_months": 12}})
+    ask = ask_at(START)
+    quote = asked(run(data), ask)
+    assert quote == pytest.approx(15)
+    assert kernel_delivery(data, ask) == pytest.approx(quote)

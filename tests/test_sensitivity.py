@@ -160,3 +160,12 @@ def test_the_report_has_a_sensitivity_section(experiment: Path) -> None:
     section = text[text.index("<h2>Sensitivity</h2>"):]
     assert "Simulation noise: 0% of the variance" in section and "takt" in section
     assert "data:image/png;base64," in section
+
+
+def test_a_metric_no_input_moves_has_no_noise_share() -> None:
+    """Common random numbers: the same replications at every point give the same mean, so
+    there is no variance between points to split (not "all noise")."""
+    runs = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "status": "ok",
+                         "gap_closed_months.r": [10.0, 12.0, 10.0, 12.0]})
+    means, noise = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
+    assert list(means) == [11, 11] and noise is None

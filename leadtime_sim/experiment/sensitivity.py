@@ -146,8 +146,9 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
 
 
 def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
-            start: str) -> tuple[np.ndarray, float]:
-    """(the metric per point: the mean over its ok replications, the noise share)."""
+            start: str) -> tuple[np.ndarray, float | None]:
+    """(the metric per point: the mean over its ok replications, the noise share; None when
+    the point means do not vary at all)."""
     ok = runs[runs["status"] == "ok"]
     if metric.startswith("p_closed."):
         requirement, _, date = metric.removeprefix("p_closed.").partition("@")
@@ -169,9 +170,10 @@ def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
         raise InputError([f"{metric}: some points have no successful run"])
     within = float(np.nanmean(grouped.var(ddof=1).to_numpy())) if grouped.size().min() > 1 else 0.0
     reps = float(grouped.size().mean())
-    total = float(np.var(means, ddof=1))
-    noise = within / reps / total if total > 0 else (0.0 if within == 0 else 1.0)
-    return means, min(1.0, noise)
+    total = float(np.var(means, ddof=1)) if points > 1 else 0.0
+    if total == 0:  # every point gives the same mean: no input moves it, nothing to split
+        return means, None
+    return means, min(1.0, within / reps / total)
 
 
 def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, metric: str,
@@ -231,8 +233,10 @@ def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
     key = "ST" if summary["method"] == "sobol" else "mu_star"
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False)
-        lines.append(f"{metric} (noise {info['noise_share']:.0%} of the variance"
-                     + (f"; not by end {info['not_by_end']}" if info["not_by_end"] else "") + "):")
+        noise = ("no input moves it" if info["noise_share"] is None
+                 else f"noise {info['noise_share']:.0%} of the variance")
+        censored = f"; not by end {info['not_by_end']}" if info["not_by_end"] else ""
+        lines.append(f"{metric} ({noise}{censored}):")
         for row in rows.itertuples():
             if summary["method"] == "sobol":
                 lines.append(f"  {row.input}: S1 = {row.S1:.2f} [{row.S1_lo:.2f}, {row.S1_hi:.2f}], "

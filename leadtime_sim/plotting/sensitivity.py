@@ -38,8 +38,8 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
         ax.set_xlabel("elementary effect over the input's range (metric's units)")
     ax.set_yticks(y, rows["input"])
     what = label or metric
-    if noise_share is not None:
-        what += f" (simulation noise: {noise_share:.0%} of the variance)"
+    what += (" (no input moves it)" if noise_share is None
+             else f" (simulation noise: {noise_share:.0%} of the variance)")
     titled(ax, f"What moves it most: {what}", scenario)
     legend_outside(ax)
     return ax

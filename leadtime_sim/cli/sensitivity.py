@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import textwrap
 from functools import partial
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
     table, summary = indices(analysis, study, matrix, store.runs_frame())
     atomic_write(out / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))
     write_json(out / "sensitivity.json", summary)
-    labels = {f"gap_closed_months.{k}": r.description or k for k, r in plan.scenario.requirements.items()}
+    labels = {f"gap_closed_months.{k}": _short(r.description or k)
+              for k, r in plan.scenario.requirements.items()}
     for metric, info in summary["metrics"].items():
         draw = partial(sensitivity_chart, table[table["metric"] == metric], metric,
                        noise_share=info["noise_share"], scenario=plan.scenario.name, label=labels.get(metric))
@@ -90,3 +92,11 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
     else:
         click.echo(text(table, summary))
         click.echo(f"indices in {out / 'sensitivity.csv'}; charts in {out / 'charts'}")
+
+
+def _short(text: str, limit: int = 50) -> str:
+    """A requirement's description cut for a chart title (at a comma, then at a word)."""
+    for mark in (": ", ", "):
+        if len(text) > limit and mark in text:
+            text = text.split(mark, 1)[0]
+    return textwrap.shorten(text, limit, placeholder="...")

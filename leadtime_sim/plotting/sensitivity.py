@@ -37,9 +37,9 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
         ax.plot(rows["sigma"], y, linestyle="none", marker="D", color=colour(1), label="sigma (interaction)")
         ax.set_xlabel("elementary effect over the input's range (metric's units)")
     ax.set_yticks(y, rows["input"])
-    what = label or metric
-    what += (" (no input moves it)" if noise_share is None
-             else f" (simulation noise: {noise_share:.0%} of the variance)")
-    titled(ax, f"What moves it most: {what}", scenario)
+    noise = ("no input moves it" if noise_share is None
+             else f"simulation noise: {noise_share:.0%} of the variance")
+    ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}")
+    titled(ax, f"What moves it most: {label or metric}", scenario)
     legend_outside(ax)
     return ax

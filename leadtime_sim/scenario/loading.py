@@ -106,9 +106,21 @@ def _field_name(key: str) -> str:
 def load_scenario(
     path: str | Path, overrides: Iterable[str] = (), plugins: Plugins = NO_PLUGINS
 ) -> Scenario:
-    """Read, override and validate a scenario file (what is odd but allowed is logged)."""
-    data = apply_overrides(read_toml(path), overrides)
-    return warn_about(validate_scenario(data, str(path), plugins), str(path))
+    """Read, override and validate a scenario file (what is odd but allowed is logged).
+
+    When the overridden scenario is invalid but the file alone is not, the problems are
+    told against ``--set (on FILE)``: the file is not to blame."""
+    raw = read_toml(path)
+    overrides = list(overrides)
+    data = apply_overrides(raw, overrides)
+    try:
+        return warn_about(validate_scenario(data, str(path), plugins), str(path))
+    except InputError:
+        if not overrides:
+            raise
+        validate_scenario(raw, str(path), plugins)  # the file's own problems, if it has any
+        where = f"--set (on {Path(path).name})"
+        return warn_about(validate_scenario(data, where, plugins), where)
 
 
 def warn_about(scenario: Scenario, source: str) -> Scenario:

@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "report": "leadtime_sim.cli.plot:report",
     "quote": "leadtime_sim.cli.quote:quote",
     "optimize": "leadtime_sim.cli.optimize:optimize",
+    "fit": "leadtime_sim.cli.fit:fit",
 }
 """Command name -> ``module:attribute`` of its Click command."""
 

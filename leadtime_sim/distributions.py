@@ -134,6 +134,44 @@ class Gamma(_Dist):
         return rng.gamma(shape, self.mean_ / shape, size)
 
 
+class Weibull(_Dist):
+    """Weibull with ``shape`` k and ``scale`` (or ``mean``): P(X > x) = exp(-(x / scale)^k).
+
+    k < 1: falling hazard (early failures), k = 1: exponential, k > 1: rising hazard (wear);
+    the mean is scale * Gamma(1 + 1/k). ``shape`` is limited to [0.1, 100]: below, the mean
+    is millions of times the scale; above, the sd is about 1% of the mean."""
+
+    dist: Literal["weibull"]
+    shape: Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)]
+    scale: Positive | None = None
+    mean_: Positive | None = Field(default=None, alias="mean")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> Weibull:
+        if (self.scale is None) == (self.mean_ is None):
+            raise ValueError("give exactly one of 'scale' or 'mean'")
+        if not math.isfinite(self.mean):
+            raise ValueError("the mean, scale * Gamma(1 + 1/shape), is too large for a float")
+        return self
+
+    @property
+    def scale_parameter(self) -> float:
+        """The scale, given or from the mean."""
+        if self.scale is not None:
+            return self.scale
+        assert self.mean_ is not None
+        return self.mean_ / math.gamma(1 + 1 / self.shape)
+
+    @property
+    def mean(self) -> float:
+        if self.mean_ is not None:
+            return self.mean_
+        return self.scale_parameter * math.gamma(1 + 1 / self.shape)
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return self.scale_parameter * rng.weibull(self.shape, size)
+
+
 class Triangular(_Dist):
     """Triangular on [``low``, ``high``] peaking at ``mode``."""
 
@@ -207,12 +245,12 @@ class Empirical(_Dist):
 
 
 Distribution = Annotated[
-    Constant | Exponential | Normal | LogNormal | Gamma | Triangular | Uniform | Empirical,
+    Constant | Exponential | Normal | LogNormal | Gamma | Weibull | Triangular | Uniform | Empirical,
     Field(discriminator="dist"),
 ]
 """Any distribution, chosen by its ``dist`` key."""
 
-DIST_NAMES = ("constant", "exponential", "normal", "lognormal", "gamma", "triangular",
+DIST_NAMES = ("constant", "exponential", "normal", "lognormal", "gamma", "weibull", "triangular",
               "uniform", "empirical")
 
 

@@ -21,6 +21,7 @@ from leadtime_sim.distributions import (
     Normal,
     Triangular,
     Uniform,
+    Weibull,
     number_as_constant,
 )
 
@@ -38,6 +39,9 @@ CASES = [
     {"dist": "lognormal", "median": 3.0, "sigma": 0.0},
     {"dist": "gamma", "mean": 6.0, "sd": 2.0},
     {"dist": "gamma", "mean": 1.0, "sd": 3.0},  # shape < 1
+    {"dist": "weibull", "shape": 1.5, "scale": 10.0},
+    {"dist": "weibull", "shape": 0.7, "mean": 4.0},  # falling hazard: a long tail
+    {"dist": "weibull", "shape": 8.0, "scale": 2.0},  # rising hazard: tight around the scale
     {"dist": "triangular", "low": 1.0, "mode": 2.0, "high": 6.0},
     {"dist": "triangular", "low": 0.0, "mode": 0.0, "high": 3.0},
     {"dist": "uniform", "low": 2.0, "high": 5.0},
@@ -78,6 +82,10 @@ def test_known_analytic_means() -> None:
     assert Uniform(dist="uniform", low=1, high=2).mean == pytest.approx(1.5)
     assert Empirical(dist="empirical", values=[0, 10], weights=[3, 1]).mean == pytest.approx(2.5)
     assert Gamma(dist="gamma", mean=4, sd=1).mean == 4
+    # Weibull: scale * Gamma(1 + 1/k); k = 1 is the exponential, k = 2 the Rayleigh.
+    assert Weibull(dist="weibull", shape=1, scale=3).mean == pytest.approx(3)
+    assert Weibull(dist="weibull", shape=2, scale=2).mean == pytest.approx(math.sqrt(math.pi))
+    assert Weibull(dist="weibull", shape=2, mean=5).scale_parameter == pytest.approx(10 / math.sqrt(math.pi))
     # Half-normal: sd * sqrt(2/pi).
     assert Normal(dist="normal", mean=0, sd=2).mean == pytest.approx(2 * math.sqrt(2 / math.pi))
     # Far from zero the truncation does not matter.
@@ -134,13 +142,19 @@ BAD = [
     ({"dist": "lognormal", "median": 1, "mean": 2, "sigma": 0.3}, "exactly one of 'median' or 'mean'"),
     ({"dist": "lognormal", "sigma": 0.3}, "exactly one of 'median' or 'mean'"),
     ({"dist": "lognormal", "median": 1, "sigma": -0.1}, "greater than or equal to 0"),
-    ({"dist": "weibull", "scale": 1}, "unknown distribution 'weibull'"),
+    ({"dist": "weibull", "shape": 0.05, "scale": 1}, "greater than or equal to 0.1"),
+    ({"dist": "weibull", "shape": 101, "scale": 1}, "less than or equal to 100"),
+    ({"dist": "weibull", "shape": 2, "scale": 0}, "greater than 0"),
+    ({"dist": "weibull", "shape": 2}, "exactly one of 'scale' or 'mean'"),
+    ({"dist": "weibull", "shape": 2, "scale": 1, "mean": 1}, "exactly one of 'scale' or 'mean'"),
+    ({"dist": "weibull", "shape": 0.1, "scale": 1e305}, "too large for a float"),
+    ({"dist": "pareto", "scale": 1}, "unknown distribution 'pareto'"),
     ({"mean": 1}, "needs a 'dist' key"),
 ]
 
 FIELDS: dict[str, set[str]] = {
     get_args(model.model_fields["dist"].annotation)[0]: {f.alias or n for n, f in model.model_fields.items()}
-    for model in (Constant, Exponential, Normal, LogNormal, Gamma, Triangular, Uniform, Empirical)
+    for model in (Constant, Exponential, Normal, LogNormal, Gamma, Weibull, Triangular, Uniform, Empirical)
 }
 
 

@@ -2,9 +2,11 @@
 
 The only place that imports Matplotlib (``import leadtime_sim`` does not import this).
 Data in, axes out: sweep aggregates (``points.csv``), series quantiles and a run's orders,
-as pandas DataFrames. :mod:`leadtime_sim.charts` reads result directories and writes files.
+as pandas DataFrames (a distribution fit's chart data as a dict: ``fitting.chart_data``).
+:mod:`leadtime_sim.charts` reads result directories and writes files.
 """
 
+from leadtime_sim.plotting.fit import fit_density_chart, fit_figure, fit_qq_chart
 from leadtime_sim.plotting.orders import lead_time_chart
 from leadtime_sim.plotting.series import (
     Milestone,
@@ -24,6 +26,9 @@ __all__ = [
     "close_heatmap",
     "date_numbers",
     "fan_chart",
+    "fit_density_chart",
+    "fit_figure",
+    "fit_qq_chart",
     "gap_close_chart",
     "lead_time_chart",
     "new_figure",

@@ -20,7 +20,7 @@ from leadtime_sim.cli import main
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.runner import plan_experiment
 from leadtime_sim.experiment.spec import Chart, Experiment
-from leadtime_sim.metrics import METRICS, Metric, flat_metrics, metric_of
+from leadtime_sim.metrics import METRICS, Metric, customer_products, flat_metrics, metric_of
 from leadtime_sim.registry import Registry
 from leadtime_sim.scenario.loading import apply_values, patch_between, patched, scenario_with
 from leadtime_sim.sim import ORDERING_RULES, POLICIES
@@ -81,7 +81,8 @@ def test_a_runs_metric_columns_are_exactly_the_catalogues() -> None:
     assert {metric_of(column).name for column in row} == set(METRICS)
     for metric in METRICS.values():
         subjects = {"requirement": result.scenario.requirements, "run": [None],
-                    "product": [p for p in result.scenario.products if result.summary["products"][p]["ordered_units"]]}
+                    "product": [p for p in result.scenario.products if result.summary["products"][p]["ordered_units"]],
+                    "customer": customer_products(result.scenario)}
         for subject in subjects[metric.per]:
             assert metric.column(subject) in row
 
@@ -215,9 +216,9 @@ LAYERS = [
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},
-    {"metrics", "limits", "run", "tables", "outputs", "fitting"},
+    {"metrics", "limits", "run", "tables", "outputs", "fitting", "calibration"},
     {"experiment"},
-    {"results", "charts", "comparisons", "report", "report_optimize"},
+    {"results", "charts", "comparisons", "report", "report_optimize", "report_sensitivity"},
     {"cli", "__main__"},
 ]
 """Each module may import (at module level) only modules of its own layer or below. The

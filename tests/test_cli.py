@@ -147,3 +147,31 @@ def test_ci_runs_the_readme_quick_start() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     for command in commands:
         assert command in ci.splitlines()
+
+
+def test_a_mistyped_command_gets_a_did_you_mean() -> None:
+    result = CliRunner().invoke(main, ["sweeep", "x.toml"])
+    assert result.exit_code == 2 and "No such command 'sweeep'. Did you mean 'sweep'?" in result.output
+
+
+def test_the_command_list_shows_whole_first_sentences() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split("Commands:")[1].split())
+    assert "..." not in text
+    assert "Check scenario FILES; print every problem with its field path (exit 2 if any)." in text
+    assert "_LEADTIME_SIM_COMPLETE=bash_source" in text  # completion is documented
+
+
+def test_quiet_prints_no_progress_and_help_shows_no_raw_ranges(tmp_path: Path) -> None:
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    loud = CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(tmp_path / "a"), "--executor", "serial",
+                                     "--no-charts"])
+    quiet = CliRunner().invoke(main, ["-q", "sweep", str(tiny), "--out", str(tmp_path / "b"), "--executor",
+                                      "serial", "--no-charts"])
+    assert loud.exit_code == quiet.exit_code == 0
+    assert "runs " in loud.stderr and "runs " not in quiet.stderr
+    assert quiet.stdout == loud.stdout.replace(str(tmp_path / "a"), str(tmp_path / "b"))
+    help_text = CliRunner().invoke(main, ["run", "--help"]).output
+    assert "9223372036854775807" not in help_text and "FINITE FLOAT RANGE" not in help_text
+    assert "factories.patriot_fire_units.lines=2" in help_text

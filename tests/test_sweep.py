@@ -682,8 +682,16 @@ def test_dry_run_prints_the_number_of_runs_and_runs_nothing(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
+    from leadtime_sim.experiment import task
+
+    def no_runs(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--dry-run ran a simulation")
+
+    monkeypatch.setattr(task, "simulate", no_runs, raising=False)
+    monkeypatch.setattr("leadtime_sim.run.simulate", no_runs)
     code, stdout, stderr, _ = invoke(str(TINY), "--out", str(out), "--dry-run")
     assert code == 0, stderr
+    assert "{" not in stdout  # the points in words, not as Python dicts
     assert f"{TINY_POINTS * TINY_REPS} runs" in stdout
     assert f"{TINY_POINTS} design points" in stdout
     assert not out.exists() and list(tmp_path.iterdir()) == []

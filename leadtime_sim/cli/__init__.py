@@ -7,6 +7,7 @@ program that started them, and pandas, Arrow and the store are no use to them.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from importlib import import_module
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from leadtime_sim._version import __version__
+from leadtime_sim.cli.settings import SETTINGS
 
 SUBCOMMANDS = {
     "run": "leadtime_sim.cli.commands:run",
@@ -46,21 +48,52 @@ class LazyGroup(click.Group):
             self.add_command(getattr(import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """As Click's, with "did you mean" for a mistyped command."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command with the whole first sentence of its help (Click cuts it at ~45 characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                text = " ".join((command.help or "").split())
+                first = text.split(". ")[0].rstrip(".") + "." if text else ""
+                rows.append((name, command.short_help or first))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Shell completion: eval \"$(_LEADTIME_SIM_COMPLETE=bash_source leadtime-sim)\" "
+                    "(zsh_source, fish_source for those shells).")
 @click.version_option(__version__, prog_name="leadtime-sim")
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines; only results, warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Also log what the library does (info and debug lines).")
+def main(quiet: bool, verbose: bool) -> None:
     """Simulate defence procurement lead times: when do the delivery gaps close?"""
+    if quiet and verbose:
+        raise click.UsageError("-q and -v contradict each other")
     logger = logging.getLogger("leadtime_sim")
     logger.handlers = [EchoHandler()]
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    SETTINGS.quiet = quiet
 
 
 class EchoHandler(logging.Handler):
     """The library's warnings as ``warning: ...`` lines on stderr (wherever stderr is now)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
+        if record.levelno >= logging.WARNING or self.level < logging.INFO or \
+                logging.getLogger("leadtime_sim").level < logging.INFO:
             click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
 
 

@@ -31,7 +31,7 @@ from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=True, path_type=Path))
 @seed_option
-@click.option("--replication", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--replication", type=click.IntRange(min=0), metavar="N", default=0, show_default=True,
               help="Replication number (selects the random streams, as in a sweep).")
 @set_option
 @plugin_option

@@ -34,7 +34,7 @@ WIDTH = 100
               help=f"Fit only these (repeatable, or a comma list): {', '.join(FIT_NAMES)} [default: all].")
 @click.option("--censored-column", default=None, metavar="NAME",
               help="A 0/1 column: 1 = right-censored (not yet delivered: the value is a lower bound).")
-@click.option("--bootstrap", type=click.IntRange(min=0, max=100_000), default=DEFAULT_BOOTSTRAP,
+@click.option("--bootstrap", type=click.IntRange(min=0, max=100_000), metavar="N", default=DEFAULT_BOOTSTRAP,
               show_default=True,
               help="Parametric bootstrap samples for the KS and AD p-values (0: none; the KS p-value is "
                    "then the optimistic textbook one).")

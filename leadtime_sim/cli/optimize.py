@@ -18,6 +18,7 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.cli.settings import SETTINGS
 from leadtime_sim.cli.sweep import no_more_interrupts, terminate
 from leadtime_sim.dates import normalise_date
 from leadtime_sim.errors import InputError
@@ -36,21 +37,21 @@ from leadtime_sim.plotting.frontier import frontier_chart
 @click.option("--by", "by", required=True, metavar="YYYY-MM", help="The date it must be closed by.")
 @click.option("--confidence", type=float, default=0.9, show_default=True,
               help="The probability (0-1) it must be closed by then.")
-@click.option("--budget-musd", type=click.FloatRange(min=0), default=None,
+@click.option("--budget-musd", type=click.FloatRange(min=0), metavar="MUSD", default=None,
               help="Consider only designs whose swept capex is at most this (million USD).")
 @click.option("--minimize", type=click.Choice(["capex", "close"]), default="capex", show_default=True,
               help="capex: the cheapest design that meets the confidence; close: the earliest median "
                    "close within --budget-musd.")
-@click.option("--batch", type=click.IntRange(min=1, max=10_000), default=10, show_default=True,
+@click.option("--batch", type=click.IntRange(min=1, max=10_000), metavar="N", default=10, show_default=True,
               help="Replications added to a candidate at a time.")
-@click.option("--cap", type=click.IntRange(min=1, max=100_000), default=80, show_default=True,
+@click.option("--cap", type=click.IntRange(min=1, max=100_000), metavar="N", default=80, show_default=True,
               help="Most replications a candidate gets.")
-@click.option("--fresh", type=click.IntRange(min=1, max=100_000), default=100, show_default=True,
+@click.option("--fresh", type=click.IntRange(min=1, max=100_000), metavar="N", default=100, show_default=True,
               help="Fresh replications re-estimating the chosen design.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the runs in a results store here (as sweep: resumable), with optimize.json "
                    "and charts/frontier.png.")
-@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+@click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
               help="Worker processes [default: one per core].")
 @click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
               help="Where runs execute (as for sweep).")
@@ -78,6 +79,8 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
 
     def progress(runs: int) -> None:
         now = time.monotonic()
+        if SETTINGS.quiet:
+            return
         if now - shown[0] >= (0.25 if tty else 10):
             shown[0] = now
             line = f"runs {runs} (at most {bound}: every design at the cap)"
@@ -87,7 +90,7 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
         answer = find(plan, question, executor, workers, progress)
     else:
         answer = _into_store(plan, question, out_dir, overrides, resume, force, executor, workers, progress)
-    if tty:
+    if tty and not SETTINGS.quiet:
         click.echo("", err=True)
     if out_dir is not None:
         job = Job("frontier", 1, on_axes(partial(frontier_chart, answer, scenario=plan.scenario.name)))

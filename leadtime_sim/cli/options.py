@@ -19,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
-    help="Override a scenario value, e.g. --set factories.camden.lines=4 (repeatable).")
+    help="Override a scenario value, e.g. --set factories.patriot_fire_units.lines=2 (repeatable).")
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="MODULE",
     help="Import MODULE for its POLICIES / ORDERING_RULES (repeatable).")
@@ -36,10 +36,19 @@ class FiniteFloatRange(click.FloatRange):
 
 
 max_lots_option = click.option(
-    "--max-lots", type=FiniteFloatRange(min=1), default=10_000_000, show_default=True,
+    "--max-lots", type=FiniteFloatRange(min=1), default=10_000_000, show_default=True, metavar="LOTS",
     help="Refuse (and stop) a run that would start more lots than this.")
-seed_option = click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=DEFAULT_SEED,
-                           show_default=True, help="Random seed.")
+class SeedRange(click.IntRange):
+    """Seeds 0 to 2**63 - 1, described so (not as the 19-digit bound)."""
+
+    name = "seed"
+
+    def _describe_range(self) -> str:
+        return "0 to 2**63 - 1"
+
+
+seed_option = click.option("--seed", type=SeedRange(min=0, max=2**63 - 1), default=DEFAULT_SEED,
+                           show_default=True, metavar="SEED", help="Random seed.")
 
 
 def one_line(text: str) -> str:

@@ -27,18 +27,20 @@ QUOTE_NAMES = ("quote.json", "charts")
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--product", required=True, help="Product to order (not a component).")
-@click.option("--quantity", type=click.IntRange(min=1, max=1_000_000_000), default=1, show_default=True,
+@click.option("--quantity", type=click.IntRange(min=1, max=1_000_000_000), metavar="N", default=1,
+              show_default=True,
               help="Units in the order.")
 @click.option("--date", "date", default=None, metavar="YYYY-MM", help="When it is placed [default: start].")
 @click.option("--customer", default=None, help="Who orders it [default: what-if].")
-@click.option("--priority", type=click.IntRange(min=0), default=None,
+@click.option("--priority", type=click.IntRange(min=0), metavar="N", default=None,
               help="Its priority class [default: the product's least urgent].")
-@click.option("--replications", type=click.IntRange(min=1, max=100_000), default=30, show_default=True,
+@click.option("--replications", type=click.IntRange(min=1, max=100_000), metavar="N", default=30,
+              show_default=True,
               help="Paired runs (with and without the order).")
 @seed_option
 @set_option
 @plugin_option
-@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+@click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
               help="Worker processes [default: one per core].")
 @click.option("--target", "targets", multiple=True, metavar="YYYY-MM",
               help="A date to mark on the delivery chart (repeatable).")

@@ -35,17 +35,18 @@ from leadtime_sim.plotting.sensitivity import sensitivity_chart
 @click.option("--method", type=click.Choice(["sobol", "morris"]), default="sobol", show_default=True,
               help="sobol: first- and total-order indices (N (p + 2) points); morris: elementary "
                    "effects for screening many inputs (N (p + 1) points).")
-@click.option("--samples", type=click.IntRange(min=2, max=100_000), default=64, show_default=True,
+@click.option("--samples", type=click.IntRange(min=2, max=100_000), metavar="N", default=64,
+              show_default=True,
               help="N, SALib's base sample count (a power of 2 for Sobol).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
               help="A run metric (gap_closed_months.<requirement>, quoted_lead_time_months.<product>, "
                    "max_gap_units.<requirement>, capex_musd, ...) or p_closed.<requirement>@YYYY-MM; "
                    "repeat for more [default: every requirement's gap_closed_months].")
-@click.option("--replications", type=click.IntRange(min=1, max=10_000), default=None,
+@click.option("--replications", type=click.IntRange(min=1, max=10_000), metavar="N", default=None,
               help="Replications per point [default: the experiment's].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The results store [default: results/<experiment file stem>-sensitivity].")
-@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+@click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
               help="Worker processes [default: one per core].")
 @click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
               help="Where runs execute (as for sweep).")

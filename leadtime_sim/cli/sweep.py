@@ -15,13 +15,13 @@ import click
 
 from leadtime_sim.charts.files import check_charts, write_charts
 from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_lots_option, set_option
+from leadtime_sim.cli.settings import SETTINGS
 from leadtime_sim.experiment.executors import EXECUTORS, ExecutorError, default_workers
 from leadtime_sim.experiment.runner import MAX_RUNS, Plan, plan_experiment, run_plan
-from leadtime_sim.experiment.task import execute
 from leadtime_sim.io import safe_name
 from leadtime_sim.report import headlines
 from leadtime_sim.results import load_results
-from leadtime_sim.sim import Limits
+from leadtime_sim.sim import Limits, estimate_lots
 
 
 class Progress:
@@ -34,6 +34,8 @@ class Progress:
         self.tty = sys.stderr.isatty()
 
     def __call__(self, finished: int, failed: int, total: int) -> None:
+        if SETTINGS.quiet:
+            return
         now = time.monotonic()
         if self.first is None:
             self.first = finished - 1
@@ -47,7 +49,7 @@ class Progress:
         click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
 
     def close(self) -> None:
-        if self.tty:
+        if self.tty and not SETTINGS.quiet:
             click.echo("", err=True)
 
 
@@ -73,27 +75,36 @@ def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | 
     return value
 
 
+SECONDS_PER_LOT = 14e-6
+"""A run's time per lot that ``estimate_lots`` counts (an upper bound: ~14,600 for the default
+scenario, which starts ~7,400), on the 2-core Intel Xeon VM of README's Speed section (about
+0.2 s a run): ``--dry-run``'s rough estimate, made without running anything."""
+
+
 def show_design(plan: Plan, workers: int) -> None:
-    """Print the design and a time estimate from a few timed runs (``--dry-run``)."""
+    """Print the design and a rough time estimate from the lots each point would start
+    (``--dry-run``: every point is validated; nothing runs)."""
     e = plan.experiment
     click.echo(f"{e.name}: {len(plan.points)} design points x {e.replications} replications "
                f"= {plan.runs} runs")
     for point in plan.points[:20]:
-        click.echo(f"  point {point.point_id}: {point.axes}")
+        values = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                           for k, v in point.axes.items())
+        click.echo(f"  point {point.point_id}: {values or 'the model as it is'}")
     if len(plan.points) > 20:
         click.echo(f"  ... and {len(plan.points) - 20} more")
-    samples = [execute(plan.context, task) for task in plan.tasks()[:3]]
-    seconds = statistics.mean(s.seconds for s in samples)
+    lots = statistics.mean(estimate_lots(plan.point_scenario(p.point_id)) for p in plan.points[:50])
+    seconds = lots * SECONDS_PER_LOT
     estimate = seconds * plan.runs / workers
-    click.echo(f"about {seconds:.3f} s per run; estimated {estimate / 60:.1f} min with "
-               f"{workers} worker(s)")
+    click.echo(f"at most about {lots:,.0f} lots a run, roughly {seconds:.2f} s each on a 2-core VM; "
+               f"estimated {estimate / 60:.1f} min with {workers} worker(s)")
 
 
 @click.command()
 @click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results store [default: results/<experiment name>].")
-@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+              help="Results store [default: results/<experiment file stem>].")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
               help="Worker processes [default: one per core].")
 @click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
               help=f"Where runs execute: {EXECUTORS.summaries()}.")
@@ -103,8 +114,9 @@ def show_design(plan: Plan, workers: int) -> None:
 @click.option("--retry-failed", is_flag=True,
               help="With --resume: also run again the runs recorded as failed (a timeout, say).")
 @click.option("--force", is_flag=True, help="Replace a store holding other results.")
-@click.option("--dry-run", is_flag=True, help="Print the design and a time estimate; run nothing.")
-@click.option("--replications", type=click.IntRange(min=1, max=1_000_000), default=None,
+@click.option("--dry-run", is_flag=True,
+              help="Validate every point, print the design and a rough time estimate; run nothing.")
+@click.option("--replications", type=click.IntRange(min=1, max=1_000_000), metavar="N", default=None,
               help="Replications per design point [default: the experiment's].")
 @click.option("--no-charts", is_flag=True, help="Do not draw the experiment's charts into OUT/charts/.")
 @set_option
@@ -161,6 +173,8 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
         for headline in headlines(load_results(out)):
             click.echo(f"  {headline.text}")
     if not no_charts and counts["done"]:
+        if not SETTINGS.quiet:
+            click.echo("drawing the charts ...", err=True)
         click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
     if counts["failed"]:
         runs = store.runs_frame()

@@ -115,8 +115,9 @@ def test_set_values_are_validated_like_the_file() -> None:
     lines = assert_clean_exit_2(invoke("validate", CHARTS_MODEL, "--set", "factories.assembly.lines=nan",
                                        "--set", "orders[0].placed=\"2025-13\""))
     assert len(lines) == 2, lines
-    assert lines[0].startswith(f"error: {CHARTS_MODEL}: factories.assembly.lines: ")
-    assert lines[1].startswith(f"error: {CHARTS_MODEL}: orders[0].placed: ")
+    name = Path(CHARTS_MODEL).name  # the file is valid: the problems are --set's (issue 17)
+    assert lines[0].startswith(f"error: --set (on {name}): factories.assembly.lines: ")
+    assert lines[1].startswith(f"error: --set (on {name}): orders[0].placed: ")
 
 
 # -- every option -----------------------------------------------------------------------------

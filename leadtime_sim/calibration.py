@@ -88,7 +88,17 @@ def load_calibration(path: str | Path) -> tuple[Calibration, Scenario]:
     except ValidationError as exc:
         raise InputError([problem(str(path), ".".join(map(str, e["loc"])), e["msg"])
                           for e in exc.errors()]) from None
-    return calibration, load_scenario(Path(path).parent / calibration.model)
+    scenario = load_scenario(Path(path).parent / calibration.model)
+    orders = {o.id for o in scenario.orders}
+    problems = []
+    for i, target in enumerate(calibration.targets):
+        if target.product is not None and target.product not in scenario.products:
+            problems.append(problem(str(path), f"targets[{i}].product", f"no product {target.product!r} in the model"))
+        if target.order is not None and target.order not in orders:
+            problems.append(problem(str(path), f"targets[{i}].order", f"no order {target.order!r} in the model"))
+    if problems:
+        raise InputError(problems)
+    return calibration, scenario
 
 
 def observe(target: Target, scenario: Scenario, result: RunResult) -> float:

@@ -159,7 +159,8 @@ def test_the_command_list_shows_whole_first_sentences() -> None:
     assert result.exit_code == 0
     text = " ".join(result.output.split("Commands:")[1].split())
     assert "..." not in text
-    assert "Check scenario FILES; print every problem with its field path (exit 2 if any)." in text
+    assert ("Check scenario, experiment and calibration FILES; print every problem with its field path "
+            "(exit 2 if any).") in text
     assert "_LEADTIME_SIM_COMPLETE=bash_source" in text  # completion is documented
 
 
@@ -175,3 +176,25 @@ def test_quiet_prints_no_progress_and_help_shows_no_raw_ranges(tmp_path: Path) -
     help_text = CliRunner().invoke(main, ["run", "--help"]).output
     assert "9223372036854775807" not in help_text and "FINITE FLOAT RANGE" not in help_text
     assert "factories.patriot_fire_units.lines=2" in help_text
+
+
+def test_validate_knows_experiments_and_calibration_targets() -> None:
+    """Each kind checked fully, nothing run; an experiment's bad axis is one line, exit 2,
+    not ten scenario errors about its keys."""
+    root = Path(__file__).resolve().parents[1]
+    ok = CliRunner().invoke(main, ["validate", str(root / "experiments" / "capacity_sweep.toml"),
+                                   str(root / "models" / "calibration.toml"),
+                                   str(root / "models" / "single_line.toml")])
+    assert ok.exit_code == 0, ok.output
+    assert "experiment Patriot capacity sweep: 12 design points x 30 replications" in ok.output
+    assert "calibration targets: 14 figures" in ok.output and "scenario Single line" in ok.output
+    bad = CliRunner().invoke(main, ["validate", str(Path(__file__).with_name("data") / "bad_axis_path.toml")])
+    assert bad.exit_code == 2
+    assert bad.stderr.count("error:") == 1 and "factories.nope" in bad.stderr and "did you mean" not in bad.stderr
+
+
+def test_schema_of_experiments() -> None:
+    result = CliRunner().invoke(main, ["schema", "--experiment"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert {"model", "axes", "replications", "targets"} <= set(schema["properties"])

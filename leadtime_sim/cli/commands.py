@@ -19,9 +19,10 @@ from leadtime_sim.cli.options import (
     set_option,
 )
 from leadtime_sim.cli.summary_text import summary_table
-from leadtime_sim.errors import InputError
+from leadtime_sim.errors import InputError, read_toml
 from leadtime_sim.io import safe_name
 from leadtime_sim.outputs import check_run_folder, write_run
+from leadtime_sim.plugins import Plugins
 from leadtime_sim.run import simulate
 from leadtime_sim.scenario import json_schema
 from leadtime_sim.scenario.loading import load_scenario
@@ -75,21 +76,48 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
 @plugin_option
 @input_errors_exit_2
 def validate(files: tuple[Path, ...], overrides: tuple[str, ...], plugins: tuple[str, ...]) -> None:
-    """Check scenario FILES; print every problem with its field path (exit 2 if any)."""
+    """Check scenario, experiment and calibration FILES; print every problem with its field
+    path (exit 2 if any).
+
+    The kind of each file is told by its keys: an experiment names a ``model`` and no
+    factories (every design point is validated, nothing runs); calibration targets name a
+    ``model`` and ``targets`` tables; anything else is read as a scenario."""
     loaded = plugins_from(plugins)
     problems: list[str] = []
     for file in files:
         try:
-            scenario = load_scenario(file, overrides, loaded)
+            click.echo(f"{file}: ok ({_check_file(file, overrides, loaded)})")
         except InputError as exc:
             problems += exc.problems
-        else:
-            click.echo(f"{file}: ok ({scenario.name})")
     if problems:
         fail(problems)
 
 
+def _check_file(file: Path, overrides: tuple[str, ...], plugins: Plugins) -> str:
+    """Validate one input file of any kind; what it is, in words (InputError if it is bad)."""
+    raw = read_toml(file)
+    if "model" in raw and "factories" not in raw:
+        targets = raw.get("targets")
+        if isinstance(targets, list) and targets and all(isinstance(t, dict) for t in targets):
+            from leadtime_sim.calibration import load_calibration
+
+            calibration, _ = load_calibration(file)
+            return f"calibration targets: {len(calibration.targets)} figures, model {calibration.model}"
+        from leadtime_sim.experiment.runner import plan_experiment
+
+        plan = plan_experiment(file, overrides)
+        return (f"experiment {plan.experiment.name}: {len(plan.points)} design points x "
+                f"{plan.experiment.replications} replications, every point valid")
+    return f"scenario {load_scenario(file, overrides, plugins).name}"
+
+
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors)."""
+@click.option("--experiment", "of_experiment", is_flag=True, help="The schema of experiment files instead.")
+def schema(of_experiment: bool) -> None:
+    """Print the JSON Schema of scenario files, or with --experiment of experiment files (for editors)."""
+    if of_experiment:
+        from leadtime_sim.experiment.spec import Experiment
+
+        click.echo(json.dumps(Experiment.model_json_schema(by_alias=True), indent=2))
+        return
     click.echo(json.dumps(json_schema(), indent=2))

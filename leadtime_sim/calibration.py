@@ -93,9 +93,11 @@ def load_calibration(path: str | Path) -> tuple[Calibration, Scenario]:
     problems = []
     for i, target in enumerate(calibration.targets):
         if target.product is not None and target.product not in scenario.products:
-            problems.append(problem(str(path), f"targets[{i}].product", f"no product {target.product!r} in the model"))
+            problems.append(problem(str(path), f"targets[{i}].product",
+                                    f"no product {target.product!r} in the model"))
         if target.order is not None and target.order not in orders:
-            problems.append(problem(str(path), f"targets[{i}].order", f"no order {target.order!r} in the model"))
+            problems.append(problem(str(path), f"targets[{i}].order",
+                                    f"no order {target.order!r} in the model"))
     if problems:
         raise InputError(problems)
     return calibration, scenario

@@ -11,9 +11,11 @@ built-in registries (``sim.policies.POLICIES``, ``sim.ordering.ORDERING_RULES``)
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from leadtime_sim.errors import InputError
@@ -49,12 +51,19 @@ def _table(module: Any, name: str, label: str) -> Mapping[str, Callable[..., Any
     found = getattr(module, label, {})
     if not isinstance(found, Mapping) or not all(
             isinstance(k, str) and callable(v) for k, v in found.items()):
-        raise InputError([f"--plugin {name}: {label} must map names to classes or functions"])
+        raise InputError([f"plugin {name}: {label} must map names to classes or functions"])
     return found
 
 
-def load_plugins(modules: Iterable[str]) -> Plugins:
-    """Import each module and add its ``POLICIES`` and ``ORDERING_RULES`` to the built-ins."""
+def load_plugins(modules: Iterable[str], search: Iterable[str | Path] = ()) -> Plugins:
+    """Import each module and add its ``POLICIES`` and ``ORDERING_RULES`` to the built-ins.
+
+    ``search``: folders to import from first (an experiment's own folder, the working
+    directory), put at the front of ``sys.path`` if they are not on it - so that a plugin
+    next to its experiment imports the same way in the command, in Python and in workers."""
+    for folder in reversed([str(Path(f).resolve()) for f in search]):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     policies: dict[str, type[AllocationPolicy]] = {}
     rules: dict[str, OrderingRule] = {}
     names = tuple(modules)
@@ -62,11 +71,11 @@ def load_plugins(modules: Iterable[str]) -> Plugins:
         try:
             module = importlib.import_module(name)
         except Exception as exc:  # any import failure is the user's input problem
-            raise InputError([f"--plugin {name}: cannot import: {type(exc).__name__}: {exc}"]) from None
+            raise InputError([f"plugin {name}: cannot import: {type(exc).__name__}: {exc}"]) from None
         found_policies = _table(module, name, "POLICIES")
         found_rules = _table(module, name, "ORDERING_RULES")
         if not found_policies and not found_rules:
-            raise InputError([f"--plugin {name}: defines neither POLICIES nor ORDERING_RULES"])
+            raise InputError([f"plugin {name}: defines neither POLICIES nor ORDERING_RULES"])
         policies.update(found_policies)  # type: ignore[arg-type]
         rules.update(found_rules)
     return Plugins(policies, rules, names)

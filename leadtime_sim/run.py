@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadtime_sim.errors import InputError
 from leadtime_sim.metrics import Flows, product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario import Scenario
@@ -44,8 +45,23 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
+    _check_plugins(scenario, plugins)
     with fewer_collections():
         records = run_kernel(scenario, seed, replication, plugins, limits, asks)
         flows = product_flows(records)
         return RunResult(scenario, seed, replication, records,
                          summarize(scenario, records, seed, replication, flows), flows)
+
+
+def _check_plugins(scenario: Scenario, plugins: Plugins) -> None:
+    """The scenario's policy and ordering rules are among ``plugins``' and the built-ins:
+    else an InputError saying to pass the plugins given to ``load_scenario`` here too."""
+    missing = [] if scenario.policy.allocation in plugins.all_policies else [
+        f"allocation policy {scenario.policy.allocation!r}"]
+    missing += [f"ordering rule {r.ordering.rule!r} (requirements.{name})"
+                for name, r in scenario.requirements.items()
+                if r.ordering is not None and r.ordering.rule not in plugins.all_ordering_rules]
+    if missing:
+        raise InputError([f"simulate: the scenario names {', '.join(missing)}, which comes from a plugin "
+                          "not passed here: pass the plugins given to load_scenario to simulate too "
+                          "(plugins=lts.load_plugins([...]))"])

@@ -198,3 +198,60 @@ def test_schema_of_experiments() -> None:
     assert result.exit_code == 0
     schema = json.loads(result.output)
     assert {"model", "axes", "replications", "targets"} <= set(schema["properties"])
+
+
+NEWEST = ("from leadtime_sim import AllocationPolicy\n"
+          "class Newest(AllocationPolicy):\n"
+          "    def take(self, units):\n"
+          "        taken = []\n"
+          "        while units and self.queue:\n"
+          "            order = self.queue[-1]\n"
+          "            n = min(units, order.uncommitted)\n"
+          "            taken.append((order, n)); units -= n\n"
+          "            if n == order.uncommitted:\n"
+          "                self.queue.pop()\n"
+          "        return taken\n"
+          "POLICIES = {'newest': Newest}\n")
+
+
+def test_a_plugin_beside_its_experiment_imports_in_sweep_and_workers(tmp_path: Path) -> None:
+    """The experiment names a plugin module in its own folder; the sweep runs from elsewhere,
+    in worker processes (as a subprocess), and every run uses the plugin's policy."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "study_policies.py").write_text(NEWEST)
+    (folder / "e.toml").write_text(f'''
+name = "plugin sweep"
+model = "{Path(MMC).resolve().as_posix()}"
+replications = 2
+plugins = ["study_policies"]
+overrides = {{ end = "2027-01", "policy.allocation" = "newest" }}
+[[axes]]
+path = "factories.server.lines"
+values = [2, 3]
+''')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "leadtime_sim", "sweep", str(folder / "e.toml"), "--out",
+                           str(tmp_path / "out"), "--workers", "2", "--no-charts"], cwd=elsewhere,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "4 runs done, 0 failed" in done.stdout
+
+
+def test_simulate_without_the_plugins_says_what_to_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leadtime_sim as lts
+
+    (tmp_path / "py_policies.py").write_text(NEWEST)
+    monkeypatch.chdir(tmp_path)
+    plugins = lts.load_plugins(["py_policies"], search=[tmp_path])
+    scenario = lts.load_scenario(MMC, overrides=['policy.allocation="newest"'], plugins=plugins)
+    with pytest.raises(lts.InputError) as info:
+        lts.simulate(scenario)
+    (line,) = info.value.problems
+    assert "allocation policy 'newest'" in line and "pass the plugins given to load_scenario" in line
+    assert "--plugin" not in line
+    assert lts.simulate(scenario, plugins=plugins, limits=lts.Limits(max_lots=1e7)).summary
+    with pytest.raises(lts.InputError) as missing:
+        lts.load_plugins(["no_such_xyz"])
+    assert missing.value.problems[0].startswith("plugin no_such_xyz: cannot import")

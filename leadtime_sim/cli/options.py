@@ -78,6 +78,7 @@ def plugins_from(modules: tuple[str, ...]) -> Plugins:
     """Load plugin modules, looking in the current directory as ``python -m`` would."""
     if not modules:
         return NO_PLUGINS
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    return load_plugins(modules)
+    try:
+        return load_plugins(modules, search=[Path.cwd()])
+    except InputError as exc:
+        raise InputError([f"--{p}" for p in exc.problems]) from None

@@ -125,8 +125,7 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
     by_months = months_between(scenario.start, question.by)
     horizon = months_between(scenario.start, scenario.end)
     context = SweepContext(scenario, plan.context.seed, plan.context.plugins, plan.context.source,
-                           plan.context.limits, (),
-                           ((question.by, by_months),))
+                           plan.context.limits, (), ((question.by, by_months),), plan.context.plugin_folders)
     ran, reused = [0], [0]
 
     def evaluate(candidates: Sequence[Candidate], replications: range) -> None:

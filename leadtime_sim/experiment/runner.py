@@ -95,9 +95,9 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
         experiment = experiment.model_copy(update={"replications": replications})
     source = str(path)
     try:
-        plugins = load_plugins(experiment.plugins) if experiment.plugins else NO_PLUGINS
+        plugins = load_plugins(experiment.plugins, plugin_folders(path)) if experiment.plugins else NO_PLUGINS
     except InputError as exc:
-        raise InputError([f"{source}: plugins: {p.removeprefix('--plugin ')}" for p in exc.problems]) \
+        raise InputError([f"{source}: plugins: {p.removeprefix('plugin ')}" for p in exc.problems]) \
             from None
     size = design_size(experiment)
     runs = size * experiment.replications
@@ -117,8 +117,14 @@ def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Lim
         raise InputError([f"{source}: baseline: {exc}"]) from None
     targets = tuple((d, months_between(scenario.start, d)) for d in experiment.targets)
     context = SweepContext(scenario, experiment.seed, tuple(experiment.plugins), str(model_path), limits,
-                           tuple(experiment.metrics), targets)
+                           tuple(experiment.metrics), targets, plugin_folders(path))
     return Plan(experiment, Path(path), model_path, context, points, baseline, patches)
+
+
+def plugin_folders(experiment_path: str | Path) -> tuple[str, ...]:
+    """Where an experiment's plugins are imported from: its own folder, then the working
+    directory (the same in the sweep's process and in every worker)."""
+    return (str(Path(experiment_path).resolve().parent), str(Path.cwd()))
 
 
 def _check_metrics(source: str, experiment: Experiment, scenario: Scenario) -> None:

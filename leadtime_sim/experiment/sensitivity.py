@@ -28,7 +28,7 @@ import pandas as pd
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.design import DesignPoint, tied_values
-from leadtime_sim.experiment.runner import Plan, _point_patches
+from leadtime_sim.experiment.runner import Plan, _point_patches, plugin_folders
 from leadtime_sim.experiment.spec import Axis
 from leadtime_sim.metrics import METRICS
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
@@ -115,7 +115,8 @@ def sensitivity_plan(plan: Plan, study: Study) -> tuple[Plan, np.ndarray]:
             values[axis.path] = value
             values |= tied_values(axis, value, None)
         points.append(DesignPoint(k, labels, values))
-    plugins = load_plugins(plan.experiment.plugins) if plan.experiment.plugins else NO_PLUGINS
+    plugins = (load_plugins(plan.experiment.plugins, plugin_folders(plan.experiment_path))
+               if plan.experiment.plugins else NO_PLUGINS)
     patches, problems = _point_patches(str(plan.experiment_path), plan.scenario, points, plugins,
                                        plan.context.limits)
     if problems:

@@ -49,6 +49,8 @@ class SweepContext:
     """Metric name prefixes to keep (empty: all)."""
     targets: tuple[tuple[str, float], ...] = ()
     """The experiment's target dates (and months from start): what limits each gap then."""
+    plugin_folders: tuple[str, ...] = ()
+    """Folders the plugins are imported from (``runner.plugin_folders``)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,8 @@ class RunOutcome:
 
 
 @lru_cache(maxsize=8)
-def _plugins(modules: tuple[str, ...]) -> Plugins:
-    return load_plugins(modules) if modules else NO_PLUGINS
+def _plugins(modules: tuple[str, ...], folders: tuple[str, ...] = ()) -> Plugins:
+    return load_plugins(modules, folders) if modules else NO_PLUGINS
 
 
 def _monthly_columns(rows: Sequence[NamedTuple], entity: str,
@@ -135,7 +137,8 @@ def execute(context: SweepContext, task: RunTask) -> RunOutcome:
     began = time.perf_counter()
     try:
         scenario = patched(context.base, task.patch)
-        result = simulate(scenario, context.seed, task.replication, _plugins(context.plugins),
+        plugins = _plugins(context.plugins, context.plugin_folders)
+        result = simulate(scenario, context.seed, task.replication, plugins,
                           context.limits)
         metrics = flat_metrics(result.summary, scenario)
         if context.metrics:

@@ -21,8 +21,11 @@ from leadtime_sim._version import __version__
 
 if TYPE_CHECKING:
     from leadtime_sim.errors import InputError
+    from leadtime_sim.experiment.runner import plan_experiment, run_experiment
+    from leadtime_sim.experiment.spec import Experiment
     from leadtime_sim.experiment.whatif import quote
     from leadtime_sim.plugins import Plugins, load_plugins
+    from leadtime_sim.results import load_results
     from leadtime_sim.run import DEFAULT_SEED, RunResult, simulate
     from leadtime_sim.scenario import Scenario, json_schema
     from leadtime_sim.scenario.loading import apply_overrides, load_scenario, validate_scenario
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
         SimulationError,
         estimate_lots,
     )
+    from leadtime_sim.tables import orders_frame, series_frame
 
 _HOMES = {
     "InputError": "errors", "quote": "experiment.whatif", "Plugins": "plugins", "load_plugins": "plugins",
@@ -43,14 +47,38 @@ _HOMES = {
     "validate_scenario": "scenario.loading",
     "AllocationPolicy": "sim", "Limits": "sim", "Review": "sim", "RunLimitExceeded": "sim",
     "SimulationError": "sim", "estimate_lots": "sim",
+    "orders_frame": "tables", "series_frame": "tables", "load_results": "results",
+    "Experiment": "experiment.spec", "plan_experiment": "experiment.runner",
+    "run_experiment": "experiment.runner",
 }
 """Public name -> the module (under ``leadtime_sim``) that defines it."""
 
 __all__ = [
-    "DEFAULT_SEED", "AllocationPolicy", "InputError", "Limits", "Plugins", "Review",
-    "RunLimitExceeded", "RunResult", "Scenario", "SimulationError", "__version__",
-    "apply_overrides", "estimate_lots", "json_schema", "load_plugins", "load_scenario",
-    "quote", "simulate", "validate_scenario",
+    "DEFAULT_SEED",
+    "AllocationPolicy",
+    "Experiment",
+    "InputError",
+    "Limits",
+    "Plugins",
+    "Review",
+    "RunLimitExceeded",
+    "RunResult",
+    "Scenario",
+    "SimulationError",
+    "__version__",
+    "apply_overrides",
+    "estimate_lots",
+    "json_schema",
+    "load_plugins",
+    "load_results",
+    "load_scenario",
+    "orders_frame",
+    "plan_experiment",
+    "quote",
+    "run_experiment",
+    "series_frame",
+    "simulate",
+    "validate_scenario",
 ]
 
 

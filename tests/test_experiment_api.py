@@ -40,3 +40,25 @@ def test_an_unknown_metric_is_refused_with_its_path(tmp_path: Path) -> None:
         run_experiment(_experiment(tmp_path, '["gap_closed_month"]'), tmp_path / "out", executor="serial")
     assert "metrics[0]" in caught.value.problems[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_an_experiment_built_in_memory_runs_like_its_file(tmp_path: Path) -> None:
+    """The same experiment as a dict (model relative to ``folder``) and as a TOML file give
+    the same runs, bit for bit; the public names are at the top level."""
+    import leadtime_sim as lts
+
+    root = Path(__file__).resolve().parents[1]
+    data = {"name": "in memory", "model": "models/single_line.toml", "replications": 2, "seed": 4,
+            "axes": [{"path": "factories.line.lines", "values": [1, 2]}]}
+    memory = lts.run_experiment(data, tmp_path / "memory", executor="serial", folder=root)
+    (root_copy := tmp_path / "e.toml").write_text(
+        f'name = "in memory"\nmodel = "{(root / "models" / "single_line.toml").as_posix()}"\n'
+        'replications = 2\nseed = 4\n[[axes]]\npath = "factories.line.lines"\nvalues = [1, 2]\n')
+    from_file = lts.run_experiment(root_copy, tmp_path / "file", executor="serial")
+    metrics = [c for c in memory.runs_frame().columns if c.startswith("gap_closed")]
+    assert metrics
+    assert memory.runs_frame()[metrics].equals(from_file.runs_frame()[metrics])
+    assert lts.load_results(tmp_path / "memory").name == "Single line"
+    assert lts.Experiment.model_validate(data).name == "in memory"
+    result = lts.simulate(root / "models" / "single_line.toml")
+    assert len(lts.orders_frame(result)) == len(result.records.orders) and not lts.series_frame(result).empty

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ from leadtime_sim.errors import InputError, OutputError, problem, read_toml
 from leadtime_sim.experiment.design import DesignPoint, baseline_point, design_size, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.integrity import manifest_hashes
-from leadtime_sim.experiment.spec import Experiment, load_experiment
+from leadtime_sim.experiment.spec import Experiment, experiment_from, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext
 from leadtime_sim.io import system_memory_pool
@@ -83,14 +83,21 @@ MAX_RUNS = 100_000
 """Sweeps with more runs than this need an explicit yes (``--yes``)."""
 
 
-def plan_experiment(path: str | Path, overrides: Sequence[str] = (), limits: Limits = NO_LIMITS,
-                    yes: bool = False, replications: int | None = None) -> Plan:
+def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides: Sequence[str] = (),
+                    limits: Limits = NO_LIMITS, yes: bool = False, replications: int | None = None,
+                    folder: str | Path = ".") -> Plan:
     """Load the experiment and its model, expand the design and validate every point once.
 
-    Refuses (InputError) a point whose run would start more than ``limits.max_lots`` lots,
-    and a sweep of more than MAX_RUNS runs unless ``yes``.
+    ``path``: an experiment file, or an experiment as data (an ``Experiment``, or a dict as
+    its TOML would give), whose model is found relative to ``folder``. Refuses (InputError)
+    a point whose run would start more than ``limits.max_lots`` lots, and a sweep of more
+    than MAX_RUNS runs unless ``yes``.
     """
-    experiment, model_path = load_experiment(path)
+    if isinstance(path, (str, Path)):
+        experiment, model_path = load_experiment(path)
+    else:
+        experiment, model_path = experiment_from(path, folder)
+        path = Path(folder).resolve() / "<in memory>"
     if replications is not None:
         experiment = experiment.model_copy(update={"replications": replications})
     source = str(path)
@@ -196,7 +203,10 @@ def _point_patches(source: str, base: Scenario, points: list[DesignPoint], plugi
     return patches, problems
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, experiment: Experiment | None = None) -> str:
+    """The file's SHA-256; for an experiment given in memory, its JSON's."""
+    if experiment is not None and not path.is_file():
+        return hashlib.sha256(experiment.model_dump_json(by_alias=True).encode()).hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -210,7 +220,7 @@ def manifest_for(plan: Plan, overrides: Sequence[str], study: dict[str, Any] | N
         "experiment_name": plan.experiment.name,
         "identity": identity,
         "experiment_file": str(plan.experiment_path),
-        "experiment_sha256": _sha256(plan.experiment_path),
+        "experiment_sha256": _sha256(plan.experiment_path, plan.experiment),
         "model_file": str(plan.model_path),
         "model_sha256": _sha256(plan.model_path),
         "experiment": experiment_json,
@@ -242,17 +252,18 @@ Progress = Callable[[int, int, int], None]
 """Called with (runs finished, failed, total) as runs finish."""
 
 
-def run_experiment(path: str | Path, out: str | Path, executor: str = "process",
-                   workers: int | None = None, scheduler: str | None = None,
+def run_experiment(path: str | Path | Experiment | Mapping[str, Any], out: str | Path,
+                   executor: str = "process", workers: int | None = None, scheduler: str | None = None,
                    resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
                    progress: Progress | None = None, limits: Limits = NO_LIMITS,
                    yes: bool = False, replications: int | None = None,
-                   retry_failed: bool = False) -> ResultsStore:
-    """Run (or resume) an experiment into the store at ``out``; return the store.
+                   retry_failed: bool = False, folder: str | Path = ".") -> ResultsStore:
+    """Run (or resume) an experiment (a file, or data: see ``plan_experiment``) into the
+    store at ``out``; return the store.
 
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
-    plan = plan_experiment(path, overrides, limits, yes, replications)
+    plan = plan_experiment(path, overrides, limits, yes, replications, folder)
     return run_plan(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
                     retry_failed)
 

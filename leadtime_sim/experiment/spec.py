@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -197,10 +198,16 @@ def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
 
 def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
     """Read and validate an experiment file; return it and the resolved model path."""
-    source = str(path)
-    data = read_toml(path)
+    return experiment_from(read_toml(path), Path(path).parent, str(path))
+
+
+def experiment_from(data: Experiment | Mapping[str, Any], folder: str | Path = ".",
+                    source: str = "<experiment>") -> tuple[Experiment, Path]:
+    """Validate an experiment given as data (a dict as a TOML file would give, or an
+    ``Experiment``), its model relative to ``folder``; return it and the model's path."""
+    path = Path(folder) / "experiment.toml"
     try:
-        experiment = Experiment.model_validate(data)
+        experiment = data if isinstance(data, Experiment) else Experiment.model_validate(dict(data))
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, source, Experiment)) from None
     problems = axis_problems(experiment)

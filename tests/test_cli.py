@@ -255,3 +255,23 @@ def test_simulate_without_the_plugins_says_what_to_pass(tmp_path: Path, monkeypa
     with pytest.raises(lts.InputError) as missing:
         lts.load_plugins(["no_such_xyz"])
     assert missing.value.problems[0].startswith("plugin no_such_xyz: cannot import")
+
+
+def test_export_writes_one_workbook_of_a_store_and_of_a_run(tmp_path: Path) -> None:
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    store = tmp_path / "store"
+    assert CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(store), "--executor", "serial",
+                                     "--no-charts"]).exit_code == 0
+    done = CliRunner().invoke(main, ["export", str(store)])
+    assert done.exit_code == 0, done.output
+    sheets = pd.read_excel(store / "results.xlsx", sheet_name=None)
+    assert list(sheets) == ["summary", "points", "runs"]
+    assert len(sheets["runs"]) == len(pd.read_parquet(store / "runs.parquet"))
+    assert len(sheets["points"]) == len(pd.read_csv(store / "points.csv"))
+    assert sheets["summary"]["item"].str.startswith("answer: ").any()
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", MMC, *SHORT, "--out", str(run)]).exit_code == 0
+    assert CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "run.xlsx")]).exit_code == 0
+    assert list(pd.read_excel(tmp_path / "run.xlsx", sheet_name=None)) == ["summary", "series", "orders"]
+    bad = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "run.csv")])
+    assert bad.exit_code == 2 and "must end in .xlsx" in bad.output

@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "sweep": "leadtime_sim.cli.sweep:sweep",
     "plot": "leadtime_sim.cli.plot:plot",
     "report": "leadtime_sim.cli.plot:report",
+    "export": "leadtime_sim.cli.plot:export",
     "quote": "leadtime_sim.cli.quote:quote",
     "optimize": "leadtime_sim.cli.optimize:optimize",
     "sensitivity": "leadtime_sim.cli.sensitivity:sensitivity",

@@ -33,3 +33,15 @@ def plot(directory: Path, names: tuple[str, ...], fmt: str) -> None:
 def report(directory: Path) -> None:
     """Write DIRECTORY/report.html: question, answer, setup, charts and tables in one file."""
     click.echo(f"wrote {write_report(directory)}")
+
+
+@click.command()
+@directory_argument
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The workbook [default: DIRECTORY/results.xlsx].")
+@input_errors_exit_2
+def export(directory: Path, out_path: Path | None) -> None:
+    """Write one Excel workbook of DIRECTORY (a sweep store or a run's output): summary, points and runs."""
+    from leadtime_sim.export import export_excel  # (openpyxl: only when asked)
+
+    click.echo(f"wrote {export_excel(directory, out_path)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:.9em}.scroll{overflow-x:auto}table.points td{white-space:nowrap}
 pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.8em}
+details.section>summary{cursor:pointer;list-style:none}details.section>summary h2{display:inline-block}
+details.section>summary::before{content:"\\25B8 ";color:#888}
+details.section[open]>summary::before{content:"\\25BE "}
+nav .toc{columns:2;background:#f6f6f6;padding:.6em 2em;border-radius:4px}
 """
 
 
@@ -235,6 +240,16 @@ def _required(r: Requirement) -> str:
     return points or f"{r.multiple}x by {r.by}"
 
 
+def _slip(slip: Any) -> str:
+    """A slip distribution in words: its table and mean (0: none)."""
+    spec = slip.model_dump(exclude_defaults=False)
+    if spec.get("dist") == "constant":
+        return f"{spec['value']:g}"
+    shown = ", ".join(f"{k} {v:g}" if isinstance(v, float | int) else f"{k} {v}" for k, v in spec.items()
+                      if k != "dist")
+    return f"{spec.get('dist')} ({shown}; mean {slip.mean:.1f})"
+
+
 def setup_section(results: Results) -> str:
     """The scenario and experiment as run: facts, axes, investments, requirements."""
     s = results.scenario
@@ -242,12 +257,12 @@ def setup_section(results: Results) -> str:
     if results.kind == "sweep":
         parts += ["<h3>Axes (what the experiment varies)</h3>",
                   _table(["axis", "path", "values", "tied"], _axes_rows(results))]
-    invest = [[n, i.factory, i.lines_added, i.decided, i.construction_months, i.ramp_months,
-               i.capex_musd, i.capex_musd_per_line] for n, i in s.investments.items()]
+    invest = [[n, i.factory, i.lines_added, i.decided, i.construction_months, _slip(i.slip_months),
+               i.ramp_months, i.capex_musd, i.capex_musd_per_line] for n, i in s.investments.items()]
     where = " (before the axes are applied)" if results.kind == "sweep" else ""
     parts += [f"<h3>Investments{where}</h3>", _table(
-        ["investment", "factory", "lines added", "decided", "construction (months)", "ramp (months)",
-         "capex ($M)", "capex per line ($M)"], invest)]
+        ["investment", "factory", "lines added", "decided", "construction (months)", "slip (months)",
+         "ramp (months)", "capex ($M)", "capex per line ($M)"], invest)]
     reqs = [[n, r.product, ", ".join(r.customer_names), r.initial_units, _required(r)]
             for n, r in s.requirements.items()]
     parts += ["<h3>Requirements</h3>", _table(
@@ -265,17 +280,38 @@ def charts_section(results: Results) -> str:
             text = caption.replace("the baseline and the best point", "this run") \
                 if results.kind == "run" else caption
             parts.append(f"<h3>{esc(kind.replace('_', ' ').capitalize())}</h3><p>{esc(text)}</p>")
-        data = base64.b64encode(render(job, "png", dpi=110)).decode("ascii")
+        drawn = results.directory / "charts" / f"{job.stem}.png"
+        png = drawn.read_bytes() if drawn.is_file() else render(job, "png", dpi=110)
+        data = base64.b64encode(compressed_png(png)).decode("ascii")
         parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{esc(job.stem)}'>"
                      f"<figcaption>charts/{esc(job.stem)}.png</figcaption></figure>")
     return "".join(parts)
+
+
+REPORT_WIDTH_PX = 1000
+
+
+def compressed_png(png: bytes) -> bytes:
+    """A chart made small for the report: at most REPORT_WIDTH_PX wide, 256 colours (the
+    charts use a handful, plus their anti-aliasing), optimised; read from the file the sweep
+    drew, not drawn again."""
+    from PIL import Image  # (Matplotlib's own dependency)
+
+    with Image.open(io.BytesIO(png)) as opened:
+        image = opened.convert("RGB")
+    if image.width > REPORT_WIDTH_PX:
+        image = image.resize((REPORT_WIDTH_PX, round(image.height * REPORT_WIDTH_PX / image.width)),
+                             Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MAXCOVERAGE).save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 def method_section(results: Results) -> str:
     """How the sweep's statistics are made (nothing for one run)."""
     if results.kind != "sweep":
         return ""
-    return "<h2>Method</h2>" + "".join(f"<p>{esc(text)}</p>" for text in METHOD)
+    return "".join(f"<p>{esc(text)}</p>" for text in METHOD)
 
 
 def report_html(results: Results) -> str:
@@ -290,22 +326,29 @@ def report_html(results: Results) -> str:
     full = results.stats.to_html(index=False, na_rep="not by end", escape=True) \
         if results.kind == "sweep" else ""
     manifest = json.dumps(results.manifest, indent=2, default=str)
+    sections = [
+        ("question", "The question", f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
+        ("answer", "The answer", f"{lines or '<p>The scenario has no requirements.</p>'}"
+                                 f"<p>{esc(NOTE[results.kind])}</p>"),
+        ("setup", "Scenario and experiment as run", setup_section(results)),
+        ("method", "Method", method_section(results)),
+        ("charts", "Charts", charts_section(results)),
+        ("sensitivity", "Sensitivity",
+         sensitivity_section(results.directory) if results.kind == "sweep" else ""),
+        ("points", "Points", points_table(results) + (
+            f"<details><summary>Every metric of every point (points.csv)</summary><div class='scroll'>{full}"
+            "</div></details>" if full else "") if results.kind == "sweep" else ""),
+        ("manifest", "Manifest", f"<details><summary>manifest</summary><pre>{esc(manifest)}</pre></details>"),
+    ]
+    shown = [(key, name, body) for key, name, body in sections if body]
+    toc = "".join(f"<li><a href='#{key}'>{esc(name)}</a></li>" for key, name, _ in shown)
     return "".join([
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{esc(title)}: report</title><style>{CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1><p>{esc(results.name)}, {esc(results.start)} to {esc(results.end)}</p>",
-        f"<h2>The question</h2><p>{esc(QUESTION)}</p>",
-        f"<p>{esc(description)}</p>",
-        f"<h2>The answer</h2>{lines or '<p>The scenario has no requirements.</p>'}",
-        f"<p>{esc(NOTE[results.kind])}</p>",
-        f"<h2>Scenario and experiment as run</h2>{setup_section(results)}",
-        method_section(results),
-        f"<h2>Charts</h2>{charts_section(results)}",
-        sensitivity_section(results.directory) if results.kind == "sweep" else "",
-        f"<h2>Points</h2>{points_table(results)}" if results.kind == "sweep" else "",
-        f"<details><summary>Every metric of every point (points.csv)</summary><div class='scroll'>{full}"
-        "</div></details>" if full else "",
-        f"<h2>Manifest</h2><details><summary>manifest</summary><pre>{esc(manifest)}</pre></details>",
+        f"<nav><ol class='toc'>{toc}</ol></nav>",
+        *(f"<details class='section' id='{key}' {'' if key == 'manifest' else 'open'}>"
+          f"<summary><h2>{esc(name)}</h2></summary>{body}</details>" for key, name, body in shown),
         "</body></html>\n"])
 
 

@@ -20,15 +20,15 @@ HOW = ("Indices from SALib over the experiment's range axes, each point the mean
 
 
 def sensitivity_section(directory: Path) -> str:
-    """``<h2>Sensitivity</h2>``: per metric, the noise share, the indices table and its chart."""
+    """The report's Sensitivity section: per metric, the noise share, the indices table and its
+    chart."""
     summary_path, table_path = directory / "sensitivity.json", directory / "sensitivity.csv"
     if not summary_path.is_file() or not table_path.is_file():
         return ""
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     table = pd.read_csv(table_path)
     key = "ST" if summary["method"] == "sobol" else "mu_star"
-    parts = ["<h2>Sensitivity</h2>",
-             f"<p>{html.escape(summary['method'].capitalize())}: {summary['points']} points x "
+    parts = [f"<p>{html.escape(summary['method'].capitalize())}: {summary['points']} points x "
              f"{summary['replications']} replications. {html.escape(HOW)}</p>"]
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False).drop(columns="metric")

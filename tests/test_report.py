@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 import re
@@ -98,7 +99,7 @@ def test_report_is_valid_self_contained_html(store: Path) -> None:
         for key in ("src", "href"):
             value = attrs.get(key)
             if value is not None:
-                assert value.startswith("data:"), f"<{tag} {key}={value[:60]}> is not embedded"
+                assert value.startswith(("data:", "#")), f"<{tag} {key}={value[:60]}> is not embedded"
         if tag == "img":
             images += 1
             data = base64.b64decode(str(attrs["src"]).split(",", 1)[1])
@@ -207,3 +208,20 @@ def test_names_come_from_descriptions() -> None:
     assert display_name(results, "requirement", "germany_patriot").startswith("Germany's Patriot")  # type: ignore[arg-type]
     assert display_name(results, "factory", "boeing_seeker").startswith("Boeing PAC-3 seeker")  # type: ignore[arg-type]
     assert display_name(results, "requirement", "no_such") == "no_such"  # type: ignore[arg-type]
+
+
+def test_the_report_has_contents_collapsible_sections_and_small_embedded_charts(store: Path) -> None:
+    """Every section is listed in the contents and folds; the charts are made small (at most
+    1,000 px wide, 256 colours); investments show their slip."""
+    text = (store / "report.html").read_text(encoding="utf-8")
+    toc = text[text.index("<nav>"):text.index("</nav>")]
+    for key in ("question", "answer", "setup", "charts", "points", "manifest"):
+        assert f"href='#{key}'" in toc and f"<details class='section' id='{key}'" in text
+    assert "<th>slip (months)</th>" in text
+    import base64
+    import re
+
+    from PIL import Image
+
+    images = [base64.b64decode(m) for m in re.findall(r"data:image/png;base64,([^']+)'", text)]
+    assert images and all(Image.open(io.BytesIO(png)).width <= 1000 for png in images)

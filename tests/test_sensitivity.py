@@ -157,7 +157,7 @@ def test_the_report_has_a_sensitivity_section(experiment: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(out)])
     assert result.exit_code == 0, result.output
     text = (out / "report.html").read_text(encoding="utf-8")
-    section = text[text.index("<h2>Sensitivity</h2>"):]
+    section = text[text.index("<h2>Sensitivity</h2>"):]  # (a collapsible section of its own)
     assert "Simulation noise: 0% of the variance" in section and "takt" in section
     assert "data:image/png;base64," in section
 

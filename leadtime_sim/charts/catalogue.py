@@ -79,7 +79,9 @@ _chart("fan", "requirements points", "sweep run", "sweep run", "series", "fan_jo
        "Inventory against the requirement over time, for the baseline and the best point; "
        "numbered lines: capacity investments planned to enter service.")
 _chart("backlog", "products points", "sweep run", "sweep run", "series", "backlog_jobs",
-       "Units ordered and not yet delivered, and the lead time a new one-unit order is quoted.")
+       "Backlog: units ordered and not yet started on a line (work in progress - units on the "
+       "lines or in integration and test - is not counted), and the lead time a new one-unit "
+       "order is quoted.")
 _chart("lead_time", "products by", "run", "run", "", "lead_time_jobs",
        "Lead time of every order, by customer.")
 _chart("utilisation", "points period_months", "sweep run", "sweep run", "series", "utilisation_jobs",

@@ -138,7 +138,8 @@ def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: l
 def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
                   points: Sequence[int] | None = None, labels: Mapping[int, str] | None = None,
                   scenario: str = "", name: str = "", ax: Axes | None = None) -> Axes:
-    """Units ordered and not yet delivered, over time, per point."""
+    """Units ordered and not yet started on a line (work in progress not counted), over time,
+    per point."""
     ax = default_axes(ax)
     rows = series_rows(quantiles, "product", product, "backlog_units")
     _bands(ax, rows, start, points, labels, single="backlog")

@@ -124,8 +124,8 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.lower().startswith("error:")]
 
 
-PROGRESS = re.compile(r"^\r?runs \d+/\d+ \(\d+ failed\)")
-"""The sweep's progress line (not a problem line)."""
+PROGRESS = re.compile(r"^\r?(runs \d+/\d+ \(\d+ failed\)|drawing the charts \.\.\.$)")
+"""The sweep's progress lines (not problem lines)."""
 
 
 def assert_clean_exit_2(outcome: Outcome | subprocess.CompletedProcess[str]) -> list[str]:

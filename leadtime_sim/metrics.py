@@ -193,7 +193,7 @@ def customer_summary(scenario: Scenario, records: KernelRecords) -> dict[str, di
 
 def summarize(scenario: Scenario, records: KernelRecords, seed: int,
               replication: int = 0, flows: dict[str, Flows] | None = None) -> dict[str, Any]:
-    """The run summary of DESIGN.md, as plain JSON-ready data."""
+    """The run summary of docs/design.md, as plain JSON-ready data."""
     investments = {
         i.name: {"factory": i.factory, "lines_added": i.lines_added,
                  "decided": date_at(scenario.start, i.decided_months),

@@ -1,6 +1,6 @@
-"""Deterministic scenarios against hand-computed delivery dates (DESIGN.md: fluid model).
+"""Deterministic scenarios against hand-computed delivery dates (docs/design.md: fluid model).
 
-Constant takt, no randomness: delivery times follow in closed form. DESIGN.md asks for
+Constant takt, no randomness: delivery times follow in closed form. docs/design.md asks for
 agreement within one lot's takt; the kernel is exact on these cases, so the tolerance is
 much tighter (an off-by-one lot would shift dates by a whole takt and must fail).
 """
@@ -294,7 +294,7 @@ def test_gap_that_reopens_within_each_month() -> None:
     """Regression: gap closing and the largest gap were once judged at month ends only, so
     this gap was reported closed at start with a largest gap of 0.
 
-    DESIGN.md: the gap closes at the first time after which inventory >= required until the
+    docs/design.md: the gap closes at the first time after which inventory >= required until the
     end. The last delivery in the horizon is at 11 + d; inventory then falls from 11.25 - d
     to 10.25 at the end, so the gap closes at 11 + d, and the largest gap is d - 0.25."""
     d = 15 / 31

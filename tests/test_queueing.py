@@ -1,4 +1,4 @@
-"""Statistical validation against queueing theory (DESIGN.md: ground truth).
+"""Statistical validation against queueing theory (docs/design.md: ground truth).
 
 With Poisson orders of single units, lot size 1 and no flow, a factory with c lines is a
 M/G/c queue: the lead time of an order is its wait in the backlog plus its takt. The

@@ -1,4 +1,4 @@
-"""The scenario file format: frozen pydantic models, one per entity of DESIGN.md.
+"""The scenario file format: frozen pydantic models, one per entity of docs/design.md.
 
 Only structure and single-field rules live here (types, ranges, one-of choices); rules
 that relate one part of a scenario to another (references, cycles, date order) live in

@@ -1,5 +1,5 @@
 """The scenario files shipped in models/: they load, the default one is calibrated to the
-public figures (reference/figures.md), the small example closes its gap, runs repeat.
+public figures (docs/sources.md), the small example closes its gap, runs repeat.
 
 Calibration targets of the default scenario (models/nato_air_defence.toml):
 

@@ -425,3 +425,29 @@ range = [3.0, 15.0]
     assert len(medians.get_xdata()) == 5 and medians.get_linewidth() == 0
     written = write_charts(tmp_path / "out")
     assert any(p.name.startswith("gap_close-") for p in written)
+
+
+def test_colour_scale_labels_never_repeat(store: Results) -> None:
+    """A heatmap whose cells all hold one date has no colour scale (its two ends were both
+    labelled with that year); a date axis over months shows months, over centuries decades."""
+    import matplotlib.pyplot as plt
+
+    from leadtime_sim.plotting.style import date_axis, date_numbers
+
+    rows = store.stats.copy()
+    gap = rows["metric"] == f"gap_closed_months.{REQ}"
+    rows.loc[gap, ["p10", "p50", "p90"]] = 30.0
+    rows.loc[gap, "share_not_by_end"] = 0.0
+    fig, ax = plt.subplots()
+    plotting.close_heatmap(rows, REQ, x="lines added", y="decided", start=store.start, end=store.end, ax=ax)
+    assert len(fig.axes) == 1  # no colour bar
+    plt.close(fig)
+    for span_years in (1.5, 180):
+        fig, ax = plt.subplots()
+        lo, hi = date_numbers("2025-01", [0, span_years * 12])
+        ax.set_ylim(lo, hi)
+        date_axis("y", ax, span_years)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert len(labels) == len(set(labels)) and 3 <= len(labels) <= 12, labels
+        plt.close(fig)

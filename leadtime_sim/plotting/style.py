@@ -113,17 +113,25 @@ def end_label(end: str) -> str:
 
 
 def date_axis(axis: str, ax: Axes, span_years: float, last: float | None = None) -> None:
-    """Years as ticks on the x or y axis (every 1, 2 or 5 years, so labels never crowd).
+    """Dates as ticks on the x or y axis, never crowded and never repeated: quarters
+    (``YYYY-MM``) over at most two years, else every 1, 2, 5, 10, 20 or 50 years.
 
     No tick label after ``last`` (a date number: the horizon, beyond which nothing is known).
     """
-    step = 1 if span_years <= 8 else 2 if span_years <= 20 else 5
     target = ax.xaxis if axis == "x" else ax.yaxis
-    target.set_major_locator(mdates.YearLocator(step))
-    years = mdates.DateFormatter("%Y")
-    target.set_major_formatter(years if last is None else FuncFormatter(
-        lambda value, pos: years(value, pos) if value <= last + 1 else ""))
-    target.set_minor_locator(mdates.YearLocator(1) if step > 1 else mdates.MonthLocator((4, 7, 10)))
+    if span_years <= 2:
+        target.set_major_locator(mdates.MonthLocator((1, 4, 7, 10)))
+        labels = mdates.DateFormatter("%Y-%m")
+        target.set_minor_locator(mdates.MonthLocator())
+    else:
+        steps = ((1, 8), (2, 20), (5, 50), (10, 100), (20, 200))
+        step = next((s for s, most in steps if span_years <= most), 50)
+        target.set_major_locator(mdates.YearLocator(step))
+        labels = mdates.DateFormatter("%Y")
+        target.set_minor_locator(mdates.YearLocator(max(1, step // 5)) if step > 1
+                                 else mdates.MonthLocator((4, 7, 10)))
+    target.set_major_formatter(labels if last is None else FuncFormatter(
+        lambda value, pos: labels(value, pos) if value <= last + 1 else ""))
 
 
 def titled(ax: Axes, what: str, scenario: str) -> None:

@@ -238,11 +238,11 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
         ax.figure.colorbar(image, ax=ax, shrink=0.9).set_label(f"P(gap closed by {target})")
         what = f"Chance the gap is closed by {target}: {label or requirement}"
     else:
-        if finite.size:  # no colour scale when no cell holds a date
+        if finite.size and np.ptp(finite) > 0:  # no colour scale when no cell, or one date, is shown
             bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
             bar.set_label("median close date")
             date_axis("y", bar.ax, (vmax - vmin) / 365.25)
-        what = f"Median date the {label or requirement} gap closes (hatched: {end_label(end)})"
+        what = f"Median close date (hatched: {end_label(end)}): {label or requirement}"
     titled(ax, what, scenario)
     return ax
 

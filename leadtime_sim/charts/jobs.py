@@ -186,8 +186,35 @@ def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]
     return list(dict.fromkeys(chosen))
 
 
-def _labels(results: Results, points: list[int]) -> dict[int, str]:
-    return {p: results.point_label(p) for p in points} if results.kind == "sweep" else {0: ""}
+def _labels(results: Results, points: list[int], requirement: str | None = None,
+            chosen: bool = False) -> dict[int, str]:
+    """Legend labels; with ``chosen`` (the points were picked, not asked for), each says why
+    it is drawn: the best point for ``requirement`` or, when that is the baseline, the point
+    with the most capex - and a point whose series equal the baseline's says so."""
+    if results.kind != "sweep":
+        return {0: ""}
+    labels = {p: results.point_label(p) for p in points}
+    if not chosen or requirement is None:
+        return labels
+    best = best_point(results, requirement, results.targets[0] if results.targets else None)
+    base = results.baseline_id
+    rows = results.quantiles
+    mine = rows[(rows["entity"] == "requirement") & (rows["name"] == requirement)] if not rows.empty else rows
+    for p in points:
+        if p == base:
+            continue
+        why = "best point" if p == best else "most capex; the baseline is the best point"
+        same = not mine.empty and _same_series(mine, p, base)
+        labels[p] += f" ({why}{'; the same as the baseline' if same else ''})"
+    return labels
+
+
+def _same_series(rows: pd.DataFrame, point: int, baseline: int) -> bool:
+    """The point's quantile series equal the baseline's (lines drawn over one another)."""
+    value_columns = ["field", "month", "p10", "p50", "p90"]
+    a = rows[rows["point_id"] == point][value_columns].reset_index(drop=True)
+    b = rows[rows["point_id"] == baseline][value_columns].reset_index(drop=True)
+    return len(a) == len(b) > 0 and a.equals(b)
 
 
 def fan_jobs(results: Results, spec: Chart) -> list[Job]:
@@ -196,7 +223,8 @@ def fan_jobs(results: Results, spec: Chart) -> list[Job]:
         points = _points(results, spec, req)
         product = results.scenario.requirements[req].product
         draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,
-                       labels=_labels(results, points), milestones=milestones(results, product, points),
+                       labels=_labels(results, points, req, chosen=not spec.points),
+                       milestones=milestones(results, product, points),
                        scenario=_scenario(results), label=_label(results, req))
         jobs.append(Job(f"fan-{req}", 1, on_axes(draw)))
     return jobs

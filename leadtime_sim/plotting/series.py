@@ -130,8 +130,8 @@ def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: l
         ax.text(x, 0.985, number, transform=ax.get_xaxis_transform(), ha="center", va="top",
                 fontsize=10, color=shade, bbox={"boxstyle": "circle,pad=0.2", "facecolor": "white",
                                                 "edgecolor": shade})
-        keys.append(Line2D([], [], linestyle="none", marker=f"${number}$", markersize=9, color=shade,
-                           label=f"{m['date']} {m['label']}"))
+        keys.append(Line2D([], [], linestyle=":", linewidth=1.5, color=shade,
+                           label=f"({number}) {m['date']} {m['label']}"))
     return keys
 
 

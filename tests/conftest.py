@@ -97,3 +97,11 @@ def list_schedule(units: int, line_free: Sequence[float], lot_size: int,
         heapq.heappush(free, (end, i))
         k += size
     return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The reliability suite (tests/reliability: fuzzing, kills, full disks, every option)
+    is slow as a whole: ``pytest -m "not slow"`` leaves it out."""
+    for item in items:
+        if "reliability" in item.path.parts:
+            item.add_marker(pytest.mark.slow)

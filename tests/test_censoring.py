@@ -63,6 +63,7 @@ def test_paired_difference_uses_every_pair_censored_at_the_horizon() -> None:
     assert row["p90_date"] == "not by 2033-05" and math.isnan(row["p90"])
 
 
+@pytest.mark.slow
 def test_a_censored_statistic_is_never_shown_as_a_date(tmp_path: Path) -> None:
     """The heatmap cells and the report's headline and table of a store whose medians are
     dates while half the runs never close, or whose medians are not closed at all."""

@@ -214,6 +214,7 @@ NEWEST = ("from leadtime_sim import AllocationPolicy\n"
           "POLICIES = {'newest': Newest}\n")
 
 
+@pytest.mark.slow
 def test_a_plugin_beside_its_experiment_imports_in_sweep_and_workers(tmp_path: Path) -> None:
     """The experiment names a plugin module in its own folder; the sweep runs from elsewhere,
     in worker processes (as a subprocess), and every run uses the plugin's policy."""
@@ -257,6 +258,7 @@ def test_simulate_without_the_plugins_says_what_to_pass(tmp_path: Path, monkeypa
     assert missing.value.problems[0].startswith("plugin no_such_xyz: cannot import")
 
 
+@pytest.mark.slow
 def test_export_writes_one_workbook_of_a_store_and_of_a_run(tmp_path: Path) -> None:
     tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
     store = tmp_path / "store"

@@ -101,6 +101,7 @@ def test_the_answer_is_the_same_on_every_executor(experiment: Path) -> None:
     assert serial == processes
 
 
+@pytest.mark.slow
 def test_cli_json_contract_and_frontier_chart(experiment: Path, tmp_path: Path) -> None:
     out = tmp_path / "opt"
     result = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
@@ -127,6 +128,7 @@ def test_bad_input_is_one_line_and_exit_2(experiment: Path, args: list[str], pro
     assert problem in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_an_interrupted_optimize_resumes_from_its_store(experiment: Path, tmp_path: Path) -> None:
     """--out is a results store (the sweep layout plus optimize.json) written as runs finish;
     --resume reuses its runs (the same answer, no run made twice), also for another
@@ -162,6 +164,7 @@ def test_an_interrupted_optimize_resumes_from_its_store(experiment: Path, tmp_pa
     assert other.exit_code == 2 and "another experiment (or other settings)" in other.output
 
 
+@pytest.mark.slow
 def test_the_report_of_an_optimize_output_leads_with_the_answer(experiment: Path, tmp_path: Path) -> None:
     out = tmp_path / "opt"
     done = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",

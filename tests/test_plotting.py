@@ -241,6 +241,7 @@ def test_utilisation_chart_cells_are_period_means(store: Results, ax) -> None:
     assert np.allclose(utilisation_grid(q, 6, 6).to_numpy(), expected.to_numpy(), equal_nan=True)
 
 
+@pytest.mark.slow
 def test_every_chart_writes_a_png(store: Results, run_dir: Results) -> None:
     written = write_charts(store.directory) + write_charts(run_dir.directory)
     kinds = {p.name.split("-")[0].split(".")[0] for p in written}
@@ -387,6 +388,7 @@ def test_milestones_are_planned_service_dates_with_the_mean_slip(store: Results)
     assert slipped.in_service_months(store.start) == investment.in_service_months(store.start) + 4
 
 
+@pytest.mark.slow
 def test_a_sampled_design_draws_every_point_unconnected(tmp_path: Path) -> None:
     """Latin hypercube over two range axes: no two points share a value, so the gap-close
     chart shows all 5 points (not just those matching the baseline's other axis) as markers

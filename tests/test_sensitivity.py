@@ -70,6 +70,7 @@ def analyse(experiment: Path, *args: str) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(out / "sensitivity.csv"), json.loads((out / "sensitivity.json").read_text())
 
 
+@pytest.mark.slow
 def test_sobol_finds_the_input_that_matters_and_the_inert_one(experiment: Path) -> None:
     """The close month is 60 T + 2: all its variance is the takt's (S1 = ST = 1, up to the
     estimator's error: the bootstrap interval must hold 1), none the unit cost's (exactly 0)."""
@@ -111,6 +112,7 @@ def test_the_noise_share_by_hand() -> None:
     assert noise == pytest.approx(1 / 50)
 
 
+@pytest.mark.slow
 def test_executors_give_the_same_indices(experiment: Path, tmp_path: Path) -> None:
     serial, _ = analyse(experiment, "--samples", "8")
     out = tmp_path / "process"
@@ -136,6 +138,7 @@ def test_bad_input_is_one_line_and_exit_2(experiment: Path, edit, problem: str) 
     assert not (experiment.parent / "o").exists()
 
 
+@pytest.mark.slow
 def test_resume_reuses_the_store_and_another_design_is_refused(experiment: Path) -> None:
     """The analysis is a results store: --resume finishes it (here: nothing left to run, the
     same indices); another method or sample count is another design, refused (exit 2)."""
@@ -150,6 +153,7 @@ def test_resume_reuses_the_store_and_another_design_is_refused(experiment: Path)
     assert other.exit_code == 2 and "another experiment" in other.output
 
 
+@pytest.mark.slow
 def test_the_report_has_a_sensitivity_section(experiment: Path) -> None:
     analyse(experiment, "--samples", "8")
     out = experiment.parent / "out"

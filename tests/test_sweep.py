@@ -464,6 +464,7 @@ def series_runs_stored(store: Path) -> int:
     return count
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_sweep_equals_an_uninterrupted_one(
         resume_reference: Path, tmp_path: Path, reap: list) -> None:
     out = tmp_path / "killed"
@@ -489,6 +490,7 @@ def test_resume_after_a_killed_sweep_equals_an_uninterrupted_one(
     assert RESUME_RUNS <= series_runs_stored(out) <= RESUME_RUNS + 4
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_marks_the_store_interrupted_and_resumes(
         resume_reference: Path, tmp_path: Path, reap: list) -> None:
     out = tmp_path / "interrupted"
@@ -533,6 +535,7 @@ def test_a_different_experiment_into_a_full_store_is_refused(tiny_copy: Path, fl
     assert (tiny_copy / "runs.parquet").read_bytes() == runs
 
 
+@pytest.mark.slow
 def test_resume_into_a_new_directory_runs_everything(tmp_path: Path, tiny_serial: Path) -> None:
     out = tmp_path / "fresh"
     code, _, err, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial", "--resume")
@@ -545,6 +548,7 @@ def test_the_same_experiment_again_needs_resume_or_force(tiny_copy: Path) -> Non
     assert code == 2 and "--resume" in err
 
 
+@pytest.mark.slow
 def test_force_replaces_a_store(tiny_copy: Path) -> None:
     code, _, err, _ = invoke(str(TINY_OTHER), "--out", str(tiny_copy), "--executor", "serial", "--force")
     assert code == 0, err

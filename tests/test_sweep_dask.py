@@ -22,6 +22,8 @@ from pandas.testing import assert_frame_equal
 
 from leadtime_sim.experiment import run_experiment
 
+pytestmark = pytest.mark.slow  # a real Dask cluster per test
+
 distributed = pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -179,6 +179,7 @@ def test_the_report_of_an_optimize_output_leads_with_the_answer(experiment: Path
     assert text.count("<tr>") == 1 + 5 and "data:image/png;base64," in text
 
 
+@pytest.mark.slow
 def test_a_ctrl_c_leaves_every_finished_run_in_the_store(experiment: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A KeyboardInterrupt after 24 runs: the store says "interrupted" and holds those 24;

@@ -324,6 +324,7 @@ def test_tick_labels_show_the_capex_of_the_lines(store: Results) -> None:
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["0\n$0M", "1\n$50M", "2\n$90M"]
 
 
+@pytest.mark.slow
 def test_a_full_redraw_removes_charts_it_did_not_draw(store: Results) -> None:
     stale = store.directory / "charts" / "probability-old_name.png"
     stale.parent.mkdir(exist_ok=True)

@@ -133,6 +133,7 @@ def test_mmc_littles_law(mmc: lts.RunResult) -> None:
     assert half_d < 0.1 * l_theory
 
 
+@pytest.mark.slow
 def test_md1_wait_is_pollaczek_khinchine() -> None:
     """One line, constant takt 1 month, Poisson orders at 0.8 a month: an M/D/1 queue with
     Wq = rho / (2 mu (1 - rho)) = 2 months. Every lead time is exactly wait + 1."""

@@ -51,6 +51,7 @@ def test_an_order_that_cannot_arrive_by_the_end_is_not_by_end() -> None:
     assert answer["last_delivery"] == {"p10": None, "p50": None, "p90": None}
 
 
+@pytest.mark.slow
 def test_the_what_if_is_the_same_with_one_worker_or_two() -> None:
     scenario = lts.load_scenario(NATO)
     one = lts.quote(scenario, product="gem_t", quantity=20, date="2026-01", replications=4, workers=1)

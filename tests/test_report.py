@@ -86,6 +86,7 @@ def parse(path: Path) -> Page:
     return page
 
 
+@pytest.mark.slow
 def test_report_is_valid_self_contained_html(store: Path) -> None:
     text = (store / "report.html").read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
@@ -138,6 +139,7 @@ def test_points_table_shows_not_by_end_not_a_date(store: Path) -> None:
     assert text.count("<td>not by 2030-01</td>") >= int(gap[["p10", "p50", "p90"]].isna().sum().sum())
 
 
+@pytest.mark.slow
 def test_text_from_the_results_is_escaped(store: Path, tmp_path: Path) -> None:
     copy = tmp_path / "store"
     shutil.copytree(store, copy)
@@ -154,6 +156,7 @@ def test_text_from_the_results_is_escaped(store: Path, tmp_path: Path) -> None:
     assert not page.problems
 
 
+@pytest.mark.slow
 def test_report_of_a_single_run(tmp_path: Path) -> None:
     code, output = invoke("run", DATA / "charts_model.toml", "--out", tmp_path / "r")
     assert code == 0, output

@@ -512,6 +512,7 @@ def test_ctrl_c_exits_130_marks_the_store_interrupted_and_resumes(
     assert_same_results(out, resume_reference)
 
 
+@pytest.mark.slow
 def test_resume_after_completion_runs_nothing(tiny_copy: Path) -> None:
     parts = sorted(p.relative_to(tiny_copy) for p in (tiny_copy / "series_runs").rglob("*.parquet"))
     before = runs_of(tiny_copy)
@@ -583,6 +584,7 @@ POLICIES = {"boom": Boom}
 
 
 @pytest.mark.parametrize("executor", ["serial", "process"])
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path, executor: str) -> None:
     (tmp_path / "lts_test_boom.py").write_text(BOOM_PLUGIN)
     env = dict(os.environ)
@@ -709,6 +711,7 @@ def test_dry_run_of_range_axes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_cli_sweep_writes_the_store(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     code, stdout, stderr, exc = invoke(str(TINY), "--out", str(out), "--executor", "serial")
@@ -720,6 +723,7 @@ def test_cli_sweep_writes_the_store(tmp_path: Path) -> None:
     assert len(runs_of(out)) == TINY_POINTS * TINY_REPS
 
 
+@pytest.mark.slow
 def test_cli_set_changes_the_scenario_as_run(tmp_path: Path) -> None:
     out = tmp_path / "set"
     code, _, stderr, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial",

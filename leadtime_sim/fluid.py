@@ -463,29 +463,35 @@ class FluidModel:
 
     def quote(self, product: str, t: float, priority: int, open_by_class: dict[int, float]) -> float | None:
         """Lead time to a new one-unit order of class ``priority`` placed at ``t``."""
-        ahead = sum(v for k, v in open_by_class.items() if not self.priority or k <= priority)
-        position = float(self.allocation_curve(product, np.array([t]))[0]) + ahead + 1
-        return self._lead(product, t, np.array([position]))[0]
+        return self.quotes(product, np.array([t]), priority, [open_by_class])[0]
 
-    def _lead(self, product: str, t: float, positions: np.ndarray) -> list[float | None]:
+    def quotes(self, product: str, ts: np.ndarray, priority: int,
+               opened: list[dict[int, float]]) -> list[float | None]:
+        """Lead times to new one-unit orders of class ``priority`` placed at each of ``ts``,
+        given the units not yet handed out by class then: the order stands behind those the
+        policy serves first and is delivered when the curves, at full capacity from then,
+        reach it."""
+        ahead = np.array([sum(v for k, v in o.items() if not self.priority or k <= priority)
+                          for o in opened], float)
         c = self.curves[product]
         k = self.product_capacity[product]
         grid = self.grid
         flow = self.flow_of(product)
-        o_now = float(np.interp(t, grid, c.output))
-        k_now = float(np.interp(t, grid, k))
+        o_now = np.interp(ts, grid, c.output)
+        k_now = np.interp(ts, grid, k)
+        made = self.wip0[product] + o_now
         if self.reassign:  # positions past what the lines have made by t need new output
-            made = self.wip0[product] + o_now
+            positions = np.interp(ts, c.delivered_times, c.delivered, left=0.0) + ahead + 1
             existing = _first_crossing(c.delivered, c.delivered_times, positions)
             extra = np.maximum(positions - made, 0.0)
             done_new = _first_crossing(k, grid, k_now + extra) + flow
-            done = np.where(positions <= made + EPS, existing, np.maximum(done_new, t))
+            done = np.where(positions <= made + EPS, existing, np.maximum(done_new, ts))
         else:
-            extra = positions - self.wip0[product] - o_now
-            done = _first_crossing(k, grid, k_now + np.maximum(extra, 0.0)) + flow
-            done = np.maximum(done, t)
+            positions = made + ahead + 1
+            extra = positions - made
+            done = np.maximum(_first_crossing(k, grid, k_now + np.maximum(extra, 0.0)) + flow, ts)
         return [None if not math.isfinite(d) or d >= self.horizon - EPS else max(0.0, d - t)
-                for d in done.tolist()]
+                for d, t in zip(done.tolist(), ts.tolist(), strict=True)]
 
     # -- the run -----------------------------------------------------------------------
 
@@ -623,8 +629,9 @@ class FluidModel:
         product_rows: list[list[Any]] = [[] for _ in ends]
         for p in scenario.products:
             c = self.curves[p]
-            ordered = np.array([sum(o.quantity for o in self.orders if o.product == p and o.entered < t)
-                                for t in ends]) if p not in self.components else np.zeros(len(ends), int)
+            mine = sorted((o.entered, o.quantity) for o in self.orders if o.product == p)
+            cum_ordered = np.concatenate([[0], np.cumsum([q for _, q in mine])])
+            ordered = cum_ordered[np.searchsorted(np.array([t for t, _ in mine], float), ends - 1e-12)]
             line_work = c.arrivals[np.maximum(idx - 1, 0)] if p not in self.components else c.arrivals[idx]
             backlog = np.maximum(0, np.round(line_work - c.output[idx])) if p not in self.components else 0 * ends
             d_units = self._delivered_at(c, ends)
@@ -647,9 +654,7 @@ class FluidModel:
             used = np.divide(c.output[idx] - c.output[prev_idx], dk, out=np.zeros_like(ends), where=dk > 0)
             quotes: list[float | None] = [None] * len(ends)
             if p not in self.components and len(ends):
-                opened = open_at[p]
-                for m, t in enumerate(ends.tolist()):
-                    quotes[m] = self.quote(p, t, lowest, opened[m]) if m < len(opened) else None
+                quotes = self.quotes(p, ends, lowest, open_at[p])
             for m in range(len(ends)):
                 product_rows[m].append(new_record(ProductMonth, (
                     m, p, int(ordered[m]), int(backlog[m]), int(wip[m]), int(monthly[m]), int(cum[m]),

@@ -1,7 +1,7 @@
 """The fluid model: a deterministic cumulative-curve estimate of a run, in milliseconds.
 
 ``fluid(scenario)`` computes, without random draws, what a run of the scenario would give
-if every random quantity took its mean, and returns it as a run does (``FluidResult``:
+if every random quantity took its mean, and returns it as a run does (a ``RunResult``:
 scenario, records, summary), so that ``metrics.summarize`` and every writer of a run read it.
 
 How it models the scenario
@@ -55,15 +55,16 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from leadtime_sim.dates import months_between
-from leadtime_sim.metrics import Flows, product_flows, summarize
+from leadtime_sim.metrics import product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
+from leadtime_sim.run import RunResult
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.loading import load_scenario
@@ -83,23 +84,11 @@ from leadtime_sim.sim.records import (
     RequirementOutcome,
     new_record,
 )
-from leadtime_sim.sim.state import GAP_TOLERANCE, RequirementState
+from leadtime_sim.sim.state import RequirementState
 
 EPS = 1e-9
 FLUID_SEED = 0
 """The seed a fluid result reports (it draws nothing)."""
-
-
-@dataclass(frozen=True)
-class FluidResult:
-    """A fluid estimate, shaped as ``RunResult``: the scenario, records and summary."""
-
-    scenario: Scenario
-    records: KernelRecords
-    summary: dict[str, Any]
-    flows: dict[str, Flows] = field(repr=False, compare=False)
-    seed: int = FLUID_SEED
-    replication: int = 0
 
 
 # -- capacity --------------------------------------------------------------------------
@@ -703,14 +692,16 @@ def fluid_records(scenario: Scenario, plugins: Plugins = NO_PLUGINS) -> KernelRe
     return FluidModel(scenario, plugins).run()
 
 
-def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> FluidResult:
-    """The fluid estimate of a scenario (a ``Scenario`` or a file path): records and the
-    summary of a run, computed from mean rates without random draws."""
+def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> RunResult:
+    """The fluid estimate of a scenario (a ``Scenario`` or a file path): a ``RunResult``
+    (seed 0, nothing drawn) whose records and summary are a run's, computed from mean rates;
+    its summary says ``"estimate": "fluid"``."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     records = fluid_records(scenario, plugins)
     flows = product_flows(records)
-    return FluidResult(scenario, records, summarize(scenario, records, FLUID_SEED, 0, flows), flows)
+    summary = {**summarize(scenario, records, FLUID_SEED, 0, flows), "estimate": "fluid"}
+    return RunResult(scenario, FLUID_SEED, 0, records, summary, flows)
 
 
-__all__ = ["GAP_TOLERANCE", "FluidModel", "FluidResult", "fluid", "fluid_records", "line_rate"]
+__all__ = ["FluidModel", "fluid", "fluid_records", "line_rate"]

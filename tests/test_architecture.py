@@ -215,7 +215,7 @@ LAYERS = [
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},
-    {"metrics", "limits", "run", "tables", "outputs"},
+    {"metrics", "limits", "run", "tables", "outputs", "fluid"},
     {"experiment"},
     {"results", "charts", "comparisons", "report", "report_optimize"},
     {"cli", "__main__"},

@@ -446,7 +446,7 @@ class FluidModel:
 
     def _delivered_units(self, segments: list[tuple[float, float]], d: float) -> int:
         """Whole units of an order's positions delivered once ``d`` positions are."""
-        return sum(max(0, min(round(hi), math.floor(d + 1e-9)) - round(lo)) for lo, hi in segments)
+        return sum(max(0, min(_whole(hi), math.floor(d + 1e-9)) - _whole(lo)) for lo, hi in segments)
 
     # -- quotes ------------------------------------------------------------------------
 
@@ -539,7 +539,7 @@ class FluidModel:
                     continue
                 chunks: list[tuple[int, int]] = []  # (first position, last position) of each lot-size group
                 for lo, hi in segments.get(o.index, []):
-                    a, b = round(lo), round(hi)
+                    a, b = _whole(lo), _whole(hi)
                     while a < b:
                         chunks.append((a, min(a + lot, b)))
                         a += lot
@@ -677,6 +677,12 @@ class FluidModel:
             state.observe(self.horizon) if self.horizon > self.months else None
             outcomes.append(RequirementOutcome(name, state.closed_at, state.max_gap))
         return [r for month in rows for r in month], outcomes
+
+
+def _whole(position: float) -> int:
+    """A position rounded half up (the same way for the end of one segment and the start of
+    the next, so that no unit is counted twice)."""
+    return math.floor(position + 0.5)
 
 
 def _consumption(name: str, spec: Any, start: str) -> ConsumptionSchedule:

@@ -22,7 +22,7 @@ from leadtime_sim._version import __version__
 if TYPE_CHECKING:
     from leadtime_sim.errors import InputError
     from leadtime_sim.experiment.whatif import quote
-    from leadtime_sim.fluid import fluid
+    from leadtime_sim.fluid_model import fluid
     from leadtime_sim.plugins import Plugins, load_plugins
     from leadtime_sim.run import DEFAULT_SEED, RunResult, simulate
     from leadtime_sim.scenario import Scenario, json_schema
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
-    "InputError": "errors", "quote": "experiment.whatif", "fluid": "fluid", "Plugins": "plugins", "load_plugins": "plugins",
+    "InputError": "errors", "quote": "experiment.whatif", "fluid": "fluid_model", "Plugins": "plugins", "load_plugins": "plugins",
     "DEFAULT_SEED": "run", "RunResult": "run", "simulate": "run",
     "Scenario": "scenario", "json_schema": "scenario",
     "apply_overrides": "scenario.loading", "load_scenario": "scenario.loading",

@@ -215,7 +215,7 @@ LAYERS = [
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},
-    {"metrics", "limits", "run", "tables", "outputs", "fluid"},
+    {"metrics", "limits", "run", "tables", "outputs", "fluid_model"},
     {"experiment"},
     {"results", "charts", "comparisons", "report", "report_optimize"},
     {"cli", "__main__"},

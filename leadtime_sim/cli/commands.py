@@ -20,7 +20,7 @@ from leadtime_sim.cli.options import (
 )
 from leadtime_sim.cli.summary_text import summary_table
 from leadtime_sim.errors import InputError
-from leadtime_sim.fluid import fluid
+from leadtime_sim.fluid_model import fluid
 from leadtime_sim.io import safe_name
 from leadtime_sim.outputs import check_run_folder, write_run
 from leadtime_sim.run import simulate
@@ -42,7 +42,7 @@ from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 @max_lots_option
 @click.option("--charts", is_flag=True, help="Also draw the single-run charts into OUT/charts/.")
 @click.option("--fluid", "use_fluid", is_flag=True,
-              help="The fluid estimate (mean rates, no random draws; milliseconds) instead of a run.")
+              help="The fluid estimate (mean rates, no random draws) instead of a run.")
 @input_errors_exit_2
 def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
         plugins: tuple[str, ...], out_dir: Path | None, as_json: bool, max_lots: float,

@@ -1,4 +1,4 @@
-"""The fluid model: a deterministic cumulative-curve estimate of a run, in milliseconds.
+"""The fluid model (``lts.fluid``): a deterministic cumulative-curve estimate of a run.
 
 ``fluid(scenario)`` computes, without random draws, what a run of the scenario would give
 if every random quantity took its mean, and returns it as a run does (a ``RunResult``:

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
-    "InputError": "errors", "quote": "experiment.whatif", "fluid": "fluid_model", "Plugins": "plugins", "load_plugins": "plugins",
+    "InputError": "errors", "quote": "experiment.whatif", "fluid": "fluid_model",
+    "Plugins": "plugins", "load_plugins": "plugins",
     "DEFAULT_SEED": "run", "RunResult": "run", "simulate": "run",
     "Scenario": "scenario", "json_schema": "scenario",
     "apply_overrides": "scenario.loading", "load_scenario": "scenario.loading",

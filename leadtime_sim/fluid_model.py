@@ -123,7 +123,8 @@ class Cohort:
         if self.ramp <= 0:
             share = np.ones_like(t)
         else:
-            share = np.minimum(1.0, self.fraction + (1 - self.fraction) * np.maximum(t - self.at, 0.0) / self.ramp)
+            gain = (1 - self.fraction) / self.ramp
+            share = np.minimum(1.0, self.fraction + gain * np.maximum(t - self.at, 0.0))
         return np.where(t >= self.at, self.lines * self.rate * share, 0.0)
 
 
@@ -250,7 +251,8 @@ class FluidModel:
             self.cohorts[inv.factory].append(Cohort(inv.lines_added, at, inv.ramp_months,
                                                     inv.ramp_start_fraction, self.rates[inv.factory]))
             events += [at, at + inv.ramp_months]
-        self.makers = {p: [f for f, s in scenario.factories.items() if s.product == p] for p in scenario.products}
+        self.makers = {p: [f for f, s in scenario.factories.items() if s.product == p]
+                       for p in scenario.products}
         # reviews
         self.reviews: list[tuple[float, str]] = []
         for rname, req in scenario.requirements.items():
@@ -275,9 +277,9 @@ class FluidModel:
                                  for p, fs in self.makers.items()}
         self.wip0: dict[str, float] = {}
         book = {p: 0 for p in scenario.products}
-        for o in orders:
-            if o.source == "book":
-                book[o.product] += o.quantity
+        for fo in orders:
+            if fo.source == "book":
+                book[fo.product] += fo.quantity
         self.wip_by_factory: dict[str, float] = {}
         for p, fs in self.makers.items():
             left = book[p] if p not in self.components else math.inf
@@ -342,7 +344,8 @@ class FluidModel:
             spec = self.scenario.products[p]
             for comp, per_unit in spec.bom.items():
                 cc = self.curves[comp]
-                have = (self.scenario.products[comp].initial_stock_units + self._delivered_at(cc, grid)) / per_unit
+                stock = self.scenario.products[comp].initial_stock_units
+                have = (stock + self._delivered_at(cc, grid)) / per_unit
                 x = np.minimum(x, have)
             if np.isinf(k[-1]):  # (an infinitely fast line: output is the work there)
                 out = np.minimum(np.concatenate([[0.0], a[:-1]]), x)
@@ -598,7 +601,8 @@ class FluidModel:
         for f, spec in scenario.factories.items():
             p = spec.product
             cap_rate = sum((c.rate_at(ends - 1e-12) for c in self.cohorts[f]), np.zeros_like(ends)) * 12
-            lines = np.array([sum(c.lines for c in self.cohorts[f] if c.at < t - 1e-12 or c.at <= 0) for t in ends])
+            lines = np.array([sum(c.lines for c in self.cohorts[f] if c.at < t - 1e-12 or c.at <= 0)
+                              for t in ends])
             out = self.curves[p].factory_output[f]
             cap = self.capacity[f]
             started = out[idx] - out[prev_idx]
@@ -608,7 +612,7 @@ class FluidModel:
             for m in range(len(ends)):
                 factory_rows[m].append(new_record(FactoryMonth, (
                     m, f, p, int(lines[m]), float(cap_rate[m]), float(min(1.0, used[m])),
-                    int(round(out[idx[m]])) - int(round(out[prev_idx[m]])))))
+                    round(out[idx[m]]) - round(out[prev_idx[m]]))))
         per_month = {p: np.zeros(len(ends), dtype=np.int64) for p in scenario.products}
         if deliveries:
             d_month = np.floor(np.array([d.time_months for d in deliveries]) + 1e-12).astype(int)
@@ -622,7 +626,8 @@ class FluidModel:
             cum_ordered = np.concatenate([[0], np.cumsum([q for _, q in mine])])
             ordered = cum_ordered[np.searchsorted(np.array([t for t, _ in mine], float), ends - 1e-12)]
             line_work = c.arrivals[np.maximum(idx - 1, 0)] if p not in self.components else c.arrivals[idx]
-            backlog = np.maximum(0, np.round(line_work - c.output[idx])) if p not in self.components else 0 * ends
+            backlog = (np.maximum(0, np.round(line_work - c.output[idx])) if p not in self.components
+                       else 0 * ends)
             d_units = self._delivered_at(c, ends)
             wip = np.maximum(0, np.round(self.wip0[p] + c.output[idx] - d_units))
             if p in self.components:
@@ -658,7 +663,7 @@ class FluidModel:
             consumption = _consumption(name, spec, self.start)
             state = RequirementState(name, spec, self.start, consumption)
             customers = set(spec.customer_names)
-            events: list[tuple[float, int, int]] = []  # (time, kind 0 month end / 1 point / 2 delivery, units)
+            events: list[tuple[float, int, int]] = []  # (time, 0 month end / 1 point / 2 delivery, value)
             events += [(float(m + 1), 0, m) for m in range(self.months)]
             events += [(t, 1, 0) for t in [*state.times, *consumption.breaks] if 0 < t < self.horizon]
             events += [(d.time_months, 2, d.units) for d in deliveries

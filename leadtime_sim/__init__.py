@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from leadtime_sim.experiment.runner import plan_experiment, run_experiment
     from leadtime_sim.experiment.spec import Experiment
     from leadtime_sim.experiment.whatif import quote
+    from leadtime_sim.fluid_model import fluid
     from leadtime_sim.plugins import Plugins, load_plugins
     from leadtime_sim.results import load_results
     from leadtime_sim.run import DEFAULT_SEED, RunResult, simulate
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
     from leadtime_sim.tables import orders_frame, series_frame
 
 _HOMES = {
-    "InputError": "errors", "quote": "experiment.whatif", "Plugins": "plugins", "load_plugins": "plugins",
+    "InputError": "errors", "quote": "experiment.whatif", "fluid": "fluid_model",
+    "Plugins": "plugins", "load_plugins": "plugins",
     "DEFAULT_SEED": "run", "RunResult": "run", "simulate": "run",
     "Scenario": "scenario", "json_schema": "scenario",
     "apply_overrides": "scenario.loading", "load_scenario": "scenario.loading",
@@ -68,6 +70,7 @@ __all__ = [
     "__version__",
     "apply_overrides",
     "estimate_lots",
+    "fluid",
     "json_schema",
     "load_plugins",
     "load_results",

@@ -216,7 +216,7 @@ LAYERS = [
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},
-    {"metrics", "limits", "run", "tables", "outputs", "fitting", "calibration"},
+    {"metrics", "limits", "run", "tables", "outputs", "fitting", "calibration", "fluid_model"},
     {"experiment"},
     {"results", "charts", "comparisons", "report", "report_optimize", "report_sensitivity", "export"},
     {"cli", "__main__"},

@@ -20,6 +20,7 @@ from leadtime_sim.cli.options import (
 )
 from leadtime_sim.cli.summary_text import summary_table
 from leadtime_sim.errors import InputError, read_toml
+from leadtime_sim.fluid_model import fluid
 from leadtime_sim.io import safe_name
 from leadtime_sim.outputs import check_run_folder, write_run
 from leadtime_sim.plugins import Plugins
@@ -41,11 +42,14 @@ from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @max_lots_option
 @click.option("--charts", is_flag=True, help="Also draw the single-run charts into OUT/charts/.")
+@click.option("--fluid", "use_fluid", is_flag=True,
+              help="The fluid estimate (mean rates, no random draws) instead of a run.")
 @input_errors_exit_2
 def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
         plugins: tuple[str, ...], out_dir: Path | None, as_json: bool, max_lots: float,
-        charts: bool) -> None:
-    """Simulate MODEL once and write summary.json, series and orders tables."""
+        charts: bool, use_fluid: bool = False) -> None:
+    """Simulate MODEL once and write summary.json, series and orders tables (--fluid: the
+    deterministic fluid estimate, written the same way)."""
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
     out = (out_dir if out_dir is not None else Path("results") / safe_name(model.stem, "model")).resolve()
@@ -55,7 +59,10 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
         raise InputError([f"{model}: this run would start about {lots:,.0f} lots, more than "
                           f"--max-lots {max_lots:,.0f}; raise --max-lots to run it anyway"])
     try:
-        result = simulate(scenario, seed, replication, loaded, Limits(max_lots=max_lots))
+        if use_fluid:
+            result = fluid(scenario, loaded)
+        else:
+            result = simulate(scenario, seed, replication, loaded, Limits(max_lots=max_lots))
     except SimulationError as exc:
         click.echo(f"error: {model}: {exc}", err=True)
         sys.exit(1)
@@ -63,6 +70,8 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
     else:
+        if use_fluid:
+            click.echo("fluid estimate (deterministic, mean rates; not a simulated run)")
         click.echo(summary_table(result.summary))
         click.echo(f"\nwrote {out}/summary.json, series.csv, orders.csv (+ .parquet)")
     if charts:

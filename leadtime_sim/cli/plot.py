@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.charts.files import FORMATS, write_charts
 from leadtime_sim.cli.options import input_errors_exit_2
+from leadtime_sim.cli.settings import SETTINGS
 from leadtime_sim.report import write_report
 
 directory_argument = click.argument("directory", type=click.Path(path_type=Path))
@@ -23,6 +25,8 @@ directory_argument = click.argument("directory", type=click.Path(path_type=Path)
 @input_errors_exit_2
 def plot(directory: Path, names: tuple[str, ...], fmt: str) -> None:
     """Draw the charts of DIRECTORY (a sweep store or a run's output) into DIRECTORY/charts/."""
+    if not SETTINGS.quiet and sys.stderr.isatty():  # (for a person waiting; not in logs)
+        click.echo(f"drawing the charts of {directory} ...", err=True)
     written = write_charts(directory, names or None, fmt)
     click.echo(f"wrote {len(written)} chart(s) to {directory / 'charts'}")
 
@@ -32,6 +36,8 @@ def plot(directory: Path, names: tuple[str, ...], fmt: str) -> None:
 @input_errors_exit_2
 def report(directory: Path) -> None:
     """Write DIRECTORY/report.html: question, answer, setup, charts and tables in one file."""
+    if not SETTINGS.quiet and sys.stderr.isatty():  # (for a person waiting; not in logs)
+        click.echo(f"writing the report of {directory} ...", err=True)
     click.echo(f"wrote {write_report(directory)}")
 
 

@@ -124,7 +124,7 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.lower().startswith("error:")]
 
 
-PROGRESS = re.compile(r"^\r?(runs \d+/\d+ \(\d+ failed\)|drawing the charts \.\.\.$)")
+PROGRESS = re.compile(r"^\r?(runs \d+/\d+ \(\d+ failed\)|(drawing the charts|writing the report)( of .*)? \.\.\.$)")
 """The sweep's progress lines (not problem lines)."""
 
 

@@ -75,10 +75,10 @@ def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | 
     return value
 
 
-SECONDS_PER_LOT = 14e-6
+SECONDS_PER_LOT = 20e-6
 """A run's time per lot that ``estimate_lots`` counts (an upper bound: ~14,600 for the default
-scenario, which starts ~7,400), on the 2-core Intel Xeon VM of README's Speed section (about
-0.2 s a run): ``--dry-run``'s rough estimate, made without running anything."""
+scenario, which starts ~7,000), on the 2-core Intel Xeon VM of README's Speed section (about
+0.29 s a run): ``--dry-run``'s rough estimate, made without running anything."""
 
 
 def show_design(plan: Plan, workers: int) -> None:

@@ -84,9 +84,13 @@ def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | Non
 
 
 def _band_key(ax: Axes) -> list[Artist]:
-    """A legend entry for the shaded bands, if the axes has any."""
-    return [Patch(color=GREY, alpha=0.25, linewidth=0, label="shaded: P10-P90 of runs")] \
-        if ax.collections else []
+    """A legend entry for the shaded bands, if the axes has any (each band is in its line's
+    colour; where two overlap their colours mix, which the entry says)."""
+    if not ax.collections:
+        return []
+    mixed = len(ax.collections) > 1
+    label = "shaded: P10-P90 of runs, in each line's colour" + ("\n(overlaps mix)" if mixed else "")
+    return [Patch(color=GREY, alpha=0.25, linewidth=0, label=label)]
 
 
 def _time_axis(ax: Axes, start: str, rows: pd.DataFrame) -> None:

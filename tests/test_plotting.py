@@ -454,3 +454,17 @@ def test_colour_scale_labels_never_repeat(store: Results) -> None:
         labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
         assert len(labels) == len(set(labels)) and 3 <= len(labels) <= 12, labels
         plt.close(fig)
+
+
+def test_a_group_equal_to_another_says_so(store: Results, ax) -> None:
+    """Two groups with the very same medians would hide each other behind their dodge: the
+    later one's legend entry names the first."""
+    rows = store.stats.copy()
+    gap = rows["metric"] == f"gap_closed_months.{REQ}"
+    rows.loc[gap, ["p10", "p50", "p90"]] = 30.0
+    rows.loc[gap, "share_not_by_end"] = 0.0
+    plotting.gap_close_chart(rows, REQ, x="lines added", group="decided", start=store.start, end=store.end,
+                             ax=ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    firsts = sorted(rows.loc[gap, "decided"].astype(str).unique())
+    assert f"{firsts[1]} (the same as {firsts[0]})" in labels

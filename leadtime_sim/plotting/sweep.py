@@ -106,11 +106,18 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     late: set[float] = set()
     unclosed: dict[float, list[float]] = {}
     """x -> the shares of runs not closed by the end, of the medians there that are dates."""
+    seen: dict[tuple[float, ...], str] = {}
+    """The medians of the groups drawn so far (a group equal to one of them says so)."""
     for i, name, part in groups(rows, group):
         idx = part.index.to_numpy()
         order = idx[np.argsort(xs[idx], kind="stable")]
         px = xs[order] + dodge(xs, i, count)
         p10, p50, p90 = (date_numbers(start, rows.loc[order, q]) for q in ("p10", "p50", "p90"))
+        key = tuple(np.round(np.nan_to_num(p50, nan=-1.0), 3))
+        if group and key in seen:
+            name = f"{name} (the same as {seen[key]})"
+        else:
+            seen.setdefault(key, name)
         c = colour(i)
         has = np.isfinite(p10)
         ax.vlines(px[has], p10[has], np.where(np.isfinite(p90), p90, horizon)[has], colors=c,

@@ -108,10 +108,18 @@ def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], Any]
     parent: Any = model
     for part in loc:
         parent = current
-        current, is_tag = _step(current, part) if current is not None else (None, False)
+        if current is not None:
+            current, is_tag = _step(current, part)
+        else:
+            is_tag = _BUILTIN_TAG.match(str(part)) is not None
         if not is_tag:
             shown.append(part)
     return shown, parent
+
+
+_BUILTIN_TAG = re.compile(r"^(int|float|str|bool|none|list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")
+"""pydantic's tags for the members of a union of plain types (``Scalar``), found where the
+path has left the models (inside a mapping of free keys) and ``_step`` cannot tell."""
 
 
 def _keys_of(model: Any) -> set[str]:
@@ -178,20 +186,25 @@ def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel
     return lines
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every way of failing into an InputError."""
-    source = str(path)
-    file = Path(path)
+def read_input(path: str | Path) -> bytes:
+    """An input file's bytes, every way of failing to read it an InputError naming it."""
+    source, file = str(path), Path(path)
     try:
         if file.exists() and not file.is_dir() and not file.is_file():
             raise InputError([f"{source}: not a regular file (a pipe or a device?)"])
-        raw = file.read_bytes()
+        return file.read_bytes()
     except FileNotFoundError:
         raise InputError([f"{source}: no such file"]) from None
     except IsADirectoryError:
         raise InputError([f"{source}: is a directory, not a file"]) from None
     except OSError as exc:
         raise InputError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every way of failing into an InputError."""
+    source = str(path)
+    raw = read_input(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

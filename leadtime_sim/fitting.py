@@ -36,7 +36,7 @@ from pydantic import TypeAdapter, ValidationError
 from scipy import optimize, special, stats
 
 from leadtime_sim.distributions import Distribution
-from leadtime_sim.errors import InputError
+from leadtime_sim.errors import InputError, read_input
 
 FloatArray = np.ndarray
 Params = dict[str, float]
@@ -103,17 +103,8 @@ class Records:
 
 
 def _read_text(path: str | Path) -> str:
-    source, file = str(path), Path(path)
-    try:
-        if file.exists() and not file.is_dir() and not file.is_file():
-            raise InputError([f"{source}: not a regular file (a pipe or a device?)"])
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError([f"{source}: no such file"]) from None
-    except IsADirectoryError:
-        raise InputError([f"{source}: is a directory, not a file"]) from None
-    except OSError as exc:
-        raise InputError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    source = str(path)
+    raw = read_input(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

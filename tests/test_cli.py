@@ -98,19 +98,7 @@ def test_validate_ok_and_schema() -> None:
 
 
 def test_plugin_policy_from_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "my_policies.py").write_text(
-        "from leadtime_sim import AllocationPolicy\n"
-        "class Newest(AllocationPolicy):\n"
-        "    def take(self, units):\n"
-        "        taken = []\n"
-        "        while units and self.queue:\n"
-        "            order = self.queue[-1]\n"
-        "            n = min(units, order.uncommitted)\n"
-        "            taken.append((order, n)); units -= n\n"
-        "            if n == order.uncommitted:\n"
-        "                self.queue.pop()\n"
-        "        return taken\n"
-        "POLICIES = {'newest': Newest}\n")
+    (tmp_path / "my_policies.py").write_text(NEWEST)
     monkeypatch.chdir(tmp_path)
     args = ["run", MMC, *SHORT, "--set", 'policy.allocation="newest"', "--json", "--out", "o"]
     code, _, err = invoke(*args)

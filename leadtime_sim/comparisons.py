@@ -18,6 +18,7 @@ import pandas as pd
 
 from leadtime_sim.charts.choices import supply_chain
 from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.limits import limit_words
 from leadtime_sim.results import Results
 
@@ -73,7 +74,7 @@ def option_line(results: Results, requirement: str, point_id: int) -> str:
     rows = results.gap_rows(requirement)
     row = rows[rows["point_id"] == point_id].iloc[0]
     point = results.point(point_id)
-    values = ", ".join(f"{k} = {v}" for k, v in point.axes.items()) or "the scenario as it is"
+    values = axes_text(point.axes) or "the scenario as it is"
     who = "baseline" if point_id == results.baseline_id else f"${point.swept_capex_musd:,.0f}M"
     share = float(row["share_not_by_end"])
     if math.isfinite(float(row["p50"])):

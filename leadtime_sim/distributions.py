@@ -39,6 +39,11 @@ class _Dist(BaseModel):
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         raise NotImplementedError
 
+    def ppf(self, u: FloatArray) -> FloatArray:
+        """The quantile function (inverse CDF) at each ``u`` in [0, 1): how designs sample
+        a distribution (an experiment's uncertain inputs) from unit points."""
+        raise NotImplementedError
+
 
 class Constant(_Dist):
     """Always ``value``."""
@@ -52,6 +57,9 @@ class Constant(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return np.full(size, self.value)
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        return np.full(np.shape(u), self.value)
 
 
 class Exponential(_Dist):
@@ -67,6 +75,9 @@ class Exponential(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return rng.exponential(self.mean_, size)
 
+    def ppf(self, u: FloatArray) -> FloatArray:
+        return -self.mean_ * np.log1p(-np.asarray(u, dtype=float))
+
 
 class Normal(_Dist):
     """Normal(``mean``, ``sd``) truncated at zero (resampled, not clipped)."""
@@ -81,12 +92,12 @@ class Normal(_Dist):
         return float(_truncnorm().mean(a, math.inf, loc=self.mean_, scale=self.sd))
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
-        a = -self.mean_ / self.sd
-        u = rng.random(size)
         # Inverse CDF of the truncated normal: one uniform per variate, no rejection loop.
-        return np.asarray(
-            _truncnorm().ppf(u, a, math.inf, loc=self.mean_, scale=self.sd), dtype=float
-        )
+        return self.ppf(rng.random(size))
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        a = -self.mean_ / self.sd
+        return np.asarray(_truncnorm().ppf(u, a, math.inf, loc=self.mean_, scale=self.sd), dtype=float)
 
 
 class LogNormal(_Dist):
@@ -117,6 +128,11 @@ class LogNormal(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return rng.lognormal(self.mu, self.sigma, size)
 
+    def ppf(self, u: FloatArray) -> FloatArray:
+        from scipy.special import ndtri
+
+        return np.exp(self.mu + self.sigma * ndtri(np.asarray(u, dtype=float)))
+
 
 class Gamma(_Dist):
     """Gamma given by ``mean`` and ``sd`` (shape = (mean/sd)^2)."""
@@ -132,6 +148,12 @@ class Gamma(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         shape = (self.mean_ / self.sd) ** 2
         return rng.gamma(shape, self.mean_ / shape, size)
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        from scipy.special import gammaincinv
+
+        shape = (self.mean_ / self.sd) ** 2
+        return np.asarray(gammaincinv(shape, np.asarray(u, dtype=float)) * self.mean_ / shape, dtype=float)
 
 
 class Weibull(_Dist):
@@ -171,6 +193,9 @@ class Weibull(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return self.scale_parameter * rng.weibull(self.shape, size)
 
+    def ppf(self, u: FloatArray) -> FloatArray:
+        return self.scale_parameter * (-np.log1p(-np.asarray(u, dtype=float))) ** (1 / self.shape)
+
 
 class Triangular(_Dist):
     """Triangular on [``low``, ``high``] peaking at ``mode``."""
@@ -193,6 +218,14 @@ class Triangular(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return rng.triangular(self.low, self.mode, self.high, size)
 
+    def ppf(self, u: FloatArray) -> FloatArray:
+        u = np.asarray(u, dtype=float)
+        lo, mode, hi = self.low, self.mode, self.high
+        split = (mode - lo) / (hi - lo)
+        rising = lo + np.sqrt(u * (hi - lo) * (mode - lo))
+        falling = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
+        return np.where(u < split, rising, falling)
+
 
 class Uniform(_Dist):
     """Uniform on [``low``, ``high``)."""
@@ -213,6 +246,9 @@ class Uniform(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return rng.uniform(self.low, self.high, size)
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        return self.low + np.asarray(u, dtype=float) * (self.high - self.low)
 
 
 class Empirical(_Dist):
@@ -242,6 +278,13 @@ class Empirical(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         return rng.choice(np.asarray(self.values, dtype=float), size, p=self.probabilities)
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        order = np.argsort(self.values, kind="stable")
+        values = np.asarray(self.values, dtype=float)[order]
+        cumulative = np.cumsum(self.probabilities[order])
+        index = np.searchsorted(cumulative, np.asarray(u, dtype=float), side="left")
+        return values[np.minimum(index, len(values) - 1)]
 
 
 Distribution = Annotated[

@@ -22,11 +22,13 @@ from leadtime_sim.charts.choices import best_point
 from leadtime_sim.charts.files import chart_jobs, render
 from leadtime_sim.comparisons import bottleneck_text, display_name, option_line, options
 from leadtime_sim.dates import date_at
+from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
 from leadtime_sim.report_sensitivity import sensitivity_section
 from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
+from leadtime_sim.spread import spreads
 
 QUESTION = ("When does each delivery gap close, for each investment option, and how sure are we? "
             "Which tier is the bottleneck, and what lead time does a new order get?")
@@ -89,7 +91,10 @@ def month_text(start: str, months: float, end: str) -> str:
 
 
 def sweep_headline(results: Results, requirement: str) -> Headline:
-    """The best point's close date with P10/P90 and P(closed by the first target)."""
+    """The best point's close date with P10/P90 and P(closed by the first target); for a
+    sampled design, the close date pooled over the sampled points (``spread_headline``)."""
+    if results.sampled:
+        return spread_headline(results, requirement)
     rows = results.gap_rows(requirement)
     target = results.targets[0] if results.targets else None
     best = best_point(results, requirement, target)
@@ -97,7 +102,7 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     start, end = results.start, results.end
     p10, p50, p90 = (month_text(start, float(row[q]), end) for q in ("p10", "p50", "p90"))
     name = display_name(results, "requirement", requirement)
-    axes = ", ".join(f"{k} = {v}" for k, v in results.point(best).axes.items())
+    axes = axes_text(results.point(best).axes)
     capex = results.point(best).swept_capex_musd
     axes += f" (swept capex ${capex:,.0f}M)" if capex else ""
     same = rows[["p10", "p50", "p90"]].round(6).drop_duplicates().shape[0] == 1
@@ -122,6 +127,38 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
         text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
                  f"{month_text(start, float(base.iloc[0]['p50']), end)}; {paired_text(row, end)}")
     return Headline(requirement, best, text + ".")
+
+
+def spread_headline(results: Results, requirement: str) -> Headline:
+    """A sampled design's answer: the close date over every run of the sampled inputs (the
+    best group of grid values, if any), and the inputs it moves with (``spread``)."""
+    assert results.experiment is not None
+    groups = spreads(results, requirement)
+    best = min(groups, key=lambda g: (g.p50, g.p90))
+    start, end = results.start, results.end
+    p10, p50, p90 = (month_text(start, q, end) for q in (best.p10, best.p50, best.p90))
+    inputs = [a.name for a in results.experiment.design_axes if a.sampled]
+    where = (f"over {best.points} sampled points of {', '.join(inputs)} "
+             f"({best.runs} runs, input uncertainty and simulation noise together)")
+    if best.group:
+        where = f"with {axes_text(best.group)} (the best of {len(groups)} options by pooled median), {where}"
+    name = display_name(results, "requirement", requirement)
+    share = best.share_not_by_end
+    if math.isfinite(best.p50):
+        text = f"{name}: {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
+        text += f"; not closed by {end} in {share:.0%} of runs" if share else ""
+    else:
+        text = f"{name}: {where}, the gap is not closed by {end} in {share:.0%} of runs"
+        text += f" (P10 {p10})" if best.p10 < math.inf else ""
+    for date, (p, low, high) in best.p_closed.items():
+        text += f"; P(closed by {date}) = {p:.2f} (95% CI {low:.2f}-{high:.2f})"
+    if best.correlations:
+        moves = ", then ".join(f"{input_name} ({rho:+.2f})" for input_name, rho in best.correlations)
+        text += f"; it moves most with {moves} (partial rank correlation with the close month)"
+    else:
+        text += ("; no sampled input's partial rank correlation with the close month is significant "
+                 f"at 5% ({best.points} points)")
+    return Headline(requirement, None, text + ".")
 
 
 def limits_text(row: Any, requirement: str, targets: list[str], end: str) -> str:
@@ -169,8 +206,8 @@ def options_list(results: Results, headline: Headline) -> str:
     """Under a sweep's headline: the options a planner compares, and the bottleneck."""
     if results.kind != "sweep":
         return ""
-    items = "".join(f"<li>{esc(option_line(results, headline.requirement, p))}</li>"
-                    for p in options(results, headline.requirement))
+    shown = [] if results.sampled else options(results, headline.requirement)  # (draws are not options)
+    items = "".join(f"<li>{esc(option_line(results, headline.requirement, p))}</li>" for p in shown)
     point = headline.point_id if headline.point_id is not None else results.baseline_id
     neck = bottleneck_text(results, headline.requirement, point)
     return (f"<ul class='options' data-requirement='{esc(headline.requirement)}'>{items}</ul>"
@@ -228,8 +265,8 @@ def _facts(results: Results) -> list[list[Any]]:
 
 def _axes_rows(results: Results) -> list[list[Any]]:
     rows = []
-    for a in results.experiment.axes if results.experiment else []:
-        values = ", ".join(map(str, a.values or a.range or []))
+    for a in results.experiment.design_axes if results.experiment else []:
+        values = a.describe()
         tied = "; ".join(f"{p}: {v if isinstance(v, list) else v.model_dump()}" for p, v in a.tied.items())
         rows.append([a.name, a.path, values, tied])
     return rows

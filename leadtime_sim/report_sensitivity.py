@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-HOW = ("Indices from SALib over the experiment's range axes, each point the mean of its "
+HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs (sampled "
+       "through their distributions' quantiles), each point the mean of its "
        "replications under common random numbers. Sobol: S1 is the share of the metric's "
        "variance an input explains alone, ST the share it has a hand in (with interactions); "
-       "Morris: mu* is the mean absolute effect of moving the input over its range, sigma its "
+       "Morris: mu* is the mean absolute effect of moving the input over its range (an uncertain "
+       "input: from its 1/8 to its 7/8 quantile), sigma its "
        "spread (interactions, non-linearity). Intervals: 95% bootstrap. The noise share is the "
        "part of the variance of the point means that is simulation noise (the replications' "
        "own variance at a point, over their number), not input.")

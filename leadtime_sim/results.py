@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError, pydantic_problems
+from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.lock import writer_alive
 from leadtime_sim.experiment.spec import Experiment
 from leadtime_sim.experiment.task import SERIES_FIELDS
@@ -118,13 +119,13 @@ class Results:
 
     @property
     def axes(self) -> list[str]:
-        return [a.name for a in self.experiment.axes] if self.experiment else []
+        return [a.name for a in self.experiment.design_axes] if self.experiment else []
 
     @property
     def sampled(self) -> bool:
         """The design samples range axes (Latin hypercube, Sobol): its points differ in every
         axis, so no axis can be varied with the others held."""
-        return self.experiment is not None and any(a.range is not None for a in self.experiment.axes)
+        return self.experiment is not None and any(a.sampled for a in self.experiment.design_axes)
 
     @property
     def targets(self) -> list[str]:
@@ -139,7 +140,7 @@ class Results:
 
     def point_label(self, point_id: int) -> str:
         """``lines added 2, decided 2026-01`` (``(baseline)`` added for the baseline)."""
-        text = ", ".join(f"{k} {v}" for k, v in self.point(point_id).axes.items())
+        text = axes_text(self.point(point_id).axes, " ")
         return text + (" (baseline)" if point_id == self.baseline_id and self.kind == "sweep" else "")
 
     def gap_rows(self, requirement: str) -> pd.DataFrame:

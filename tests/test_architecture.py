@@ -218,7 +218,7 @@ LAYERS = [
     {"plugins", "scenario.loading", "scenario"},
     {"metrics", "limits", "run", "tables", "outputs", "fitting", "calibration", "fluid_model"},
     {"experiment"},
-    {"results", "charts", "comparisons", "report", "report_optimize", "report_sensitivity", "export"},
+    {"results", "charts", "comparisons", "spread", "report", "report_optimize", "report_sensitivity", "export"},
     {"cli", "__main__"},
 ]
 """Each module may import (at module level) only modules of its own layer or below. The

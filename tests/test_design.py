@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -284,3 +285,41 @@ def test_range_experiment_file_loads_and_expands() -> None:
     for p in points:
         assert p.values["factories.server.lines"] in {2, 3, 4}
         assert 20.0 <= p.values["order_streams[0].rate_per_year"] <= 28.0
+
+
+def test_an_uncertain_input_is_stratified_in_probability() -> None:
+    """A Latin hypercube of 20 points over a gamma input: the k-th smallest value lies
+    between the distribution's k/20 and (k+1)/20 quantiles (one point per stratum), so the
+    sample follows the distribution, not a uniform range."""
+    from scipy import stats
+
+    experiment = Experiment.model_validate({
+        "name": "u", "model": "m.toml", "samples": 20, "axes": [{"path": "factories.f.lines", "values": [1, 2]}],
+        "uncertain": [{"path": "factories.f.flow_months", "distribution": {"dist": "gamma", "mean": 12.0, "sd": 4.0}}]})
+    points = expand(experiment)
+    assert len(points) == 40  # the grid (2) crossed with the samples (20)
+    values = np.sort([p.values["factories.f.flow_months"] for p in points if p.axes["factories.f.lines"] == 1])
+    gamma = stats.gamma(9, scale=12 / 9)
+    k = np.arange(20)
+    assert np.all(gamma.ppf(k / 20) <= values) and np.all(values < gamma.ppf((k + 1) / 20))
+
+
+@pytest.mark.parametrize(("uncertain", "problem"), [
+    ({"path": "factories.f.takt_months", "values": [1, 2]}, "an uncertain input is sampled"),
+    ({"path": "factories.f.takt_months", "range": [1, 2], "distribution": {"dist": "uniform", "low": 1, "high": 2}},
+     "exactly one of"),
+    ({"path": "factories.f.takt_months", "distribution": {"dist": "triangular", "low": 3, "mode": 1, "high": 2}},
+     "low <= mode <= high"),
+    ({"path": "factories.f.lines", "distribution": {"dist": "uniform", "low": 1, "high": 2}},
+     "uncertain[0].path: 'factories.f.lines' is already varied by axis 0"),
+])
+def test_a_bad_uncertain_input_is_named_by_its_path(tmp_path: Path, uncertain: dict[str, Any], problem: str) -> None:
+    from leadtime_sim.errors import InputError
+    from leadtime_sim.experiment.spec import experiment_from
+
+    (tmp_path / "m.toml").write_text("")
+    data = {"name": "u", "model": "m.toml", "axes": [{"path": "factories.f.lines", "values": [1, 2]}],
+            "uncertain": [uncertain]}
+    with pytest.raises(InputError) as caught:
+        experiment_from(data, tmp_path, "u.toml")
+    assert problem in str(caught.value) and "u.toml" in str(caught.value)

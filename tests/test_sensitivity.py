@@ -124,7 +124,7 @@ def test_executors_give_the_same_indices(experiment: Path, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("edit", "problem"), [
     (lambda text: text.replace('range = [1.0, 2.0]', 'values = [1.0, 2.0]').replace(
-        'range = [1.0, 10.0]', 'values = [1.0]'), "no range axes"),
+        'range = [1.0, 10.0]', 'values = [1.0]'), "no uncertain inputs"),
     (None, "--metric nonsense: unknown metric"),
 ])
 def test_bad_input_is_one_line_and_exit_2(experiment: Path, edit, problem: str) -> None:
@@ -173,3 +173,49 @@ def test_a_metric_no_input_moves_has_no_noise_share() -> None:
                          "gap_closed_months.r": [10.0, 12.0, 10.0, 12.0]})
     means, noise = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
     assert list(means) == [11, 11] and noise is None
+
+
+UNCERTAIN = """
+name = "known answer, uncertain inputs"
+model = "model.toml"
+replications = 1
+seed = 5
+[[uncertain]]
+path = "factories.f.takt_months"
+label = "takt"
+distribution = {dist = "uniform", low = 1.0, high = 2.0}
+[[uncertain]]
+path = "products.p.unit_cost_musd"
+label = "unit cost"
+distribution = {dist = "gamma", mean = 5.0, sd = 2.0}
+"""
+
+
+@pytest.fixture()
+def uncertain(tmp_path: Path) -> Path:
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "unc.toml").write_text(UNCERTAIN)
+    return tmp_path / "unc.toml"
+
+
+def test_morris_on_uncertain_inputs_steps_between_bin_middles(uncertain: Path) -> None:
+    """An uncertain input's Morris levels are the quantiles 1/8, 3/8, 5/8, 7/8: for takt
+    uniform on [1, 2] a step of 2/3 of the unit range moves takt by 0.5, the close month by
+    60 x 0.5 = 30, so mu* = 30 / (2/3) = 45 (a range axis [1, 2] gives 60); cost inert."""
+    table, summary = analyse(uncertain, "--method", "morris", "--samples", "6")
+    takt = table[table["input"] == "takt"].iloc[0]
+    assert takt.mu_star == pytest.approx(45, rel=1e-9) and takt.sigma == pytest.approx(0, abs=1e-9)
+    assert table[table["input"] == "unit cost"].iloc[0].mu_star == 0
+    assert summary["inputs"][1] == {"input": "unit cost", "path": "products.p.unit_cost_musd",
+                                    "distribution": {"dist": "gamma", "mean": 5.0, "sd": 2.0}}
+    points = pd.read_csv(uncertain.parent / "out" / "points.csv")
+    assert set(np.round(points["takt"], 9)) <= {1.125, 1.375, 1.625, 1.875}
+
+
+@pytest.mark.slow
+def test_sobol_on_uncertain_inputs_finds_the_input_that_matters(uncertain: Path) -> None:
+    table, _ = analyse(uncertain, "--samples", "64")
+    takt = table[table["input"] == "takt"].iloc[0]
+    cost = table[table["input"] == "unit cost"].iloc[0]
+    assert takt.S1_lo <= 1.0 <= takt.S1_hi and takt.ST > 0.8
+    assert cost.S1 == 0 and cost.ST == 0

@@ -1,4 +1,4 @@
-"""``sensitivity``: Sobol or Morris indices of an experiment's range axes."""
+"""``sensitivity``: Sobol or Morris indices of an experiment's uncertain inputs."""
 
 from __future__ import annotations
 
@@ -58,8 +58,9 @@ from leadtime_sim.plotting.sensitivity import sensitivity_chart
 def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str, ...],
                 replications: int | None, out_dir: Path | None, workers: int | None, executor: str,
                 resume: bool, force: bool, as_json: bool, overrides: tuple[str, ...]) -> None:
-    """Which uncertain input (EXPERIMENT's range axes) moves each metric most: Sobol or
-    Morris indices with bootstrap intervals, and how much of the variance is simulation noise."""
+    """Which uncertain input (EXPERIMENT's range axes and [[uncertain]] inputs) moves each
+    metric most: Sobol or Morris indices with bootstrap intervals, and how much of the
+    variance is simulation noise."""
     plan = plan_experiment(experiment, overrides, replications=replications)
     study = Study(method, samples, tuple(metrics) or default_metrics(plan))  # type: ignore[arg-type]
     check_metrics(plan, study.metrics)

@@ -16,6 +16,7 @@ import click
 from leadtime_sim.charts.files import check_charts, write_charts
 from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_lots_option, set_option
 from leadtime_sim.cli.settings import SETTINGS
+from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.executors import EXECUTORS, ExecutorError, default_workers
 from leadtime_sim.experiment.runner import MAX_RUNS, Plan, plan_experiment, run_plan
 from leadtime_sim.io import safe_name
@@ -88,8 +89,7 @@ def show_design(plan: Plan, workers: int) -> None:
     click.echo(f"{e.name}: {len(plan.points)} design points x {e.replications} replications "
                f"= {plan.runs} runs")
     for point in plan.points[:20]:
-        values = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-                           for k, v in point.axes.items())
+        values = axes_text(point.axes)
         click.echo(f"  point {point.point_id}: {values or 'the model as it is'}")
     if len(plan.points) > 20:
         click.echo(f"  ... and {len(plan.points) - 20} more")

@@ -1,8 +1,10 @@
 """Design expansion: axes -> design points. Pure functions, no running.
 
-Axes with ``values`` form a full grid; axes with a ``range`` are sampled together by a
-Latin hypercube or a Sobol sequence (``scipy.stats.qmc``); the design is the grid crossed
-with the samples. Tied values follow their axis.
+Axes with ``values`` form a full grid; axes with a ``range`` and uncertain inputs (a
+``distribution``) are sampled together by a Latin hypercube or a Sobol sequence
+(``scipy.stats.qmc``): a unit point maps onto a range linearly and onto a distribution
+through its quantile function, so the stratification holds in probability. The design is
+the grid crossed with the samples. Tied values follow their axis.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ class DesignPoint:
     """Scenario path -> value, tied values included (what the run applies)."""
 
 
+def axes_text(axes: dict[str, Any], sep: str = " = ") -> str:
+    """``lines added = 2, construction months = 31.35``: axis values in words, sampled
+    numbers to four significant figures."""
+    return ", ".join(f"{k}{sep}{v:.4g}" if isinstance(v, float) else f"{k}{sep}{v}" for k, v in axes.items())
+
+
 def _is_date(value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -39,8 +47,17 @@ def _is_date(value: Any) -> bool:
     return True
 
 
+UNIT_CEILING = 1 - 1e-12
+"""Unit points are kept below this: the quantile function of an unbounded distribution is
+infinite at 1."""
+
+
 def scale_unit(axis: Axis, u: float) -> Scalar:
-    """Map u in [0, 1) onto the axis range (dates by month, integers rounded)."""
+    """Map u in [0, 1) onto the axis range (dates by month, integers rounded) or, for an
+    uncertain input, onto its distribution's ``u`` quantile."""
+    if axis.distribution is not None:
+        value = float(axis.distribution.ppf(np.array([min(max(u, 0.0), UNIT_CEILING)]))[0])
+        return round(value) if axis.integer else value
     assert axis.range is not None
     low, high = axis.range
     if _is_date(low) and _is_date(high):  # whole months, both ends included
@@ -78,13 +95,13 @@ def unit_samples(method: str, count: int, dims: int, seed: int) -> np.ndarray:
 def design_size(experiment: Experiment) -> int:
     """How many points ``expand`` would make, counted without making them."""
     grid = math.prod(len(a.values or []) for a in experiment.axes if a.values is not None)
-    return grid * (experiment.samples if any(a.range is not None for a in experiment.axes) else 1)
+    return grid * (experiment.samples if any(a.sampled for a in experiment.design_axes) else 1)
 
 
 def expand(experiment: Experiment) -> list[DesignPoint]:
     """Every design point of the experiment, grid axes varying slowest-last."""
-    grid_axes = [a for a in experiment.axes if a.values is not None]
-    range_axes = [a for a in experiment.axes if a.range is not None]
+    grid_axes = [a for a in experiment.axes if not a.sampled]
+    range_axes = [a for a in experiment.design_axes if a.sampled]
     grid = list(itertools.product(*(range(len(a.values or [])) for a in grid_axes)))
     samples = unit_samples(experiment.sampling, experiment.samples if range_axes else 1,
                            len(range_axes), experiment.seed)

@@ -19,7 +19,7 @@ from leadtime_sim.errors import InputError, OutputError, problem, read_toml
 from leadtime_sim.experiment.design import DesignPoint, baseline_point, design_size, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.integrity import manifest_hashes
-from leadtime_sim.experiment.spec import Experiment, experiment_from, load_experiment
+from leadtime_sim.experiment.spec import Experiment, axis_fields, experiment_from, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext
 from leadtime_sim.io import system_memory_pool
@@ -115,7 +115,7 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
     _check_metrics(source, experiment, scenario)
     _warn_targets(source, experiment, scenario)
     points = expand(experiment)
-    patches, problems = _point_patches(source, scenario, points, plugins, limits)
+    patches, problems = point_patches(source, experiment, scenario, points, plugins, limits)
     if problems:
         raise InputError(sorted(set(problems), key=problems.index)[:50])
     try:
@@ -181,16 +181,18 @@ def _base_scenario(source: str, model_path: Path, experiment: Experiment, overri
         raise final from None
 
 
-def _point_patches(source: str, base: Scenario, points: list[DesignPoint], plugins: Plugins,
-                   limits: Limits) -> tuple[dict[int, Patch], list[str]]:
-    """Each point validated (once) and its patch on the base, or the problems found."""
+def point_patches(source: str, experiment: Experiment, base: Scenario, points: list[DesignPoint],
+                  plugins: Plugins, limits: Limits) -> tuple[dict[int, Patch], list[str]]:
+    """Each point validated (once) and its patch on the base, or the problems found (a path
+    the scenario lacks named by the axis field that sets it)."""
+    fields = axis_fields(experiment)
     data = base.model_dump(by_alias=True)
     patches: dict[int, Patch] = {}
     problems: list[str] = []
     for point in points:
         where = f"{source}: point {point.point_id} {point.axes}"
         try:
-            scenario = validate_scenario(apply_values(data, point.values, source=f"{source}: axes"),
+            scenario = validate_scenario(apply_values(data, point.values, source=f"{source}:", names=fields),
                                          where, plugins) if point.values else base
         except InputError as exc:
             problems += exc.problems

@@ -1,9 +1,13 @@
 """``sensitivity``: which uncertain input moves a metric most (SALib: Sobol or Morris).
 
 The uncertain inputs are the experiment's range axes (any scenario path; dates by month,
-integers rounded; tied values follow). SALib samples them - Saltelli's scheme for Sobol
-indices, N (p + 2) points without second-order terms; Morris trajectories, N (p + 1)
-points - grid axes stay at the baseline's values, and every point runs the experiment's
+integers rounded; tied values follow) and its ``[[uncertain]]`` inputs (a distribution per
+path). SALib samples them - Saltelli's scheme for Sobol indices, N (p + 2) points without
+second-order terms; Morris trajectories, N (p + 1) points - in the unit square of each
+uncertain input, mapped through its quantile function: Sobol's points as they are, Morris's
+levels onto the middles of equally likely bins (levels 0, 1/3, 2/3, 1 are the quantiles
+1/8, 3/8, 5/8, 7/8), since the ends of an unbounded distribution are infinite. Grid axes
+stay at the baseline's values, and every point runs the experiment's
 replications under common random numbers, into a results store like a sweep's (resumable,
 any executor, the same bits for a seed). A point's output is the mean over its
 replications; the indices come with bootstrap confidence intervals.
@@ -27,8 +31,8 @@ import pandas as pd
 
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.errors import InputError
-from leadtime_sim.experiment.design import DesignPoint, tied_values
-from leadtime_sim.experiment.runner import Plan, _point_patches, plugin_folders
+from leadtime_sim.experiment.design import DesignPoint, scale_unit, tied_values
+from leadtime_sim.experiment.runner import Plan, plugin_folders, point_patches
 from leadtime_sim.experiment.spec import Axis
 from leadtime_sim.metrics import METRICS
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
@@ -53,16 +57,19 @@ class Study:
 
 
 def inputs_of(plan: Plan) -> list[Axis]:
-    """The uncertain inputs: the experiment's range axes."""
-    axes = [a for a in plan.experiment.axes if a.range is not None]
+    """The uncertain inputs: the experiment's range axes and ``[[uncertain]]`` inputs."""
+    axes = [a for a in plan.experiment.design_axes if a.sampled]
     if not axes:
-        raise InputError([f"{plan.experiment_path}: no range axes: a sensitivity analysis needs "
-                          "uncertain inputs (axes with range = [low, high])"])
+        raise InputError([f"{plan.experiment_path}: no uncertain inputs: a sensitivity analysis "
+                          "needs axes with range = [low, high] or [[uncertain]] inputs with a distribution"])
     return axes
 
 
 def _bounds(axis: Axis) -> tuple[float, float]:
-    """The axis range as numbers: dates as months from the low end."""
+    """The axis range as numbers (dates as months from the low end); an uncertain input's
+    unit interval."""
+    if axis.distribution is not None:
+        return 0.0, 1.0
     assert axis.range is not None
     low, high = axis.range
     if isinstance(low, str):
@@ -70,7 +77,11 @@ def _bounds(axis: Axis) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _value(axis: Axis, x: float) -> Any:
+def _value(axis: Axis, x: float, method: Method) -> Any:
+    """The scenario value of a design coordinate (module docstring)."""
+    if axis.distribution is not None:
+        u = (0.5 + x * (MORRIS_LEVELS - 1)) / MORRIS_LEVELS if method == "morris" else x
+        return scale_unit(axis, u)
     assert axis.range is not None
     low = axis.range[0]
     if isinstance(low, str):
@@ -100,9 +111,10 @@ def sensitivity_plan(plan: Plan, study: Study) -> tuple[Plan, np.ndarray]:
     the design matrix."""
     axes = inputs_of(plan)
     matrix = sample(axes, study, plan.experiment.seed)
-    fixed = {a.path: plan.baseline.values[a.path] for a in plan.experiment.axes if a.values is not None}
-    fixed_labels = {a.name: plan.baseline.axes[a.name] for a in plan.experiment.axes if a.values is not None}
-    for axis in plan.experiment.axes:
+    grid_axes = [a for a in plan.experiment.axes if not a.sampled]
+    fixed = {a.path: plan.baseline.values[a.path] for a in grid_axes}
+    fixed_labels = {a.name: plan.baseline.axes[a.name] for a in grid_axes}
+    for axis in grid_axes:
         if axis.values is not None:
             fixed |= tied_values(axis, plan.baseline.axes[axis.name], list(axis.values).index(
                 plan.baseline.axes[axis.name]))
@@ -110,15 +122,15 @@ def sensitivity_plan(plan: Plan, study: Study) -> tuple[Plan, np.ndarray]:
     for k, row in enumerate(matrix):
         labels, values = dict(fixed_labels), dict(fixed)
         for axis, x in zip(axes, row, strict=True):
-            value = _value(axis, float(x))
+            value = _value(axis, float(x), study.method)
             labels[axis.name] = value
             values[axis.path] = value
             values |= tied_values(axis, value, None)
         points.append(DesignPoint(k, labels, values))
     plugins = (load_plugins(plan.experiment.plugins, plugin_folders(plan.experiment_path))
                if plan.experiment.plugins else NO_PLUGINS)
-    patches, problems = _point_patches(str(plan.experiment_path), plan.scenario, points, plugins,
-                                       plan.context.limits)
+    patches, problems = point_patches(str(plan.experiment_path), plan.experiment, plan.scenario, points,
+                                      plugins, plan.context.limits)
     if problems:
         raise InputError(sorted(set(problems), key=problems.index)[:50])
     return dataclasses.replace(plan, points=points, baseline=points[0], patches=patches), matrix
@@ -223,9 +235,17 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
                                           f"({scenario.end}, {horizon:g} months)") if censored else None}
     summary = {"method": study.method, "samples": study.samples, "points": len(matrix),
                "replications": plan.experiment.replications,
-               "inputs": [{"input": a.name, "path": a.path, "range": list(a.range or [])} for a in axes],
+               "inputs": [_input_record(a) for a in axes],
                "metrics": metrics}
     return pd.concat(tables, ignore_index=True), summary
+
+
+def _input_record(axis: Axis) -> dict[str, Any]:
+    """An input as ``sensitivity.json`` states it: its range or its distribution."""
+    record: dict[str, Any] = {"input": axis.name, "path": axis.path}
+    if axis.distribution is not None:
+        return record | {"distribution": axis.distribution.model_dump(by_alias=True)}
+    return record | {"range": list(axis.range or [])}
 
 
 def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:

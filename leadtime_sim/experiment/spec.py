@@ -19,6 +19,7 @@ from pydantic import (
 
 from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.dates import month_index, normalise_date
+from leadtime_sim.distributions import Distribution, number_as_constant
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.metrics import METRICS
 from leadtime_sim.run import DEFAULT_SEED
@@ -42,22 +43,32 @@ class Linear(Frozen):
 
 
 class Axis(Frozen):
-    """One scenario value to vary: a list of values (grid) or a range (sampled)."""
+    """One scenario value to vary: a list of values (grid), a range (sampled uniformly) or
+    a distribution (sampled through its quantile function: an uncertain input)."""
 
     path: PathText
     label: str | None = None
     values: list[Scalar] | None = None
     range: Annotated[list[Scalar], Field(min_length=2, max_length=2)] | None = None
     """[low, high]: numbers, or dates "YYYY-MM" (sampled by month)."""
+    distribution: Distribution | None = None
+    """A distribution as in scenario files, e.g. ``{dist = "triangular", low = 9, mode = 12,
+    high = 20}`` (what ``leadtime-sim fit`` prints): sampled by its quantiles."""
     integer: bool = False
     """Round sampled values to whole numbers (lines, units)."""
     tied: dict[PathText, list[Scalar] | Linear] = {}
     """Values that move with this axis: a list (one per value) or a linear map."""
 
+    @field_validator("distribution", mode="before")
+    @classmethod
+    def _known_distribution(cls, value: Any) -> Any:
+        return number_as_constant(value)
+
     @model_validator(mode="after")
     def _values_or_range(self) -> Axis:
-        if (self.values is None) == (self.range is None):
-            raise ValueError("give exactly one of 'values' (a grid) or 'range' (sampled)")
+        if sum(x is not None for x in (self.values, self.range, self.distribution)) != 1:
+            raise ValueError("give exactly one of 'values' (a grid), 'range' (sampled) or "
+                             "'distribution' (sampled by its quantiles)")
         if self.values is not None and not self.values:
             raise ValueError("'values' must hold at least one value")
         if self.range is not None:
@@ -82,6 +93,21 @@ class Axis(Frozen):
     @property
     def name(self) -> str:
         return self.label or self.path
+
+    @property
+    def sampled(self) -> bool:
+        """A range or a distribution: the design samples it (else a grid of values)."""
+        return self.values is None
+
+    def describe(self) -> str:
+        """The values in words: the list, the range or the distribution."""
+        if self.values is not None:
+            return ", ".join(map(str, self.values))
+        if self.range is not None:
+            return f"{self.range[0]} to {self.range[1]}"
+        assert self.distribution is not None
+        return ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                         for k, v in self.distribution.model_dump(by_alias=True).items())
 
 
 class Chart(Frozen):
@@ -144,6 +170,9 @@ class Experiment(Frozen):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = DEFAULT_SEED
     overrides: dict[PathText, Any] = {}
     axes: list[Axis] = []
+    uncertain: list[Axis] = []
+    """Uncertain inputs, each a path with a distribution (or a range): sampled with the
+    range axes by sweeps, and the inputs of ``sensitivity``."""
     sampling: Literal["lhs", "sobol"] = "lhs"
     samples: Annotated[int, Field(ge=1, le=100_000)] = 16
     """Points sampled over the range axes (times the grid of the value axes)."""
@@ -158,10 +187,15 @@ class Experiment(Frozen):
     charts: list[Chart] = []
     """Charts drawn into the store's charts/ folder; empty: a default set."""
 
+    @property
+    def design_axes(self) -> list[Axis]:
+        """Every axis a design point sets: the axes, then the uncertain inputs."""
+        return [*self.axes, *self.uncertain]
+
     @field_validator("charts")
     @classmethod
     def _charts_name_axes(cls, charts: list[Chart], info: ValidationInfo) -> list[Chart]:
-        names = [a.name for a in info.data.get("axes", [])]
+        names = [a.name for a in [*info.data.get("axes", []), *info.data.get("uncertain", [])]]
         targets = info.data.get("targets", [])
         for i, chart in enumerate(charts):
             for key in ("x", "group", "y"):
@@ -178,22 +212,39 @@ class Experiment(Frozen):
 
 def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
     """Axes that contradict each other: two setting one path (an axis's own or a tied one),
-    or two with one label. A point would otherwise run other values than its label says."""
+    or two with one label; an uncertain input with a grid of values. A point would otherwise
+    run other values than its label says."""
     problems = []
-    owner: dict[str, int] = {}
-    labels: dict[str, int] = {}
-    for i, axis in enumerate(experiment.axes):
+    owner: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    named = [(f"axes[{i}]", f"axis {i}", a) for i, a in enumerate(experiment.axes)]
+    named += [(f"uncertain[{i}]", f"uncertain input {i}", a) for i, a in enumerate(experiment.uncertain)]
+    for at, who, axis in named:
+        if who.startswith("uncertain") and not axis.sampled:
+            problems.append((f"{at}.values", "an uncertain input is sampled: give 'distribution' "
+                             "(or 'range'), or make it an axis"))
         if axis.name in labels:
-            problems.append((f"axes[{i}].label",
-                             f"{axis.name!r} is already the label of axis {labels[axis.name]}"))
-        labels.setdefault(axis.name, i)
+            problems.append((f"{at}.label", f"{axis.name!r} is already the label of {labels[axis.name]}"))
+        labels.setdefault(axis.name, who)
         for where, path in [("path", axis.path), *(("tied", tied) for tied in axis.tied)]:
             if where == "tied" and path == axis.path:
-                problems.append((f"axes[{i}].tied", f"{path!r} is the axis's own path"))
+                problems.append((f"{at}.tied", f"{path!r} is the axis's own path"))
             elif path in owner:
-                problems.append((f"axes[{i}].{where}", f"{path!r} is already varied by axis {owner[path]}"))
-            owner.setdefault(path, i)
+                problems.append((f"{at}.{where}", f"{path!r} is already varied by {owner[path]}"))
+            owner.setdefault(path, who)
     return problems
+
+
+def axis_fields(experiment: Experiment) -> dict[str, str]:
+    """Each scenario path a design sets -> the experiment field that sets it, for messages:
+    ``axes[1].tied (<path>)``, ``uncertain[0].path (<path>)``."""
+    fields: dict[str, str] = {}
+    for kind, axes in (("axes", experiment.axes), ("uncertain", experiment.uncertain)):
+        for i, axis in enumerate(axes):
+            fields.setdefault(axis.path, f"{kind}[{i}].path ({axis.path})")
+            for tied in axis.tied:
+                fields.setdefault(tied, f"{kind}[{i}].tied ({tied})")
+    return fields
 
 
 def load_experiment(path: str | Path) -> tuple[Experiment, Path]:

@@ -26,16 +26,17 @@ NAMED_TABLES = ("products", "factories", "investments", "requirements")
 """Tables of named entities: ``--set`` changes their entries but never invents one."""
 
 
-def apply_values(data: Mapping[str, Any], values: Mapping[str, Any],
-                 source: str = "--set") -> dict[str, Any]:
-    """A copy of scenario ``data`` with each ``path: value`` set (values as they are)."""
+def apply_values(data: Mapping[str, Any], values: Mapping[str, Any], source: str = "--set",
+                 names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A copy of scenario ``data`` with each ``path: value`` set (values as they are); a
+    problem is told against ``source`` and the path's name in ``names`` (else the path)."""
     result = copy.deepcopy(dict(data))
     problems = []
     for path, value in values.items():
         try:
             set_path(result, split_path(path), value, NAMED_TABLES)
         except ValueError as exc:
-            problems.append(f"{source} {path}: {exc}")
+            problems.append(f"{source} {(names or {}).get(path, path)}: {exc}")
     if problems:
         raise InputError(problems)
     return result

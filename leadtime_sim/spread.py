@@ -1,0 +1,118 @@
+"""Close dates of a sampled design pooled over its uncertain inputs.
+
+In a design that samples range axes or uncertain inputs, the sampled points are not
+options to choose between but draws of what nobody knows: the answer a planner wants is
+the spread of the close date over all of them (input uncertainty and simulation noise
+together), and which input it moves with. Points are pooled by the values of the grid
+axes (the decisions, if any); within a group every ok run counts once. A run not closed
+by the end counts as later than any date (quantiles as in ``points.csv``).
+
+Which inputs it moves with: the partial rank correlation coefficient (PRCC; Marino et al.
+2008, the usual measure for Latin hypercube studies) of each sampled input with the
+point's mean close month (a run not closed counted at the horizon), controlling for the
+other inputs - so that an inert input that a small sample happens to correlate with an
+influential one is not named. One value per point (its replications share its inputs),
+tested with Student's t on n - 2 - (k - 1) degrees of freedom; inputs significant at 5%
+are named, the strongest first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.experiment.aggregate import wilson_interval
+from leadtime_sim.results import GAP_CLOSED, Results
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A requirement's close month pooled over one group of a sampled design's points."""
+
+    group: dict[str, object]
+    """The grid axes' values shared by the group (empty: no grid axes)."""
+    points: int
+    runs: int
+    p10: float
+    p50: float
+    p90: float
+    """Months from start; inf: not by end."""
+    share_not_by_end: float
+    p_closed: dict[str, tuple[float, float, float]]
+    """Target date -> (share of runs closed by then, Wilson 95% interval)."""
+    correlations: list[tuple[str, float]]
+    """(sampled input, partial rank correlation) significant at 5%, the strongest first."""
+
+
+def runs_table(results: Results) -> pd.DataFrame:
+    """The store's runs (ok runs only)."""
+    path = results.directory / "runs.parquet"
+    runs = pd.read_parquet(path) if path.exists() else pd.read_csv(results.directory / "runs.csv")
+    return runs[runs["status"] == "ok"]
+
+
+def spreads(results: Results, requirement: str, runs: pd.DataFrame | None = None) -> list[Spread]:
+    """One ``Spread`` per combination of the grid axes' values, in design order."""
+    assert results.experiment is not None
+    runs = runs_table(results) if runs is None else runs
+    grid = [a.name for a in results.experiment.axes if not a.sampled]
+    sampled = [a.name for a in results.experiment.design_axes if a.sampled]
+    horizon = results.horizon_months
+    column = GAP_CLOSED.column(requirement)
+    targets = {d: months_between(results.start, d) for d in results.targets}
+    keys = [tuple(p.axes[g] for g in grid) for p in results.points]
+    out = []
+    for key in dict.fromkeys(keys):
+        ids = [p.point_id for p, k in zip(results.points, keys, strict=True) if k == key]
+        mine = runs[runs["point_id"].isin(ids)]
+        months = mine[column].to_numpy(dtype=float)
+        x = np.where(np.isnan(months), np.inf, months)
+        if not len(x):
+            continue
+        p10, p50, p90 = np.quantile(x, [0.1, 0.5, 0.9], method="inverted_cdf")
+        closed = {d: _share(int(np.sum(x <= m)), len(x)) for d, m in targets.items()}
+        means = mine.assign(y=np.minimum(x, horizon)).groupby("point_id")
+        inputs = means[[f"axis:{name}" for name in sampled]].first().to_numpy(dtype=float)
+        found = [(name, rho) for name, (rho, p) in zip(sampled, prcc(inputs, means["y"].mean().to_numpy()),
+                                                       strict=True) if p < 0.05]
+        found.sort(key=lambda c: -abs(c[1]))
+        out.append(Spread(dict(zip(grid, key, strict=True)), len(ids), len(x), float(p10), float(p50),
+                          float(p90), float(np.mean(np.isinf(x))), closed, found))
+    return out
+
+
+def prcc(inputs: np.ndarray, output: np.ndarray) -> list[tuple[float, float]]:
+    """(partial rank correlation, two-sided p-value) of each column of ``inputs`` (rows:
+    points) with ``output``, the other columns held; (0, 1) where it is undefined (too few
+    points, an input or the output that does not vary once the others are held)."""
+    n, k = inputs.shape
+    dof = n - 2 - (k - 1)
+    if dof < 1:
+        return [(0.0, 1.0)] * k
+    from scipy.stats import rankdata, t
+
+    ranks = np.column_stack([rankdata(c) for c in inputs.T]) if k else np.zeros((n, 0))
+    y = rankdata(output)
+    result = []
+    for i in range(k):
+        others = np.column_stack([np.ones(n), np.delete(ranks, i, axis=1)])
+        rx = ranks[:, i] - others @ np.linalg.lstsq(others, ranks[:, i], rcond=None)[0]
+        ry = y - others @ np.linalg.lstsq(others, y, rcond=None)[0]
+        sx, sy = float(np.linalg.norm(rx)), float(np.linalg.norm(ry))
+        if sx < 1e-9 * n or sy < 1e-9 * n:
+            result.append((0.0, 1.0))
+            continue
+        rho = float(np.clip(rx @ ry / (sx * sy), -1.0, 1.0))
+        stat = rho * math.sqrt(dof / max(1 - rho * rho, 1e-300))
+        result.append((rho, float(2 * t.sf(abs(stat), dof))))
+    return result
+
+
+def _share(successes: int, n: int) -> tuple[float, float, float]:
+    low, high = wilson_interval(successes, n)
+    return successes / n, low, high
+

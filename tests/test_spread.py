@@ -1,0 +1,123 @@
+"""A sampled design's answer is the close date pooled over its sampled points (``spread``),
+not its "best" draw: checked against a case whose close month is known by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from leadtime_sim.cli import main
+from leadtime_sim.report import headlines
+from leadtime_sim.results import load_results
+from leadtime_sim.spread import spreads
+
+# One line, constant takt T, 60 units ordered at start, flow 2: the gap (60 by month 24)
+# closes at month 60 T + 2 exactly; the unit cost changes nothing.
+MODEL = """
+name = "spread check"
+start = "2025-01"
+end = "2040-01"
+[products.p]
+unit_cost_musd = 1
+[factories.f]
+product = "p"
+lines = 1
+lot_size = 1
+takt_months = 1
+flow_months = 2
+[[orders]]
+customer = "a"
+product = "p"
+quantity = 60
+placed = "2025-01"
+[requirements.a_p]
+customer = "a"
+product = "p"
+required = [{date = "2025-01", units = 0}, {date = "2027-01", units = 60}]
+"""
+EXPERIMENT = """
+name = "spread"
+model = "model.toml"
+replications = 2
+seed = 3
+samples = 20
+targets = ["2032-01"]
+{grid}
+[[uncertain]]
+path = "factories.f.takt_months"
+label = "takt"
+distribution = {{dist = "uniform", low = 1.0, high = 2.0}}
+[[uncertain]]
+path = "products.p.unit_cost_musd"
+label = "unit cost"
+distribution = {{dist = "gamma", mean = 5.0, sd = 2.0}}
+"""
+GRID = """
+[[axes]]
+path = "factories.f.flow_months"
+label = "flow"
+values = [2.0, 14.0]
+"""
+
+
+def sweep(tmp_path: Path, grid: str = "") -> Path:
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "e.toml").write_text(EXPERIMENT.format(grid=grid))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["-q", "sweep", str(tmp_path / "e.toml"), "--out", str(out),
+                                       "--executor", "serial", "--no-charts"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_the_close_month_is_pooled_over_every_run_and_tied_to_the_input_that_moves_it(tmp_path: Path) -> None:
+    out = sweep(tmp_path)
+    results = load_results(out)
+    [spread] = spreads(results, "a_p")
+    runs = pd.read_parquet(out / "runs.parquet")
+    by_hand = 60 * runs["axis:takt"] + 2  # the close month of every run, known exactly
+    assert np.allclose(runs["gap_closed_months.a_p"], by_hand)
+    assert spread.points == 20 and spread.runs == 40
+    assert spread.p50 == pytest.approx(np.quantile(by_hand, 0.5, method="inverted_cdf"))
+    assert spread.p10 == pytest.approx(np.quantile(by_hand, 0.1, method="inverted_cdf"))
+    # closed by 2032-01 (month 84) when 60 T + 2 <= 84, T <= 1.3667
+    assert spread.p_closed["2032-01"][0] == pytest.approx(float(np.mean(by_hand <= 84)))
+    assert [name for name, _ in spread.correlations] == ["takt"]  # the cost is inert
+    assert spread.correlations[0][1] == pytest.approx(1.0)
+    text = headlines(results)[0].text
+    assert "over 20 sampled points of takt, unit cost (40 runs" in text and "best of" not in text
+    assert "it moves most with takt (+1.00)" in text
+
+
+def test_a_grid_axis_makes_groups_and_the_best_group_is_named(tmp_path: Path) -> None:
+    """Flow 14 instead of 2 delays every close month by 12: flow 2 is the best option."""
+    out = sweep(tmp_path, GRID)
+    results = load_results(out)
+    fast, slow = spreads(results, "a_p")
+    assert fast.group == {"flow": 2.0} and slow.group == {"flow": 14.0}
+    assert slow.p50 == pytest.approx(fast.p50 + 12)
+    assert "with flow = 2 (the best of 2 options by pooled median)" in headlines(results)[0].text
+
+
+def test_prcc_is_the_partial_correlation_of_the_ranks_and_clears_an_inert_correlated_input() -> None:
+    """Two inputs: PRCC equals the textbook partial correlation of the ranks,
+    (r_y1 - r_y2 r_12) / sqrt((1 - r_y2^2)(1 - r_12^2)). An inert input built to correlate
+    with the influential one has a large plain rank correlation with the output but a
+    partial one that is not significant."""
+    from scipy.stats import rankdata
+
+    from leadtime_sim.spread import prcc
+
+    rng = np.random.default_rng(11)
+    x1 = rng.random(40)
+    x2 = 0.8 * x1 + 0.2 * rng.random(40)  # inert, but correlated with x1
+    y = 10 * x1 + rng.normal(0, 1, 40)
+    (rho1, p1), (_, p2) = prcc(np.column_stack([x1, x2]), y)
+    r = np.corrcoef([rankdata(y), rankdata(x1), rankdata(x2)])
+    by_hand = (r[0, 1] - r[0, 2] * r[1, 2]) / np.sqrt((1 - r[0, 2] ** 2) * (1 - r[1, 2] ** 2))
+    assert rho1 == pytest.approx(by_hand, abs=1e-12) and p1 < 0.01
+    assert r[0, 2] > 0.5 and p2 > 0.05

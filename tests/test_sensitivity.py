@@ -219,3 +219,13 @@ def test_sobol_on_uncertain_inputs_finds_the_input_that_matters(uncertain: Path)
     cost = table[table["input"] == "unit cost"].iloc[0]
     assert takt.S1_lo <= 1.0 <= takt.S1_hi and takt.ST > 0.8
     assert cost.S1 == 0 and cost.ST == 0
+
+
+def test_equal_point_means_that_are_not_round_numbers_have_no_noise_share() -> None:
+    """The variance of 70 equal floats such as 137.4333... comes out at about 1e-27, not 0:
+    it must still read as "no input moves it", not as 100% noise."""
+    value = 412.3 / 3
+    runs = pd.DataFrame({"point_id": np.repeat(np.arange(70), 2), "replication": np.tile([0, 1], 70),
+                         "status": "ok", "gap_closed_months.r": np.tile([value, value + 1.0], 70)})
+    means, noise = outputs(runs, "gap_closed_months.r", 70, 240.0, "2025-01")
+    assert float(np.var(means)) != 0.0 and noise is None

@@ -183,7 +183,8 @@ def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
         raise InputError([f"{metric}: some points have no successful run"])
     within = float(np.nanmean(grouped.var(ddof=1).to_numpy())) if grouped.size().min() > 1 else 0.0
     reps = float(grouped.size().mean())
-    total = float(np.var(means, ddof=1)) if points > 1 else 0.0
+    # (np.ptp, not the variance: the variance of equal floats can come out at 1e-28)
+    total = float(np.var(means, ddof=1)) if points > 1 and np.ptp(means) > 0 else 0.0
     if total == 0:  # every point gives the same mean: no input moves it, nothing to split
         return means, None
     return means, min(1.0, within / reps / total)
@@ -194,7 +195,7 @@ def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, m
     """The indices of one metric, one row per input (``SOBOL_COLUMNS`` or ``MORRIS_COLUMNS``)."""
     problem = problem_of(axes)
     names = [a.name for a in axes]
-    if float(np.var(y)) == 0.0:  # a metric no input moves: every index is zero
+    if float(np.ptp(y)) == 0.0:  # a metric no input moves: every index is zero
         zero = np.zeros(len(axes))
         result = {"S1": zero, "S1_conf": zero, "ST": zero, "ST_conf": zero,
                   "mu": zero, "mu_star": zero, "mu_star_conf": zero, "sigma": zero}

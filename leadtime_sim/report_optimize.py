@@ -27,6 +27,12 @@ METHOD = [
     "A design that fails rules out the designs with fewer lines and the same other values (more "
     "lines never close a gap later). The chosen design is re-estimated on fresh replications no "
     "candidate used; that estimate is the one reported.",
+    "Before any run, the fluid model (mean rates, no random draws) estimates every design's close "
+    "month. A design whose estimate is more than the pre-screen margin after the date is left out as "
+    "clearly infeasible, and once a design clearly feasible by that estimate (more than the margin "
+    "before the date) meets the confidence, dearer designs are left out as overbuilt; neither is run. "
+    "The pre-screen is off for scenarios the fluid model does not model (budgets, learning curves, "
+    "other allocation policies).",
 ]
 
 
@@ -47,7 +53,7 @@ def optimize_report_html(answer: dict[str, Any], title: str) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{esc(title)}: optimize</title><style>{CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1><h2>The answer</h2><p class='headline'>{esc(first)}</p>",
-        f"<p>{esc(rest[0]) if rest else ''}</p>",
+        "".join(f"<p>{esc(line)}</p>" for line in rest if not line.startswith(" ")),
         "<h2>Candidates</h2><table><tr><th>design</th><th>capex ($M)</th><th>P(closed by)</th>"
         f"<th>95% CI</th><th>runs</th><th>median close</th><th>verdict</th></tr>{rows}</table>",
         f"<h2>Frontier</h2><figure><img src='data:image/png;base64,{data}' alt='frontier'>"

@@ -244,3 +244,38 @@ def test_sigterm_leaves_a_valid_store_that_resumes(experiment: Path, tmp_path: P
     assert answer["reused_runs"] >= kept
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == answer["runs"] and not runs.duplicated(["point_id", "replication"]).any()
+
+
+def test_the_fluid_prescreen_leaves_out_clear_cases_and_keeps_the_answer(experiment: Path) -> None:
+    """The case above at mean rates: with n lines in all the fluid inventory is n t against
+    the required 2.5 t, so one line never closes the gap by the end (month 48), two close it
+    at month 30 (60 units) and three or more at once (2025-01/02; the DES, whose units come
+    whole, at month 5). By 2027-01 (month 24) with the default 12-month margin no added line
+    is clearly infeasible, and two added (the cheapest that meets it) are clearly feasible,
+    so the dearer designs are overbuilt: not run although the design is evaluated whole.
+    With a 3-month margin one added line (month 30 > 27) is left out as well. The answer is
+    the one found with every design run, on fewer runs."""
+    plan = plan_experiment(experiment)
+    every = optimize(plan, Question("a_p", "2027-01", 0.9, prescreen_months=0), "serial")
+    wide = optimize(plan, Question("a_p", "2027-01", 0.9), "serial")
+    narrow = optimize(plan, Question("a_p", "2027-01", 0.9, prescreen_months=3), "serial")
+    assert every["prescreen"]["off"] == "turned off (--prescreen-months 0)" and every["prescreen"]["skipped"] == []
+    for answer in (wide, narrow):
+        assert answer["best"] == every["best"]
+    assert wide["prescreen"]["fluid_close"] == {"0": None, "1": "2027-07", "2": "2025-02", "3": "2025-01",
+                                                "4": "2025-01"}
+    assert wide["prescreen"]["skipped"] == [0, 3, 4]
+    assert narrow["prescreen"]["skipped"] == [0, 1, 3, 4]
+    verdicts = {c["values"]["lines added"]: c["verdict"] for c in narrow["candidates"]}
+    assert verdicts[1].startswith("fails (fluid pre-screen, not run): at mean rates the gap closes in 2027-07")
+    assert verdicts[3] == "not needed: point 2 meets it for less (fluid pre-screen, not run: overbuilt)"
+    assert every["runs"] > wide["runs"] > narrow["runs"]
+    assert narrow["prescreen"]["runs_saved_at_least"] == 4 * 10
+
+
+def test_the_prescreen_is_off_where_the_fluid_model_does_not_model_the_scenario(experiment: Path) -> None:
+    (experiment.parent / "model.toml").write_text(MODEL.replace("takt_months = 1", "takt_months = 1\n"
+                                                                "learning = { progress_ratio = 0.9 }"))
+    answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, cap=10, fresh=5), "serial")
+    assert answer["prescreen"]["off"] == "factory f has a learning curve, which the fluid model does not model"
+    assert answer["prescreen"]["skipped"] == [] and answer["prescreen"]["fluid_close"] == {}

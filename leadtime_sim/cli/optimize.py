@@ -26,6 +26,7 @@ from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.optimize import Question, answer_text
 from leadtime_sim.experiment.optimize import optimize as find
 from leadtime_sim.experiment.optimize_store import optimize_into
+from leadtime_sim.experiment.prescreen import DEFAULT_MARGIN_MONTHS
 from leadtime_sim.experiment.runner import Plan, plan_experiment
 from leadtime_sim.io import atomic_write
 from leadtime_sim.plotting.frontier import frontier_chart
@@ -48,6 +49,10 @@ from leadtime_sim.plotting.frontier import frontier_chart
               help="Most replications a candidate gets.")
 @click.option("--fresh", type=click.IntRange(min=1, max=100_000), metavar="N", default=100, show_default=True,
               help="Fresh replications re-estimating the chosen design.")
+@click.option("--prescreen-months", type=click.FloatRange(min=0, max=1200), metavar="MONTHS",
+              default=DEFAULT_MARGIN_MONTHS, show_default=True,
+              help="Leave out, unrun, designs whose fluid (mean-rate) close month is more than this "
+                   "after --by, or dearer than one clearly feasible by it; 0 runs every design.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the runs in a results store here (as sweep: resumable), with optimize.json "
                    "and charts/frontier.png.")
@@ -62,7 +67,8 @@ from leadtime_sim.plotting.frontier import frontier_chart
 @set_option
 @input_errors_exit_2
 def optimize(experiment: Path, requirement: str, by: str, confidence: float, budget_musd: float | None,
-             minimize: str, batch: int, cap: int, fresh: int, out_dir: Path | None, workers: int | None,
+             minimize: str, batch: int, cap: int, fresh: int, prescreen_months: float,
+             out_dir: Path | None, workers: int | None,
              executor: str, as_json: bool, resume: bool, force: bool, overrides: tuple[str, ...]) -> None:
     """The cheapest design of EXPERIMENT's axes that closes REQUIREMENT's gap by a date with
     the confidence asked (adaptive replications under common random numbers; the choice
@@ -72,7 +78,8 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
     except ValueError as exc:
         raise InputError([f"--by {by!r}: {exc}"]) from None
     plan = plan_experiment(experiment, overrides)
-    question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh)  # type: ignore[arg-type]
+    question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh,  # type: ignore[arg-type]
+                        prescreen_months)
     tty = sys.stderr.isatty()
     bound = len(plan.points) * (cap + batch) + fresh
     shown = [0.0]

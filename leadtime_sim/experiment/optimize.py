@@ -13,6 +13,10 @@ is reported: picking the best of noisy estimates would flatter it.
 
 ``minimize="close"``: the earliest median close among the designs within the budget
 (each evaluated on the cap's replications), re-estimated the same way.
+
+Before any run, the fluid pre-screen (``prescreen``) leaves out designs that are clearly
+infeasible (or, for ``close``, clearly later than another) or clearly overbuilt, unrun; the
+answer says which and how many runs that saved at least.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.design import DesignPoint
 from leadtime_sim.experiment.executors import run_tasks
+from leadtime_sim.experiment.prescreen import DEFAULT_MARGIN_MONTHS, Screen, screen
 from leadtime_sim.experiment.runner import Plan
 from leadtime_sim.experiment.task import LIMITED_BY, RunOutcome, RunTask, SweepContext
 
@@ -80,6 +85,8 @@ class Question:
     batch: int = 10
     cap: int = 80
     fresh: int = 100
+    prescreen_months: float = DEFAULT_MARGIN_MONTHS
+    """The fluid pre-screen's margin (0: off)."""
 
 
 def check_question(plan: Plan, question: Question) -> None:
@@ -94,6 +101,8 @@ def check_question(plan: Plan, question: Question) -> None:
         problems.append(f"--by {question.by}: outside the horizon {scenario.start} to {scenario.end}")
     if not 0 < question.confidence < 1:
         problems.append(f"--confidence {question.confidence}: must be between 0 and 1")
+    if not (math.isfinite(question.prescreen_months) and question.prescreen_months >= 0):
+        problems.append(f"--prescreen-months {question.prescreen_months}: must be a number >= 0")
     if question.minimize == "close" and question.budget_musd is None:
         problems.append("--minimize close: needs --budget-musd")
     if problems:
@@ -164,6 +173,8 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
         if budget is not None and c.capex_musd > budget + 1e-9:
             c.verdict = f"over the budget (${c.capex_musd:,.0f}M > ${budget:,.0f}M)"
     affordable = [c for c in candidates if c.verdict == "not run"]
+    fluid = screen(plan, question.requirement, question.by, question.prescreen_months)
+    affordable = _prescreened(affordable, fluid, question.minimize)
     if question.minimize == "close":
         evaluate(affordable, range(question.cap))
         for c in affordable:
@@ -171,7 +182,8 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
         chosen = min(affordable, key=lambda c: (c.median_close, c.capex_musd), default=None)
         feasible = chosen is not None
     else:
-        chosen = _cheapest(affordable, question, evaluate, whole=len(plan.points) <= WHOLE_SPACE)
+        chosen = _cheapest(affordable, question, evaluate, whole=len(plan.points) <= WHOLE_SPACE,
+                           enough=fluid.clearly_feasible)
         feasible = chosen is not None and chosen.verdict.startswith("meets")
         if chosen is None:  # nothing meets it: the highest P found
             run = [c for c in affordable if c.runs]
@@ -183,12 +195,33 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
         best = _entry(fresh, scenario.start, horizon) | {
             "limited_by": _limit(fresh), "confirmed": fresh.interval[0] >= question.confidence}
         """``confirmed``: the fresh runs' interval lies wholly above the confidence."""
+    skipped = [c.point.point_id for c in candidates if "fluid pre-screen" in c.verdict]
+    per_design = question.cap if question.minimize == "close" else question.batch
     return {
         "requirement": question.requirement, "by": question.by, "confidence": question.confidence,
         "minimize": question.minimize, "budget_musd": budget, "feasible": feasible, "best": best,
         "candidates": [_entry(c, scenario.start, horizon) | {"verdict": c.verdict} for c in candidates],
         "runs": ran[0], "reused_runs": reused[0], "full_grid_runs": len(plan.points) * question.cap,
+        "prescreen": fluid.record() | {"skipped": skipped, "runs_saved_at_least": per_design * len(skipped)},
     }
+
+
+def _prescreened(candidates: list[Candidate], fluid: Screen, minimize: str) -> list[Candidate]:
+    """The candidates left to run after the fluid pre-screen; the others get their verdict."""
+    if fluid.off is not None:
+        return candidates
+    if minimize == "close":
+        earliest = min((fluid.close_months[c.point.point_id] for c in candidates), default=math.inf)
+        for c in candidates:
+            close = fluid.close_months[c.point.point_id]
+            if math.isfinite(earliest) and close > earliest + fluid.margin_months:
+                when = "is not closed by the end" if math.isinf(close) else f"closes in {fluid.month(close)}"
+                c.verdict = (f"later (fluid pre-screen, not run): at mean rates the gap {when}, more than "
+                             f"{fluid.margin_months:g} months after the earliest ({fluid.month(earliest)})")
+    else:
+        for c in candidates:
+            c.verdict = fluid.infeasible(c.point.point_id) or c.verdict
+    return [c for c in candidates if c.verdict == "not run"]
 
 
 def run_record(outcome: RunOutcome, question: Question) -> tuple[float, str]:
@@ -203,14 +236,20 @@ def limit_column(question: Question) -> str:
 
 
 def _cheapest(candidates: list[Candidate], question: Question,
-              evaluate: Callable[[Sequence[Candidate], range], None], whole: bool) -> Candidate | None:
-    """The cheapest candidate whose P(closed by) reaches the confidence (module docstring)."""
+              evaluate: Callable[[Sequence[Candidate], range], None], whole: bool,
+              enough: Callable[[int], bool] = lambda point_id: False) -> Candidate | None:
+    """The cheapest candidate whose P(closed by) reaches the confidence (module docstring).
+    ``enough(point_id)``: the fluid pre-screen finds that design clearly feasible, so that
+    once it meets the confidence, dearer ones are not run even in a design evaluated whole."""
     confidence = question.confidence
     failed: list[Candidate] = []
     found: Candidate | None = None
+    overbuilt = False
     for candidate in candidates:
-        if found is not None and candidate.capex_musd > found.capex_musd + 1e-9 and not whole:
-            break  # every cheaper one was judged
+        if found is not None and candidate.capex_musd > found.capex_musd + 1e-9:
+            overbuilt = whole and enough(found.point.point_id)
+            if not whole or overbuilt:
+                break  # every cheaper one was judged
         if (dominator := next((f for f in failed if _dominates(f.point, candidate.point)), None)) is not None:
             candidate.verdict = f"fails: fewer lines than point {dominator.point.point_id}, which fails"
             continue
@@ -237,7 +276,8 @@ def _cheapest(candidates: list[Candidate], question: Question,
             if c.verdict.startswith("meets") and c is not found:
                 c.verdict += f"; dearer or later than point {found.point.point_id}"
             elif c.verdict == "not run":
-                c.verdict = f"not needed: point {found.point.point_id} meets it for less"
+                why = " (fluid pre-screen, not run: overbuilt)" if overbuilt else ""
+                c.verdict = f"not needed: point {found.point.point_id} meets it for less{why}"
     return found
 
 
@@ -302,6 +342,12 @@ def answer_text(answer: dict[str, Any]) -> str:
             limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
             lines = [f"No design meets {goal}. The best found: {_design(best)}; {estimate}{limit}."]
     lines.append(f"{answer['runs']} runs (the full grid at the cap: {answer['full_grid_runs']}).")
+    pre = answer.get("prescreen") or {}
+    if pre.get("off"):
+        lines.append(f"Fluid pre-screen off: {pre['off']}.")
+    elif pre:
+        lines.append(f"Fluid pre-screen (margin {pre['margin_months']:g} months): {len(pre['skipped'])} "
+                     f"design(s) not run, saving at least {pre['runs_saved_at_least']} runs.")
     for c in answer["candidates"]:
         p = "" if c["p_closed"] is None else f"P = {c['p_closed']:.2f} on {c['replications']} runs: "
         lines.append(f"  {_design(c)}: {p}{c['verdict']}")

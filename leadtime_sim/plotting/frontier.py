@@ -14,7 +14,9 @@ from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outsi
 
 def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | None = None) -> Axes:
     """Each candidate run (its 95% Wilson interval as a bar), the confidence asked for as a
-    line, and the chosen design, re-estimated on fresh runs, marked. (Bars are clipped at
+    line, and the chosen design, re-estimated on fresh runs, marked; designs the fluid
+    pre-screen left out, unrun, as grey triangles at their capex (at 0: infeasible, at 1:
+    overbuilt; they have no estimate). (Bars are clipped at
     zero: at P = 1 the interval's upper end can fall a rounding error below it.)"""
     ax = default_axes(ax)
     run = [dict(c) for c in answer["candidates"] if c["p_closed"] is not None]
@@ -31,6 +33,13 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
                         yerr=[[max(0.0, c["p_closed"] - c["p_closed_ci"][0]) for c in group],
                               [max(0.0, c["p_closed_ci"][1] - c["p_closed"]) for c in group]],
                         fmt="o", color=colour(i), capsize=3, label=name)
+    left_out = (("v", 0.0, "fails", "clearly infeasible"), ("^", 1.0, "not needed", "overbuilt"))
+    for mark, y, kind, why in left_out:
+        left = [c["capex_musd"] for c in answer["candidates"]
+                if "fluid pre-screen" in c["verdict"] and c["verdict"].startswith(kind)]
+        if left:
+            ax.plot(left, [y] * len(left), mark, color=GREY, markersize=7, linestyle="none",
+                    label=f"not run: {why} at mean rates (fluid pre-screen)")
     ax.axhline(answer["confidence"], color=GREY, linestyle="--", linewidth=1.2,
                label=f"confidence asked: {answer['confidence']:g}")
     best = answer["best"]

@@ -26,6 +26,8 @@ import pandas as pd
 
 from leadtime_sim.dates import months_between
 from leadtime_sim.experiment.aggregate import wilson_interval
+from leadtime_sim.experiment.design import axes_text
+from leadtime_sim.experiment.store import SeriesPart
 from leadtime_sim.results import GAP_CLOSED, Results
 
 
@@ -55,19 +57,26 @@ def runs_table(results: Results) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
+def groups(results: Results) -> list[tuple[dict[str, object], list[int]]]:
+    """(grid axes' values, the point ids sharing them) in design order."""
+    assert results.experiment is not None
+    grid = [a.name for a in results.experiment.axes if not a.sampled]
+    found: dict[tuple[object, ...], list[int]] = {}
+    for point in results.points:
+        found.setdefault(tuple(point.axes[g] for g in grid), []).append(point.point_id)
+    return [(dict(zip(grid, key, strict=True)), ids) for key, ids in found.items()]
+
+
 def spreads(results: Results, requirement: str, runs: pd.DataFrame | None = None) -> list[Spread]:
     """One ``Spread`` per combination of the grid axes' values, in design order."""
     assert results.experiment is not None
     runs = runs_table(results) if runs is None else runs
-    grid = [a.name for a in results.experiment.axes if not a.sampled]
     sampled = [a.name for a in results.experiment.design_axes if a.sampled]
     horizon = results.horizon_months
     column = GAP_CLOSED.column(requirement)
     targets = {d: months_between(results.start, d) for d in results.targets}
-    keys = [tuple(p.axes[g] for g in grid) for p in results.points]
     out = []
-    for key in dict.fromkeys(keys):
-        ids = [p.point_id for p, k in zip(results.points, keys, strict=True) if k == key]
+    for group, ids in groups(results):
         mine = runs[runs["point_id"].isin(ids)]
         months = mine[column].to_numpy(dtype=float)
         x = np.where(np.isnan(months), np.inf, months)
@@ -80,9 +89,48 @@ def spreads(results: Results, requirement: str, runs: pd.DataFrame | None = None
         found = [(name, rho) for name, (rho, p) in zip(sampled, prcc(inputs, means["y"].mean().to_numpy()),
                                                        strict=True) if p < 0.05]
         found.sort(key=lambda c: -abs(c[1]))
-        out.append(Spread(dict(zip(grid, key, strict=True)), len(ids), len(x), float(p10), float(p50),
+        out.append(Spread(group, len(ids), len(x), float(p10), float(p50),
                           float(p90), float(np.mean(np.isinf(x))), closed, found))
     return out
+
+
+def pooled_quantiles(results: Results, requirement: str,
+                     fields: tuple[str, ...] = ("inventory_units", "required_units")
+                     ) -> tuple[pd.DataFrame, dict[int, str]]:
+    """A requirement's monthly series pooled over each group's runs, in the long form of a
+    store's quantiles (``point_id`` = the group's number), and a legend label per group:
+    the fan chart of a sampled design (its points are draws: the band is over all of them)."""
+    runs = runs_table(results)
+    wanted = {f"requirement|{requirement}|{f}" for f in fields}
+    frames, labels = [], {}
+    for number, (group, ids) in enumerate(groups(results)):
+        series: dict[str, list[np.ndarray]] = {key: [] for key in wanted}
+        for point_id in ids:
+            ok = set(runs.loc[runs["point_id"] == point_id, "replication"].astype(int))
+            folder = results.directory / "series_runs" / f"point={point_id:05d}"
+            latest: dict[tuple[int, str], np.ndarray] = {}
+            for file in sorted(folder.glob("*.parquet")):
+                for rep, key, values in SeriesPart.read(file).rows(wanted):
+                    if rep in ok:
+                        latest[(rep, key)] = values
+            for (_, key), values in latest.items():
+                series[key].append(values)
+        count = 0
+        for key, stacks in series.items():
+            if not stacks:
+                continue
+            months = min(len(v) for v in stacks)
+            stack = np.vstack([v[:months] for v in stacks]).astype(float)
+            q = np.quantile(np.where(np.isnan(stack), np.inf, stack), [0.1, 0.5, 0.9], axis=0,
+                            method="inverted_cdf")
+            q = np.where(np.isfinite(q), q, np.nan)
+            entity, name, field = key.split("|")
+            frames.append(pd.DataFrame({"point_id": number, "entity": entity, "name": name, "field": field,
+                                        "month": np.arange(months), "p10": q[0], "p50": q[1], "p90": q[2]}))
+            count = len(stacks)
+        where = f"{axes_text(group)}: " if group else ""
+        labels[number] = f"{where}pooled over {len(ids)} sampled points ({count} runs)"
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), labels
 
 
 def prcc(inputs: np.ndarray, output: np.ndarray) -> list[tuple[float, float]]:

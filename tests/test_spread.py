@@ -121,3 +121,21 @@ def test_prcc_is_the_partial_correlation_of_the_ranks_and_clears_an_inert_correl
     by_hand = (r[0, 1] - r[0, 2] * r[1, 2]) / np.sqrt((1 - r[0, 2] ** 2) * (1 - r[1, 2] ** 2))
     assert rho1 == pytest.approx(by_hand, abs=1e-12) and p1 < 0.01
     assert r[0, 2] > 0.5 and p2 > 0.05
+
+
+def test_the_fan_chart_of_a_sampled_design_pools_every_run(tmp_path: Path) -> None:
+    """Inventory at the end of month m (time m + 1) is the units delivered by then: unit k
+    arrives at k T + 2, so min(60, floor((m - 1) / T)). The pooled median over the 40 runs
+    is the median of that over the runs' takts, not any one point's."""
+    from leadtime_sim.spread import pooled_quantiles
+
+    out = sweep(tmp_path)
+    results = load_results(out)
+    quantiles, labels = pooled_quantiles(results, "a_p")
+    assert labels == {0: "pooled over 20 sampled points (40 runs)"}
+    takts = pd.read_parquet(out / "runs.parquet")["axis:takt"].to_numpy()
+    inventory = quantiles[quantiles["field"] == "inventory_units"].set_index("month")
+    for month in (30, 70, 100):
+        by_hand = np.minimum(60, np.floor((month - 1) / takts + 1e-9))
+        assert inventory.loc[month, "p50"] == np.quantile(by_hand, 0.5, method="inverted_cdf")
+        assert inventory.loc[month, "p10"] == np.quantile(by_hand, 0.1, method="inverted_cdf")

@@ -29,6 +29,7 @@ from leadtime_sim.plotting.series import (
 )
 from leadtime_sim.plotting.sweep import close_heatmap, gap_close_chart, probability_chart
 from leadtime_sim.results import Results
+from leadtime_sim.spread import pooled_quantiles
 
 CAPEX_LABEL = "capex of the swept investments ($M)"
 
@@ -218,8 +219,16 @@ def _same_series(rows: pd.DataFrame, point: int, baseline: int) -> bool:
 
 
 def fan_jobs(results: Results, spec: Chart) -> list[Job]:
+    """Per requirement: the chosen points' bands; for a sampled design (unless points are
+    asked for), one band pooled over the sampled points of each grid combination."""
     jobs = []
     for req in _names(spec.requirements, results.requirements, "requirement", results):
+        if results.sampled and not spec.points:
+            quantiles, labels = pooled_quantiles(results, req)
+            draw = partial(fan_chart, quantiles, req, start=results.start, points=sorted(labels),
+                           labels=labels, scenario=_scenario(results), label=_label(results, req))
+            jobs.append(Job(f"fan-{req}", 1, on_axes(draw)))
+            continue
         points = _points(results, spec, req)
         product = results.scenario.requirements[req].product
         draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,

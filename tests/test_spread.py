@@ -16,29 +16,8 @@ from leadtime_sim.results import load_results
 from leadtime_sim.spread import spreads
 
 # One line, constant takt T, 60 units ordered at start, flow 2: the gap (60 by month 24)
-# closes at month 60 T + 2 exactly; the unit cost changes nothing.
-MODEL = """
-name = "spread check"
-start = "2025-01"
-end = "2040-01"
-[products.p]
-unit_cost_musd = 1
-[factories.f]
-product = "p"
-lines = 1
-lot_size = 1
-takt_months = 1
-flow_months = 2
-[[orders]]
-customer = "a"
-product = "p"
-quantity = 60
-placed = "2025-01"
-[requirements.a_p]
-customer = "a"
-product = "p"
-required = [{date = "2025-01", units = 0}, {date = "2027-01", units = 60}]
-"""
+# closes at month 60 T + 2 exactly; the unit cost changes nothing (the file says why).
+MODEL = (Path(__file__).parent / "data" / "one_line_60_units.toml").read_text()
 EXPERIMENT = """
 name = "spread"
 model = "model.toml"

@@ -236,14 +236,14 @@ def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
 
 
 def axis_fields(experiment: Experiment) -> dict[str, str]:
-    """Each scenario path a design sets -> the experiment field that sets it, for messages:
-    ``axes[1].tied (<path>)``, ``uncertain[0].path (<path>)``."""
+    """Each scenario path a design sets -> the experiment field that sets it (``axes[1].tied``,
+    ``uncertain[0].path``), which messages name before the path."""
     fields: dict[str, str] = {}
     for kind, axes in (("axes", experiment.axes), ("uncertain", experiment.uncertain)):
         for i, axis in enumerate(axes):
-            fields.setdefault(axis.path, f"{kind}[{i}].path ({axis.path})")
+            fields.setdefault(axis.path, f"{kind}[{i}].path")
             for tied in axis.tied:
-                fields.setdefault(tied, f"{kind}[{i}].tied ({tied})")
+                fields.setdefault(tied, f"{kind}[{i}].tied")
     return fields
 
 

@@ -29,14 +29,18 @@ NAMED_TABLES = ("products", "factories", "investments", "requirements")
 def apply_values(data: Mapping[str, Any], values: Mapping[str, Any], source: str = "--set",
                  names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A copy of scenario ``data`` with each ``path: value`` set (values as they are); a
-    problem is told against ``source`` and the path's name in ``names`` (else the path)."""
+    problem is told against ``source``, the field that set the path (``names``) and the path."""
     result = copy.deepcopy(dict(data))
     problems = []
     for path, value in values.items():
         try:
             set_path(result, split_path(path), value, NAMED_TABLES)
         except ValueError as exc:
-            problems.append(f"{source} {(names or {}).get(path, path)}: {exc}")
+            where = f"{names[path]}: {path}" if names and path in names else path
+            text = str(exc)
+            if names and path in names and text.startswith(f"{path}: "):  # (the path once, not twice)
+                where = names[path]
+            problems.append(f"{source} {where}: {text}")
     if problems:
         raise InputError(problems)
     return result

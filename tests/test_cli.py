@@ -147,8 +147,8 @@ def test_the_command_list_shows_whole_first_sentences() -> None:
     assert result.exit_code == 0
     text = " ".join(result.output.split("Commands:")[1].split())
     assert "..." not in text
-    assert ("Check scenario, experiment and calibration FILES; print every problem with its field path "
-            "(exit 2 if any).") in text
+    assert ("Check scenario, experiment and calibration FILES, and fit's CSV records; print every problem "
+            "with its field path (exit 2 if any).") in text
     assert "_LEADTIME_SIM_COMPLETE=bash_source" in text  # completion is documented
 
 

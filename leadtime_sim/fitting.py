@@ -2,7 +2,9 @@
 
 ``read_records`` reads one numeric column of a CSV file (and optionally a 0/1 column
 marking right-censored values: orders not yet delivered, whose value is only a lower
-bound); ``fit_records`` fits each family of the scenario format by maximum likelihood
+bound); ``check_records`` checks the values as every fit needs them (``fit`` and
+``validate --column`` both call it; ``summarise_records`` applies it to every numeric
+column); ``fit_records`` fits each family of the scenario format by maximum likelihood
 (``scipy.stats``; ``scipy.stats.CensoredData`` when values are censored), ranks the fits
 by AIC, tests each with Kolmogorov-Smirnov and Anderson-Darling statistics, and gives the
 best as a scenario table, e.g. ``{dist = "gamma", mean = 12.1, sd = 3.9}``. The empirical
@@ -122,10 +124,8 @@ def _column_index(header: list[str], name: str, source: str) -> int:
     return header.index(name)
 
 
-def read_records(path: str | Path, column: str, censored_column: str | None = None) -> Records:
-    """The numbers of ``column`` in a CSV file with a header row (empty cells are skipped,
-    with a note); with ``censored_column``, a 0/1 (or true/false, yes/no) flag per row,
-    1 = right-censored: the value is a lower bound (an order not yet delivered)."""
+def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
+    """The source name, the header (cells stripped) and the rows below it of a CSV file."""
     source = str(path)
     text = _read_text(path)
     try:
@@ -134,16 +134,30 @@ def read_records(path: str | Path, column: str, censored_column: str | None = No
         raise InputError([f"{source}: not a CSV file: {exc}"]) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise InputError([f"{source}: is empty (a CSV file with a header row is needed)"])
-    header = [cell.strip() for cell in rows[0]]
-    at = _column_index(header, column, source)
-    flag_at = _column_index(header, censored_column, source) if censored_column is not None else None
+    return source, [cell.strip() for cell in rows[0]], rows[1:]
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """One column's cells sorted out: the finite numbers (with their flags and line numbers),
+    the cells that are not, the flags that are not 0/1, and the empty cells."""
+
+    values: list[float]
+    flags: list[bool]
+    lines: list[int]
+    bad: list[tuple[int, str]]
+    bad_flags: list[tuple[int, str]]
+    empty: int
+
+
+def _scan(rows: list[list[str]], at: int, flag_at: int | None) -> _Scan:
     values: list[float] = []
     flags: list[bool] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
     bad_flags: list[tuple[int, str]] = []
     empty = 0
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue  # a blank line
         cell = row[at].strip() if at < len(row) else ""
@@ -167,17 +181,89 @@ def read_records(path: str | Path, column: str, censored_column: str | None = No
         values.append(value)
         flags.append(flag)
         lines.append(line)
-    if bad:
-        line, cell = bad[0]
-        raise InputError([f"{source}: column {column!r}: {_count(len(bad), 'value')} not a finite number "
-                          f"(the first: line {line}: {cell!r})"])
-    if bad_flags:
-        line, mark = bad_flags[0]
-        raise InputError([f"{source}: column {censored_column!r}: {_count(len(bad_flags), 'flag')} not 0/1, "
-                          f"true/false or yes/no (the first: line {line}: {mark!r})"])
-    notes = (f"{_count(empty, 'row')} with an empty {column!r} skipped",) if empty else ()
-    return Records(np.asarray(values, dtype=float), np.asarray(flags, dtype=bool), column, source,
-                   censored_column, tuple(lines), notes)
+    return _Scan(values, flags, lines, bad, bad_flags, empty)
+
+
+def _records_of(scan: _Scan, source: str, column: str, censored_column: str | None) -> Records:
+    """The scanned column as Records; an InputError if a cell is not a number or a flag not 0/1."""
+    if scan.bad:
+        line, cell = scan.bad[0]
+        raise InputError([f"{source}: column {column!r}: {_count(len(scan.bad), 'value')} not a finite "
+                          f"number (the first: line {line}: {cell!r})"])
+    if scan.bad_flags:
+        line, mark = scan.bad_flags[0]
+        raise InputError([f"{source}: column {censored_column!r}: {_count(len(scan.bad_flags), 'flag')} not "
+                          f"0/1, true/false or yes/no (the first: line {line}: {mark!r})"])
+    notes = (f"{_count(scan.empty, 'row')} with an empty {column!r} skipped",) if scan.empty else ()
+    return Records(np.asarray(scan.values, dtype=float), np.asarray(scan.flags, dtype=bool), column, source,
+                   censored_column, tuple(scan.lines), notes)
+
+
+def read_records(path: str | Path, column: str, censored_column: str | None = None) -> Records:
+    """The numbers of ``column`` in a CSV file with a header row (empty cells are skipped,
+    with a note); with ``censored_column``, a 0/1 (or true/false, yes/no) flag per row,
+    1 = right-censored: the value is a lower bound (an order not yet delivered).
+
+    Only the file is checked here; ``check_records`` checks the values as ``fit`` needs them."""
+    source, header, rows = _read_rows(path)
+    at = _column_index(header, column, source)
+    flag_at = _column_index(header, censored_column, source) if censored_column is not None else None
+    return _records_of(_scan(rows, at, flag_at), source, column, censored_column)
+
+
+@dataclass(frozen=True)
+class ColumnSummary:
+    """A numeric column of a records file: how many numbers it has, and why ``fit`` would
+    refuse it (``problem``, fit's own message without the file and column; None: it would not)."""
+
+    name: str
+    values: int
+    empty: int
+    flags_only: bool
+    """Every number is 0 or 1: perhaps a censoring flag (``--censored-column``)."""
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class RecordsSummary:
+    """What a CSV records file holds, column by column (``validate`` without ``--column``)."""
+
+    source: str
+    rows: int
+    columns: int
+    numeric: tuple[ColumnSummary, ...]
+    other: tuple[str, ...]
+    """The columns that are not numeric (most cells are not numbers, or none is)."""
+
+
+def summarise_records(path: str | Path) -> RecordsSummary:
+    """Each column of a CSV file with a header row: numeric (at least as many numbers as
+    other cells) or not, and for a numeric one the checks ``fit --column`` would make
+    (``read_records``, ``check_records``). An InputError if the file cannot be read as CSV
+    or has no numeric column."""
+    source, header, rows = _read_rows(path)
+    numeric: list[ColumnSummary] = []
+    other: list[str] = []
+    for name in dict.fromkeys(h for h in header if h):
+        scan = _scan(rows, header.index(name), None)
+        if not scan.values or len(scan.values) < len(scan.bad):
+            other.append(name)
+            continue
+        prefix = f"{source}: column {name!r}: "
+        problem: str | None = None
+        try:
+            _column_index(header, name, source)
+            check_records(_records_of(scan, source, name, None))
+        except InputError as exc:
+            problem = exc.problems[0].removeprefix(prefix).removeprefix(f"{source}: ")
+        numeric.append(ColumnSummary(name, len(scan.values), scan.empty, set(scan.values) <= {0.0, 1.0},
+                                     problem))
+    data_rows = sum(1 for row in rows if any(cell.strip() for cell in row))
+    if not numeric:
+        shown = ", ".join(repr(h) for h in header[:12]) + (", ..." if len(header) > 12 else "")
+        why = "no rows below the header" if not data_rows else f"the header has {shown}"
+        raise InputError([f"{source}: no numeric column ({why})"])
+    return RecordsSummary(source, data_rows, len(header), tuple(numeric), tuple(other))
 
 
 def _count(k: int, what: str) -> str:
@@ -680,7 +766,9 @@ def _families(names: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _check(records: Records) -> None:
+def check_records(records: Records) -> None:
+    """The checks of the values every fit needs (InputError, one line, if one fails): none
+    negative, at least MIN_VALUES, MIN_UNCENSORED of them exact, not all the same."""
     what = f"{records.source}: column {records.column!r}"
     negative = np.flatnonzero(records.values < 0)
     if len(negative):
@@ -730,7 +818,7 @@ def fit_records(records: Records, families: Sequence[str] | None = None, *,
     (``scipy.stats.CensoredData``), AIC and BIC use it, and KS and AD are not computed.
     """
     names = _families(families)
-    _check(records)
+    check_records(records)
     notes = list(records.notes)
     exact = records.values[~records.censored]
     wanted = [FAMILIES[n] for n in names if n in FAMILIES]

@@ -99,6 +99,19 @@ def list_schedule(units: int, line_free: Sequence[float], lot_size: int,
     return out
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """setup.cfg's addopts run the suite on every core (``--numprocesses=auto``: pytest-xdist's
+    ``-n auto``). With the plugin left out for debugging (``pytest -p no:xdist``) the option
+    is accepted and does nothing, so the addopts still parse and the tests run in this one
+    process (``pytest -n 0`` does the same with the plugin loaded)."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist (not loaded: the tests run in this process)")
+        group.addoption("--numprocesses", dest="numprocesses", default=None, metavar="N",
+                        help="Ignored: pytest-xdist is not loaded (-p no:xdist).")
+        group.addoption("--dist", dest="dist", default="no",
+                        help="Ignored: pytest-xdist is not loaded (-p no:xdist).")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The reliability suite (tests/reliability: fuzzing, kills, full disks, every option)
     is slow as a whole: ``pytest -m "not slow"`` leaves it out."""

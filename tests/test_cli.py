@@ -137,6 +137,20 @@ def test_ci_runs_the_readme_quick_start() -> None:
         assert command in ci.splitlines()
 
 
+def test_the_suite_runs_on_every_core_and_still_in_one_process() -> None:
+    """setup.cfg's addopts run the plain ``pytest`` on every core (pytest-xdist); ``-p
+    no:xdist`` (and ``-n 0``) still run it in one process, for debugging."""
+    config = (ROOT / "setup.cfg").read_text()
+    addopts = next(line for line in config.splitlines() if line.startswith("addopts"))
+    assert "--numprocesses=auto" in addopts.split() and "pytest-xdist" in config.split("test =")[1].split("\n\n")[0]
+    for flags in (["-p", "no:xdist"], ["-n", "0"]):
+        done = subprocess.run([sys.executable, "-m", "pytest", *flags, "-q", "--collect-only", "-p", "no:cacheprovider",
+                               str(ROOT / "tests" / "test_clock.py")], capture_output=True, text=True, cwd=ROOT,
+                              check=False, timeout=120)
+        assert done.returncode == 0, (flags, done.stdout[-2000:], done.stderr[-2000:])
+        assert "tests collected" in done.stdout and "bringing up nodes" not in done.stdout + done.stderr
+
+
 def test_a_mistyped_command_gets_a_did_you_mean() -> None:
     result = CliRunner().invoke(main, ["sweeep", "x.toml"])
     assert result.exit_code == 2 and "No such command 'sweeep'. Did you mean 'sweep'?" in result.output
@@ -147,8 +161,8 @@ def test_the_command_list_shows_whole_first_sentences() -> None:
     assert result.exit_code == 0
     text = " ".join(result.output.split("Commands:")[1].split())
     assert "..." not in text
-    assert ("Check scenario, experiment and calibration FILES; print every problem with its field path "
-            "(exit 2 if any).") in text
+    assert ("Check scenario, experiment and calibration FILES, and fit's CSV records; print every problem "
+            "with its field path (exit 2 if any).") in text
     assert "_LEADTIME_SIM_COMPLETE=bash_source" in text  # completion is documented
 
 

@@ -432,3 +432,106 @@ def test_the_readme_shows_what_the_command_prints(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(main, args[1:])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == shown.strip()
+
+
+# -- validate RECORDS.csv: fit's checks, nothing fitted ----------------------------------------
+
+
+def validate(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["validate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+FIT_CHECKS = [case for case in BAD_INPUTS if "--dist" not in case.values[1] and "--chart" not in case.values[1]]
+"""The bad records that fail whatever is fitted: validate --column must refuse them too."""
+
+
+@pytest.mark.parametrize(("text", "args", "message"), FIT_CHECKS)
+def test_validate_column_refuses_what_fit_refuses_with_the_same_line(tmp_path: Path, text: str | None,
+                                                                     args: list[str], message: str) -> None:
+    path = _csv(tmp_path, text) if text is not None else str(tmp_path / "nowhere.csv")
+    code, out, err = validate(path, *args)
+    assert code == 2, (out, err)
+    assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err and not out
+    assert err == invoke(path, *args, "--bootstrap", "0")[2]  # fit's own message, word for word
+
+
+def test_validate_column_accepts_what_fit_takes_and_fits_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import leadtime_sim.fitting as fitting
+
+    monkeypatch.setattr(fitting, "fit_records", lambda *a, **k: pytest.fail("validate fitted"))
+    code, out, err = validate(str(RECORDS), "--column", "flow_months", "--censored-column", "undelivered")
+    assert code == 0, err
+    assert out == (f"{RECORDS}: ok (CSV records, column 'flow_months': 168 values, 33 censored "
+                   "(undelivered = 1), ready to fit)\n")
+
+
+def test_validate_without_column_lists_the_numeric_columns_and_their_values() -> None:
+    code, out, err = validate(str(RECORDS))
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"{RECORDS}: ok (CSV records: 168 rows, 2 of 4 columns numeric; validate --column NAME checks one "
+        "as fit would)",
+        "  flow_months: 168 values",
+        "  undelivered: 168 values (only 0 and 1: a --censored-column?)",
+        "  not numeric: lot, left_line",
+    ]
+
+
+def test_the_column_list_says_which_columns_fit_would_refuse_and_why(tmp_path: Path) -> None:
+    rows = [f"{v},{-1 if k == 2 else k},{'soon' if k == 4 else k + 1},L{k}," for k, v in enumerate(GOOD)]
+    path = _csv(tmp_path, "good,signed,typo,lot,blank\n" + "\n".join(rows) + "\n1.5,,,,\n")
+    code, out, err = validate(path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{path}: ok (CSV records: 31 rows, 3 of 5 columns numeric")
+    assert lines[1] == "  good: 31 values"
+    assert lines[2].startswith("  signed: 30 values, 1 empty; fit refuses it: 1 value is negative (the first: line 4")
+    assert lines[3] == "  typo: 29 values, 1 empty; fit refuses it: 1 value is not a finite number (the first: line 6: 'soon')"
+    assert lines[4] == "  not numeric: lot, blank"
+
+
+@pytest.mark.parametrize(("text", "args", "message"), [
+    pytest.param("lot,line\nL1,a\nL2,b\n", [], "r.csv: no numeric column (the header has 'lot', 'line')", id="no numbers"),
+    pytest.param("x,open\n", [], "r.csv: no numeric column (no rows below the header)", id="header only"),
+    pytest.param(_column(GOOD), ["--censored-column", "open"], "--censored-column: needs --column", id="flags alone"),
+    pytest.param(None, ["--column", "x"], "--column: checks CSV records files (.csv), and none is given",
+                 id="column without csv"),
+])
+def test_validate_refuses_records_with_nothing_to_fit(tmp_path: Path, text: str | None, args: list[str],
+                                                      message: str) -> None:
+    path = _csv(tmp_path, text) if text is not None else str(ROOT / "models" / "mmc_check.toml")
+    code, out, err = validate(path, *args)
+    assert code == 2 and not out and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+
+
+def test_python_dash_m_validate_records(tmp_path: Path) -> None:
+    bad = _csv(tmp_path, _column([*GOOD[:3], -2.5, *GOOD[3:]]))
+    done = subprocess.run([sys.executable, "-m", "leadtime_sim", "validate", str(RECORDS), bad, "--column", "x"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [f"error: {RECORDS}: no column 'x'; the header has 'lot', 'left_line', "
+                                        "'flow_months', 'undelivered'",
+                                        f"error: {bad}: column 'x': 1 value is negative (the first: line 5: -2.5); "
+                                        "no distribution of the scenario format takes negative values"]
+    good = subprocess.run([sys.executable, "-m", "leadtime_sim", "validate", str(RECORDS)],
+                          capture_output=True, text=True, check=False)
+    assert good.returncode == 0 and "flow_months: 168 values" in good.stdout, good.stderr
+
+
+def test_the_readme_shows_what_validate_prints_for_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    section = (ROOT / "README.md").read_text().split("* **Checking records first**")[1].split("\n* ")[0]
+    command, _, shown = section.split("```\n  $ ")[1].split("  ```")[0].partition("\n")
+    monkeypatch.chdir(ROOT)
+    code, out, err = validate(*command.split()[2:])
+    assert code == 0, err
+    assert out.strip() == "\n".join(line.removeprefix("  ") for line in shown.strip().splitlines())
+
+
+def test_validate_takes_records_beside_scenarios() -> None:
+    code, out, err = validate(str(ROOT / "models" / "mmc_check.toml"), str(RECORDS), "--column", "flow_months")
+    assert code == 0, err
+    assert [line.split(": ok (")[1].split(",")[0] for line in out.splitlines()] == [
+        "scenario M/M/c check)", "CSV records"]

@@ -178,9 +178,66 @@ def test_fan_chart_draws_quantiles_and_requirement(store: Results, ax) -> None:
     assert any(np.allclose(line.get_xdata(), milestone) for line in ax.lines)
 
 
+BAND_CHARTS = [
+    pytest.param(lambda q, start, end, ax: plotting.fan_chart(q, REQ, start=start, points=[0, 6], ax=ax),
+                 ("requirement", REQ, "inventory_units", 1.0), id="fan"),
+    pytest.param(lambda q, start, end, ax: plotting.backlog_chart(q, "missile", start=start, points=[0, 6], ax=ax),
+                 ("product", "missile", "backlog_units", 1.0), id="backlog"),
+    pytest.param(lambda q, start, end, ax: plotting.quoted_lead_time_chart(q, "missile", start=start, end=end,
+                                                                           points=[0, 6], ax=ax),
+                 ("product", "missile", "quoted_lead_time_months", 1 / 12), id="quoted lead time"),
+]
+
+
+@pytest.mark.parametrize(("draw", "series"), BAND_CHARTS)
+def test_overlapping_bands_keep_their_edges_in_their_colours(store: Results, ax, draw, series) -> None:
+    """Where bands overlap their fills mix into a colour no legend shows: each band's P10 and
+    P90 are also dashed lines in its line's colour, the dashes of the two bands take turns
+    (so a shared edge shows both colours), and the legend's key is a fill between dashed edges."""
+    from matplotlib.colors import same_color
+    from matplotlib.lines import Line2D
+
+    from leadtime_sim.plotting.style import GREY, colour
+
+    BAND_EDGE_GID = "band-edge"  # (series.BAND_EDGE_GID)
+
+    draw(store.quantiles, store.start, store.end, ax)
+    entity, name, field, scale = series
+    q = store.quantiles
+    rows = q[(q.entity == entity) & (q.name == name) & (q.field == field)]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2 and all(band.get_alpha() <= 0.15 for band in bands)  # light fills
+    edges = [line for line in ax.lines if line.get_gid() == BAND_EDGE_GID]
+    assert len(edges) == 4
+    for i, point in enumerate((0, 6)):
+        part = rows[rows.point_id == point].sort_values("month")
+        mine = [line for line in edges if same_color(line.get_color(), colour(i))]
+        assert len(mine) == 2, f"point {point}: its band's edges are not in its line's colour"
+        assert same_color(bands[i].get_facecolor()[0][:3], colour(i))
+        for line, quantile in zip(mine, ("p10", "p90"), strict=True):
+            assert line.get_linestyle() == "--" and line.get_linewidth() < 2  # thin, dashed; medians: 2
+            assert np.allclose(line.get_xdata(), dates(store, part["month"] + 1))
+            drawn = np.asarray(line.get_ydata(), dtype=float)
+            shown = np.isfinite(drawn)
+            assert shown.any() and np.allclose(drawn[shown], part[quantile].to_numpy()[shown] * scale)
+            spread = (part["p90"] - part["p10"]).to_numpy()
+            assert (spread[shown] > 0).any()  # edges where the band has width...
+        median = next(line for line in ax.lines if line.get_gid() != BAND_EDGE_GID and same_color(
+            line.get_color(), colour(i)))
+        assert all(edge.get_zorder() < median.get_zorder() for edge in mine)  # ...under the medians
+    offsets = {line._unscaled_dash_pattern[0] for line in edges}
+    assert len(offsets) == 2  # the two bands' dashes take turns: a shared edge shows both colours
+    legend = ax.get_legend()
+    texts = [t.get_text().replace("\n", " ") for t in legend.get_texts()]
+    key = next(t for t in texts if t.startswith("P10-P90 of runs"))
+    assert "dashed edges" in key and "mix" not in key
+    keyed = [a for a in legend.findobj(Line2D) if a.get_linestyle() == "--" and same_color(a.get_color(), GREY)]
+    assert len(keyed) == 2  # the key: a fill between a dashed top and bottom edge
+
+
 def test_fan_chart_of_one_run_has_no_band(run_dir: Results, ax) -> None:
     plotting.fan_chart(run_dir.quantiles, REQ, start=run_dir.start, ax=ax)
-    assert not ax.collections
+    assert not ax.collections and not [line for line in ax.lines if line.get_gid() == "band-edge"]
     series = pd.read_parquet(run_dir.directory / "series.parquet")
     rows = series[(series.entity == "requirement") & (series.name == REQ)]
     line = next(line for line in ax.lines if line.get_label() == "inventory")

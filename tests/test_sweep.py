@@ -512,6 +512,33 @@ def test_ctrl_c_exits_130_marks_the_store_interrupted_and_resumes(
     assert_same_results(out, resume_reference)
 
 
+HALF_A_RESULT = """
+import os, struct, time
+from concurrent.futures import ProcessPoolExecutor
+from leadtime_sim.experiment.executors import _kill_workers
+
+pool = ProcessPoolExecutor(max_workers=1)
+pool.submit(time.sleep, 0).result()  # the worker and the pool's manager thread are up
+# What a worker killed while sending its result leaves: a message's length, part of its bytes.
+os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"half")
+time.sleep(0.5)  # the manager thread now waits for the rest of the message
+_kill_workers(pool)  # as on a Ctrl-C
+pool.shutdown(wait=False, cancel_futures=True)
+print("exiting")
+"""
+
+
+def test_killed_workers_never_leave_the_exit_waiting_for_half_a_result() -> None:
+    """A Ctrl-C that kills a worker in the middle of sending its result: the sweep printed
+    its message and then never exited (the interpreter's exit joins the pool's manager
+    thread, which waited for the rest of the message). Seen once in a parallel test run."""
+    try:
+        done = subprocess.run([sys.executable, "-c", HALF_A_RESULT], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the process did not exit after its workers were killed: {exc.stdout!r}")
+    assert done.returncode == 0 and done.stdout == "exiting\n", done.stderr
+
+
 @pytest.mark.slow
 def test_resume_after_completion_runs_nothing(tiny_copy: Path) -> None:
     parts = sorted(p.relative_to(tiny_copy) for p in (tiny_copy / "series_runs").rglob("*.parquet"))

@@ -5,11 +5,11 @@ Both must give the bits of a serial sweep (same seed, same runs.parquet).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,12 +52,6 @@ def test_dask_local_cluster_gives_the_serial_bits(serial_store: Path, tmp_path: 
     assert_same_as_serial(out, serial_store)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """End a process this module started, with its own process group (nanny and worker)."""
     if proc.poll() is not None:
@@ -74,23 +68,36 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``dask scheduler`` and one ``dask worker`` (1 process, 1 thread) on 127.0.0.1."""
+    """``dask scheduler`` and one ``dask worker`` (1 process, 1 thread) on 127.0.0.1.
+
+    The scheduler takes a free port itself (``--port 0``) and writes its address to a
+    scheduler file the worker and the test read: a port picked by the test and then bound
+    by the scheduler could be taken in between by another test's cluster (the suite runs
+    in parallel), and this test would then sweep on that one."""
     home = tmp_path_factory.mktemp("cluster")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    scheduler_file = home / "scheduler.json"
     beside = Path(sys.executable).with_name("dask")  # the dask CLI of this interpreter
     dask = [str(beside)] if beside.exists() else [shutil.which("dask") or "dask"]
     logs = {name: open(home / f"{name}.log", "wb") for name in ("scheduler", "worker")}  # noqa: SIM115
     started: list[subprocess.Popen[bytes]] = []
     try:
         started.append(subprocess.Popen(
-            [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(scheduler_file)],
             cwd=home, stdout=logs["scheduler"], stderr=subprocess.STDOUT, start_new_session=True))
-        started.append(subprocess.Popen(
-            [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
-             "--host", "127.0.0.1", "--local-directory", str(home)],
-            cwd=home, stdout=logs["worker"], stderr=subprocess.STDOUT, start_new_session=True))
         deadline = time.monotonic() + 60
+        address = ""
+        while not address:
+            with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+                address = json.loads(scheduler_file.read_text())["address"]
+            if not address:
+                if time.monotonic() > deadline or started[0].poll() is not None:
+                    raise RuntimeError("the dask scheduler did not start: " + (home / "scheduler.log").read_text())
+                time.sleep(0.2)
+        started.append(subprocess.Popen(
+            [*dask, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "1", "--nthreads", "1",
+             "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(home)],
+            cwd=home, stdout=logs["worker"], stderr=subprocess.STDOUT, start_new_session=True))
         client = None
         while client is None:
             try:

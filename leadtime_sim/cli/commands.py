@@ -83,21 +83,39 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @set_option
 @plugin_option
+@click.option("--column", default=None, metavar="NAME",
+              help="For CSV records: check NAME as fit --column would (numbers, none negative, at "
+                   "least 10) [default: list the numeric columns].")
+@click.option("--censored-column", default=None, metavar="NAME",
+              help="For CSV records, with --column: check this 0/1 censoring column as fit would.")
 @input_errors_exit_2
-def validate(files: tuple[Path, ...], overrides: tuple[str, ...], plugins: tuple[str, ...]) -> None:
-    """Check scenario, experiment and calibration FILES; print every problem with its field
-    path (exit 2 if any).
+def validate(files: tuple[Path, ...], overrides: tuple[str, ...], plugins: tuple[str, ...],
+             column: str | None = None, censored_column: str | None = None) -> None:
+    """Check scenario, experiment and calibration FILES, and fit's CSV records; print every
+    problem with its field path (exit 2 if any).
 
-    The kind of each file is told by its keys: an experiment names a ``model`` and no
-    factories (every design point is validated, nothing runs); calibration targets name a
-    ``model`` and ``targets`` tables; anything else is read as a scenario."""
+    A file ending in .csv is records for ``fit`` (nothing is fitted): with --column NAME
+    (and --censored-column) that column gets fit's checks; without it the numeric columns
+    are listed with how many values each has. The kind of a TOML file is told by its keys: an experiment
+    names a ``model`` and no factories (every design point is validated, nothing runs);
+    calibration targets name a ``model`` and ``targets`` tables; anything else is read as a
+    scenario."""
+    if censored_column is not None and column is None:
+        raise InputError(["--censored-column: needs --column (the column of values it flags)"])
+    if column is not None and not any(_is_records(file) for file in files):
+        raise InputError(["--column: checks CSV records files (.csv), and none is given"])
     loaded = plugins_from(plugins)
     problems: list[str] = []
     for file in files:
         try:
-            click.echo(f"{file}: ok ({_check_file(file, overrides, loaded)})")
+            if _is_records(file):
+                what, details = _check_records(file, column, censored_column)
+            else:
+                what, details = _check_file(file, overrides, loaded), []
         except InputError as exc:
             problems += exc.problems
+            continue
+        click.echo("\n".join([f"{file}: ok ({what})", *(f"  {line}" for line in details)]))
     if problems:
         fail(problems)
 
@@ -118,6 +136,39 @@ def _check_file(file: Path, overrides: tuple[str, ...], plugins: Plugins) -> str
         return (f"experiment {plan.experiment.name}: {len(plan.points)} design points x "
                 f"{plan.experiment.replications} replications, every point valid")
     return f"scenario {load_scenario(file, overrides, plugins).name}"
+
+
+def _is_records(file: Path) -> bool:
+    """A CSV file of records for ``fit``, told by its name."""
+    return file.suffix.lower() == ".csv"
+
+
+def _check_records(file: Path, column: str | None, censored_column: str | None) -> tuple[str, list[str]]:
+    """Check records as ``fit`` would (fit's own functions), nothing fitted: what the file is
+    and lines of detail (InputError if it is bad)."""
+    from leadtime_sim.fitting import check_records, read_records, summarise_records
+
+    if column is not None:
+        records = read_records(file, column, censored_column)
+        check_records(records)
+        censored = (f", {records.n_censored} censored ({censored_column} = 1)"
+                    if censored_column is not None else "")
+        what = f"CSV records, column {column!r}: {records.n} values{censored}, ready to fit"
+        return what, list(records.notes)
+    summary = summarise_records(file)
+    details = []
+    for col in summary.numeric:
+        text = (f"{col.name}: {col.values} value{'' if col.values == 1 else 's'}"
+                + (f", {col.empty} empty" if col.empty else ""))
+        if col.problem is not None:
+            text += f"; fit refuses it: {col.problem}"
+        elif col.flags_only:
+            text += " (only 0 and 1: a --censored-column?)"
+        details.append(text)
+    if summary.other:
+        details.append(f"not numeric: {', '.join(summary.other)}")
+    return (f"CSV records: {summary.rows} rows, {len(summary.numeric)} of {summary.columns} columns numeric; "
+            "validate --column NAME checks one as fit would"), details
 
 
 @click.command()

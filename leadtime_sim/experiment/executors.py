@@ -157,10 +157,24 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
     """Kill the pool's processes at once (``shutdown`` would let each finish its run, and
     the interpreter's exit would wait for them). ``_processes`` is the pool's own table of
-    them: Python 3.11 has no public way to stop a worker."""
-    for process in list((pool._processes or {}).values()):
+    them: Python 3.11 has no public way to stop a worker.
+
+    A worker killed while it sends a result leaves half a message in the result pipe, and
+    the pool's manager thread, which the interpreter's exit joins, would wait for the rest
+    forever (a Ctrl-C that printed its message and never exited): this process holds the
+    pipe's last write end, so once the workers are gone it is closed, the read ends with
+    EOF and the manager thread ends as for a broken pool."""
+    processes = list((pool._processes or {}).values())
+    for process in processes:
         with contextlib.suppress(Exception):
             process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(Exception):
+            writer.close()
 
 
 LOCAL_CLUSTER_CONFIG = {

@@ -16,13 +16,16 @@ import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from leadtime_sim.dates import months_between
 from leadtime_sim.plotting.style import (
+    BAND_ALPHA,
+    BAND_EDGE,
     GREY,
     HEAT,
     THOUSANDS,
+    BandKey,
+    band_dashes,
     colour,
     date_axis,
     date_numbers,
@@ -64,33 +67,57 @@ def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | Non
            labels: Mapping[int, str] | None, scale: float = 1.0, single: str = "") -> list[int]:
     """Median line and P10-P90 band (where both ends are known) per point; returns the points.
 
+    A band is a light fill with its P10 and P90 edges as thin dashed lines in its line's
+    colour (``BAND_EDGE``), so that where bands overlap each one's extent can still be read;
+    the bands' dashes take turns (``band_dashes``), so coinciding edges show every colour.
     A line is labelled with its point ("..., median" when it has a band), or ``single``
     when there is one unnamed line (a single run).
     """
     chosen = _chosen(rows, points)
-    banded = False
     for i, point in enumerate(chosen):
         part = rows[rows["point_id"] == point]
         x = month_ends(start, part["month"])
         p10, p50, p90 = (part[q].to_numpy(dtype=float) * scale for q in ("p10", "p50", "p90"))
         both = np.isfinite(p10) & np.isfinite(p90)
         band = bool(both.any() and np.any(p10[both] != p90[both]))
-        if band:
-            ax.fill_between(x, p10, p90, where=both, color=colour(i), alpha=0.2, linewidth=0)
-        banded |= band
         name = (labels or {}).get(point) or (single if len(chosen) == 1 else f"point {point}")
         ax.plot(x, p50, color=colour(i), linewidth=2, label=f"{name}, median" if band else name)
+        if band:
+            ax.fill_between(x, p10, p90, where=both, color=colour(i), alpha=BAND_ALPHA, linewidth=0)
+            shown = _band_edges(p10, p90, both)
+            for edge in (p10, p90):
+                ax.plot(x, np.where(shown, edge, np.nan), color=colour(i), zorder=1.9, gid=BAND_EDGE_GID,
+                        linestyle=band_dashes(i, len(chosen)), **BAND_EDGE)
     return chosen
 
 
+BAND_EDGE_GID = "band-edge"
+"""The gid of the dashed P10 and P90 lines of a band (tests and the legend find them by it)."""
+
+
+def _band_edges(p10: np.ndarray, p90: np.ndarray, both: np.ndarray) -> np.ndarray:
+    """Where a band's dashed edges are drawn: where it has width, and the month either side
+    (so an edge reaches the point where the band closes up); not along a stretch where
+    P10 = P90 and the edge would only dash over the median."""
+    wide = both & (p90 > p10)
+    near = wide.copy()
+    near[1:] |= wide[:-1]
+    near[:-1] |= wide[1:]
+    return both & near
+
+
 def _band_key(ax: Axes) -> list[Artist]:
-    """A legend entry for the shaded bands, if the axes has any (each band is in its line's
-    colour; where two overlap their colours mix, which the entry says)."""
-    if not ax.collections:
+    """A legend entry for the bands, if the axes has any: a light fill between dashed edges,
+    as each band is drawn in its line's colour (with several, the entry says that their
+    edges tell them apart where they overlap)."""
+    edges = [line for line in ax.lines if line.get_gid() == BAND_EDGE_GID]
+    if not edges:
         return []
-    mixed = len(ax.collections) > 1
-    label = "shaded: P10-P90 of runs, in each line's colour" + ("\n(overlaps mix)" if mixed else "")
-    return [Patch(color=GREY, alpha=0.25, linewidth=0, label=label)]
+    colours = list(dict.fromkeys(str(line.get_color()) for line in edges))
+    if len(colours) == 1:
+        return [BandKey(colours[0], "P10-P90 of runs (between the dashed edges)")]
+    return [BandKey(GREY, "P10-P90 of runs: between the dashed edges in each line's colour "
+                          "(where bands overlap, follow the edges)")]
 
 
 def _time_axis(ax: Axes, start: str, rows: pd.DataFrame) -> None:

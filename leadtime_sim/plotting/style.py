@@ -20,9 +20,15 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.legend_handler import HandlerBase
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Transform
 
 from leadtime_sim.dates import month_index
 
@@ -47,6 +53,27 @@ SLIDE_RC: dict[str, Any] = {
     "text.parse_math": False}
 """``text.parse_math`` off: names and labels come from files, and are drawn as written
 (``$x$`` is not TeX, and a stray ``$^{`` cannot break a chart)."""
+BAND_ALPHA = 0.13
+"""Fill opacity of a P10-P90 band: light, so that bands and lines show through each other."""
+BAND_EDGE: dict[str, Any] = {"linewidth": 1.1, "alpha": 0.9}
+"""A band's P10 and P90 are drawn as thin dashed lines in its colour (``band_dashes``):
+where bands overlap (and their fills mix into a colour no legend shows) each band's extent
+stays readable."""
+BAND_DASH = 3.0
+"""Length of one dash of a band's edge, in line widths."""
+
+
+def band_dashes(i: int, count: int) -> tuple[float, tuple[float, float]]:
+    """The dash pattern of the edges of band ``i`` of ``count``: the bands' dashes take turns
+    (band i's dash fills the i-th gap of the others), so where two edges coincide, as when
+    points share their history, the line shows both colours in turn instead of the last
+    band hiding the first. Up to three turns (more would leave the edges too sparse)."""
+    turns = max(1, min(count, 3))
+    if turns == 1:
+        return (0.0, (BAND_DASH + 1.0, BAND_DASH * 0.6))
+    return (BAND_DASH * (i % turns), (BAND_DASH, BAND_DASH * (turns - 1)))
+
+
 MAX_LINE_CHARS = 110
 MAX_LINES = 8
 
@@ -139,6 +166,29 @@ def titled(ax: Axes, what: str, scenario: str) -> None:
     ax.set_title(f"{what}\n{scenario}" if scenario else what, loc="left")
 
 
+class BandKey(Patch):
+    """The legend's proxy for P10-P90 bands: the band's light fill between two dashed edges
+    (drawn by :class:`HandlerBand`; ``legend_outside`` knows it)."""
+
+    def __init__(self, color: str, label: str):
+        super().__init__(facecolor=to_rgba(color, BAND_ALPHA * 1.6), edgecolor=color, label=label)
+
+
+class HandlerBand(HandlerBase):
+    """Draws a :class:`BandKey` as a band looks in the chart: fill, dashed top and bottom edge."""
+
+    def create_artists(self, legend: Legend, orig_handle: Artist, xdescent: float, ydescent: float,
+                       width: float, height: float, fontsize: float, trans: Transform) -> list[Artist]:
+        assert isinstance(orig_handle, Patch)
+        x0, y0 = -xdescent, -ydescent
+        fill = Rectangle((x0, y0), width, height, facecolor=orig_handle.get_facecolor(),
+                         edgecolor="none", transform=trans)
+        edges: list[Artist] = [Line2D([x0, x0 + width], [y, y], color=orig_handle.get_edgecolor(),
+                                      linestyle=band_dashes(0, 1), transform=trans, **BAND_EDGE)
+                               for y in (y0, y0 + height)]
+        return [fill, *edges]
+
+
 def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] = ()) -> None:
     """A legend right of the axes, so it never covers data.
 
@@ -151,4 +201,4 @@ def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] =
     labels = [textwrap.fill(text, LEGEND_WIDTH, subsequent_indent="  ") for text in labels]
     if handles:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
-                  frameon=False, title=title, alignment="left")
+                  frameon=False, title=title, alignment="left", handler_map={BandKey: HandlerBand()})

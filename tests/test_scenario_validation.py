@@ -521,3 +521,14 @@ def test_json_schema() -> None:
     import json
 
     json.dumps(schema)  # it is plain JSON
+
+
+def test_an_end_before_the_start_is_the_one_problem_named() -> None:
+    """With no horizon, every dated entry would also be "after the end": noise that hides
+    the one value to fix."""
+    from leadtime_sim.errors import InputError
+    from leadtime_sim.scenario.loading import load_scenario
+
+    with pytest.raises(InputError) as caught:
+        load_scenario(Path(__file__).parent / "data" / "charts_model.toml", overrides=['end="1999-01"'])
+    assert len(caught.value.problems) == 1 and "end: 1999-01 is not after start 2025-01" in caught.value.problems[0]

@@ -80,7 +80,7 @@ def check_scenario(
     start, end = month_index(scenario.start), month_index(scenario.end)
 
     def in_horizon(path: str, date: str | None, *, allow_before: bool = False) -> None:
-        if date is None:
+        if date is None or end <= start:  # (no horizon: "end" is the one problem to fix)
             return
         if not allow_before and month_index(date) < start:
             problems.append((path, f"{date} is before the scenario start {scenario.start}"))

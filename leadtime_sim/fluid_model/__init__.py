@@ -57,10 +57,12 @@ and ``records`` (a run's records), ``summary`` (the summary without the full rec
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from leadtime_sim.fluid_model.capacity import line_rate
 from leadtime_sim.fluid_model.model import FluidModel
 from leadtime_sim.fluid_model.records import full_records, quote_samples
+from leadtime_sim.fluid_model.summary import summary_records
 from leadtime_sim.metrics import product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.run import RunResult
@@ -93,4 +95,16 @@ def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> Run
     return RunResult(scenario, FLUID_SEED, 0, records, summary, flows)
 
 
-__all__ = ["FLUID_SEED", "FluidModel", "fluid", "fluid_records", "line_rate"]
+def fluid_summary(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> dict[str, Any]:
+    """``fluid(scenario).summary``, computed without the records that the summary does not
+    read (``summary.py``): for a pre-screen of many scenarios."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, plugins=plugins)
+    with fewer_collections():
+        model = FluidModel(scenario, plugins)
+        model.solve(model.quote_index)
+        records = summary_records(model)
+        return {**summarize(scenario, records, FLUID_SEED, 0, product_flows(records)), "estimate": "fluid"}
+
+
+__all__ = ["FLUID_SEED", "FluidModel", "fluid", "fluid_records", "fluid_summary", "line_rate"]

@@ -63,21 +63,23 @@ class Allocator:
     """Hands a product's positions to its orders (module docstring).
 
     ``curve()`` gives the allocation curve at each grid index (a list: looked up, never
-    interpolated, as every time the allocator stops at is on the grid); ``samples`` are the
-    grid indices at which the units not handed out, by class, are kept; ``counted`` names
-    sets of customers whose whole units ``UnitCount`` keeps (a requirement's, for reviews).
+    interpolated, as every time the allocator stops at is on the grid). It stops where
+    orders enter and where it is advanced to (a review); at the grid indices in ``keep`` it
+    keeps the units not handed out, by class, read without stopping there (so that the
+    positions, to the last bit, do not depend on what is kept). ``counted`` names sets of
+    customers whose whole units ``UnitCount`` keeps (a requirement's, for reviews).
     """
 
     def __init__(self, orders: Iterable[FluidOrder], curve: Callable[[], list[float]], by_class: bool,
-                 samples: Iterable[int] = (), counted: dict[str, frozenset[str]] | None = None):
+                 keep: Iterable[int] = (), counted: dict[str, frozenset[str]] | None = None):
         self.pending = sorted(orders, key=lambda o: (o.at, o.index))
         self.entering = [o.at for o in self.pending]
         """Grid index at which each pending order enters."""
         self.next = 0
         self.curve = curve
         self.by_class = by_class
-        self.samples = sorted(set(samples))
-        self.next_sample = 0
+        self.keep = sorted(set(keep))
+        self.next_kept = 0
         self.counted = {key: UnitCount() for key in counted or {}}
         self.customers = counted or {}
         self.heap: list[tuple[tuple[int, float, int], int]] = []
@@ -88,39 +90,37 @@ class Allocator:
         self.open: dict[int, float] = {}
         """Units ordered and not handed out, by class (now)."""
         self.sampled: dict[int, dict[int, float]] = {}
-        """``open`` at each sampled grid index, once every order entering there is in."""
+        """``open`` at each kept grid index, once every order entering there is in."""
         self.y = 0.0
         self.at = -1
 
     def advance(self, until: int) -> None:
         """Hand out positions up to the curve at grid index ``until``, stopping where orders
-        enter and at the samples on the way."""
+        enter on the way."""
         if until <= self.at:
             return
         ys = self.curve()
-        pending, entering, samples, sampled = self.pending, self.entering, self.samples, self.sampled
-        n_pending, n_samples = len(pending), len(samples)
-        nxt, ns, at = self.next, self.next_sample, self.at
-        while ns < n_samples and samples[ns] <= at:
-            ns += 1
+        pending, entering, keep, sampled = self.pending, self.entering, self.keep, self.sampled
+        n_pending, n_keep = len(pending), len(keep)
+        nxt, nk, at = self.next, self.next_kept, self.at
         while True:
-            j = until
-            if nxt < n_pending and entering[nxt] < j:
-                j = entering[nxt]
-            if ns < n_samples and samples[ns] < j:
-                j = samples[ns]
+            j = entering[nxt] if nxt < n_pending and entering[nxt] < until else until
+            while nk < n_keep and keep[nk] < j:
+                if keep[nk] > at:
+                    sampled[keep[nk]] = self._peek(ys[keep[nk]])
+                nk += 1
             if self.heap and self.y < ys[j] - EPS:
                 self._hand_out(ys[j])
             while nxt < n_pending and entering[nxt] <= j:
                 self._push(pending[nxt])
                 nxt += 1
             at = j
-            if ns < n_samples and samples[ns] == j:
+            if nk < n_keep and keep[nk] == j:
                 sampled[j] = dict(self.open)
-                ns += 1
+                nk += 1
             if j >= until:
                 break
-        self.next, self.next_sample, self.at = nxt, ns, at
+        self.next, self.next_kept, self.at = nxt, nk, at
 
     def add(self, order: FluidOrder) -> None:
         """An order placed now (at or after the grid index reached)."""
@@ -141,22 +141,54 @@ class Allocator:
         self.counts_of[o.index] = [self.counted[key] for key, names in self.customers.items()
                                    if o.customer in names]
 
-    def _hand_out(self, target: float) -> None:
-        heap, remaining, segments, open_ = self.heap, self.remaining, self.segments, self.open
-        y = self.y
-        while heap and y < target - EPS:
+    def _peek(self, target: float) -> dict[int, float]:
+        """``open`` as it would be after handing out positions up to ``target`` (the same
+        arithmetic as ``_hand_out``, on copies)."""
+        opened = dict(self.open)
+        heap, y, limit = self.heap, self.y, target - EPS
+        if not heap or y >= limit:
+            return opened
+        key, idx = heap[0]
+        left, gap = self.remaining[idx], target - y
+        if gap < left and left - gap > EPS and y + gap >= limit:  # (the first order takes it all)
+            opened[key[0]] -= gap
+            return opened
+        heap, left_of = list(heap), dict(self.remaining)
+        while heap and y < limit:
             key, idx = heap[0]
-            take = min(remaining[idx], target - y)
-            seg = segments.setdefault(idx, [])
-            if seg and abs(seg[-1][1] - y) < EPS:
-                seg[-1] = (seg[-1][0], y + take)
-            else:
-                seg.append((y, y + take))
-            for count in self.counts_of[idx]:
-                count.add(whole(y), whole(y + take))
+            left, gap = left_of[idx], target - y
+            take = gap if gap < left else left
             y += take
-            remaining[idx] -= take
+            left_of[idx] = left = left - take
+            opened[key[0]] -= take
+            if left <= EPS:
+                heapq.heappop(heap)
+        return opened
+
+    def _hand_out(self, target: float) -> None:
+        """Positions up to ``target`` to the open orders, the most urgent first."""
+        heap, remaining, segments, open_, counts_of = (self.heap, self.remaining, self.segments, self.open,
+                                                       self.counts_of)
+        floor = math.floor
+        y = self.y
+        limit = target - EPS
+        while heap and y < limit:
+            key, idx = heap[0]
+            left, gap = remaining[idx], target - y
+            take = gap if gap < left else left  # (min(left, gap))
+            end = y + take
+            seg = segments.get(idx)
+            if seg is None:
+                segments[idx] = [(y, end)]
+            elif abs(seg[-1][1] - y) < EPS:
+                seg[-1] = (seg[-1][0], end)
+            else:
+                seg.append((y, end))
+            for count in counts_of[idx]:
+                count.add(floor(y + 0.5), floor(end + 0.5))  # (whole())
+            y = end
+            remaining[idx] = left = left - take
             open_[key[0]] -= take
-            if remaining[idx] <= EPS:
+            if left <= EPS:
                 heapq.heappop(heap)
         self.y = y

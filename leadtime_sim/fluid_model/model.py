@@ -92,6 +92,10 @@ class FluidModel:
         self.priority = scenario.policy.allocation == "priority"
         self.reassign = scenario.policy.reassign_at_delivery
         self.orders = orders = known_orders(scenario, horizon)
+        self.orders_of: dict[str, list[FluidOrder]] = {p: [] for p in scenario.products}
+        """Each product's orders, in ``orders``' order."""
+        for o in orders:
+            self.orders_of[o.product].append(o)
         self.cohorts: dict[str, list[Cohort]] = {}
         self.investments: list[InvestmentRecord] = []
         events = self._capacity_events()
@@ -109,6 +113,10 @@ class FluidModel:
         self.grid = grid
         self.month_index = np.searchsorted(grid, np.arange(1, self.months + 1, dtype=float) - 1e-12)
         """Grid index of each month end."""
+        self.quote_index = np.searchsorted(grid, np.array(
+            [t for t in quote_times(scenario).values() if t < horizon]) - 1e-12).tolist()
+        """Grid index of each quote time."""
+
         self.capacity = {f: sum((c.cumulative(grid) for c in cs), np.zeros_like(grid))
                          for f, cs in self.cohorts.items()}
         self.product_capacity = {p: sum((self.capacity[f] for f in fs), np.zeros_like(grid))
@@ -245,7 +253,7 @@ class FluidModel:
             if p in self.components:
                 continue
             lumps = np.zeros(n)
-            mine = [o for o in self.orders if o.product == p]
+            mine = self.orders_of[p]
             if mine:
                 at = np.minimum([o.at for o in mine], n - 1)
                 np.add.at(lumps, at, np.array([o.quantity for o in mine], float))
@@ -254,9 +262,9 @@ class FluidModel:
 
     # -- the run -----------------------------------------------------------------------
 
-    def solve(self, samples: list[int]) -> None:
+    def solve(self, keep: list[int]) -> None:
         """Curves, reviews (each order placed joins the curves from then on) and allocation
-        to the end; ``samples``: the grid indices at which to keep the units not handed out."""
+        to the end; ``keep``: the grid indices at which to keep the units not handed out."""
         scenario = self.scenario
         self._initial_work()
         self._compute(self.order_of)
@@ -265,9 +273,9 @@ class FluidModel:
             counted = {w.name: w.customers for w in watches.values() if w.spec.product == p}
             if p in self.components and not counted:
                 continue  # (components are not ordered)
-            self.allocators[p] = Allocator([o for o in self.orders if o.product == p],
+            self.allocators[p] = Allocator(self.orders_of[p],
                                            AllocationCurve(self.curves[p], self.wip0[p], self.reassign),
-                                           self.priority, samples, counted)
+                                           self.priority, keep, counted)
         counts = {name: 0 for name in scenario.requirements}
         for t, rname in self.reviews:
             w = watches[rname]
@@ -288,7 +296,7 @@ class FluidModel:
         consumption = consumption_of(name, spec, self.start)
         w = Watch(name, spec, frozenset(spec.customer_names), consumption,
                   RequirementState(name, spec, self.start, consumption))
-        for o in sorted((o for o in self.orders if o.product == spec.product and o.customer in w.customers),
+        for o in sorted((o for o in self.orders_of[spec.product] if o.customer in w.customers),
                         key=lambda o: o.placed):
             w.add(0, o)
         return w
@@ -316,6 +324,7 @@ class FluidModel:
     def _place(self, order: FluidOrder, watches: object) -> None:
         """A requirement-driven order joins the curves from its grid point on."""
         self.orders.append(order)
+        self.orders_of[order.product].append(order)
         for w in watches:  # type: ignore[attr-defined]
             if w.spec.product == order.product and order.customer in w.customers:
                 w.add(1, order)

@@ -60,7 +60,7 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
     result = {}
     for p in scenario.products:
         c = model.curves[p]
-        mine = sorted((o.entered, o.quantity) for o in model.orders if o.product == p)
+        mine = sorted((o.entered, o.quantity) for o in model.orders_of[p])
         cum_ordered = np.concatenate([[0], np.cumsum([q for _, q in mine], dtype=np.int64)])
         ordered = cum_ordered[np.searchsorted(np.array([t for t, _ in mine], float), ends - 1e-12)]
         out_now = c.output[idx]

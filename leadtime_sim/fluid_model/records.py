@@ -38,7 +38,7 @@ from leadtime_sim.sim.state import required_curve
 class Delivered:
     """One product's deliveries by lot (``time``, ``units`` and the ``order`` each is for, as
     a position in ``orders``) and, per order, the units delivered by the horizon and the
-    first and last delivery times (NaN: none)."""
+    times of the first and last of them (NaN: none)."""
 
     orders: list[FluidOrder]
     time: np.ndarray
@@ -53,7 +53,7 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     """The product's orders' deliveries (module docstring); an order's deliveries stop at the
     first lot not delivered by the horizon."""
     scenario = model.scenario
-    mine = [o for o in model.orders if o.product == product]
+    mine = model.orders_of[product]
     lot = min((scenario.factories[f].lot_size for f in model.makers[product]), default=1)
     segments = model.allocators[product].segments
     owner, lo, hi = [], [], []
@@ -180,8 +180,7 @@ def quote_records(model: FluidModel) -> list[QuoteRecord]:
 def quote_samples(model: FluidModel) -> list[int]:
     """The grid indices at which records need the units not handed out: month ends and the
     quote times."""
-    times = [t for t in quote_times(model.scenario).values() if t < model.horizon]
-    return sorted({*model.month_index.tolist(), *map(model.index_of, times)})
+    return sorted({*model.month_index.tolist(), *model.quote_index})
 
 
 def full_records(model: FluidModel) -> KernelRecords:

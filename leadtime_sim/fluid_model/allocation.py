@@ -85,6 +85,8 @@ class Allocator:
         self.heap: list[tuple[tuple[int, float, int], int]] = []
         self.remaining: dict[int, float] = {}
         self.counts_of: dict[int, list[UnitCount]] = {}
+        self.counts_for: dict[str, list[UnitCount]] = {}
+        """The counts each order's units (each customer's) go to."""
         self.segments: dict[int, list[tuple[float, float]]] = {}
         """Each order's positions (``index``: list of (from, to))."""
         self.open: dict[int, float] = {}
@@ -138,8 +140,11 @@ class Allocator:
         heapq.heappush(self.heap, ((cls, o.entered, o.index), o.index))
         self.remaining[o.index] = float(o.quantity)
         self.open[cls] = self.open.get(cls, 0.0) + o.quantity
-        self.counts_of[o.index] = [self.counted[key] for key, names in self.customers.items()
-                                   if o.customer in names]
+        counts = self.counts_for.get(o.customer)
+        if counts is None:
+            counts = self.counts_for[o.customer] = [self.counted[key] for key, names in self.customers.items()
+                                                    if o.customer in names]
+        self.counts_of[o.index] = counts
 
     def _peek(self, target: float) -> dict[int, float]:
         """``open`` as it would be after handing out positions up to ``target`` (the same

@@ -24,7 +24,8 @@ class Cohort:
 
     def cumulative(self, t: np.ndarray) -> np.ndarray:
         """Units the cohort can make from the start (time 0) to each ``t``."""
-        return self._from_commissioning(t - self.at) - self._from_commissioning(np.array([-self.at]))[0]
+        made = self._from_commissioning(np.append(t - self.at, -self.at))  # (by commissioning, and by 0)
+        return made[:-1] - made[-1]
 
     def _from_commissioning(self, x: np.ndarray) -> np.ndarray:
         x = np.maximum(x, 0.0)

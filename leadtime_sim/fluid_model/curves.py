@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -54,9 +55,6 @@ class ProductCurves:
         self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
             np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
         self.shifted_times = [t - m.flow_months for m in makers]
-        self.capacity_list: list[float] = capacity.tolist()
-        self.grid_list: list[float] = grid.tolist()
-        self.delivered_times_list: list[float] = t.tolist()
         self.version = 0
         """Counts updates (what caches of these curves compare)."""
         self.arrivals = self.output = self.delivered = self.delivered_on_grid = np.zeros(0)
@@ -91,6 +89,18 @@ class ProductCurves:
         self.delivered_on_grid = total[self.grid_positions]
         self.version += 1
         self._lists = None
+
+    @cached_property
+    def capacity_list(self) -> list[float]:
+        return self.capacity.tolist()
+
+    @cached_property
+    def grid_list(self) -> list[float]:
+        return self.grid.tolist()
+
+    @cached_property
+    def delivered_times_list(self) -> list[float]:
+        return self.delivered_times.tolist()
 
     def lists(self) -> tuple[list[float], list[float], list[float]]:
         """``output``, ``delivered`` and ``delivered_on_grid`` as lists (made once per update)."""

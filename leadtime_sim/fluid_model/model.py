@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -277,15 +278,15 @@ class FluidModel:
                                            AllocationCurve(self.curves[p], self.wip0[p], self.reassign),
                                            self.priority, keep, counted)
         counts = {name: 0 for name in scenario.requirements}
-        for t, rname in self.reviews:
+        at = np.searchsorted(self.grid, np.array([t for t, _ in self.reviews]) - 1e-12).tolist()
+        for (t, rname), i in zip(self.reviews, at, strict=True):
             w = watches[rname]
-            units = self._review(t, w)
+            units = self._review(t, i, w)
             if units > 0:
                 spec = w.spec
                 assert spec.ordering is not None
                 order = FluidOrder(len(self.orders), f"{rname}-{counts[rname]}", spec.ordering_customer,
-                                   spec.product, units, spec.ordering.priority, "requirement", t, t,
-                                   self.index_of(t))
+                                   spec.product, units, spec.ordering.priority, "requirement", t, t, i)
                 counts[rname] += 1
                 self._place(order, watches.values())
         for allocator in self.allocators.values():
@@ -301,12 +302,12 @@ class FluidModel:
             w.add(0, o)
         return w
 
-    def _review(self, t: float, w: Watch) -> int:
-        """The units the requirement's rule orders at ``t``, from the fluid state then."""
+    def _review(self, t: float, i: int, w: Watch) -> int:
+        """The units the requirement's rule orders at ``t`` (grid index ``i``), from the fluid
+        state then."""
         spec, product = w.spec, w.spec.product
         ordering = spec.ordering
         assert ordering is not None
-        i = self.index_of(t)
         allocator = self.allocators[product]
         allocator.advance(i)
         d = self.curves[product].lists()[2][i]
@@ -321,11 +322,11 @@ class FluidModel:
                         lookahead)
         return int(self.rules[ordering.rule](review))
 
-    def _place(self, order: FluidOrder, watches: object) -> None:
+    def _place(self, order: FluidOrder, watches: Iterable[Watch]) -> None:
         """A requirement-driven order joins the curves from its grid point on."""
         self.orders.append(order)
         self.orders_of[order.product].append(order)
-        for w in watches:  # type: ignore[attr-defined]
+        for w in watches:
             if w.spec.product == order.product and order.customer in w.customers:
                 w.add(1, order)
         self.allocators[order.product].add(order)

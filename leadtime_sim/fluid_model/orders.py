@@ -8,7 +8,7 @@ from leadtime_sim.dates import months_between
 from leadtime_sim.scenario import Scenario
 
 
-@dataclass
+@dataclass(slots=True)
 class FluidOrder:
     index: int
     id: str

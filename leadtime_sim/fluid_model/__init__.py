@@ -77,9 +77,10 @@ FLUID_SEED = 0
 
 def fluid_records(scenario: Scenario, plugins: Plugins = NO_PLUGINS) -> KernelRecords:
     """The fluid model's records of ``scenario`` (module docstring)."""
-    model = FluidModel(scenario, plugins)
-    model.solve(quote_samples(model))
-    return full_records(model)
+    with fewer_collections():  # (as a run: the records are many small objects, none cyclic)
+        model = FluidModel(scenario, plugins)
+        model.solve(quote_samples(model))
+        return full_records(model)
 
 
 def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> RunResult:
@@ -88,7 +89,7 @@ def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> Run
     its summary says ``"estimate": "fluid"``."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
-    with fewer_collections():  # (as a run: the records are many small objects, none cyclic)
+    with fewer_collections():
         records = fluid_records(scenario, plugins)
         flows = product_flows(records)
         summary = {**summarize(scenario, records, FLUID_SEED, 0, flows), "estimate": "fluid"}

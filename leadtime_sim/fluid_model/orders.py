@@ -51,11 +51,11 @@ def stream_orders(scenario: Scenario, horizon: float) -> list[FluidOrder]:
         t0 = months_between(scenario.start, spec.from_) if spec.from_ else 0.0
         until = months_between(scenario.start, spec.until) if spec.until else horizon
         mean = spec.quantity.mean
-        k = 1
+        k, held = 1, 0  # (held: round((k - 1) x mean), the units in the first k - 1)
         while (t := t0 + k * gap) < until:
-            units = max(1, round(k * mean) - round((k - 1) * mean))
+            now = round(k * mean)
             if t >= 0:
-                out.append(FluidOrder(0, f"{name}-{k - 1}", spec.customer, spec.product, units,
+                out.append(FluidOrder(0, f"{name}-{k - 1}", spec.customer, spec.product, max(1, now - held),
                                       spec.priority, "stream", t, t))
-            k += 1
+            k, held = k + 1, now
     return out

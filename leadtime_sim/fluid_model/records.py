@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from leadtime_sim.fluid_model.allocation import EPS, whole
+from leadtime_sim.fluid_model.allocation import EPS
 from leadtime_sim.fluid_model.curves import first_crossing
 from leadtime_sim.fluid_model.model import FluidModel, consumption_of
 from leadtime_sim.fluid_model.monthly import factory_columns, product_columns
@@ -56,13 +56,15 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     mine = model.orders_of[product]
     lot = min((scenario.factories[f].lot_size for f in model.makers[product]), default=1)
     segments = model.allocators[product].segments
-    owner, lo, hi = [], [], []
+    owner: list[int] = []
+    ends: list[tuple[float, float]] = []
     for k, o in enumerate(mine):
-        for a, b in segments.get(o.index, []):
-            owner.append(k)
-            lo.append(whole(a))
-            hi.append(whole(b))
-    first_pos, end_pos = np.array(lo, np.int64), np.array(hi, np.int64)
+        held = segments.get(o.index)
+        if held:
+            owner += [k] * len(held)
+            ends += held
+    positions = np.floor(np.array(ends, float).reshape(-1, 2) + 0.5).astype(np.int64)  # (allocation.whole)
+    first_pos, end_pos = positions[:, 0], positions[:, 1]
     counts = np.where(end_pos > first_pos, (end_pos - first_pos + lot - 1) // lot, 0)
     seg = np.repeat(np.arange(len(first_pos)), counts)
     offset = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -24,14 +24,12 @@ from leadtime_sim.fluid_model.orders import FluidOrder
 EPS = 1e-9
 
 
-def whole(position: float) -> int:
-    """A position rounded half up (the same way for the end of one segment and the start of
-    the next, so that no unit is counted twice)."""
-    return math.floor(position + 0.5)
-
-
 class UnitCount:
-    """The whole units handed to a set of customers' orders, as runs of positions."""
+    """The whole units handed to a set of customers' orders, as runs of positions.
+
+    A position is taken as a whole unit rounded half up, ``floor(x + 0.5)``, the same way
+    for the end of one segment and the start of the next, so that no unit counts twice:
+    the unit ``u`` is the order's whose segment holds the position ``u + 0.5``."""
 
     def __init__(self) -> None:
         self.starts: list[int] = []
@@ -190,7 +188,7 @@ class Allocator:
             else:
                 seg.append((y, end))
             for count in counts_of[idx]:
-                count.add(floor(y + 0.5), floor(end + 0.5))  # (whole())
+                count.add(floor(y + 0.5), floor(end + 0.5))  # (whole units: UnitCount)
             y = end
             remaining[idx] = left = left - take
             open_[key[0]] -= take

@@ -117,7 +117,6 @@ class FluidModel:
         self.quote_index = np.searchsorted(grid, np.array(
             [t for t in quote_times(scenario).values() if t < horizon]) - 1e-12).tolist()
         """Grid index of each quote time."""
-
         self.capacity = {f: sum((c.cumulative(grid) for c in cs), np.zeros_like(grid))
                          for f, cs in self.cohorts.items()}
         self.product_capacity = {p: sum((self.capacity[f] for f in fs), np.zeros_like(grid))
@@ -161,6 +160,7 @@ class FluidModel:
         return events
 
     def _reviews(self) -> list[tuple[float, str]]:
+        """(time, requirement) of every review, in time order (ties: requirements in order)."""
         reviews: list[tuple[float, str]] = []
         for rname, req in self.scenario.requirements.items():
             ordering = req.ordering
@@ -260,7 +260,6 @@ class FluidModel:
                 np.add.at(lumps, at, np.array([o.quantity for o in mine], float))
             self.work[p] = np.cumsum(lumps) - self.wip0[p]
 
-
     # -- the run -----------------------------------------------------------------------
 
     def solve(self, keep: list[int]) -> None:
@@ -293,6 +292,7 @@ class FluidModel:
             allocator.advance(len(self.grid) - 1)
 
     def _watch(self, name: str) -> Watch:
+        """A requirement's ``Watch``, with the orders known at start."""
         spec = self.scenario.requirements[name]
         consumption = consumption_of(name, spec, self.start)
         w = Watch(name, spec, frozenset(spec.customer_names), consumption,

@@ -63,7 +63,8 @@ def delivered(model: FluidModel, product: str) -> Delivered:
         if held:
             owner += [k] * len(held)
             ends += held
-    positions = np.floor(np.array(ends, float).reshape(-1, 2) + 0.5).astype(np.int64)  # (allocation.whole)
+    # lots: each segment's whole positions in groups of the lot size, order by order
+    positions = np.floor(np.array(ends, float).reshape(-1, 2) + 0.5).astype(np.int64)  # (see UnitCount)
     first_pos, end_pos = positions[:, 0], positions[:, 1]
     counts = np.where(end_pos > first_pos, (end_pos - first_pos + lot - 1) // lot, 0)
     seg = np.repeat(np.arange(len(first_pos)), counts)
@@ -71,15 +72,17 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     start = first_pos[seg] + lot * offset
     end = np.minimum(start + lot, end_pos[seg])
     order = np.array(owner, np.int64)[seg]
-    c = model.curves[product]
     n = len(mine)
-    is_first = np.ones(len(order), bool)
+    is_first = np.ones(len(order), bool)  # (an order's first lot)
     is_first[1:] = order[1:] != order[:-1]
+    # when each lot's last unit, and each order's first unit, is delivered
+    c = model.curves[product]
     bounds = np.concatenate([end, start[is_first] + 1]).astype(float)
     times = first_crossing(c.delivered, c.delivered_times, bounds)
     time, first_unit = times[:len(end)], times[len(end):]
+    # an order's lots up to its first one late (at or after the horizon)
     late = (time >= model.horizon - EPS).astype(np.int64)
-    late_before = np.cumsum(late) - late  # (late lots before each, in its order and earlier orders)
+    late_before = np.cumsum(late) - late
     at_first = np.maximum.accumulate(np.where(is_first, np.arange(len(order)), 0))
     ok = late_before - late_before[at_first] + late == 0
     units = end - start

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from leadtime_sim.experiment.runner import plan_experiment, run_experiment
     from leadtime_sim.experiment.spec import Experiment
     from leadtime_sim.experiment.whatif import quote
-    from leadtime_sim.fluid_model import fluid
+    from leadtime_sim.fluid_model import fluid, fluid_summary
     from leadtime_sim.plugins import Plugins, load_plugins
     from leadtime_sim.results import load_results
     from leadtime_sim.run import DEFAULT_SEED, RunResult, simulate
@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from leadtime_sim.tables import orders_frame, series_frame
 
 _HOMES = {
-    "InputError": "errors", "quote": "experiment.whatif", "fluid": "fluid_model",
+    "InputError": "errors", "quote": "experiment.whatif",
+    "fluid": "fluid_model", "fluid_summary": "fluid_model",
     "Plugins": "plugins", "load_plugins": "plugins",
     "DEFAULT_SEED": "run", "RunResult": "run", "simulate": "run",
     "Scenario": "scenario", "json_schema": "scenario",
@@ -71,6 +72,7 @@ __all__ = [
     "apply_overrides",
     "estimate_lots",
     "fluid",
+    "fluid_summary",
     "json_schema",
     "load_plugins",
     "load_results",

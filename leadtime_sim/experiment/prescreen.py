@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.experiment.runner import Plan, plugin_folders
-from leadtime_sim.fluid_model import fluid
+from leadtime_sim.fluid_model import fluid_summary
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
 from leadtime_sim.scenario import Scenario
 
@@ -102,7 +102,7 @@ def screen(plan: Plan, requirement: str, by: str, margin_months: float) -> Scree
             result.off = reason
             result.close_months.clear()
             return result
-        summary = fluid(point_scenario, plugins).summary
+        summary = fluid_summary(point_scenario, plugins)
         close = summary["requirements"][requirement]["gap_closed_months"]
         result.close_months[point.point_id] = math.inf if close is None else float(close)
     return result

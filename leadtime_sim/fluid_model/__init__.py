@@ -1,0 +1,111 @@
+"""The fluid model (``lts.fluid``): a deterministic cumulative-curve estimate of a run.
+
+``fluid(scenario)`` computes, without random draws, what a run of the scenario would give
+if every random quantity took its mean, and returns it as a run does (a ``RunResult``:
+scenario, records, summary), so that ``metrics.summarize`` and every writer of a run read it.
+
+How it models the scenario
+  * Time is a grid: every month end plus every instant something happens (an order is placed,
+    a review, lines commissioned, a ramp-up ends). Between grid points nothing jumps, so the
+    curves below are exact at the grid points where capacity is piecewise constant (linear
+    within a step during a ramp: the cumulative capacity is integrated exactly, quadratic).
+  * Capacity: each factory's lines (and each investment's, commissioned at decided +
+    construction + mean slip, ramping linearly from ``ramp_start_fraction``) work at the
+    mean rate of a line, ``lot_size / (mean takt / yield / availability)`` units a month.
+    ``K(t)`` is a product's cumulative capacity, summed over the factories making it.
+    Learning is not modelled (the takt at start).
+  * Work: ``A(t)``, the units ordered (less the initial WIP they take) is what the lines can
+    work on; the lines' cumulative output is the fluid queue ``O(t_k) = min(X_k, O(t_{k-1}) +
+    K(t_k) - K(t_{k-1}))`` with ``X_k`` the work there before the step and, for a product with
+    a bill of materials, the components on hand: ``(initial stock + delivered) / per unit``.
+    Unrolled it is one vector expression, ``O = K + cummin(X - K)``.
+  * A unit leaves the line as the cumulative output crosses it and is delivered the factory's
+    mean flow time later; the initial WIP is delivered evenly over the first mean flow time.
+    For one line, lot 1, takt 2 and flow 3 this gives unit ``k`` at ``2k + 3``, as the DES; a
+    lot of ``L`` units leaves the DES's line at once and the fluid's one by one over the
+    takt, so fluid dates are within one takt per lot of the DES's on deterministic cases.
+  * Components are made to stock: a supplier's lines work while its stock and work in
+    progress are below the stock target plus what its parents' backlog needs, so its work is
+    ``target + per_unit x parent's A(t) - initial stock - initial WIP``; final assembly
+    starts no more than the components delivered allow.
+  * Order streams are deterministic: the ``k``-th order of a stream is placed at ``from +
+    k x mean gap`` (the Poisson stream's expected ``k``-th arrival), with the mean quantity
+    rounded so that the first ``k`` orders hold ``round(k x mean)`` units.
+  * Requirement-driven orders: at each review the ordering rule sees the fluid state (the
+    inventory and on-order units of integer deliveries, the lead time quoted now) and its
+    order joins the curves from then on (the past is unchanged: orders act forward only, so
+    a review recomputes only the products its order can reach, and allocation runs forward
+    through the grid once).
+  * Allocation: units go to orders by the policy, class by class (``priority``: class 1
+    first, first come first served within a class; every other policy: first come, first
+    served), when they leave the line, or when they are delivered if the scenario reassigns
+    finished units at delivery.
+  * Quotes: a new one-unit order stands behind the units the policy puts before it
+    (uncommitted, or undelivered when reassigning) and is delivered when the projected
+    curves reach it at full capacity.
+  * Not modelled: budgets (orders and investments are taken as paid when placed or
+    decided), disruptions and yield other than through the mean rate, learning, and the
+    fair-share and plugin policies (taken as first come, first served). A component used
+    by several products is shared by their demand but each parent's limit counts its whole
+    stock.
+
+Modules: ``capacity`` (lines), ``orders``, ``curves`` (one product's curves), ``allocation``
+(units to orders), ``model`` (grid and reviews), ``requirements`` (gap series), ``monthly``
+and ``records`` (a run's records), ``summary`` (the summary without the full records).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from leadtime_sim.fluid_model.capacity import line_rate
+from leadtime_sim.fluid_model.model import FluidModel
+from leadtime_sim.fluid_model.records import full_records, quote_samples
+from leadtime_sim.fluid_model.summary import summary_records
+from leadtime_sim.metrics import product_flows, summarize
+from leadtime_sim.plugins import NO_PLUGINS, Plugins
+from leadtime_sim.run import RunResult
+from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.loading import load_scenario
+from leadtime_sim.sim.collector import fewer_collections
+from leadtime_sim.sim.records import KernelRecords
+
+FLUID_SEED = 0
+"""The seed a fluid result reports (it draws nothing)."""
+
+
+def fluid_records(scenario: Scenario, plugins: Plugins = NO_PLUGINS) -> KernelRecords:
+    """The fluid model's records of ``scenario`` (module docstring)."""
+    with fewer_collections():  # (as a run: the records are many small objects, none cyclic)
+        model = FluidModel(scenario, plugins)
+        model.solve(quote_samples(model))
+        return full_records(model)
+
+
+def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> RunResult:
+    """The fluid estimate of a scenario (a ``Scenario`` or a file path): a ``RunResult``
+    (seed 0, nothing drawn) whose records and summary are a run's, computed from mean rates;
+    its summary says ``"estimate": "fluid"``."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, plugins=plugins)
+    with fewer_collections():
+        records = fluid_records(scenario, plugins)
+        flows = product_flows(records)
+        summary = {**summarize(scenario, records, FLUID_SEED, 0, flows), "estimate": "fluid"}
+    return RunResult(scenario, FLUID_SEED, 0, records, summary, flows)
+
+
+def fluid_summary(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> dict[str, Any]:
+    """``fluid(scenario).summary``, computed without the records that the summary does not
+    read (``summary.py``): for a pre-screen of many scenarios."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, plugins=plugins)
+    with fewer_collections():
+        model = FluidModel(scenario, plugins)
+        model.solve(model.quote_index)
+        records = summary_records(model)
+        return {**summarize(scenario, records, FLUID_SEED, 0, product_flows(records)), "estimate": "fluid"}
+
+
+__all__ = ["FLUID_SEED", "FluidModel", "fluid", "fluid_records", "fluid_summary", "line_rate"]

@@ -1,0 +1,145 @@
+"""One product's cumulative curves on the grid: work, line output, deliveries.
+
+What does not change between reviews (capacity, each factory's share of it, the times at
+which the delivery curve bends, the initial WIP's deliveries) is computed once; ``update``
+recomputes the rest when an order changes the product's work. Curves are also kept as lists
+for the scalar look-ups of a review (a NumPy call costs more than the arithmetic there).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+CROSSING_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Maker:
+    """A factory making the product: its name, mean flow time (months), initial WIP (units)
+    and cumulative capacity on the grid (units)."""
+
+    name: str
+    flow_months: float
+    wip_units: float
+    capacity: np.ndarray
+
+
+class ProductCurves:
+    """A product's curves on ``grid`` (the package docstring): ``arrivals`` (work the lines
+    can take), ``output`` (the lines' cumulative output), ``factory_output`` and
+    ``delivered`` (units delivered, at ``delivered_times``)."""
+
+    def __init__(self, name: str, grid: np.ndarray, capacity: np.ndarray, makers: list[Maker]):
+        self.name = name
+        self.grid = grid
+        self.capacity = capacity
+        self.infinite = bool(np.isinf(capacity[-1]))
+        self.makers = makers
+        self.flow_months = max((m.flow_months for m in makers), default=0.0)
+        d_cap = steps(capacity)
+        self.shares: list[np.ndarray | None] = []
+        for m in makers:
+            share = np.divide(steps(m.capacity), d_cap,
+                              out=np.full_like(grid, 1.0 / len(makers)), where=d_cap > 0)
+            self.shares.append(None if np.all(share == 1.0) else share)  # (x 1.0 changes nothing)
+        times = [grid]
+        for m in makers:
+            times += [grid + m.flow_months, np.array([m.flow_months])]
+        self.delivered_times = t = np.unique(np.concatenate(times))
+        self.grid_positions = np.searchsorted(t, grid)
+        self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
+            np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
+        self.shifted_times = [t - m.flow_months for m in makers]
+        self.version = 0
+        """Counts updates (what caches of these curves compare)."""
+        self.arrivals = self.output = self.delivered = self.delivered_on_grid = np.zeros(0)
+        self.factory_output: dict[str, np.ndarray] = {}
+        self._lists: tuple[list[float], list[float], list[float]] | None = None
+
+    def update(self, work: np.ndarray, limits: list[np.ndarray]) -> None:
+        """The curves from ``work`` (units ordered less initial WIP, at each grid point) and,
+        per component, the units it allows (on hand / per unit)."""
+        a = np.maximum(work, 0.0)
+        self.arrivals = a
+        before = np.empty_like(a)
+        before[0] = 0.0
+        before[1:] = a[:-1]
+        x = before
+        for have in limits:
+            x = np.minimum(x, have)
+        k = self.capacity  # (an infinitely fast line: output is the work there)
+        out = np.minimum(before, x) if self.infinite else k + np.minimum.accumulate(x - k)
+        out = np.maximum.accumulate(np.maximum(out, 0.0))
+        self.output = out
+        d_out = steps(out)
+        total = np.zeros_like(self.delivered_times)
+        for m, share, wip, shifted in zip(self.makers, self.shares, self.wip_deliveries,
+                                          self.shifted_times, strict=True):
+            made = np.cumsum(d_out if share is None else d_out * share)
+            self.factory_output[m.name] = made
+            if wip is not None:
+                total += wip
+            total += np.interp(shifted, self.grid, made, left=0.0)
+        self.delivered = total
+        self.delivered_on_grid = total[self.grid_positions]
+        self.version += 1
+        self._lists = None
+
+    @cached_property
+    def capacity_list(self) -> list[float]:
+        return self.capacity.tolist()
+
+    @cached_property
+    def grid_list(self) -> list[float]:
+        return self.grid.tolist()
+
+    @cached_property
+    def delivered_times_list(self) -> list[float]:
+        return self.delivered_times.tolist()
+
+    def lists(self) -> tuple[list[float], list[float], list[float]]:
+        """``output``, ``delivered`` and ``delivered_on_grid`` as lists (made once per update)."""
+        if self._lists is None:
+            self._lists = (self.output.tolist(), self.delivered.tolist(), self.delivered_on_grid.tolist())
+        return self._lists
+
+
+def steps(x: np.ndarray) -> np.ndarray:
+    """``np.diff(x, prepend=0.0)``, without its checks (it is called per update)."""
+    d = np.empty_like(x)
+    d[:1] = x[:1]
+    np.subtract(x[1:], x[:-1], out=d[1:])
+    return d
+
+
+def first_crossing(values: np.ndarray, times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The first time a nondecreasing piecewise-linear curve (``values`` at ``times``) reaches
+    each target (inf: never)."""
+    k = np.searchsorted(values, targets - CROSSING_TOLERANCE, side="left")
+    n = len(values)
+    inside = np.clip(k, 1, n - 1)
+    v0, v1 = values[inside - 1], values[inside]
+    t0, t1 = times[inside - 1], times[inside]
+    span = np.where(v1 - v0 > 0, v1 - v0, 1.0)
+    t = t0 + (t1 - t0) * np.clip((targets - v0) / span, 0.0, 1.0)
+    t = np.where(k <= 0, times[0], t)
+    return np.where(k >= n, math.inf, t)
+
+
+def crossing(values: list[float], times: list[float], target: float) -> float:
+    """``first_crossing`` of one target, on lists (the same arithmetic, without NumPy)."""
+    k = bisect_left(values, target - CROSSING_TOLERANCE)
+    n = len(values)
+    if k >= n:
+        return math.inf
+    if k <= 0:
+        return times[0]
+    v0, v1 = values[k - 1], values[k]
+    span = v1 - v0 if v1 - v0 > 0 else 1.0
+    t0 = times[k - 1]
+    return t0 + (times[k] - t0) * min(max((target - v0) / span, 0.0), 1.0)

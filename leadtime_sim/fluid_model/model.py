@@ -1,0 +1,393 @@
+"""The fluid model of one scenario: its grid, curves, allocation and reviews (``FluidModel``)."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from leadtime_sim.dates import months_between
+from leadtime_sim.fluid_model.allocation import EPS, Allocator
+from leadtime_sim.fluid_model.capacity import Cohort, line_rate
+from leadtime_sim.fluid_model.curves import Maker, ProductCurves, crossing, first_crossing
+from leadtime_sim.fluid_model.orders import FluidOrder, known_orders
+from leadtime_sim.plugins import NO_PLUGINS, Plugins
+from leadtime_sim.scenario import Scenario
+from leadtime_sim.scenario.checks import component_products
+from leadtime_sim.scenario.schema import Requirement
+from leadtime_sim.sim.consumption import ConsumptionSchedule
+from leadtime_sim.sim.ordering import ORDERING_RULES, Review
+from leadtime_sim.sim.promise import quote_times
+from leadtime_sim.sim.records import InvestmentRecord
+from leadtime_sim.sim.state import RequirementState
+
+
+def consumption_of(name: str, spec: Requirement, start: str) -> ConsumptionSchedule:
+    """The requirement's consumption; a drawn yearly rate at its mean."""
+    value = spec.consumption_per_year
+    if isinstance(value, int | float | list):
+        return ConsumptionSchedule.of(name, spec, start)
+    return ConsumptionSchedule.constant(max(0.0, value.mean))
+
+
+@dataclass
+class Watch:
+    """A requirement with an ordering rule, as its reviews see it."""
+
+    name: str
+    spec: Requirement
+    customers: frozenset[str]
+    consumption: ConsumptionSchedule
+    state: RequirementState
+    """For its required curve only."""
+    placed: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+    ordered_before: tuple[list[int], list[int]] = field(default_factory=lambda: ([0], [0]))
+    """The customers' orders of the product by time placed (those known at start, those its
+    reviews and others placed), and the units in those before each."""
+
+    def add(self, kind: int, order: FluidOrder) -> None:
+        self.placed[kind].append(order.placed)
+        self.ordered_before[kind].append(self.ordered_before[kind][-1] + order.quantity)
+
+    def ordered(self, t: float) -> int:
+        """Units the customers ordered before ``t``."""
+        return sum(before[bisect_left(placed, t)] for placed, before in zip(self.placed, self.ordered_before,
+                                                                           strict=True))
+
+
+class AllocationCurve:
+    """Positions handed to orders by each grid point: committed (leaving the line, WIP at
+    start) or, when reassigning, delivered; as a list, remade when the curves change."""
+
+    def __init__(self, curves: ProductCurves, wip_units: float, reassign: bool):
+        self.curves = curves
+        self.wip_units = wip_units
+        self.reassign = reassign
+        self.version = -1
+        self.values: list[float] = []
+
+    def __call__(self) -> list[float]:
+        c = self.curves
+        if self.reassign:
+            return c.lists()[2]
+        if self.version != c.version:
+            self.values = (self.wip_units + c.output).tolist()
+            self.version = c.version
+        return self.values
+
+
+class FluidModel:
+    """The fluid model of one scenario (the package docstring): ``solve()`` runs its reviews;
+    ``records.full_records`` reads the result."""
+
+    def __init__(self, scenario: Scenario, plugins: Plugins = NO_PLUGINS):
+        self.scenario = scenario
+        self.rules = plugins.all_ordering_rules if plugins is not NO_PLUGINS else ORDERING_RULES
+        self.start = scenario.start
+        self.horizon = horizon = months_between(scenario.start, scenario.end)
+        self.months = math.floor(horizon + 1e-9)
+        self.components = component_products(scenario)
+        self.priority = scenario.policy.allocation == "priority"
+        self.reassign = scenario.policy.reassign_at_delivery
+        self.orders = orders = known_orders(scenario, horizon)
+        self.orders_of: dict[str, list[FluidOrder]] = {p: [] for p in scenario.products}
+        """Each product's orders, in ``orders``' order."""
+        for o in orders:
+            self.orders_of[o.product].append(o)
+        self.cohorts: dict[str, list[Cohort]] = {}
+        self.investments: list[InvestmentRecord] = []
+        events = self._capacity_events()
+        self.makers = {p: [f for f, s in scenario.factories.items() if s.product == p]
+                       for p in scenario.products}
+        self.reviews = self._reviews()
+        self.least_urgent = max([o.priority for o in orders] + [
+            r.ordering.priority for r in scenario.requirements.values() if r.ordering is not None], default=1)
+        """The largest class any order can have."""
+        events += [o.entered for o in orders] + [t for t, _ in self.reviews]
+        events += [t for t in quote_times(scenario).values()]
+        grid = np.unique(np.concatenate([np.arange(self.months + 1, dtype=float),
+                                         np.array([t for t in events if 0 <= t <= horizon], dtype=float),
+                                         np.array([horizon])]))
+        self.grid = grid
+        self.month_index = np.searchsorted(grid, np.arange(1, self.months + 1, dtype=float) - 1e-12)
+        """Grid index of each month end."""
+        self.quote_index = np.searchsorted(grid, np.array(
+            [t for t in quote_times(scenario).values() if t < horizon]) - 1e-12).tolist()
+        """Grid index of each quote time."""
+        self.capacity = {f: sum((c.cumulative(grid) for c in cs), np.zeros_like(grid))
+                         for f, cs in self.cohorts.items()}
+        self.product_capacity = {p: sum((self.capacity[f] for f in fs), np.zeros_like(grid))
+                                 for p, fs in self.makers.items()}
+        self._initial_wip()
+        self.order_of = self._topological()
+        self.groups = self._groups()
+        self.curves = {p: ProductCurves(p, grid, self.product_capacity[p], [
+            Maker(f, scenario.factories[f].flow_months.mean, self.wip_by_factory[f], self.capacity[f])
+            for f in self.makers[p]]) for p in scenario.products}
+        entered = np.array([o.entered for o in orders])
+        for o, at in zip(orders, np.searchsorted(grid, entered - 1e-12).tolist(), strict=True):
+            o.at = at
+        self.work: dict[str, np.ndarray] = {}
+        self.allocators: dict[str, Allocator] = {}
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def _capacity_events(self) -> list[float]:
+        """Cohorts of lines per factory and the investments' records; the times at which
+        capacity bends."""
+        scenario, horizon = self.scenario, self.horizon
+        rates = {}
+        for name, spec in scenario.factories.items():
+            rates[name] = rate = line_rate(spec)
+            self.cohorts[name] = [Cohort(spec.lines, 0.0, 0.0, 1.0, rate)] if spec.lines else []
+        events = []
+        for name, inv in scenario.investments.items():
+            decided = months_between(scenario.start, inv.decided)
+            if inv.lines_added == 0:
+                self.investments.append(InvestmentRecord(name, inv.factory, 0, decided, None, None, 0.0))
+                continue
+            at = inv.in_service_months(scenario.start)
+            on = at < horizon
+            self.investments.append(InvestmentRecord(
+                name, inv.factory, inv.lines_added, decided, decided if decided < horizon else None,
+                at if on else None, inv.total_capex_musd if decided < horizon else 0.0))
+            self.cohorts[inv.factory].append(Cohort(inv.lines_added, at, inv.ramp_months,
+                                                    inv.ramp_start_fraction, rates[inv.factory]))
+            events += [at, at + inv.ramp_months]
+        return events
+
+    def _reviews(self) -> list[tuple[float, str]]:
+        """(time, requirement) of every review, in time order (ties: requirements in order)."""
+        reviews: list[tuple[float, str]] = []
+        for rname, req in self.scenario.requirements.items():
+            ordering = req.ordering
+            if ordering is None:
+                continue
+            t = months_between(self.start, ordering.first_review) if ordering.first_review else 0.0
+            until = months_between(self.start, ordering.until) if ordering.until else self.horizon
+            while t < until and t < self.horizon:
+                reviews.append((t, rname))
+                t += ordering.review_every_months
+        reviews.sort(key=lambda r: r[0])
+        return reviews
+
+    def _initial_wip(self) -> None:
+        """The initial WIP at each factory (a final product's no more than its book)."""
+        book = {p: 0 for p in self.scenario.products}
+        for fo in self.orders:
+            if fo.source == "book":
+                book[fo.product] += fo.quantity
+        self.wip_by_factory: dict[str, float] = {}
+        self.wip0: dict[str, float] = {}
+        for p, fs in self.makers.items():
+            left = book[p] if p not in self.components else math.inf
+            for f in fs:
+                w = min(self.scenario.factories[f].initial_wip_units, left)
+                self.wip_by_factory[f] = w
+                left -= w
+            self.wip0[p] = sum(self.wip_by_factory[f] for f in fs)
+
+    def _topological(self) -> list[str]:
+        """Products, components before the products that use them."""
+        done: list[str] = []
+        for name in self.scenario.products:
+            self._visit(name, done)
+        return done
+
+    def _visit(self, name: str, done: list[str]) -> None:
+        if name not in done:
+            for c in self.scenario.products[name].bom:
+                self._visit(c, done)
+            done.append(name)
+
+    def _groups(self) -> dict[str, list[str]]:
+        """Per product, the products whose curves an order of it can change (those linked
+        to it through bills of materials), components first."""
+        linked = {p: set(spec.bom) for p, spec in self.scenario.products.items()}
+        for p, spec in self.scenario.products.items():
+            for c in spec.bom:
+                linked[c].add(p)
+        groups: dict[str, list[str]] = {}
+        for p in self.order_of:
+            if p in groups:
+                continue
+            seen, todo = {p}, [p]
+            while todo:
+                for q in linked[todo.pop()] - seen:
+                    seen.add(q)
+                    todo.append(q)
+            group = [q for q in self.order_of if q in seen]
+            for q in group:
+                groups[q] = group
+        return groups
+
+    def index_of(self, t: float) -> int:
+        """The grid index of time ``t`` (on the grid), past the end for a time after it."""
+        return int(np.searchsorted(self.grid, t - 1e-12))
+
+    # -- curves ------------------------------------------------------------------------
+
+    def _compute(self, products: list[str]) -> None:
+        """The curves of ``products`` (components first) from the work ordered so far."""
+        scenario, work = self.scenario, self.work
+        for p in reversed(products):  # parents first: components' work from their parents'
+            if p in self.components:
+                spec = scenario.products[p]
+                need = np.zeros_like(self.grid)
+                for parent, pspec in scenario.products.items():
+                    if p in pspec.bom:
+                        need += pspec.bom[p] * np.maximum(work[parent], 0.0)
+                raw = need + spec.stock_target_units - spec.initial_stock_units - self.wip0[p]
+                work[p] = np.maximum.accumulate(np.maximum(raw, 0.0))
+        for p in products:
+            limits = [(scenario.products[c].initial_stock_units + self.curves[c].delivered_on_grid) / per_unit
+                      for c, per_unit in scenario.products[p].bom.items()]
+            self.curves[p].update(work[p], limits)
+
+    def _initial_work(self) -> None:
+        """Each final product's work: units ordered by each grid point less its initial WIP."""
+        n = len(self.grid)
+        for p in self.scenario.products:
+            if p in self.components:
+                continue
+            lumps = np.zeros(n)
+            mine = self.orders_of[p]
+            if mine:
+                at = np.minimum([o.at for o in mine], n - 1)
+                np.add.at(lumps, at, np.array([o.quantity for o in mine], float))
+            self.work[p] = np.cumsum(lumps) - self.wip0[p]
+
+    # -- the run -----------------------------------------------------------------------
+
+    def solve(self, keep: list[int]) -> None:
+        """Curves, reviews (each order placed joins the curves from then on) and allocation
+        to the end; ``keep``: the grid indices at which to keep the units not handed out."""
+        scenario = self.scenario
+        self._initial_work()
+        self._compute(self.order_of)
+        watches = {name: self._watch(name) for name in {r for _, r in self.reviews}}
+        for p in scenario.products:
+            counted = {w.name: w.customers for w in watches.values() if w.spec.product == p}
+            if p in self.components and not counted:
+                continue  # (components are not ordered)
+            self.allocators[p] = Allocator(self.orders_of[p],
+                                           AllocationCurve(self.curves[p], self.wip0[p], self.reassign),
+                                           self.priority, keep, counted)
+        counts = {name: 0 for name in scenario.requirements}
+        at = np.searchsorted(self.grid, np.array([t for t, _ in self.reviews]) - 1e-12).tolist()
+        for (t, rname), i in zip(self.reviews, at, strict=True):
+            w = watches[rname]
+            units = self._review(t, i, w)
+            if units > 0:
+                spec = w.spec
+                assert spec.ordering is not None
+                order = FluidOrder(len(self.orders), f"{rname}-{counts[rname]}", spec.ordering_customer,
+                                   spec.product, units, spec.ordering.priority, "requirement", t, t, i)
+                counts[rname] += 1
+                self._place(order, watches.values())
+        for allocator in self.allocators.values():
+            allocator.advance(len(self.grid) - 1)
+
+    def _watch(self, name: str) -> Watch:
+        """A requirement's ``Watch``, with the orders known at start."""
+        spec = self.scenario.requirements[name]
+        consumption = consumption_of(name, spec, self.start)
+        w = Watch(name, spec, frozenset(spec.customer_names), consumption,
+                  RequirementState(name, spec, self.start, consumption))
+        for o in sorted((o for o in self.orders_of[spec.product] if o.customer in w.customers),
+                        key=lambda o: o.placed):
+            w.add(0, o)
+        return w
+
+    def _review(self, t: float, i: int, w: Watch) -> int:
+        """The units the requirement's rule orders at ``t`` (grid index ``i``), from the fluid
+        state then."""
+        spec, product = w.spec, w.spec.product
+        ordering = spec.ordering
+        assert ordering is not None
+        allocator = self.allocators[product]
+        allocator.advance(i)
+        d = self.curves[product].lists()[2][i]
+        delivered = allocator.counted[w.name].below(math.floor(d + 1e-9))
+        inventory = max(0.0, spec.initial_units + delivered - w.consumption.consumed_between(0.0, t))
+        if ordering.lookahead_months == "lead_time":
+            quoted = self.quote_at(product, i, ordering.priority, allocator.open)
+            lookahead = self.horizon - t if quoted is None else quoted
+        else:
+            lookahead = ordering.lookahead_months
+        review = Review(t, w.name, spec, inventory, w.ordered(t) - delivered, w.state.required, w.consumption,
+                        lookahead)
+        return int(self.rules[ordering.rule](review))
+
+    def _place(self, order: FluidOrder, watches: Iterable[Watch]) -> None:
+        """A requirement-driven order joins the curves from its grid point on."""
+        self.orders.append(order)
+        self.orders_of[order.product].append(order)
+        for w in watches:
+            if w.spec.product == order.product and order.customer in w.customers:
+                w.add(1, order)
+        self.allocators[order.product].add(order)
+        if order.product not in self.components:
+            self.work[order.product][min(order.at, len(self.grid) - 1):] += order.quantity
+        self._compute(self.groups[order.product])
+
+    # -- quotes ------------------------------------------------------------------------
+
+    def ahead(self, opened: dict[int, float], priority: int) -> float:
+        """Units not handed out that the policy serves before a new order of ``priority``."""
+        if not self.priority or priority >= self.least_urgent:
+            return sum(opened.values())
+        return sum(v for k, v in opened.items() if k <= priority)
+
+    def quote_at(self, product: str, i: int, priority: int, opened: dict[int, float]) -> float | None:
+        """``quotes`` at one grid index, on lists (the same arithmetic)."""
+        c = self.curves[product]
+        t = c.grid_list[i]
+        output, delivered, on_grid = c.lists()
+        k_now = c.capacity_list[i]
+        made = self.wip0[product] + output[i]
+        ahead = float(self.ahead(opened, priority))
+        if self.reassign:
+            position = on_grid[i] + ahead + 1
+            extra = max(position - made, 0.0)
+            if position <= made + EPS:
+                done = crossing(delivered, c.delivered_times_list, position)
+            else:
+                done = max(crossing(c.capacity_list, c.grid_list, k_now + extra) + c.flow_months, t)
+        else:
+            position = made + ahead + 1
+            extra = max(position - made, 0.0)
+            done = max(crossing(c.capacity_list, c.grid_list, k_now + extra) + c.flow_months, t)
+        return None if not math.isfinite(done) or done >= self.horizon - EPS else max(0.0, done - t)
+
+    def quotes(self, product: str, ts: np.ndarray, priority: int,
+               opened: list[dict[int, float]]) -> list[float | None]:
+        """Lead times to new one-unit orders of class ``priority`` placed at each of ``ts``,
+        given the units not yet handed out by class then: the order stands behind those the
+        policy serves first and is delivered when the curves, at full capacity from then,
+        reach it."""
+        if not self.priority or priority >= self.least_urgent:
+            ahead = np.array([sum(o.values()) for o in opened], float)
+        else:
+            ahead = np.array([self.ahead(o, priority) for o in opened], float)
+        c = self.curves[product]
+        k = self.product_capacity[product]
+        grid = self.grid
+        o_now = np.interp(ts, grid, c.output)
+        k_now = np.interp(ts, grid, k)
+        made = self.wip0[product] + o_now
+        if self.reassign:  # positions past what the lines have made by t need new output
+            positions = np.interp(ts, c.delivered_times, c.delivered, left=0.0) + ahead + 1
+            existing = first_crossing(c.delivered, c.delivered_times, positions)
+            extra = np.maximum(positions - made, 0.0)
+            done_new = first_crossing(k, grid, k_now + extra) + c.flow_months
+            done = np.where(positions <= made + EPS, existing, np.maximum(done_new, ts))
+        else:
+            positions = made + ahead + 1
+            extra = positions - made
+            done = np.maximum(first_crossing(k, grid, k_now + np.maximum(extra, 0.0)) + c.flow_months, ts)
+        return [None if not math.isfinite(d) or d >= self.horizon - EPS else max(0.0, d - t)
+                for d, t in zip(done.tolist(), ts.tolist(), strict=True)]

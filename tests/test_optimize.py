@@ -279,3 +279,25 @@ def test_the_prescreen_is_off_where_the_fluid_model_does_not_model_the_scenario(
     answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, cap=10, fresh=5), "serial")
     assert answer["prescreen"]["off"] == "factory f has a learning curve, which the fluid model does not model"
     assert answer["prescreen"]["skipped"] == [] and answer["prescreen"]["fluid_close"] == {}
+
+
+def test_optimize_keeps_one_worker_pool_for_all_its_batches(experiment: Path) -> None:
+    """Inside ``kept_pools`` the process executor reuses its pool from call to call (the
+    same runs as in this process), and shuts it down at the block's end; outside, each call
+    has a pool of its own."""
+    from leadtime_sim.experiment import executors
+    from leadtime_sim.experiment.task import RunTask
+
+    plan = plan_experiment(experiment)
+    tasks = [RunTask(p.point_id, 0, plan.patches[p.point_id]) for p in plan.points]
+    serial = sorted(executors.run_tasks(plan.context, tasks, "serial"), key=lambda o: o.point_id)
+    with executors.kept_pools():
+        first = sorted(executors.run_tasks(plan.context, tasks, "process", 2), key=lambda o: o.point_id)
+        [pool] = executors._KEPT.values()
+        second = sorted(executors.run_tasks(plan.context, tasks, "process", 2), key=lambda o: o.point_id)
+        assert list(executors._KEPT.values()) == [pool]
+    assert executors._KEPT == {} and pool._shutdown_thread
+    metrics = [json.dumps([o.metrics for o in runs], sort_keys=True) for runs in (first, second, serial)]
+    assert metrics[0] == metrics[1] == metrics[2]  # (as JSON: NaN, "not by end", equals itself)
+    list(executors.run_tasks(plan.context, tasks, "process", 2))
+    assert executors._KEPT == {}

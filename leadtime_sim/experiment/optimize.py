@@ -33,7 +33,7 @@ from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.design import DesignPoint
-from leadtime_sim.experiment.executors import run_tasks
+from leadtime_sim.experiment.executors import kept_pools, run_tasks
 from leadtime_sim.experiment.prescreen import DEFAULT_MARGIN_MONTHS, Screen, screen
 from leadtime_sim.experiment.runner import Plan
 from leadtime_sim.experiment.task import LIMITED_BY, RunOutcome, RunTask, SweepContext
@@ -127,7 +127,15 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
     """Answer ``question`` over the plan's design (module docstring): JSON-ready data.
 
     ``known``: runs already made for this question (a resumed store), taken instead of run;
-    ``keep``: called with each new run's outcome as it finishes (to store it)."""
+    ``keep``: called with each new run's outcome as it finishes (to store it). Local worker
+    processes are kept from one batch to the next (``kept_pools``)."""
+    with kept_pools():
+        return _optimize(plan, question, executor, workers, progress, known, keep)
+
+
+def _optimize(plan: Plan, question: Question, executor: str, workers: int | None,
+              progress: Callable[[int], None] | None, known: Known | None,
+              keep: Callable[[RunOutcome], None] | None) -> dict[str, Any]:
     check_question(plan, question)
     known = {} if known is None else known
     scenario = plan.scenario

@@ -53,7 +53,7 @@ class Axis(Frozen):
     """[low, high]: numbers, or dates "YYYY-MM" (sampled by month)."""
     distribution: Distribution | None = None
     """A distribution as in scenario files, e.g. ``{dist = "triangular", low = 9, mode = 12,
-    high = 20}`` (what ``leadtime-sim fit`` prints): sampled by its quantiles."""
+    high = 20}``: one value per design point, sampled by its quantiles."""
     integer: bool = False
     """Round sampled values to whole numbers (lines, units)."""
     tied: dict[PathText, list[Scalar] | Linear] = {}

@@ -323,3 +323,19 @@ def test_a_bad_uncertain_input_is_named_by_its_path(tmp_path: Path, uncertain: d
     with pytest.raises(InputError) as caught:
         experiment_from(data, tmp_path, "u.toml")
     assert problem in str(caught.value) and "u.toml" in str(caught.value)
+
+
+def test_an_uncertain_date_is_whole_months_after_its_origin() -> None:
+    """A decision date 0-24 months (uniform) after 2026-01, 8 Latin hypercube points: each a
+    'YYYY-MM' date, the k-th earliest within its stratum [3k, 3k + 3] months (rounded)."""
+    experiment = Experiment.model_validate({
+        "name": "u", "model": "m.toml", "samples": 8,
+        "uncertain": [{"path": "investments.more.decided", "origin": "2026-01",
+                       "distribution": {"dist": "uniform", "low": 0.0, "high": 24.0}}]})
+    dates = sorted(p.values["investments.more.decided"] for p in expand(experiment))
+    months = [months_between("2026-01", d) for d in dates]
+    assert all(isinstance(d, str) and len(d) == 7 for d in dates)
+    assert all(3 * k <= m <= 3 * k + 3 for k, m in enumerate(months)), months
+    with pytest.raises(ValidationError, match="'origin' dates the months of a 'distribution'"):
+        Experiment.model_validate({"name": "u", "model": "m.toml", "uncertain": [
+            {"path": "investments.more.decided", "origin": "2026-01", "range": ["2026-01", "2027-01"]}]})

@@ -54,9 +54,12 @@ infinite at 1."""
 
 def scale_unit(axis: Axis, u: float) -> Scalar:
     """Map u in [0, 1) onto the axis range (dates by month, integers rounded) or, for an
-    uncertain input, onto its distribution's ``u`` quantile."""
+    uncertain input, onto its distribution's ``u`` quantile (with an origin: that many
+    whole months after it)."""
     if axis.distribution is not None:
         value = float(axis.distribution.ppf(np.array([min(max(u, 0.0), UNIT_CEILING)]))[0])
+        if axis.origin is not None:  # whole months after the origin
+            return date_at(axis.origin, round(value))
         return round(value) if axis.integer else value
     assert axis.range is not None
     low, high = axis.range

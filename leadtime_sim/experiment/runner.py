@@ -16,7 +16,7 @@ from typing import Any
 from leadtime_sim._version import __version__
 from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError, OutputError, problem, read_toml
-from leadtime_sim.experiment.design import DesignPoint, baseline_point, design_size, expand
+from leadtime_sim.experiment.design import DesignPoint, axes_text, baseline_point, design_size, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.integrity import manifest_hashes
 from leadtime_sim.experiment.spec import Experiment, axis_fields, experiment_from, load_experiment
@@ -190,7 +190,7 @@ def point_patches(source: str, experiment: Experiment, base: Scenario, points: l
     patches: dict[int, Patch] = {}
     problems: list[str] = []
     for point in points:
-        where = f"{source}: point {point.point_id} {point.axes}"
+        where = f"{source}: point {point.point_id} {{{axes_text(point.axes)}}}"
         try:
             scenario = validate_scenario(apply_values(data, point.values, source=f"{source}:", names=fields),
                                          where, plugins) if point.values else base

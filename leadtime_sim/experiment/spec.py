@@ -54,6 +54,9 @@ class Axis(Frozen):
     distribution: Distribution | None = None
     """A distribution as in scenario files, e.g. ``{dist = "triangular", low = 9, mode = 12,
     high = 20}``: one value per design point, sampled by its quantiles."""
+    origin: Date | None = None
+    """With a distribution, for a date path: the value is the date this many whole months
+    after ``origin`` (e.g. a decision date of ``origin = "2026-01"`` plus a triangular delay)."""
     integer: bool = False
     """Round sampled values to whole numbers (lines, units)."""
     tied: dict[PathText, list[Scalar] | Linear] = {}
@@ -82,6 +85,8 @@ class Axis(Frozen):
                     normalise_date(v)
             if (month_index(str(low)) >= month_index(str(high))) if dates else low >= high:  # type: ignore[operator]
                 raise ValueError(f"'range' must rise: {low!r} is not below {high!r}")
+        if self.origin is not None and self.distribution is None:
+            raise ValueError("'origin' dates the months of a 'distribution'; give one, or a range of dates")
         for path, tied in self.tied.items():
             if isinstance(tied, list):
                 if self.values is None:
@@ -106,8 +111,9 @@ class Axis(Frozen):
         if self.range is not None:
             return f"{self.range[0]} to {self.range[1]}"
         assert self.distribution is not None
-        return ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+        text = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                          for k, v in self.distribution.model_dump(by_alias=True).items())
+        return text + (f" (months after {self.origin})" if self.origin else "")
 
 
 class Chart(Frozen):

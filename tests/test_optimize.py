@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from leadtime_sim.cli import main
-from leadtime_sim.experiment.optimize import Question, optimize
+from leadtime_sim.experiment.optimize import Question, answer_text, optimize
 from leadtime_sim.experiment.runner import plan_experiment
 
 MODEL = """
@@ -301,3 +301,27 @@ def test_optimize_keeps_one_worker_pool_for_all_its_batches(experiment: Path) ->
     assert metrics[0] == metrics[1] == metrics[2]  # (as JSON: NaN, "not by end", equals itself)
     list(executors.run_tasks(plan.context, tasks, "process", 2))
     assert executors._KEPT == {}
+
+
+def test_a_design_with_uncertain_inputs_is_judged_over_their_draws(experiment: Path) -> None:
+    """Uncertain takt T ~ uniform(0.6, 1.2): with one line added (two in all) the gap
+    closes by month 24 only when 2 / T >= 2.5, i.e. T <= 0.8 (else at month 30 T > 24):
+    P = 1/3 over the draws, so it fails 0.9 whatever the draw of one run says; two lines
+    added close it for every draw. Candidates are the grid's designs, not the draws."""
+    experiment.write_text(EXPERIMENT.replace("values = [0, 1, 2, 3, 4]", "values = [1, 2]").replace(
+        "replications = 10", "replications = 10\nsamples = 6") + """
+[[uncertain]]
+path = "factories.f.takt_months"
+label = "takt"
+distribution = {dist = "uniform", low = 0.6, high = 1.2}
+""")
+    plan = plan_experiment(experiment)
+    answer = optimize(plan, Question("a_p", "2027-01", 0.9, cap=60, batch=30, prescreen_months=0), "serial")
+    assert [c["values"] for c in answer["candidates"]] == [{"lines added": 1}, {"lines added": 2}]
+    assert all(c["sampled_points"] == 6 for c in answer["candidates"])
+    one, two = answer["candidates"]
+    lo, hi = one["p_closed_ci"]
+    assert one["verdict"].startswith("fails") and lo <= 1 / 3 <= hi
+    assert two["verdict"].startswith("meets") and answer["best"]["values"] == {"lines added": 2}
+    assert answer["full_grid_runs"] == 2 * 60
+    assert "over 6 sampled points" in answer_text(answer)

@@ -48,10 +48,15 @@ MONOTONE_SUFFIXES = ("lines_added", ".lines")
 
 @dataclass
 class Candidate:
-    """One design point and what its runs say about the requirement."""
+    """One design (a design point, or a combination of the grid axes pooled over the
+    sampled points that share it) and what its runs say about the requirement."""
 
     point: DesignPoint
+    """The design: its grid values (all its values when nothing is sampled)."""
     capex_musd: float
+    members: tuple[DesignPoint, ...] = ()
+    """The design points its runs use: replication r runs member r mod their number (the
+    same sampled draw for every candidate: common random numbers); empty: ``point``."""
     closed: list[bool] = field(default_factory=list)
     close_months: list[float] = field(default_factory=list)
     """Close month per run, censored at the horizon (math.inf: not by end)."""
@@ -61,6 +66,14 @@ class Candidate:
     @property
     def runs(self) -> int:
         return len(self.closed)
+
+    def member(self, replication: int) -> int:
+        """The point id replication ``replication`` runs."""
+        return self.members[replication % len(self.members)].point_id if self.members else self.point.point_id
+
+    @property
+    def point_ids(self) -> list[int]:
+        return [m.point_id for m in self.members] or [self.point.point_id]
 
     @property
     def p(self) -> float:
@@ -109,6 +122,30 @@ def check_question(plan: Plan, question: Question) -> None:
         raise InputError(problems)
 
 
+def designs(plan: Plan) -> list[Candidate]:
+    """The candidates: every design point; or, when the experiment samples range axes or
+    uncertain inputs (draws of what nobody knows, not options), every combination of its
+    grid axes, its runs spread over the sampled points that share it, so that P(closed by)
+    takes in the inputs' uncertainty."""
+    experiment = plan.experiment
+    if not any(a.sampled for a in experiment.design_axes):
+        return [Candidate(p, capex_of(plan, p)) for p in plan.points]
+    grid = [a for a in experiment.axes if not a.sampled]
+    groups: dict[tuple[Any, ...], list[DesignPoint]] = {}
+    for point in plan.points:
+        groups.setdefault(tuple(point.axes[a.name] for a in grid), []).append(point)
+    sampled_paths = {a.path for a in experiment.design_axes if a.sampled}
+    sampled_paths |= {t for a in experiment.design_axes if a.sampled for t in a.tied}
+    out = []
+    for members in groups.values():
+        first = members[0]
+        design = DesignPoint(first.point_id, {a.name: first.axes[a.name] for a in grid},
+                             {k: v for k, v in first.values.items() if k not in sampled_paths})
+        capex = statistics.mean(capex_of(plan, m) for m in members)
+        out.append(Candidate(design, capex, tuple(members)))
+    return out
+
+
 def capex_of(plan: Plan, point: DesignPoint) -> float:
     """Capex of the investments the point's values change (as ``StoredPoint``)."""
     scenario = plan.point_scenario(point.point_id)
@@ -148,7 +185,7 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
     def evaluate(candidates: Sequence[Candidate], replications: range) -> None:
         """Run ``replications`` of each candidate (or take them from ``known``) and add what
         they say; hand the new ones to ``keep``."""
-        wanted = [(c.point.point_id, r) for c in candidates for r in replications]
+        wanted = [(c.member(r), r) for c in candidates for r in replications]
         tasks = [RunTask(p, r, plan.patches[p]) for p, r in wanted if (p, r) not in known]
         outcomes: list[RunOutcome] = []
         if tasks:
@@ -162,8 +199,8 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
                 raise InputError([f"{plan.experiment_path}: point {outcome.point_id}, replication "
                                   f"{outcome.replication}: the run failed: {outcome.error}"])
             known[(outcome.point_id, outcome.replication)] = run_record(outcome, question)
-        by_point = {c.point.point_id: c for c in candidates}
-        for point, replication in sorted(wanted):
+        by_point = {p: c for c in candidates for p in c.point_ids}
+        for point, replication in sorted(wanted, key=lambda w: (by_point[w[0]].point.point_id, w[1])):
             closed, label = known[(point, replication)]
             candidate = by_point[point]
             candidate.closed.append(not math.isnan(closed) and closed <= by_months)
@@ -174,8 +211,7 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
         if progress:
             progress(ran[0])
 
-    candidates = sorted((Candidate(p, capex_of(plan, p)) for p in plan.points),
-                        key=lambda c: (c.capex_musd, c.point.point_id))
+    candidates = sorted(designs(plan), key=lambda c: (c.capex_musd, c.point.point_id))
     budget = question.budget_musd
     for c in candidates:
         if budget is not None and c.capex_musd > budget + 1e-9:
@@ -190,15 +226,15 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
         chosen = min(affordable, key=lambda c: (c.median_close, c.capex_musd), default=None)
         feasible = chosen is not None
     else:
-        chosen = _cheapest(affordable, question, evaluate, whole=len(plan.points) <= WHOLE_SPACE,
-                           enough=fluid.clearly_feasible)
+        chosen = _cheapest(affordable, question, evaluate, whole=len(candidates) <= WHOLE_SPACE,
+                           enough=lambda c: fluid.clearly_feasible(c.point_ids))
         feasible = chosen is not None and chosen.verdict.startswith("meets")
         if chosen is None:  # nothing meets it: the highest P found
             run = [c for c in affordable if c.runs]
             chosen = max(run, key=lambda c: (c.p, -c.capex_musd), default=None)
     best = None
     if chosen is not None:
-        fresh = Candidate(chosen.point, chosen.capex_musd)
+        fresh = Candidate(chosen.point, chosen.capex_musd, chosen.members)
         evaluate([fresh], range(FRESH_REPLICATION, FRESH_REPLICATION + question.fresh))
         best = _entry(fresh, scenario.start, horizon) | {
             "limited_by": _limit(fresh), "confirmed": fresh.interval[0] >= question.confidence}
@@ -209,7 +245,7 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
         "requirement": question.requirement, "by": question.by, "confidence": question.confidence,
         "minimize": question.minimize, "budget_musd": budget, "feasible": feasible, "best": best,
         "candidates": [_entry(c, scenario.start, horizon) | {"verdict": c.verdict} for c in candidates],
-        "runs": ran[0], "reused_runs": reused[0], "full_grid_runs": len(plan.points) * question.cap,
+        "runs": ran[0], "reused_runs": reused[0], "full_grid_runs": len(candidates) * question.cap,
         "prescreen": fluid.record() | {"skipped": skipped, "runs_saved_at_least": per_design * len(skipped)},
     }
 
@@ -219,16 +255,16 @@ def _prescreened(candidates: list[Candidate], fluid: Screen, minimize: str) -> l
     if fluid.off is not None:
         return candidates
     if minimize == "close":
-        earliest = min((fluid.close_months[c.point.point_id] for c in candidates), default=math.inf)
+        earliest = min((fluid.close_of(c.point_ids) for c in candidates), default=math.inf)
         for c in candidates:
-            close = fluid.close_months[c.point.point_id]
+            close = fluid.close_of(c.point_ids)
             if math.isfinite(earliest) and close > earliest + fluid.margin_months:
                 when = "is not closed by the end" if math.isinf(close) else f"closes in {fluid.month(close)}"
                 c.verdict = (f"later (fluid pre-screen, not run): at mean rates the gap {when}, more than "
                              f"{fluid.margin_months:g} months after the earliest ({fluid.month(earliest)})")
     else:
         for c in candidates:
-            c.verdict = fluid.infeasible(c.point.point_id) or c.verdict
+            c.verdict = fluid.infeasible(c.point_ids) or c.verdict
     return [c for c in candidates if c.verdict == "not run"]
 
 
@@ -245,9 +281,9 @@ def limit_column(question: Question) -> str:
 
 def _cheapest(candidates: list[Candidate], question: Question,
               evaluate: Callable[[Sequence[Candidate], range], None], whole: bool,
-              enough: Callable[[int], bool] = lambda point_id: False) -> Candidate | None:
+              enough: Callable[[Candidate], bool] = lambda candidate: False) -> Candidate | None:
     """The cheapest candidate whose P(closed by) reaches the confidence (module docstring).
-    ``enough(point_id)``: the fluid pre-screen finds that design clearly feasible, so that
+    ``enough(candidate)``: the fluid pre-screen finds that design clearly feasible, so that
     once it meets the confidence, dearer ones are not run even in a design evaluated whole."""
     confidence = question.confidence
     failed: list[Candidate] = []
@@ -255,7 +291,7 @@ def _cheapest(candidates: list[Candidate], question: Question,
     overbuilt = False
     for candidate in candidates:
         if found is not None and candidate.capex_musd > found.capex_musd + 1e-9:
-            overbuilt = whole and enough(found.point.point_id)
+            overbuilt = whole and enough(found)
             if not whole or overbuilt:
                 break  # every cheaper one was judged
         if (dominator := next((f for f in failed if _dominates(f.point, candidate.point)), None)) is not None:
@@ -316,6 +352,7 @@ def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
     lo, hi = candidate.interval
     return {
         "point_id": candidate.point.point_id, "values": dict(candidate.point.axes),
+        "sampled_points": len(candidate.members) or None,
         "capex_musd": candidate.capex_musd,
         "p_closed": None if not candidate.runs else candidate.p,
         "p_closed_ci": None if not candidate.runs else [lo, hi],
@@ -326,7 +363,8 @@ def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
 
 def _design(entry: dict[str, Any]) -> str:
     values = ", ".join(f"{k} = {v}" for k, v in entry["values"].items())
-    return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M)"
+    pooled = f", over {entry['sampled_points']} sampled points" if entry.get("sampled_points") else ""
+    return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M{pooled})"
 
 
 def answer_text(answer: dict[str, Any]) -> str:

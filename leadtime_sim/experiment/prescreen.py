@@ -47,20 +47,26 @@ class Screen:
     off: str | None = None
     """Why the pre-screen is off (None: on)."""
 
-    def infeasible(self, point_id: int) -> str | None:
-        """The verdict of a clearly infeasible design, or None."""
+    def close_of(self, point_ids: list[int]) -> float:
+        """A design's fluid close month: its point's, or the median over the sampled points
+        it pools (the lower middle one for an even number)."""
+        closes = sorted(self.close_months[p] for p in point_ids)
+        return closes[(len(closes) - 1) // 2]
+
+    def infeasible(self, point_ids: list[int]) -> str | None:
+        """The verdict of a clearly infeasible design (its points' ids), or None."""
         if self.off is not None:
             return None
-        close = self.close_months[point_id]
+        close = self.close_of(point_ids)
         if close <= self.by_months + self.margin_months:
             return None
         when = "is not closed by the end" if math.isinf(close) else f"closes in {self.month(close)}"
         return (f"fails (fluid pre-screen, not run): at mean rates the gap {when}, more than "
                 f"{self.margin_months:g} months after the date")
 
-    def clearly_feasible(self, point_id: int) -> bool:
+    def clearly_feasible(self, point_ids: list[int]) -> bool:
         """The fluid close month is more than the margin before the date."""
-        return self.off is None and self.close_months[point_id] < self.by_months - self.margin_months
+        return self.off is None and self.close_of(point_ids) < self.by_months - self.margin_months
 
     def month(self, months: float) -> str:
         return date_at(self.start, months)

@@ -10,6 +10,9 @@ from leadtime_sim.scenario import Scenario
 
 @dataclass(slots=True)
 class FluidOrder:
+    """An order as the fluid model carries it (the fields of ``OrderRecord`` it needs, and
+    its place on the grid); mutable, as reviews append orders and index them."""
+
     index: int
     id: str
     customer: str

@@ -64,7 +64,8 @@ def _resolve(annotation: Any) -> Any:
     return annotation
 
 
-_UNION_TAG = re.compile(r"^(int|float|str|bool|list|dict|tuple|literal|function-\w+)(\[.*\])?$")
+_UNION_TAG = re.compile(r"^(int|float|str|bool|list|dict|tuple|literal|function-\w+|constrained-\w+)"
+                        r"(\[.*\])?$")
 
 
 def _step(current: Any, part: Any) -> tuple[Any, bool]:
@@ -117,7 +118,8 @@ def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], Any]
     return shown, parent
 
 
-_BUILTIN_TAG = re.compile(r"^(int|float|str|bool|none|list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")
+_BUILTIN_TAG = re.compile(r"^(int|float|str|bool|none|constrained-\w+|list\[.*\]|dict\[.*\]"
+                          r"|function-\w+\[.*\])$")
 """pydantic's tags for the members of a union of plain types (``Scalar``), found where the
 path has left the models (inside a mapping of free keys) and ``_step`` cannot tell."""
 

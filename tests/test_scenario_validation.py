@@ -532,3 +532,16 @@ def test_an_end_before_the_start_is_the_one_problem_named() -> None:
     with pytest.raises(InputError) as caught:
         load_scenario(Path(__file__).parent / "data" / "charts_model.toml", overrides=['end="1999-01"'])
     assert len(caught.value.problems) == 1 and "end: 1999-01 is not after start 2025-01" in caught.value.problems[0]
+
+
+def test_a_bad_value_in_a_union_of_a_number_and_a_word_names_the_field_only() -> None:
+    """``lookahead_months`` is a number >= 0 or "lead_time": pydantic tags its number member
+    'constrained-float', which is no field of the file (the fuzzer found it)."""
+    from leadtime_sim.errors import InputError
+    from leadtime_sim.scenario.loading import load_scenario
+
+    model = Path(__file__).parents[1] / "models" / "nato_air_defence.toml"
+    with pytest.raises(InputError) as caught:
+        load_scenario(model, overrides=["requirements.us_army_pac3.ordering.lookahead_months=-1"])
+    [line] = caught.value.problems
+    assert "requirements.us_army_pac3.ordering.lookahead_months: " in line and "constrained" not in line

@@ -85,13 +85,21 @@ def spreads(results: Results, requirement: str, runs: pd.DataFrame | None = None
         p10, p50, p90 = np.quantile(x, [0.1, 0.5, 0.9], method="inverted_cdf")
         closed = {d: _share(int(np.sum(x <= m)), len(x)) for d, m in targets.items()}
         means = mine.assign(y=np.minimum(x, horizon)).groupby("point_id")
-        inputs = means[[f"axis:{name}" for name in sampled]].first().to_numpy(dtype=float)
+        columns = [_numbers(means[f"axis:{name}"].first(), results.start) for name in sampled]
+        inputs = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
         found = [(name, rho) for name, (rho, p) in zip(sampled, prcc(inputs, means["y"].mean().to_numpy()),
                                                        strict=True) if p < 0.05]
         found.sort(key=lambda c: -abs(c[1]))
         out.append(Spread(group, len(ids), len(x), float(p10), float(p50),
                           float(p90), float(np.mean(np.isinf(x))), closed, found))
     return out
+
+
+def _numbers(values: pd.Series, start: str) -> np.ndarray:
+    """An input's values as numbers: dates ("YYYY-MM") as months from the start."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return np.array([months_between(start, str(v)) for v in values], dtype=float)
+    return values.to_numpy(dtype=float)
 
 
 def pooled_quantiles(results: Results, requirement: str,

@@ -525,3 +525,23 @@ def test_a_group_equal_to_another_says_so(store: Results, ax) -> None:
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     firsts = sorted(rows.loc[gap, "decided"].astype(str).unique())
     assert f"{firsts[1]} (the same as {firsts[0]})" in labels
+
+
+def test_a_heatmap_cell_with_no_point_is_blank_not_hatched(store: Results, ax) -> None:
+    """Hatching means "not by the end"; a cell no design point fills (a sampled or sparse
+    design) has no text and no hatch. Drop one point with a date and one not closed."""
+    from matplotlib.patches import Rectangle
+
+    rows = gap_rows(store)
+    gone = rows["p50"].notna().idxmax()
+    stats = store.stats.drop(index=gone)
+    plotting.close_heatmap(stats, REQ, x="lines added", y="decided", start=store.start, end=store.end, ax=ax)
+    xs, ys = sorted(rows["lines added"].unique()), sorted(rows["decided"].unique())
+    cell = (xs.index(rows.loc[gone, "lines added"]), ys.index(rows.loc[gone, "decided"]))
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])) for t in ax.texts}
+    hatched = {(round(p.get_x() + 0.5), round(p.get_y() + 0.5)) for p in ax.patches
+               if isinstance(p, Rectangle) and p.get_hatch()}
+    assert cell not in texts and cell not in hatched
+    not_closed = {(xs.index(r["lines added"]), ys.index(r["decided"])) for _, r in rows.iterrows()
+                  if np.isnan(r["p50"])}
+    assert not_closed and hatched == not_closed

@@ -31,6 +31,11 @@ path = "factories.f.takt_months"
 label = "takt"
 distribution = {{dist = "uniform", low = 1.0, high = 2.0}}
 [[uncertain]]
+path = "orders[0].placed"
+label = "booked"
+origin = "2024-01"
+distribution = {{dist = "uniform", low = 0.0, high = 11.0}}
+[[uncertain]]
 path = "products.p.unit_cost_musd"
 label = "unit cost"
 distribution = {{dist = "gamma", mean = 5.0, sd = 2.0}}
@@ -68,7 +73,7 @@ def test_the_close_month_is_pooled_over_every_run_and_tied_to_the_input_that_mov
     assert [name for name, _ in spread.correlations] == ["takt"]  # the cost is inert
     assert spread.correlations[0][1] == pytest.approx(1.0)
     text = headlines(results)[0].text
-    assert "over 20 sampled points of takt, unit cost (40 runs" in text and "best of" not in text
+    assert "over 20 sampled points of takt, booked, unit cost (40 runs" in text and "best of" not in text
     assert "it moves most with takt (+1.00)" in text
 
 

@@ -8,6 +8,7 @@ caret at the horizon, labelled ``not by <end>``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,16 @@ def metric_rows(points: pd.DataFrame, requirement: str) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
+MAX_CATEGORY_LABELS = 8
+"""Most labelled ticks on an axis of categories (dates or names of 7 characters fit 8)."""
+
+
+def _thinned(labels: list[str]) -> list[str]:
+    """Every k-th label kept (the others blank) so that at most MAX_CATEGORY_LABELS show."""
+    step = max(1, math.ceil(len(labels) / MAX_CATEGORY_LABELS))
+    return [label if k % step == 0 else "" for k, label in enumerate(labels)]
+
+
 def x_positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
     """Numbers as they are; anything else (dates, names) as categories 0, 1, ... in order."""
     numeric = pd.to_numeric(values, errors="coerce")
@@ -74,8 +85,8 @@ def _x_axis(ax: Axes, x: str, xlabel: str | None, categories: list[str] | None,
             xs: np.ndarray, tick_labels: Mapping[float, str] | None = None) -> None:
     """Label the x axis; ticks at the swept values when there are few of them."""
     ax.set_xlabel(xlabel or x)
-    if categories is not None:
-        ax.set_xticks(range(len(categories)), categories)
+    if categories is not None:  # (many: every k-th labelled, so that labels never overlap)
+        ax.set_xticks(range(len(categories)), _thinned(categories))
     elif len(np.unique(xs)) <= 12:
         notes = tick_labels or {}
         ax.set_xticks(np.unique(xs), [f"{v:g}" + (f"\n{notes[v]}" if v in notes else "")
@@ -208,6 +219,8 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
     ys, ycat = x_positions(rows[y])
     xv, yv = np.unique(xs), np.unique(ys)
     grid = np.full((len(yv), len(xv)), np.nan)
+    present = np.zeros(grid.shape, dtype=bool)
+    """Cells with a design point (a sampled design leaves most empty: blank, not hatched)."""
     texts = np.full(grid.shape, "", dtype=object)
     probability = value == "probability"
     column = f"p_closed_by_{target}" if probability else "p50"
@@ -217,6 +230,7 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
     for k in range(len(rows)):
         cell = np.searchsorted(yv, ys[k]), np.searchsorted(xv, xs[k])
         grid[cell] = cells[k]
+        present[cell] = True
         texts[cell] = (f"{raw[k]:.2f}" if probability else
                        date_at(start, raw[k]) if np.isfinite(raw[k]) else end_label(end))
         if not probability and np.isfinite(raw[k]) and share[k] > 0:  # a median with runs not closed
@@ -227,17 +241,22 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
     if vmin == vmax:
         vmin, vmax = vmin - 1, vmax + 1
     cmap = HEAT if probability else f"{HEAT}_r"
-    ax.add_patch(Rectangle((-0.5, -0.5), len(xv), len(yv), facecolor="#eeeeee", edgecolor="#aaaaaa",
-                           hatch="//", linewidth=0, zorder=0))
+    for r, c in zip(*np.nonzero(present & ~np.isfinite(grid)), strict=True):  # not by the end: hatched
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#eeeeee", edgecolor="#aaaaaa",
+                               hatch="//", linewidth=0, zorder=0))
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
                       origin="lower", zorder=1)
     for (r, c), v in np.ndenumerate(grid):
+        if not present[r, c]:
+            continue
         shade = image.cmap(image.norm(v)) if np.isfinite(v) else (0.93, 0.93, 0.93)
         ax.text(c, r, str(texts[r, c]), ha="center", va="center", fontsize=14, zorder=2,
                 color="black" if _light(shade) else "white",
                 bbox=None if np.isfinite(v) else {"facecolor": "#eeeeee", "edgecolor": "none"})
-    ax.set_xticks(range(len(xv)), xcat if xcat else [f"{v:g}" for v in xv])
-    ax.set_yticks(range(len(yv)), ycat if ycat else [f"{v:g}" for v in yv])
+    ax.set_xticks(range(len(xv)), _thinned(xcat if xcat else [f"{v:.4g}" for v in xv]))
+    ax.set_yticks(range(len(yv)), _thinned(ycat if ycat else [f"{v:.4g}" for v in yv]))
+    ax.set_xlim(-0.5, len(xv) - 0.5)
+    ax.set_ylim(-0.5, len(yv) - 0.5)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.grid(False)

@@ -143,6 +143,13 @@ class Results:
         text = axes_text(self.point(point_id).axes, " ")
         return text + (" (baseline)" if point_id == self.baseline_id and self.kind == "sweep" else "")
 
+    @cached_property
+    def ok_runs(self) -> pd.DataFrame:
+        """A sweep store's successful runs (``runs.parquet``, else ``runs.csv``), read once."""
+        path = self.directory / "runs.parquet"
+        runs = _table(path if path.exists() else self.directory / "runs.csv")
+        return runs[runs["status"] == "ok"]
+
     def gap_rows(self, requirement: str) -> pd.DataFrame:
         """The points table's rows of a requirement's close date."""
         return self.stats[self.stats["metric"] == GAP_CLOSED.column(requirement)]

@@ -50,13 +50,6 @@ class Spread:
     """(sampled input, partial rank correlation) significant at 5%, the strongest first."""
 
 
-def runs_table(results: Results) -> pd.DataFrame:
-    """The store's runs (ok runs only)."""
-    path = results.directory / "runs.parquet"
-    runs = pd.read_parquet(path) if path.exists() else pd.read_csv(results.directory / "runs.csv")
-    return runs[runs["status"] == "ok"]
-
-
 def groups(results: Results) -> list[tuple[dict[str, object], list[int]]]:
     """(grid axes' values, the point ids sharing them) in design order."""
     assert results.experiment is not None
@@ -67,10 +60,10 @@ def groups(results: Results) -> list[tuple[dict[str, object], list[int]]]:
     return [(dict(zip(grid, key, strict=True)), ids) for key, ids in found.items()]
 
 
-def spreads(results: Results, requirement: str, runs: pd.DataFrame | None = None) -> list[Spread]:
+def spreads(results: Results, requirement: str) -> list[Spread]:
     """One ``Spread`` per combination of the grid axes' values, in design order."""
     assert results.experiment is not None
-    runs = runs_table(results) if runs is None else runs
+    runs = results.ok_runs
     sampled = [a.name for a in results.experiment.design_axes if a.sampled]
     horizon = results.horizon_months
     column = GAP_CLOSED.column(requirement)
@@ -108,7 +101,7 @@ def pooled_quantiles(results: Results, requirement: str,
     """A requirement's monthly series pooled over each group's runs, in the long form of a
     store's quantiles (``point_id`` = the group's number), and a legend label per group:
     the fan chart of a sampled design (its points are draws: the band is over all of them)."""
-    runs = runs_table(results)
+    runs = results.ok_runs
     wanted = {f"requirement|{requirement}|{f}" for f in fields}
     frames, labels = [], {}
     for number, (group, ids) in enumerate(groups(results)):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,7 +19,7 @@ from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.consumption import ConsumptionSchedule
-from leadtime_sim.sim.ordering import ORDERING_RULES, Review
+from leadtime_sim.sim.ordering import ORDERING_RULES, Review, still_to_order
 from leadtime_sim.sim.promise import quote_times
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import RequirementState
@@ -53,8 +53,9 @@ class Watch:
         self.ordered_before[kind].append(self.ordered_before[kind][-1] + order.quantity)
 
     def ordered(self, t: float) -> int:
-        """Units the customers ordered before ``t``."""
-        return sum(before[bisect_left(placed, t)] for placed, before in zip(self.placed, self.ordered_before,
+        """Units the customers ordered by ``t`` (the book, and orders placed earlier at ``t``
+        itself, as reviews in the same instant see them in a run)."""
+        return sum(before[bisect_right(placed, t)] for placed, before in zip(self.placed, self.ordered_before,
                                                                            strict=True))
 
 
@@ -132,6 +133,8 @@ class FluidModel:
             o.at = at
         self.work: dict[str, np.ndarray] = {}
         self.allocators: dict[str, Allocator] = {}
+        self.watches: dict[str, Watch] = {}
+        """The requirements reviews order for, and those they defer to."""
 
     # -- set-up ------------------------------------------------------------------------
 
@@ -268,7 +271,9 @@ class FluidModel:
         scenario = self.scenario
         self._initial_work()
         self._compute(self.order_of)
-        watches = {name: self._watch(name) for name in {r for _, r in self.reviews}}
+        watched = {r for _, r in self.reviews} | {m for r in scenario.requirements.values() if r.ordering
+                                                  for m in r.ordering.defers_to}
+        self.watches = watches = {name: self._watch(name) for name in sorted(watched)}
         for p in scenario.products:
             counted = {w.name: w.customers for w in watches.values() if w.spec.product == p}
             if p in self.components and not counted:
@@ -310,17 +315,28 @@ class FluidModel:
         assert ordering is not None
         allocator = self.allocators[product]
         allocator.advance(i)
-        d = self.curves[product].lists()[2][i]
-        delivered = allocator.counted[w.name].below(math.floor(d + 1e-9))
-        inventory = max(0.0, spec.initial_units + delivered - w.consumption.consumed_between(0.0, t))
+        inventory, on_order = self._holding(t, i, w)
         if ordering.lookahead_months == "lead_time":
             quoted = self.quote_at(product, i, ordering.priority, allocator.open)
             lookahead = self.horizon - t if quoted is None else quoted
         else:
             lookahead = ordering.lookahead_months
-        review = Review(t, w.name, spec, inventory, w.ordered(t) - delivered, w.state.required, w.consumption,
-                        lookahead)
+        deferred = 0.0
+        for m in (self.watches[name] for name in ordering.defers_to):
+            m_inventory, m_on_order = self._holding(t, i, m)
+            deferred += still_to_order(m.state.required(t + lookahead),
+                                       m.consumption.consumed_over(t, lookahead), m_inventory, m_on_order)
+        review = Review(t, w.name, spec, inventory, on_order, w.state.required, w.consumption, lookahead,
+                        deferred)
         return int(self.rules[ordering.rule](review))
+
+    def _holding(self, t: float, i: int, w: Watch) -> tuple[float, int]:
+        """A requirement's inventory and units on order at ``t`` (grid index ``i``, to which
+        its product's allocator has advanced)."""
+        d = self.curves[w.spec.product].lists()[2][i]
+        delivered = self.allocators[w.spec.product].counted[w.name].below(math.floor(d + 1e-9))
+        inventory = max(0.0, w.spec.initial_units + delivered - w.consumption.consumed_between(0.0, t))
+        return inventory, w.ordered(t) - delivered
 
     def _place(self, order: FluidOrder, watches: Iterable[Watch]) -> None:
         """A requirement-driven order joins the curves from its grid point on."""

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from leadtime_sim.dates import month_index
-from leadtime_sim.scenario.schema import ConsumptionPeriod, Scenario
+from leadtime_sim.scenario.schema import ConsumptionPeriod, Requirement, Scenario
 
 Problem = tuple[str, str]
 MAX_HORIZON_MONTHS = 12 * 10_000
@@ -187,6 +187,7 @@ def check_scenario(
             elif req.ordering.customer is None and len(req.customer_names) != 1:
                 problems.append((f"{path}.ordering.customer", "the requirement has several customers: "
                                  "name the one that places the orders"))
+            problems += _deferral_problems(scenario, name, req)
             if req.ordering.rule not in set(ordering_rules):
                 problems.append((f"{path}.ordering.rule", f"unknown ordering rule {req.ordering.rule!r} "
                                  f"(known: {', '.join(sorted(ordering_rules))}; load plugins with --plugin)"))
@@ -199,6 +200,45 @@ def check_scenario(
     for i, date in enumerate(scenario.quote_dates):
         in_horizon(f"quote_dates[{i}]", date)
     return problems
+
+
+def _deferral_problems(scenario: Scenario, name: str, req: Requirement) -> list[Problem]:
+    """``ordering.defers_to``: each entry another requirement, inside this one (the same
+    product, its customers among this one's), that orders for itself."""
+    problems: list[Problem] = []
+    assert req.ordering is not None
+    for k, other in enumerate(req.ordering.defers_to):
+        path = f"requirements.{name}.ordering.defers_to[{k}]"
+        member = scenario.requirements.get(other)
+        if member is None:
+            problems.append((path, f"no requirement {other!r} (known: {', '.join(scenario.requirements)})"))
+        elif other == name:
+            problems.append((path, "a requirement cannot defer to itself"))
+        elif member.product != req.product:
+            problems.append((path, f"{other!r} is for {member.product!r}, not {req.product!r}"))
+        elif not set(member.customer_names) <= set(req.customer_names):
+            problems.append((path, f"the customers of {other!r} ({', '.join(member.customer_names)}) are not "
+                             f"all among this requirement's ({', '.join(req.customer_names)})"))
+        elif member.ordering is None:
+            problems.append((path, f"{other!r} has no ordering: nothing would order its units"))
+        elif req.ordering.defers_to.index(other) < k:
+            problems.append((path, f"{other!r} is listed twice"))
+        elif name in _deferred_from(scenario, other):
+            problems.append((path, f"{other!r} defers back to {name!r}: each would leave its units to the other"))
+    return problems
+
+
+def _deferred_from(scenario: Scenario, name: str) -> set[str]:
+    """The requirements ``name`` defers to, directly or through others."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        req = scenario.requirements.get(todo.pop())
+        for other in req.ordering.defers_to if req is not None and req.ordering is not None else []:
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
 
 
 def _ordered_products(scenario: Scenario, customers: list[str] | None) -> set[str]:

@@ -173,6 +173,12 @@ class Ordering(Frozen):
     horizon if none would be delivered by then)."""
     until: Date | None = None
     priority: Count = 1
+    defers_to: list[Name] = []
+    """Requirements, within this one, whose customers order for themselves (a member's
+    national target inside an alliance's): what each still has to order, its own shortfall
+    at this review's lookahead (required then, plus its consumption until then, less its
+    inventory and on order, never below 0), counts as on order here, so that this
+    requirement's orders do not buy it a second time."""
 
 
 class ConsumptionPeriod(Frozen):

@@ -13,7 +13,7 @@ from leadtime_sim.scenario.schema import Investment, Order
 from leadtime_sim.scenario.schema import OrderStream as OrderStreamSpec
 from leadtime_sim.sim.clock import Calendar, Clock
 from leadtime_sim.sim.factory import Factory
-from leadtime_sim.sim.ordering import OrderingRule, Review
+from leadtime_sim.sim.ordering import OrderingRule, Review, still_to_order
 from leadtime_sim.sim.orders import OrderBook
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import BudgetState, RequirementState
@@ -91,9 +91,11 @@ LeadTime = Callable[[str, int, str], "float | None"]
 
 
 def reviews(env: Clock, state: RequirementState, rule: OrderingRule, calendar: Calendar,
-            book: OrderBook, lead_time: LeadTime) -> simpy.events.ProcessGenerator:
+            book: OrderBook, lead_time: LeadTime, members: Sequence[RequirementState] = ()
+            ) -> simpy.events.ProcessGenerator:
     """Requirement-driven ordering: at each review, order what the rule says. On order: the
-    units every customer of the requirement has ordered and not yet received."""
+    units every customer of the requirement has ordered and not yet received; ``members``:
+    the states of the requirements it defers to (``ordering.defers_to``)."""
     spec = state.spec
     ordering = spec.ordering
     assert ordering is not None
@@ -109,8 +111,12 @@ def reviews(env: Clock, state: RequirementState, rule: OrderingRule, calendar: C
             lookahead = calendar.horizon - t if quoted is None else quoted
         else:
             lookahead = ordering.lookahead_months
+        deferred = sum(still_to_order(m.required(t + lookahead), m.consumption.consumed_over(t, lookahead),
+                                      m.inventory(t), sum(book.on_order.get((c, m.product), 0)
+                                                          for c in m.spec.customer_names))
+                       for m in members)
         review = Review(t, state.name, spec, state.inventory(t), sum(book.on_order.get(k, 0) for k in keys),
-                        state.required, state.consumption, lookahead)
+                        state.required, state.consumption, lookahead, deferred)
         units = int(rule(review))
         if units > 0:
             book.place_order(customer, spec.product, units, ordering.priority, "requirement",

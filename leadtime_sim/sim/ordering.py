@@ -31,6 +31,9 @@ class Review:
     or a distribution)."""
     lookahead_months: float = 0.0
     """How far ahead to order (``ordering.lookahead_months``, or the lead time quoted now)."""
+    deferred_units: float = 0.0
+    """Units the requirements of ``ordering.defers_to`` still have to order for themselves
+    (``still_to_order`` of each, at this lookahead): not this rule's to order."""
 
 
 OrderingRule = Callable[[Review], int]
@@ -41,10 +44,19 @@ ORDERING_RULES: Registry[OrderingRule] = Registry("ordering rule")
 @ORDERING_RULES.register("shortfall")
 def shortfall(review: Review) -> int:
     """Order up to what is required at the lookahead plus what will be consumed before
-    the next review's order can arrive, less inventory and what is on order."""
+    the next review's order can arrive, less inventory, what is on order and what the
+    requirements it defers to will order themselves."""
     ordering = review.spec.ordering
     lookahead = review.lookahead_months
     cover = lookahead + (ordering.review_every_months if ordering else 0.0)
     consumed = review.consumption.consumed_over(review.now_months, cover)
     short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units
-    return max(0, math.ceil(short - review.on_order_units - 1e-9))
+    return max(0, math.ceil(short - review.on_order_units - review.deferred_units - 1e-9))
+
+
+def still_to_order(required_units: float, consumed_units: float, inventory_units: float,
+                   on_order_units: float) -> float:
+    """What a requirement that orders for itself still has to order to hold ``required_units``
+    after using ``consumed_units``: its shortfall, never below 0 (``Review.deferred_units``
+    adds these up for the requirements another one defers to)."""
+    return max(0.0, required_units + consumed_units - inventory_units - on_order_units)

@@ -32,7 +32,8 @@ How it models the scenario
     k x mean gap`` (the Poisson stream's expected ``k``-th arrival), with the mean quantity
     rounded so that the first ``k`` orders hold ``round(k x mean)`` units.
   * Requirement-driven orders: at each review the ordering rule sees the fluid state (the
-    inventory and on-order units of integer deliveries, the lead time quoted now) and its
+    inventory and on-order units of integer deliveries, the lead time quoted now, what the
+    requirements it defers to have still to order) and its
     order joins the curves from then on (the past is unchanged: orders act forward only, so
     a review recomputes only the products its order can reach, and allocation runs forward
     through the grid once).

@@ -224,7 +224,8 @@ def _deferral_problems(scenario: Scenario, name: str, req: Requirement) -> list[
         elif req.ordering.defers_to.index(other) < k:
             problems.append((path, f"{other!r} is listed twice"))
         elif name in _deferred_from(scenario, other):
-            problems.append((path, f"{other!r} defers back to {name!r}: each would leave its units to the other"))
+            problems.append((path, f"{other!r} defers back to {name!r}: "
+                                   "each would leave its units to the other"))
     return problems
 
 

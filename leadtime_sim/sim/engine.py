@@ -144,7 +144,8 @@ class Run:
             if state.spec.ordering is not None:
                 rule = self.ordering_rules[state.spec.ordering.rule]
                 members = [self.requirements[m] for m in state.spec.ordering.defers_to]
-                self._process(demand.reviews(env, state, rule, calendar, book, self._review_lead_time, members))
+                self._process(demand.reviews(env, state, rule, calendar, book,
+                                             self._review_lead_time, members))
         for name, spec in scenario.investments.items():
             self._process(demand.investment(env, name, spec, calendar, self.budget, self.streams,
                                             self.factories[spec.factory], self.investments))

@@ -120,7 +120,10 @@ def test_default_scenario_within_the_des_band() -> None:
     it (the range of 12 replications covers about the P8-P92 band), or within 3% of the DES
     median for deliveries (the products whose 12 runs barely differ: Patriot, whose
     deliveries the run's random takt moves by ~2%). Measured (README table): gap-close months
-    within 0.5-4 months of the median, deliveries within -6% to +2% of the median.
+    within 0.5-4 months of the median except the Patriot ones (10 months later: the fluid
+    puts the export stream's mean of 33 units ahead of Germany's last order, where the
+    runs' median is 27; at 33 units the runs close at 233, as the fluid does), deliveries
+    within -6% to +2% of the median.
     """
     scenario = lts.load_scenario("models/nato_air_defence.toml")
     runs = [lts.simulate(scenario, seed=1, replication=r) for r in range(NATO_REPLICATIONS)]

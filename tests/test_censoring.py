@@ -94,3 +94,17 @@ def test_a_censored_statistic_is_never_shown_as_a_date(tmp_path: Path) -> None:
     html = report_html(results)
     assert (rows.loc[rows["p50"].isna(), "p50_date"] == f"not by {results.end}").all()
     assert f"not by {results.end}" in html and "Newcombe" in html
+
+
+def test_sparse_replication_numbers_pair_as_dense_ones() -> None:
+    """``optimize`` numbers its fresh replications from 1,000,000: the table pairs runs by
+    their number, so renumbering 0-3 as 0, 7, 10^6, 10^12 changes nothing (and the cube is
+    as wide as the numbers used: 10^12 columns could not be allocated)."""
+    nan = math.nan
+    dense = _runs({0: [50.0, nan, 70.0, nan], 1: [40.0, 60.0, nan, nan]})
+    sparse = dense.assign(replication=dense["replication"].map({0: 0, 1: 7, 2: 10**6, 3: 10**12}))
+    points = [DesignPoint(0, {"x": 0}, {}), DesignPoint(1, {"x": 1}, {})]
+    tables = [aggregate.points_table(runs, points, {"2030-06": 65.0}, 0, start="2025-01", end="2033-05")
+              for runs in (dense, sparse)]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert tables[1].loc[tables[1]["point_id"] == 1, "diff_n_pairs"].iloc[0] == 4

@@ -90,14 +90,18 @@ def label_summaries(runs: pd.DataFrame, point_ids: Sequence[int]) -> dict[str, l
     return result
 
 
-def _cube(runs: pd.DataFrame, metrics: list[str], point_ids: Sequence[int], replications: int
-          ) -> np.ndarray:
-    """Values as metrics x points x replications (NaN where no ok run; +inf = not by end)."""
-    cube = np.full((len(metrics), len(point_ids), replications), np.nan)
+def _cube(runs: pd.DataFrame, metrics: list[str], point_ids: Sequence[int]) -> np.ndarray:
+    """Values as metrics x points x replications (NaN where no ok run; +inf = not by end).
+    A column per replication number that has a run, in order: common random numbers pair
+    the points' runs of one number, and numbers can be sparse (``optimize``'s fresh
+    replications start at 1,000,000), so the cube is as wide as the numbers used, not as
+    the largest."""
+    numbers, column = np.unique(runs["replication"].to_numpy(), return_inverse=True)
+    cube = np.full((len(metrics), len(point_ids), len(numbers)), np.nan)
     row_of = {p: i for i, p in enumerate(point_ids)}
     rows = runs["point_id"].map(row_of).to_numpy()
     values = runs[metrics].to_numpy(dtype=float)
-    cube[:, rows, runs["replication"].to_numpy()] = np.where(np.isnan(values), np.inf, values).T
+    cube[:, rows, column] = np.where(np.isnan(values), np.inf, values).T
     return cube
 
 
@@ -182,11 +186,10 @@ def points_table(runs: pd.DataFrame, points: Sequence[DesignPoint], targets: Map
         return pd.DataFrame()
     ok = runs[runs["status"] == "ok"]
     point_ids = [p.point_id for p in points]
-    replications = int(runs["replication"].max()) + 1 if len(runs) else 0
     failed = runs[runs["status"] != "ok"].groupby("point_id").size()
     n_failed = np.array([int(failed.get(p, 0)) for p in point_ids], dtype=np.int64)
     axes = {name: [p.axes[name] for p in points] for name in points[0].axes}
-    cube = _cube(ok, metrics, point_ids, replications)
+    cube = _cube(ok, metrics, point_ids)
     baseline = point_ids.index(baseline_id)
     parts: list[dict[str, Any]] = []
     for matrix, metric in zip(cube, metrics, strict=True):

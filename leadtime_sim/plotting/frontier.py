@@ -4,6 +4,7 @@ Takes the JSON-ready answer of ``experiment.optimize.optimize`` (a plain dict)."
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,8 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
     """Each candidate run (its 95% Wilson interval as a bar), the confidence asked for as a
     line, and the chosen design, re-estimated on fresh runs, marked; designs the fluid
     pre-screen left out, unrun, as grey triangles at their capex (at 0: infeasible, at 1:
-    overbuilt; they have no estimate). (Bars are clipped at
+    overbuilt; they have no estimate), one per capex with the number of designs it stands
+    for. (Bars are clipped at
     zero: at P = 1 the interval's upper end can fall a rounding error below it.)"""
     ax = default_axes(ax)
     run = [dict(c) for c in answer["candidates"] if c["p_closed"] is not None]
@@ -35,11 +37,16 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
                         fmt="o", color=colour(i), capsize=3, label=name)
     left_out = (("v", 0.0, "fails", "clearly infeasible"), ("^", 1.0, "not needed", "overbuilt"))
     for mark, y, kind, why in left_out:
-        left = [c["capex_musd"] for c in answer["candidates"]
-                if "fluid pre-screen" in c["verdict"] and c["verdict"].startswith(kind)]
+        left = Counter(c["capex_musd"] for c in answer["candidates"]
+                       if "fluid pre-screen" in c["verdict"] and c["verdict"].startswith(kind))
         if left:
-            ax.plot(left, [y] * len(left), mark, color=GREY, markersize=7, linestyle="none",
-                    label=f"not run: {why} at mean rates (fluid pre-screen)")
+            ax.plot(list(left), [y] * len(left), mark, color=GREY, markersize=7, linestyle="none",
+                    label=f"not run: {why} at mean rates (fluid pre-screen; a number: designs of that capex)")
+            for capex, count in left.items():  # designs of equal capex share one mark
+                if count > 1:
+                    ax.annotate(f"{count}", (capex, y), xytext=(0, 9 if y == 0.0 else -9),
+                                textcoords="offset points", ha="center", va="bottom" if y == 0.0 else "top",
+                                color=GREY, fontsize=9)
     ax.axhline(answer["confidence"], color=GREY, linestyle="--", linewidth=1.2,
                label=f"confidence asked: {answer['confidence']:g}")
     best = answer["best"]

@@ -100,17 +100,19 @@ def test_executors_give_the_same_indices(experiment: Path, tmp_path: Path) -> No
     pd.testing.assert_frame_equal(serial, pd.read_csv(out / "sensitivity.csv"))
 
 
-@pytest.mark.parametrize(("edit", "problem"), [
+@pytest.mark.parametrize(("edit", "metric", "problem"), [
     (lambda text: text.replace('range = [1.0, 2.0]', 'values = [1.0, 2.0]').replace(
-        'range = [1.0, 10.0]', 'values = [1.0]'), "no uncertain inputs"),
-    (None, "--metric nonsense: unknown metric"),
+        'range = [1.0, 10.0]', 'values = [1.0]'), None, "no uncertain inputs"),
+    (None, "nonsense", "--metric nonsense: unknown metric"),
+    (None, "p_closed.a_p@2030-13", "--metric p_closed.a_p@2030-13: '2030-13': month must be 01-12"),
+    (None, "p_closed.a_p@soon", "--metric p_closed.a_p@soon: 'soon' is not a date"),
 ])
-def test_bad_input_is_one_line_and_exit_2(experiment: Path, edit, problem: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(experiment: Path, edit, metric: str | None, problem: str) -> None:
     if edit is not None:
         experiment.write_text(edit(experiment.read_text()))
     args = ["sensitivity", str(experiment), "--out", str(experiment.parent / "o")]
-    if edit is None:
-        args += ["--metric", "nonsense"]
+    if metric is not None:
+        args += ["--metric", metric]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and problem in result.output and "Traceback" not in result.output
     assert not (experiment.parent / "o").exists()

@@ -150,6 +150,11 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
                 problems.append(f"--metric {name}: no requirement {requirement!r}")
             elif not date:
                 problems.append(f"--metric {name}: give the date, p_closed.<requirement>@YYYY-MM")
+            else:
+                try:
+                    months_between(plan.scenario.start, date)
+                except ValueError as exc:
+                    problems.append(f"--metric {name}: {exc}")
             continue
         if name.split(".", 1)[0] not in METRICS:
             problems.append(f"--metric {name}: unknown metric (metrics: {', '.join(METRICS)}, "

@@ -106,6 +106,11 @@ def test_executors_give_the_same_indices(experiment: Path, tmp_path: Path) -> No
     (None, "nonsense", "--metric nonsense: unknown metric"),
     (None, "p_closed.a_p@2030-13", "--metric p_closed.a_p@2030-13: '2030-13': month must be 01-12"),
     (None, "p_closed.a_p@soon", "--metric p_closed.a_p@soon: 'soon' is not a date"),
+    (None, "gap_closed_months.nope", "--metric gap_closed_months.nope: no requirement 'nope' in the scenario "
+                                     "(known: a_p)"),
+    (None, "gap_closed_months", "--metric gap_closed_months: give the requirement"),
+    (None, "quoted_lead_time_months.q", "--metric quoted_lead_time_months.q: no product 'q'"),
+    (None, "capex_musd.p", "--metric capex_musd.p: capex_musd is one number per run"),
 ])
 def test_bad_input_is_one_line_and_exit_2(experiment: Path, edit, metric: str | None, problem: str) -> None:
     if edit is not None:

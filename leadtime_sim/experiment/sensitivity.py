@@ -34,7 +34,7 @@ from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.design import DesignPoint, scale_unit, tied_values
 from leadtime_sim.experiment.runner import Plan, plugin_folders, point_patches
 from leadtime_sim.experiment.spec import Axis
-from leadtime_sim.metrics import METRICS
+from leadtime_sim.metrics import METRICS, customer_products
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
 
 Method = Literal["sobol", "morris"]
@@ -142,6 +142,8 @@ def default_metrics(plan: Plan) -> tuple[str, ...]:
 
 def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
     """Each metric names a run metric and a subject the scenario has (InputError)."""
+    subjects = {"requirement": list(plan.scenario.requirements), "product": list(plan.scenario.products),
+                "customer": customer_products(plan.scenario)}
     problems = []
     for name in metrics:
         if name.startswith("p_closed."):
@@ -156,9 +158,18 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
                 except ValueError as exc:
                     problems.append(f"--metric {name}: {exc}")
             continue
-        if name.split(".", 1)[0] not in METRICS:
+        base, _, subject = name.partition(".")
+        if base not in METRICS:
             problems.append(f"--metric {name}: unknown metric (metrics: {', '.join(METRICS)}, "
                             "each followed by .<requirement or product>, or p_closed.<requirement>@YYYY-MM)")
+            continue
+        per = METRICS[base].per
+        if per == "run" and subject:
+            problems.append(f"--metric {name}: {base} is one number per run (no subject)")
+        elif per != "run" and subject not in subjects[per]:
+            known = ", ".join(subjects[per]) or "none"
+            what = f"no {per} {subject!r} in the scenario" if subject else f"give the {per}, {base}.<{per}>"
+            problems.append(f"--metric {name}: {what} (known: {known})")
     if problems:
         raise InputError(problems)
 

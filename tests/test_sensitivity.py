@@ -100,6 +100,19 @@ def test_executors_give_the_same_indices(experiment: Path, tmp_path: Path) -> No
     pd.testing.assert_frame_equal(serial, pd.read_csv(out / "sensitivity.csv"))
 
 
+@pytest.mark.parametrize("metric", [None, "p_closed.a_p@2030-01"])
+def test_a_metric_the_experiment_does_not_record_is_refused_before_any_run(experiment: Path,
+                                                                            metric: str | None) -> None:
+    """An experiment's ``metrics`` list keeps only those columns: the default close month (or
+    the p_closed read from it) was missing after every run (a KeyError for p_closed)."""
+    experiment.write_text(experiment.read_text().replace("seed = 5", 'seed = 5\nmetrics = ["capex_musd"]'))
+    args = ["sensitivity", str(experiment), "--out", str(experiment.parent / "o")]
+    result = CliRunner().invoke(main, args + (["--metric", metric] if metric else []))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "metrics = ['capex_musd'] does not record gap_closed_months.a_p" in result.output
+    assert not (experiment.parent / "o").exists()
+
+
 @pytest.mark.parametrize(("edit", "metric", "problem"), [
     (lambda text: text.replace('range = [1.0, 2.0]', 'values = [1.0, 2.0]').replace(
         'range = [1.0, 10.0]', 'values = [1.0]'), None, "no uncertain inputs"),

@@ -170,6 +170,13 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
             known = ", ".join(subjects[per]) or "none"
             what = f"no {per} {subject!r} in the scenario" if subject else f"give the {per}, {base}.<{per}>"
             problems.append(f"--metric {name}: {what} (known: {known})")
+    kept = plan.context.metrics  # the experiment's `metrics`: the runs record only these
+    for name in metrics:
+        column = (f"gap_closed_months.{name.removeprefix('p_closed.').partition('@')[0]}"
+                  if name.startswith("p_closed.") else name)
+        if kept and not column.startswith(kept):
+            problems.append(f"--metric {name}: {plan.experiment_path}: metrics = {list(kept)} does not "
+                            f"record {column}")
     if problems:
         raise InputError(problems)
 

@@ -371,6 +371,20 @@ def test_empty_cells_and_blank_lines_are_skipped(tmp_path: Path) -> None:
     assert answer["n"] == 30 and answer["n_censored"] == 0 and "1 row with an empty 'x' skipped" in answer["notes"]
 
 
+def test_flags_written_as_numbers_are_read_as_the_column_list_suggests(tmp_path: Path) -> None:
+    """A spreadsheet (or pandas) writes 0/1 as 0.0/1.0: validate lists such a column as a
+    --censored-column, and fit takes it as one (it refused every flag)."""
+    path = _csv(tmp_path, _column(GOOD, ["1.0", *["0.0"] * 29]))
+    code, out, _ = validate(path)
+    assert code == 0 and "open: 30 values (only 0 and 1: a --censored-column?)" in out
+    code, out, err = invoke(path, "--column", "x", "--censored-column", "open", "--json")
+    assert code == 0, err
+    assert json.loads(out)["n_censored"] == 1
+    code, _, err = invoke(_csv(tmp_path, _column(GOOD, ["0.5", *["0"] * 29])), "--column", "x",
+                          "--censored-column", "open")
+    assert code == 2 and "1 flag is not 0/1" in err
+
+
 def test_the_chart_is_a_png(tmp_path: Path) -> None:
     chart = tmp_path / "charts" / "fit.png"
     code, _, err = invoke(str(RECORDS), "--column", "flow_months", "--censored-column", "undelivered",

@@ -116,6 +116,18 @@ class _Scan:
     empty: int
 
 
+def _flag(mark: str) -> bool | None:
+    """A censoring flag: 1/0, true/false, yes/no, or a number equal to 1 or 0 (``1.0``, as
+    spreadsheets and pandas write them); None if it is none of these."""
+    if mark in TRUE_FLAGS | FALSE_FLAGS:
+        return mark in TRUE_FLAGS
+    try:
+        value = float(mark)
+    except ValueError:
+        return None
+    return bool(value) if value in (0.0, 1.0) else None
+
+
 def _scan(rows: list[list[str]], at: int, flag_at: int | None) -> _Scan:
     values: list[float] = []
     flags: list[bool] = []
@@ -140,10 +152,11 @@ def _scan(rows: list[list[str]], at: int, flag_at: int | None) -> _Scan:
         flag = False
         if flag_at is not None:
             mark = row[flag_at].strip().lower() if flag_at < len(row) else ""
-            if mark not in TRUE_FLAGS | FALSE_FLAGS:
+            flag_or_none = _flag(mark)
+            if flag_or_none is None:
                 bad_flags.append((line, mark))
                 continue
-            flag = mark in TRUE_FLAGS
+            flag = flag_or_none
         values.append(value)
         flags.append(flag)
         lines.append(line)

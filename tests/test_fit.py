@@ -212,6 +212,22 @@ def test_every_family_fits_censored_records() -> None:
     assert gamma.loglik == pytest.approx(loglik(np.array([gamma.params["mean"], gamma.params["sd"]])))
 
 
+@pytest.mark.parametrize("seed", [4, 8])
+def test_the_censored_triangular_keeps_every_value_inside_its_support(seed: int) -> None:
+    """SciPy's censored fit of these records ends with low above the smallest exact value,
+    where the likelihood is zero (the family was skipped: "the fit did not converge")."""
+    rng = np.random.default_rng(seed)
+    life, cut = rng.gamma(9, 4 / 3, 30), rng.uniform(5, 25, 30)
+    values, censored = np.minimum(life, cut), life > cut
+    report = fit_records(Records.of(values, censored), ["triangular"], bootstrap=0)
+    (fit,) = report.fits
+    assert fit.params["low"] <= values[~censored].min() and fit.params["high"] > values.max()
+    assert math.isfinite(fit.loglik) and not report.notes
+    start = FAMILIES["triangular"].fit(values[~censored])  # the exact values' fit, widened to hold every value
+    widened = FAMILIES["triangular"].frozen({**start, "high": values.max() + 0.05 * np.ptp(values)})
+    assert fit.loglik >= np.sum(widened.logpdf(values[~censored])) + np.sum(widened.logsf(values[censored]))
+
+
 def test_kaplan_meier_without_censoring_is_the_empirical_survival() -> None:
     x = np.array([3.0, 1.0, 2.0, 2.0, 5.0])
     times, survival = kaplan_meier(x, np.zeros(5, dtype=bool))

@@ -225,7 +225,50 @@ def _triangular_censored(x: FloatArray, censored: FloatArray, start: Params) -> 
     c, loc, scale = _quiet(stats.triang.fit, data, shape, loc=start["low"], scale=width)
     if loc < 0:  # the scenario's triangular starts at zero or later
         c, loc, scale = _quiet(stats.triang.fit, data, shape, floc=0.0, scale=start["high"])
-    return {"low": float(loc), "mode": float(loc + c * scale), "high": float(loc + scale)}
+    fitted = {"low": float(loc), "mode": float(loc + c * scale), "high": float(loc + scale)}
+    if math.isfinite(_triangular_censored_loglik(fitted, x, censored)):
+        return fitted
+    return _triangular_censored_inside(x, censored, start)
+
+
+def _triangular_censored_loglik(p: Params, x: FloatArray, censored: FloatArray) -> float:
+    """The censored log-likelihood of a triangular (-inf when a value is outside its support)."""
+    width = p["high"] - p["low"]
+    if not width > 0:
+        return -math.inf
+    c = (p["mode"] - p["low"]) / width
+    with np.errstate(all="ignore"):
+        value = float(np.sum(stats.triang.logpdf(x[~censored], c, p["low"], width))
+                      + np.sum(stats.triang.logsf(x[censored], c, p["low"], width)))
+    return value if not math.isnan(value) else -math.inf
+
+
+def _triangular_censored_inside(x: FloatArray, censored: FloatArray, start: Params) -> Params:
+    """The censored likelihood maximised with every value inside the support (SciPy's fit can
+    end with an exact value below ``low``, where the likelihood is zero): low between 0 and
+    the smallest exact value, high beyond every value, the mode between them."""
+    first, top = float(np.min(x[~censored])), float(np.max(x))
+    span = top - first or 1.0
+
+    def fraction(v: float) -> float:
+        return min(max(v, 1e-6), 1 - 1e-6)
+
+    def params(theta: FloatArray) -> Params:
+        low = first * float(special.expit(theta[0]))
+        high = top + span * math.exp(theta[1])
+        return {"low": low, "mode": low + (high - low) * float(special.expit(theta[2])), "high": high}
+
+    def nll(theta: FloatArray) -> float:
+        ll = _triangular_censored_loglik(params(theta), x, censored)
+        return -ll if math.isfinite(ll) else 1e300
+
+    low = min(start["low"], first)
+    theta0 = np.array([special.logit(fraction(low / first)) if first > 0 else 0.0,
+                       math.log(max(start["high"] - top, 1e-6 * span) / span),
+                       special.logit(fraction((start["mode"] - low) / (start["high"] - low)))])
+    best = optimize.minimize(nll, theta0, method="Nelder-Mead",
+                             options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+    return params(best.x)
 
 
 def _triangular_frozen(p: Params) -> Any:

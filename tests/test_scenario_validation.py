@@ -534,6 +534,16 @@ def test_an_end_before_the_start_is_the_one_problem_named() -> None:
     assert len(caught.value.problems) == 1 and "end: 1999-01 is not after start 2025-01" in caught.value.problems[0]
 
 
+def test_a_horizon_shorter_than_a_month_is_refused() -> None:
+    """No month end to sample: the run and the fluid estimate used to crash (simpy's
+    ``run(until=0)``, pandas' concat of no series)."""
+    path, message = _only(scenario_dict(start="2025-01-15", end="2025-02-03",
+                                        orders=[order(3, placed="2025-01-15")]))
+    assert path == "end" and "less than a month after start 2025-01-15" in message
+    scenario = build(scenario_dict(start="2025-01-15", end="2025-02-15", orders=[order(3, placed="2025-01-15")]))
+    assert len(lts.simulate(scenario).records.products) == 1  # one month end: accepted and run
+
+
 def test_a_bad_value_in_a_union_of_a_number_and_a_word_names_the_field_only() -> None:
     """``lookahead_months`` is a number >= 0 or "lead_time": pydantic tags its number member
     'constrained-float', which is no field of the file (the fuzzer found it)."""

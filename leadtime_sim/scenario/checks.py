@@ -104,6 +104,9 @@ def check_scenario(
 
     if end <= start:
         problems.append(("end", f"{scenario.end} is not after start {scenario.start}"))
+    elif end - start < 1 - 1e-9:
+        problems.append(("end", f"{scenario.end} is less than a month after start {scenario.start} "
+                                "(a run samples its state at each month end: it needs one)"))
     elif end - start > MAX_HORIZON_MONTHS:
         problems.append(("end", f"the horizon {scenario.start} to {scenario.end} is longer than "
                                 f"{MAX_HORIZON_MONTHS // 12} years"))

@@ -179,3 +179,17 @@ def test_defers_to_refuses_a_member_outside_the_requirement_or_not_ordering() ->
     circle["requirements"]["m"]["ordering"] |= {"customer": "a", "defers_to": ["r"]}
     assert any(p.endswith("defers_to[0]: 'r' defers back to 'm': each would leave its units to the other")
                for p in problems_of(circle))
+
+
+def test_a_review_orders_at_most_the_largest_order_a_scenario_may_list() -> None:
+    """A requirement of 1e20 units: the shortfall is more than an int64, which crashed the
+    run's and the fluid's records (OverflowError); each review now orders 1e9 at most."""
+    from leadtime_sim.scenario.checks import MAX_ORDER_UNITS
+
+    data = alliance(customer="b")
+    data["requirements"]["r"]["required"] = [{"date": "2025-01", "units": 1e20}]
+    scenario = build(data)
+    for result in (lts.simulate(scenario), lts.fluid(scenario)):
+        placed = requirement_orders(result, "r")
+        assert placed and all(units == MAX_ORDER_UNITS for _, _, units in placed)
+        assert result.summary["requirements"]["r"]["gap_closed"] is None

@@ -19,7 +19,7 @@ from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.consumption import ConsumptionSchedule
-from leadtime_sim.sim.ordering import ORDERING_RULES, Review, still_to_order
+from leadtime_sim.sim.ordering import ORDERING_RULES, Review, ordered_units, still_to_order
 from leadtime_sim.sim.promise import quote_times
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import RequirementState
@@ -328,7 +328,7 @@ class FluidModel:
                                        m.consumption.consumed_over(t, lookahead), m_inventory, m_on_order)
         review = Review(t, w.name, spec, inventory, on_order, w.state.required, w.consumption, lookahead,
                         deferred)
-        return int(self.rules[ordering.rule](review))
+        return ordered_units(self.rules[ordering.rule], review)
 
     def _holding(self, t: float, i: int, w: Watch) -> tuple[float, int]:
         """A requirement's inventory and units on order at ``t`` (grid index ``i``, to which

@@ -13,7 +13,7 @@ from leadtime_sim.scenario.schema import Investment, Order
 from leadtime_sim.scenario.schema import OrderStream as OrderStreamSpec
 from leadtime_sim.sim.clock import Calendar, Clock
 from leadtime_sim.sim.factory import Factory
-from leadtime_sim.sim.ordering import OrderingRule, Review, still_to_order
+from leadtime_sim.sim.ordering import OrderingRule, Review, ordered_units, still_to_order
 from leadtime_sim.sim.orders import OrderBook
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import BudgetState, RequirementState
@@ -117,7 +117,7 @@ def reviews(env: Clock, state: RequirementState, rule: OrderingRule, calendar: C
                        for m in members)
         review = Review(t, state.name, spec, state.inventory(t), sum(book.on_order.get(k, 0) for k in keys),
                         state.required, state.consumption, lookahead, deferred)
-        units = int(rule(review))
+        units = ordered_units(rule, review)
         if units > 0:
             book.place_order(customer, spec.product, units, ordering.priority, "requirement",
                              t, f"{state.name}-{count}")

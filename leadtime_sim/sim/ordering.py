@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from leadtime_sim.registry import Registry
+from leadtime_sim.scenario.checks import MAX_ORDER_UNITS
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.consumption import ConsumptionSchedule
 
@@ -52,6 +53,13 @@ def shortfall(review: Review) -> int:
     consumed = review.consumption.consumed_over(review.now_months, cover)
     short = review.required_at(review.now_months + lookahead) + consumed - review.inventory_units
     return max(0, math.ceil(short - review.on_order_units - review.deferred_units - 1e-9))
+
+
+def ordered_units(rule: OrderingRule, review: Review) -> int:
+    """The units a review orders: the rule's answer as a whole number, at most
+    ``MAX_ORDER_UNITS`` (the largest order a scenario may list; a requirement of 1e20 units
+    would otherwise overflow the records' integer columns)."""
+    return min(int(rule(review)), MAX_ORDER_UNITS)
 
 
 def still_to_order(required_units: float, consumed_units: float, inventory_units: float,

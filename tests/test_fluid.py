@@ -109,6 +109,24 @@ def test_lead_time_lookahead_orders() -> None:
         sum(o.quantity for o in des.records.orders), abs=1)
 
 
+
+def test_quotes_come_before_the_orders_placed_at_their_instant() -> None:
+    """A run quotes at start after the book but before a review's order at start, and at a
+    month end before an order placed on the next month's first day; the fluid counted both
+    (one line, lot 1: 8.0 at start, 6.0 in 2026-01, as the DES, not 18.0 and 16.0)."""
+    data = scenario_dict(
+        factories={"f": factory(takt_months=1, flow_months=2)},
+        orders=[order(5), order(10, placed="2026-01")],
+        requirements={"r": {"customer": "r", "product": "p", "required": [{"date": "2026-01", "units": 10}],
+                            "ordering": {"review_every_months": 100, "lookahead_months": 12}}})
+    des, flu = both(data)
+    d, f = des.summary["products"]["p"], flu.summary["products"]["p"]
+    assert f["quoted_lead_time_by_date"] == pytest.approx(d["quoted_lead_time_by_date"])
+    assert f["quoted_lead_time_by_date"]["2026-01"] == pytest.approx(6.0)
+    assert [m.quoted_lead_time_months for m in flu.records.products] == pytest.approx(
+        [m.quoted_lead_time_months for m in des.records.products])
+
+
 NATO_REPLICATIONS = 12
 
 

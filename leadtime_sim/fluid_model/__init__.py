@@ -42,7 +42,8 @@ How it models the scenario
     served), when they leave the line, or when they are delivered if the scenario reassigns
     finished units at delivery.
   * Quotes: a new one-unit order stands behind the units the policy puts before it
-    (uncommitted, or undelivered when reassigning) and is delivered when the projected
+    (uncommitted, or undelivered when reassigning; as a run, not the orders placed at the
+    quote's own instant but, at start, the book) and is delivered when the projected
     curves reach it at full capacity.
   * Not modelled: budgets (orders and investments are taken as paid when placed or
     decided), disruptions and yield other than through the mean rate, learning, and the

@@ -64,7 +64,8 @@ class Allocator:
     interpolated, as every time the allocator stops at is on the grid). It stops where
     orders enter and where it is advanced to (a review); at the grid indices in ``keep`` it
     keeps the units not handed out, by class, read without stopping there (so that the
-    positions, to the last bit, do not depend on what is kept). ``counted`` names sets of
+    positions, to the last bit, do not depend on what is kept), before the orders placed at
+    that instant (as a run's quotes: at start, the order book only). ``counted`` names sets of
     customers whose whole units ``UnitCount`` keeps (a requirement's, for reviews).
     """
 
@@ -111,11 +112,14 @@ class Allocator:
                 nk += 1
             if self.heap and self.y < ys[j] - EPS:
                 self._hand_out(ys[j])
+            if nk < n_keep and keep[nk] == j and j > 0:  # (a run quotes before the orders of that instant)
+                sampled[j] = dict(self.open)
+                nk += 1
             while nxt < n_pending and entering[nxt] <= j:
                 self._push(pending[nxt])
                 nxt += 1
             at = j
-            if nk < n_keep and keep[nk] == j:
+            if nk < n_keep and keep[nk] == j:  # (at start: after the order book)
                 sampled[j] = dict(self.open)
                 nk += 1
             if j >= until:
@@ -130,8 +134,6 @@ class Allocator:
             self.entering.insert(k, order.at)
             return
         self._push(order)
-        if self.at in self.sampled:
-            self.sampled[self.at] = dict(self.open)
 
     def _push(self, o: FluidOrder) -> None:
         cls = o.priority if self.by_class else 0

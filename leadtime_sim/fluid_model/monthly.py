@@ -65,8 +65,8 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
         ordered = cum_ordered[np.searchsorted(np.array([t for t, _ in mine], float), ends - 1e-12)]
         out_now = c.output[idx]
         d_units = c.delivered_on_grid[idx]
-        wip = np.maximum(0, np.round(model.wip0[p] + out_now - d_units))
         if p in components:
+            wip = np.maximum(0, np.round(model.wip0[p] + out_now - d_units))
             backlog = 0 * ends
             parents = [(parent, spec.bom[p]) for parent, spec in scenario.products.items() if p in spec.bom]
             used_up = sum((per_unit * model.curves[parent].output[idx] for parent, per_unit in parents),
@@ -82,6 +82,7 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
             inside = (m >= 0) & (m < months)
             monthly = np.bincount(m[inside], weights=f.units[inside], minlength=months).astype(np.int64)
             cum = np.cumsum(monthly)
+            wip = np.maximum(0, ordered - cum - backlog)  # (each unit ordered: delivered, waiting or in WIP)
         cap = sum((factories[f]["capacity"] for f in model.makers[p]), np.zeros_like(ends))
         lines = sum((factories[f]["lines"] for f in model.makers[p]), np.zeros(months))
         k = model.product_capacity[p]

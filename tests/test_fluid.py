@@ -62,6 +62,8 @@ def test_a_component_factory_limits_final_assembly() -> None:
         factories={"f": factory(takt_months=1, flow_months=2), "s": factory("c", takt_months=2)},
         orders=[order(10)])
     flu = within_a_takt(data, 2 + 1)  # the supplier's takt, then final assembly's
+    # a component goes to stock, as in a run: no deliveries in its rows (the fluid had 10)
+    assert {m.cumulative_delivered_units for m in flu.records.products if m.product == "c"} == {0}
     # supplier at one every 2 months: unit k delivered at about 2k + 2 (not k + 2)
     assert delivery_times(flu)[-1] == pytest.approx(22, abs=1)
 

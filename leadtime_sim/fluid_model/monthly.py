@@ -72,8 +72,8 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
             used_up = sum((per_unit * model.curves[parent].output[idx] for parent, per_unit in parents),
                           np.zeros_like(ends))
             stock = np.maximum(0, np.round(scenario.products[p].initial_stock_units + d_units - used_up))
-            cum = np.floor(d_units + 1e-9).astype(np.int64)
-            monthly = np.diff(cum, prepend=0)
+            cum = np.zeros(months, np.int64)  # (as a run's: a component goes to stock, never delivered)
+            monthly = cum
         else:
             backlog = np.maximum(0, np.round(c.arrivals[np.maximum(idx - 1, 0)] - out_now))
             stock = np.zeros_like(ends)

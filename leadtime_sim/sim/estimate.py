@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 from leadtime_sim.dates import months_between
-from leadtime_sim.scenario.schema import Scenario
+from leadtime_sim.scenario.schema import Factory, Scenario
 
 
 def estimate_lots(scenario: Scenario) -> float:
     """An upper estimate of the lots one run starts (plus the orders its streams place, each
     an event too): the lesser of what the lines could start at full rate and what demand
-    could ask for (where demand is known in advance)."""
+    could ask for (where demand is known in advance); plus the lots its quotes project
+    for lines ramping up."""
     horizon = months_between(scenario.start, scenario.end)
     driven = {r.product for r in scenario.requirements.values() if r.ordering is not None}
     demand: dict[str, float] = {}
@@ -32,9 +33,19 @@ def estimate_lots(scenario: Scenario) -> float:
         if investment.factory in added:
             added[investment.factory] += investment.lines_added
     total = orders
+    for investment in scenario.investments.values():
+        factory = scenario.factories.get(investment.factory)
+        if factory is not None and investment.lines_added and investment.ramp_months > 0:
+            # Each quote until the ramp ends (about one a month) projects the lots
+            # of a line ramping up one by one, whatever the demand (sim/lots_ahead.py): at
+            # most a lot a least takt over the ramp.
+            takt = _least_takt_months(factory)
+            ramp_end = min(horizon, investment.in_service_months(scenario.start) + investment.ramp_months)
+            quotes = max(1.0, ramp_end)
+            total += math.inf if takt <= 0 else quotes * investment.ramp_months / takt
     for name, factory in scenario.factories.items():
         lines = factory.lines + added[name]
-        takt = factory.takt_months.mean * (factory.learning.floor_fraction if factory.learning else 1.0)
+        takt = _least_takt_months(factory)
         capacity = math.inf if takt <= 0 and lines else lines * horizon / takt if lines else 0.0
         product = factory.product
         parents_use = sum(p.bom.get(product, 0) for p in scenario.products.values())
@@ -43,3 +54,8 @@ def estimate_lots(scenario: Scenario) -> float:
         else:
             total += min(capacity, demand[product])
     return total
+
+
+def _least_takt_months(factory: Factory) -> float:
+    """The mean takt at the learning curve's floor: the shortest a lot takes on average."""
+    return factory.takt_months.mean * (factory.learning.floor_fraction if factory.learning else 1.0)

@@ -70,6 +70,22 @@ def test_a_modest_max_lots_refuses_a_normal_run(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_tiny_takt_on_a_ramping_line_is_refused_not_projected_lot_by_lot(tmp_path: Path) -> None:
+    """Quotes project a line ramping up lot by lot, whatever the demand: a takt of 1e-7
+    months on single_line.toml's ramping investment made every quote step through 6e7 lots
+    (a run of over 100 s). The estimate counts those lots, so the run is refused at once."""
+    model = MODELS / "single_line.toml"
+    tiny = "factories.line.takt_months=1e-7"
+    estimate = lts.estimate_lots(lts.load_scenario(model, overrides=[tiny]))
+    assert estimate > 10_000_000
+    with time_limit(10):
+        lines = assert_clean_exit_2(invoke("run", model, "--set", tiny, "--out", tmp_path / "out"))
+    assert len(lines) == 1 and f"about {estimate:,.0f} lots" in lines[0] and "--max-lots" in lines[0]
+    # without the ramp (ramp_months = 0) nothing is projected lot by lot: no such term
+    flat = lts.load_scenario(model, overrides=[tiny, "investments.second_line.ramp_months=0"])
+    assert lts.estimate_lots(flat) < 10_000
+
+
 def test_the_estimate_bounds_what_a_run_starts() -> None:
     """The guard's estimate is an upper bound on the lots of real runs (the kernel stops a
     run that would go beyond --max-lots anyway)."""

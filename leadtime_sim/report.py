@@ -199,7 +199,7 @@ def run_headline(results: Results, requirement: str) -> Headline:
 
 def headlines(results: Results) -> list[Headline]:
     make = sweep_headline if results.kind == "sweep" else run_headline
-    return [make(results, r) for r in results.requirements]
+    return [make(results, r) for r in results.closing_requirements]
 
 
 def options_list(results: Results, headline: Headline) -> str:
@@ -230,7 +230,7 @@ def points_table(results: Results) -> str:
     header = ["point", *results.axes, "swept capex ($M)", "runs", "not by end", "P10", "median", "P90",
               *(f"P(closed by {t}) (95% CI)" for t in results.targets)]
     parts = []
-    for req in results.requirements:
+    for req in results.closing_requirements:
         frame = results.gap_rows(req)
         rows = []
         for _, r in frame.sort_values("point_id").iterrows():

@@ -135,6 +135,15 @@ class Results:
     def requirements(self) -> list[str]:
         return list(self.scenario.requirements)
 
+    @property
+    def closing_requirements(self) -> list[str]:
+        """The requirements whose close dates the results hold (a sweep's ``metrics`` may
+        leave them out: then there is no answer, no gap-close chart for them)."""
+        if self.kind != "sweep":
+            return self.requirements
+        kept = set(self.stats["metric"]) if "metric" in self.stats else set()
+        return [r for r in self.requirements if GAP_CLOSED.column(r) in kept]
+
     def point(self, point_id: int) -> StoredPoint:
         return next(p for p in self.points if p.point_id == point_id)
 

@@ -228,3 +228,21 @@ def test_the_report_has_contents_collapsible_sections_and_small_embedded_charts(
 
     images = [base64.b64decode(m) for m in re.findall(r"data:image/png;base64,([^']+)'", text)]
     assert images and all(Image.open(io.BytesIO(png)).width <= 1000 for png in images)
+
+
+def test_a_sweep_keeping_no_close_dates_sweeps_reports_and_exports(tmp_path: Path) -> None:
+    """``metrics = ["capex_musd"]`` keeps no close dates: the sweep's summary, the report and the
+    export raised IndexError (no row of the best point); now there is no answer to give."""
+    experiment = tmp_path / "e.toml"
+    experiment.write_text((DATA / "tiny_lines.toml").read_text().replace(
+        'model = "mmc_requirements.toml"', f'model = "{DATA / "mmc_requirements.toml"}"\n'
+        'metrics = ["capex_musd"]'))
+    out = tmp_path / "store"
+    code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial")
+    assert code == 0, output
+    assert "Traceback" not in output
+    for command in ("report", "export", "plot"):
+        code, output = invoke(command, out)
+        assert code == 0, (command, output)
+    assert not parse(out / "report.html").headlines
+    assert not list((out / "charts").glob("gap_close-*")) and list((out / "charts").glob("fan-*"))

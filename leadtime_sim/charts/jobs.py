@@ -131,7 +131,7 @@ def gap_close_jobs(results: Results, spec: Chart) -> list[Job]:
     if notes:
         xlabel += " (swept capex below)"
     jobs = []
-    for req in _names(spec.requirements, results.requirements, "requirement", results):
+    for req in _names(spec.requirements, results.closing_requirements, "requirement", results):
         common: dict[str, Any] = {"x": x, "group": group, "scenario": _scenario(results),
                                   "label": _label(results, req), "xlabel": xlabel, "tick_labels": notes,
                                   "connect": not results.sampled}
@@ -159,7 +159,7 @@ def heatmap_jobs(results: Results, spec: Chart) -> list[Job]:
     rows = _sweep_rows(results, {x, y})
     target = _target(results, spec, spec.value == "probability")
     jobs = []
-    for req in _names(spec.requirements, results.requirements, "requirement", results):
+    for req in _names(spec.requirements, results.closing_requirements, "requirement", results):
         draw = partial(close_heatmap, rows, req, x=x, y=y, start=results.start, end=results.end,
                        value=spec.value, target=target, scenario=_scenario(results),
                        label=_label(results, req))

@@ -709,6 +709,30 @@ def test_axis_naming_a_missing_product_is_refused(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.parametrize("label", ["point_id", "metric", "mean", "p50", "capex", "p_closed_by_2030-01",
+                                   "limited_by.r"])
+def test_an_axis_label_that_is_a_column_of_points_csv_is_refused(label: str, tmp_path: Path) -> None:
+    """points.csv names the axes' columns by their labels: ``label = "point_id"`` raised KeyError
+    after the runs, and ``"metric"`` or ``"mean"`` silently lost the axis's values."""
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(TINY.read_text().replace(
+        'model = "mmc_requirements.toml"', f'model = "{MODEL}"').replace(
+        'label = "lines"', f'label = "{label}"').replace("baseline = { lines = 3 }", ""))
+    out = tmp_path / "out"
+    code, stdout, stderr, exc = invoke(str(experiment), "--out", str(out), "--executor", "serial")
+    assert code == 2, (stdout, stderr, exc)
+    assert stderr == f"error: {experiment}: axes[0].label: {label!r} is a column of points.csv: " \
+                     "give the axis another label\n"
+    assert not out.exists()
+
+
+def test_every_column_of_points_csv_but_the_axes_is_a_reserved_label(tiny_serial: Path) -> None:
+    from leadtime_sim.experiment.spec import POINTS_COLUMNS, POINTS_PREFIXES
+
+    columns = set(pd.read_csv(tiny_serial / "points.csv").columns) - {"lines"}
+    assert {c for c in columns if c not in POINTS_COLUMNS and not c.startswith(POINTS_PREFIXES)} == set()
+
+
 # -- the command line -------------------------------------------------------------------------
 
 def test_dry_run_prints_the_number_of_runs_and_runs_nothing(tmp_path: Path,

@@ -216,10 +216,18 @@ class Experiment(Frozen):
         return charts
 
 
+POINTS_COLUMNS = ("point_id", "metric", "n", "n_failed", "share_not_by_end", "mean", "std", "ci95_low",
+                  "ci95_high", "p10", "p50", "p90", "p10_date", "p50_date", "p90_date", "capex")
+"""The columns of ``points.csv`` (and the charts' ``capex``) beside the axes, which take their
+labels as names: an axis of one of these names would overwrite it, or be overwritten."""
+POINTS_PREFIXES = ("diff_", "p_closed_by_", "limited_by.")
+
+
 def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
     """Axes that contradict each other: two setting one path (an axis's own or a tied one),
-    or two with one label; an uncertain input with a grid of values. A point would otherwise
-    run other values than its label says."""
+    or two with one label, or a label that is a column of points.csv; an uncertain input with
+    a grid of values. A point would otherwise run other values than its label says, or its
+    row of points.csv show other values."""
     problems = []
     owner: dict[str, str] = {}
     labels: dict[str, str] = {}
@@ -232,6 +240,9 @@ def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
         if axis.name in labels:
             problems.append((f"{at}.label", f"{axis.name!r} is already the label of {labels[axis.name]}"))
         labels.setdefault(axis.name, who)
+        if axis.name in POINTS_COLUMNS or axis.name.startswith(POINTS_PREFIXES):
+            problems.append((f"{at}.label" if axis.label else f"{at}.path",
+                             f"{axis.name!r} is a column of points.csv: give the axis another label"))
         for where, path in [("path", axis.path), *(("tied", tied) for tied in axis.tied)]:
             if where == "tied" and path == axis.path:
                 problems.append((f"{at}.tied", f"{path!r} is the axis's own path"))

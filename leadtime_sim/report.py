@@ -124,8 +124,10 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     text += limits_text(row, requirement, results.targets, end)
     base = rows[rows["point_id"] == results.baseline_id]
     if not same and best != results.baseline_id and not base.empty:
+        close = (month_text(start, float(base.iloc[0]["p50"]), end) if int(base.iloc[0]["n"])
+                 else "not run")
         text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
-                 f"{month_text(start, float(base.iloc[0]['p50']), end)}; {paired_text(row, end)}")
+                 f"{close}; {paired_text(row, end)}")
     return Headline(requirement, best, text + ".")
 
 
@@ -234,14 +236,16 @@ def points_table(results: Results) -> str:
         frame = results.gap_rows(req)
         rows = []
         for _, r in frame.sort_values("point_id").iterrows():
+            ran = int(r["n"]) > 0  # a point with no run (not run yet, failed, left out) has no dates
             cells: list[Any] = [int(r["point_id"]), *[r[a] for a in results.axes],
                                 f"{results.point(int(r['point_id'])).swept_capex_musd:,.0f}", int(r["n"]),
-                                f"{float(r['share_not_by_end']):.0%}",
-                                *(month_text(results.start, float(r[q]), results.end)
+                                f"{float(r['share_not_by_end']):.0%}" if ran else "",
+                                *(month_text(results.start, float(r[q]), results.end) if ran else ""
                                   for q in ("p10", "p50", "p90"))]
             for t in results.targets:
                 c = f"p_closed_by_{t}"
-                cells.append(f"{float(r[c]):.2f} ({float(r[c + '_low']):.2f}-{float(r[c + '_high']):.2f})")
+                cells.append(f"{float(r[c]):.2f} ({float(r[c + '_low']):.2f}-{float(r[c + '_high']):.2f})"
+                             if ran else "")
             rows.append(cells)
         product = results.scenario.requirements[req].product
         parts.append(f"<h3>{esc(req)} ({esc(product)})</h3>" + _table(header, rows, "points"))

@@ -44,7 +44,7 @@ def optimize_report_html(answer: dict[str, Any], title: str) -> str:
         f"<td class='num'>{'' if c['p_closed'] is None else format(c['p_closed'], '.2f')}</td>"
         f"<td>{'' if c['p_closed_ci'] is None else '{:.2f}-{:.2f}'.format(*c['p_closed_ci'])}</td>"
         f"<td class='num'>{c['replications']}</td>"
-        f"<td>{esc(c['median_close'] or 'not by end')}</td>"
+        f"<td>{esc(c['median_close'] or ('not by end' if c['replications'] else ''))}</td>"
         f"<td>{esc(c['verdict'])}</td></tr>" for c in answer["candidates"])
     job = Job("frontier", 1, on_axes(partial(frontier_chart, answer, scenario=title)))
     chart = render(job, "png", dpi=110)

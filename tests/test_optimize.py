@@ -347,3 +347,23 @@ def test_frontier_draws_designs_left_out_at_one_capex_as_one_mark_with_their_num
         assert [t.get_text() for t in ax.texts] == ["3"]
     finally:
         plt.close(fig)
+
+
+def test_designs_left_out_unrun_are_never_not_by_end(experiment: Path, tmp_path: Path) -> None:
+    """A design the pre-screen leaves out has no run: points.csv gave it "not by 2029-01" dates
+    and, with the baseline also unrun, a paired difference of exactly 0; the report's candidates
+    said "not by end", and ``plot`` raised KeyError drawing the unrun baseline's utilisation."""
+    out = tmp_path / "opt"
+    done = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
+                                     "--workers", "1", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    points = pd.read_csv(out / "points.csv", keep_default_na=False)
+    rows = points[points.metric == "gap_closed_months.a_p"]
+    unrun = rows[rows.n == 0]
+    assert len(unrun) >= 2 and 0 in set(unrun.point_id)  # the baseline and another design
+    assert set(unrun.p50_date) == {""} and set(unrun["diff_p_closed_by_2027-01"]) == {""}
+    report = CliRunner().invoke(main, ["report", str(out)])
+    assert report.exit_code == 0, report.output
+    assert "not by end" not in (out / "report.html").read_text(encoding="utf-8")
+    plot = CliRunner().invoke(main, ["plot", str(out)])
+    assert plot.exit_code == 0, plot.output

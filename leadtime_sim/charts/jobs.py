@@ -74,15 +74,23 @@ def _sweep_axes(results: Results, spec: Chart, second: str) -> tuple[str, str | 
     return x, other
 
 
+def _ran(results: Results) -> set[int]:
+    """The design points with a successful run (optimize leaves some out unrun, an interrupted
+    sweep may not have reached some, all of a point's runs may fail): the others have no
+    statistics to draw, and never "not by end"."""
+    stats = results.stats
+    return set(stats.loc[stats["n"] > 0, "point_id"].astype(int))
+
+
 def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
     """points.csv with a capex column, other axes held at the baseline's values (in a
-    sampled design, every point: no two share a value).
+    sampled design, every point: no two share a value); points with no run left out.
 
     With capex on an axis, the axis capex follows (lines added, say) varies too.
     """
     if "capex" in keep:
         keep = keep | {results.capex_axis}
-    rows = results.stats.copy()
+    rows = results.stats[results.stats["point_id"].isin(_ran(results))].copy()
     capex = {p.point_id: p.swept_capex_musd for p in results.points}
     rows["capex"] = rows["point_id"].map(capex).astype(float)
     base = results.point(results.baseline_id).axes
@@ -177,14 +185,19 @@ def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]
     wrong = [p for p in spec.points if p not in known]
     if wrong:
         raise InputError([f"{results.directory}: no design point {p} (points 0-{max(known)})" for p in wrong])
+    ran = _ran(results)
+    unrun = [p for p in spec.points if p not in ran]
+    if unrun:
+        raise InputError([f"{results.directory}: design point {p} has no successful run to draw"
+                          for p in unrun])
     if spec.points:
         return list(spec.points)
     chosen = [results.baseline_id]
     if requirement:
         chosen.append(best_point(results, requirement, results.targets[0] if results.targets else None))
     if len(set(chosen)) == 1:
-        chosen.append(max(known, key=lambda p: (results.point(p).swept_capex_musd, -p)))
-    return list(dict.fromkeys(chosen))
+        chosen.append(max(ran, key=lambda p: (results.point(p).swept_capex_musd, -p)))
+    return [p for p in dict.fromkeys(chosen) if p in ran]
 
 
 def _labels(results: Results, points: list[int], requirement: str | None = None,

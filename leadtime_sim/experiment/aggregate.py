@@ -217,9 +217,12 @@ def _stack(parts: list[Any]) -> Any:
 
 
 def _quantile_dates(columns: Mapping[str, np.ndarray], start: str, end: str) -> dict[str, np.ndarray]:
-    """``p10_date`` ...: each quantile as ``YYYY-MM``, or ``not by END`` where it is censored."""
-    return {f"{name}_date": np.array([date_at(start, v) if np.isfinite(v) else f"not by {end}"
-                                      for v in columns[name].tolist()], dtype=object) for name in QUANTILES}
+    """``p10_date`` ...: each quantile as ``YYYY-MM``, or ``not by END`` where it is censored
+    (empty for a point with no run)."""
+    ran = (columns["n"] > 0).tolist()
+    return {f"{name}_date": np.array([date_at(start, v) if np.isfinite(v) else f"not by {end}" if r else ""
+                                      for v, r in zip(columns[name].tolist(), ran, strict=True)],
+                                     dtype=object) for name in QUANTILES}
 
 
 def _paired_censored(matrix: np.ndarray, baseline: np.ndarray, horizon: float) -> dict[str, np.ndarray]:
@@ -263,7 +266,7 @@ def _paired_proportions(matrix: np.ndarray, baseline: np.ndarray, months: float,
     mine, theirs = both & (matrix <= months), both & (baseline <= months)
     rows = []
     for x, m, t, b in zip(matrix, mine, theirs, both, strict=True):
-        if np.array_equal(x, baseline, equal_nan=True):  # the baseline itself: no difference
+        if b.any() and np.array_equal(x, baseline, equal_nan=True):  # the baseline itself: no difference
             rows.append((0.0, 0.0, 0.0))
             continue
         n11, n10, n01 = int(np.sum(m & t)), int(np.sum(m & ~t)), int(np.sum(~m & t & b))

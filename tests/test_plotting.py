@@ -412,6 +412,44 @@ def test_sweep_checks_chart_names_before_running(tmp_path: Path) -> None:
     assert not (tmp_path / "s").exists()
 
 
+def _design(tmp_path: Path, axes: int, targets: bool, charts: str = "") -> Path:
+    """charts_sweep.toml with its first ``axes`` axes, with or without its target."""
+    head, *blocks = SWEEP.read_text().replace('model = "charts_model.toml"', f'model = "{MODEL}"').split("[[axes]]")
+    if not targets:
+        head = head.replace('targets = ["2028-01"]', "")
+    path = tmp_path / "e.toml"
+    path.write_text(head + "".join("[[axes]]" + b for b in blocks[:axes]) + charts)
+    return path
+
+
+@pytest.mark.parametrize(("chart", "axes", "targets", "needs"), [
+    ("gap_close", 0, True, "'gap_close' needs an axis (axes: 0, targets: 1)"),
+    ("probability", 1, False, "'probability' needs an axis and targets (axes: 1, targets: 0)"),
+    ("heatmap", 1, True, "'heatmap' needs two axes (axes: 1, targets: 1)"),
+    ("lead_time", 2, True, "'lead_time' is drawn from one run's output"),
+])
+def test_sweep_checks_the_design_has_what_its_charts_need_before_running(
+        tmp_path: Path, chart: str, axes: int, targets: bool, needs: str) -> None:
+    """Such a chart passed validation, and the sweep failed (exit 2) only after every run."""
+    path = _design(tmp_path, axes, targets, f'\n[[charts]]\nchart = "{chart}"\n')
+    code, output = invoke("sweep", path, "--out", tmp_path / "s", "--executor", "serial")
+    assert code == 2 and output == f"error: {path}: charts[0].chart: {needs}" + (
+        " (leadtime-sim run MODEL --charts), not from a sweep\n" if chart == "lead_time" else "\n")
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_sweep_of_one_point_draws_its_default_charts_and_reports(tmp_path: Path) -> None:
+    """No axes: the default set took gap_close and probability, which need one, and the sweep
+    ended with exit 2 after its runs ("no axes to plot against"), as did report."""
+    path = _design(tmp_path, 0, True)
+    code, output = invoke("sweep", path, "--out", tmp_path / "s", "--executor", "serial")
+    assert code == 0, output
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "s" / "charts").glob("*.png")) == \
+        ["backlog", "fan", "utilisation"]
+    code, output = invoke("report", tmp_path / "s")
+    assert code == 0, output
+
+
 def test_importing_the_package_does_not_import_matplotlib() -> None:
     code = ("import sys, leadtime_sim, leadtime_sim.charts, leadtime_sim.report, leadtime_sim.cli; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")

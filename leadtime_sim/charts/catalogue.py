@@ -32,7 +32,8 @@ class ChartKind:
     default_for: frozenset[Source]
     """Drawn when an experiment lists no charts (sweeps: if its data is there)."""
     needs: str
-    """What it needs beyond its source (shown in messages): "targets", "two axes", "series", ""."""
+    """What it needs beyond its source (shown in messages): "an axis", "an axis and targets",
+    "two axes", "series", ""."""
     builder: str
     """``module:function`` making its jobs from typed results and a chart setting."""
     caption: str
@@ -68,10 +69,11 @@ def _chart(name: str, settings: str, sources: str, default_for: str, needs: str,
                                frozenset(default_for.split()), needs, f"{JOBS}:{builder}", caption))  # type: ignore[arg-type]
 
 
-_chart("gap_close", "requirements x group target", "sweep", "sweep", "", "gap_close_jobs",
+_chart("gap_close", "requirements x group target", "sweep", "sweep", "an axis", "gap_close_jobs",
        "When each gap closes against the swept investment: the median run (line) and the P10-P90 "
        "of runs (bars); a triangle on the horizon: not closed by the end.")
-_chart("probability", "requirements x group target", "sweep", "sweep", "targets", "probability_jobs",
+_chart("probability", "requirements x group target", "sweep", "sweep", "an axis and targets",
+       "probability_jobs",
        "The chance each gap is closed by the target date, with 95% Wilson intervals.")
 _chart("heatmap", "requirements x y value target", "sweep", "sweep", "two axes", "heatmap_jobs",
        "The median close date over two axes at once.")

@@ -50,16 +50,24 @@ def _spec(name: str, results: Results) -> Chart:
         raise InputError(pydantic_problems(exc, str(results.directory), Chart)) from None
 
 
+def _available(axes: int, targets: bool, series: bool) -> dict[str, bool]:
+    """Which of the catalogue's ``needs`` a design of so many axes, with or without targets
+    and recorded series, meets."""
+    return {"": True, "an axis": axes >= 1, "an axis and targets": axes >= 1 and targets,
+            "two axes": axes >= 2, "series": series}
+
+
 def default_specs(results: Results) -> list[Chart]:
     """The catalogue's charts for this kind of results, whose data the results hold."""
-    available = {"": True, "targets": bool(results.targets), "two axes": len(results.axes) >= 2,
-                 "series": results.kind == "run" or not results.quantiles.empty}
+    available = _available(len(results.axes), bool(results.targets),
+                           results.kind == "run" or not results.quantiles.empty)
     return [Chart(chart=kind.name) for kind in CHARTS.values()
             if results.kind in kind.default_for and available[kind.needs]]
 
 
 def check_charts(experiment: Experiment, scenario: Scenario, points: int, source: str) -> None:
-    """Before a sweep: the requirements, products and points its charts name exist.
+    """Before a sweep: the requirements, products and points its charts name exist, and the
+    design has what each chart needs (axes, targets).
 
     (Chart names, settings, axis labels and targets are checked with the experiment file.)
     A typo found after a long sweep would leave a store whose charts cannot be drawn.
@@ -69,6 +77,15 @@ def check_charts(experiment: Experiment, scenario: Scenario, points: int, source
     problems = [f"{source}: charts[{i}].{key}: no {key[:-1]} {value!r} in the scenario"
                 for i, chart in enumerate(experiment.charts) for key in known
                 for value in getattr(chart, key) if value not in known[key]]
+    available = _available(len(experiment.design_axes), bool(experiment.targets), True)
+    for i, chart in enumerate(experiment.charts):
+        kind = CHARTS[chart.chart]
+        if "sweep" not in kind.sources:
+            problems.append(f"{source}: charts[{i}].chart: {chart.chart!r} is drawn from one run's "
+                            "output (leadtime-sim run MODEL --charts), not from a sweep")
+        elif not available[kind.needs]:
+            problems.append(f"{source}: charts[{i}].chart: {chart.chart!r} needs {kind.needs} "
+                            f"(axes: {len(experiment.design_axes)}, targets: {len(experiment.targets)})")
     if problems:
         raise InputError(problems)
 

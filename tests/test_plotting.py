@@ -392,6 +392,19 @@ def test_a_full_redraw_removes_charts_it_did_not_draw(store: Results) -> None:
     assert not stale.exists()
 
 
+def test_a_full_redraw_keeps_the_charts_optimize_and_sensitivity_drew(store: Results) -> None:
+    """``plot`` of an optimize or sensitivity store deleted its frontier or tornado charts (and
+    the sensitivity section of the report then had no charts)."""
+    theirs = [store.directory / "charts" / name for name in ("frontier.png", "sensitivity-capex_musd.png")]
+    for path in theirs:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(PNG)
+    write_charts(store.directory)
+    assert all(path.exists() for path in theirs)
+    for path in theirs:
+        path.unlink()
+
+
 @pytest.mark.parametrize(("charts", "message"), [
     ('chart = "pie"', "charts[0].chart: unknown chart 'pie'"),
     ('chart = "fan"\nx = "lines added"', "'x' does not apply to chart 'fan'"),

@@ -136,8 +136,9 @@ def bytes_writer(data: bytes) -> Callable[[Path], None]:
 def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt: str = "png") -> list[Path]:
     """Draw the charts of a results directory into ``DIR/charts/``; return the files written.
 
-    Drawing every chart (no ``names``) also removes ``DIR/charts/*.<fmt>`` files it did not
-    write, so the folder never mixes charts of two drawings.
+    Drawing every chart (no ``names``) also removes the catalogue's ``DIR/charts/*.<fmt>`` files
+    it did not write, so the folder never mixes charts of two drawings; the charts ``optimize``
+    and ``sensitivity`` drew (``frontier``, ``sensitivity-*``) are theirs, and stay.
     """
     if fmt not in FORMATS:
         raise InputError([f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})"])
@@ -150,5 +151,6 @@ def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt:
         written.append(path)
     if not names:  # a full drawing replaces the charts of an earlier one (names may have changed)
         for old in set((results.directory / "charts").glob(f"*.{fmt}")) - set(written):
-            old.unlink()
+            if old.stem.split("-", 1)[0] in CHARTS:
+                old.unlink()
     return written

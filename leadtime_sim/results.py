@@ -267,6 +267,9 @@ def _sweep(folder: Path, raw: dict[str, Any]) -> Results:
     if "scenario" in raw and not (folder / "points.csv").is_file():
         raise InputError([f"{folder}: the results store holds no finished runs (no points.csv)"])
     manifest = _model(_ManifestFile, raw, source)
+    if manifest.counts.get("done") == 0 and manifest.counts.get("failed"):  # points.csv is empty
+        raise InputError([f"{folder}: the results store holds no successful run ({manifest.counts['failed']} "
+                          "failed; their errors are in runs.csv)"])
     scenario = _model(Scenario, manifest.scenario, f"{source}: scenario")
     studies = ("optimize", "sensitivity")  # what else the runs were for (``manifest_for``)
     experiment = _model(Experiment, {k: v for k, v in manifest.experiment.items() if k not in studies},

@@ -246,3 +246,23 @@ def test_a_sweep_keeping_no_close_dates_sweeps_reports_and_exports(tmp_path: Pat
         assert code == 0, (command, output)
     assert not parse(out / "report.html").headlines
     assert not list((out / "charts").glob("gap_close-*")) and list((out / "charts").glob("fan-*"))
+
+
+def test_a_store_whose_every_run_failed_is_one_line_not_damaged(tmp_path: Path) -> None:
+    """Every run failed: the store's points.csv is empty, which report, export and plot called
+    unreadable ("cannot read: No columns to parse from file"), as if the store were damaged."""
+    (tmp_path / "lts_test_fail_all.py").write_text(
+        "from leadtime_sim import AllocationPolicy\n\n\nclass Fail(AllocationPolicy):\n"
+        "    def take(self, units):\n        raise RuntimeError('no allocation')\n\n\n"
+        "POLICIES = {'fail-all': Fail}\n")
+    experiment = tmp_path / "e.toml"
+    experiment.write_text((DATA / "tiny_lines.toml").read_text().replace(
+        'model = "mmc_requirements.toml"', f'model = "{DATA / "mmc_requirements.toml"}"\n'
+        'plugins = ["lts_test_fail_all"]').replace('end = "2030-01"', 'end = "2030-01"\npolicy = { allocation = "fail-all" }'))
+    out = tmp_path / "store"
+    code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
+    assert code == 1 and "0 runs done, 9 failed" in output, output
+    for command in ("report", "export", "plot"):
+        code, output = invoke(command, out)
+        assert (code, output) == (2, f"error: {out}: the results store holds no successful run "
+                                     "(9 failed; their errors are in runs.csv)\n"), command

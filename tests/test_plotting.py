@@ -7,6 +7,7 @@ P90s beyond the horizon.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -596,3 +597,31 @@ def test_a_heatmap_cell_with_no_point_is_blank_not_hatched(store: Results, ax) -
     not_closed = {(xs.index(r["lines added"]), ys.index(r["decided"])) for _, r in rows.iterrows()
                   if np.isnan(r["p50"])}
     assert not_closed and hatched == not_closed
+
+
+def test_heatmap_cells_of_a_large_grid_never_overlap_each_other_or_the_tick_labels() -> None:
+    """10 x 20 cells: the cells' 14-point text ran into the next cells, and the grey boxes of
+    "not by 2035" cells covered the y tick labels (0.5 read "0.")."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    xs, ys = [5 + k for k in range(10)], [round(0.5 + 0.1 * k, 1) for k in range(20)]
+    rows = pd.DataFrame([{"metric": "gap_closed_months.r", "x": x, "y": y,
+                          "p50": math.nan if x + 3 * y < 12 else 12.0 * (x + y),
+                          "share_not_by_end": 1.0 if x + 3 * y < 12 else 0.25} for x in xs for y in ys])
+    fig, (ax,) = plotting.new_figure((11.0, 6.2), 1)
+    plotting.close_heatmap(rows, "r", x="x", y="y", start="2025-01", end="2035-01", ax=ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+
+    def extent(text: Text):  # the grey box, if the text has one
+        patch = text.get_bbox_patch()
+        return (patch or text).get_window_extent(renderer)
+
+    cells = [extent(t) for t in ax.texts]
+    ticks = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+    assert len(cells) == 200 and ticks
+    for k, a in enumerate(cells):
+        assert not any(a.overlaps(b) for b in cells[k + 1:]), k
+        assert not any(a.overlaps(b) for b in ticks), k

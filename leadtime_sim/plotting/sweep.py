@@ -246,11 +246,12 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
                                hatch="//", linewidth=0, zorder=0))
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
                       origin="lower", zorder=1)
+    size = _cell_fontsize(ax, texts[present], len(xv), len(yv))
     for (r, c), v in np.ndenumerate(grid):
         if not present[r, c]:
             continue
         shade = image.cmap(image.norm(v)) if np.isfinite(v) else (0.93, 0.93, 0.93)
-        ax.text(c, r, str(texts[r, c]), ha="center", va="center", fontsize=14, zorder=2,
+        ax.text(c, r, str(texts[r, c]), ha="center", va="center", fontsize=size, zorder=2,
                 color="black" if _light(shade) else "white",
                 bbox=None if np.isfinite(v) else {"facecolor": "#eeeeee", "edgecolor": "none"})
     ax.set_xticks(range(len(xv)), _thinned(xcat if xcat else [f"{v:.4g}" for v in xv]))
@@ -271,6 +272,23 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
         what = f"Median close date (hatched: {end_label(end)}): {label or requirement}"
     titled(ax, what, scenario)
     return ax
+
+
+CELL_FONT_POINTS = (5.0, 14.0)
+"""Smallest and largest size of a heatmap cell's text."""
+
+
+def _cell_fontsize(ax: Axes, texts: np.ndarray, columns: int, rows: int) -> float:
+    """Points for the cells' text: the largest (up to 14) at which the longest of ``texts``
+    fits its cell (about 0.62 em a character, 1.3 em a line; the colour bar takes about 15% of
+    the width), so that many cells never overflow onto each other and the tick labels."""
+    box = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())
+    width, height = 72 * 0.85 * box.width / max(1, columns), 72 * box.height / max(1, rows)
+    lines = [str(t).split("\n") for t in texts]
+    chars = max((len(line) for parts in lines for line in parts), default=1)
+    count = max((len(parts) for parts in lines), default=1)
+    low, high = CELL_FONT_POINTS
+    return float(np.clip(min(width / (0.62 * max(1, chars)), height / (1.3 * count)), low, high))
 
 
 def _light(rgba: Any) -> bool:

@@ -762,6 +762,18 @@ def test_dry_run_of_range_axes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_sobol_design_of_a_count_not_a_power_of_2_is_one_warning_line(tmp_path: Path) -> None:
+    """SciPy's UserWarning was printed as it came, with its source file and line."""
+    experiment = tmp_path / "e.toml"
+    experiment.write_text((DATA / "range_axes.toml").read_text().replace(
+        'model = "../../models/mmc_check.toml"', f'model = "{ROOT / "models" / "mmc_check.toml"}"').replace(
+        'sampling = "lhs"', 'sampling = "sobol"'))
+    result = sweep_process(str(experiment), "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (f"warning: {experiment}: samples: 3 is not a power of 2, which a Sobol design "
+                             'needs for its balance (take 4, or sampling = "lhs")\n')
+
+
 @pytest.mark.slow
 def test_cli_sweep_writes_the_store(tmp_path: Path) -> None:
     out = tmp_path / "cli"

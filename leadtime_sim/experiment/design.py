@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +93,9 @@ def unit_samples(method: str, count: int, dims: int, seed: int) -> np.ndarray:
 
     sampler = qmc.LatinHypercube(d=dims, seed=np.random.default_rng(seed)) if method == "lhs" \
         else qmc.Sobol(d=dims, scramble=True, seed=np.random.default_rng(seed))
-    return sampler.random(count)
+    with warnings.catch_warnings():  # a count not a power of 2: the plan says so, in one line
+        warnings.simplefilter("ignore", UserWarning)
+        return sampler.random(count)
 
 
 def design_size(experiment: Experiment) -> int:

@@ -114,6 +114,7 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
     scenario = _base_scenario(source, model_path, experiment, overrides, plugins)
     _check_metrics(source, experiment, scenario)
     _warn_targets(source, experiment, scenario)
+    _warn_samples(source, experiment)
     points = expand(experiment)
     patches, problems = point_patches(source, experiment, scenario, points, plugins, limits)
     if problems:
@@ -150,6 +151,15 @@ def _check_metrics(source: str, experiment: Experiment, scenario: Scenario) -> N
                 f"no {per} {subject!r} in the scenario (known: {known})")))
     if problems:
         raise InputError(problems)
+
+
+def _warn_samples(source: str, experiment: Experiment) -> None:
+    """A Sobol design of a count not a power of 2 is allowed, but loses its balance."""
+    count = experiment.samples
+    if experiment.sampling == "sobol" and any(a.sampled for a in experiment.design_axes) \
+            and count & (count - 1):
+        log.warning(f"{source}: samples: {count} is not a power of 2, which a Sobol design needs for "
+                    f"its balance (take {1 << (count - 1).bit_length()}, or sampling = \"lhs\")")
 
 
 def _warn_targets(source: str, experiment: Experiment, scenario: Scenario) -> None:

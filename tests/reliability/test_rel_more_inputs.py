@@ -117,8 +117,11 @@ def test_deep_nesting_is_one_line(tmp_path: Path) -> None:
     assert_clean_exit_2(invoke("run", MODELS / "single_line.toml", "--set", f"quote_dates={deep}",
                                "--out", tmp_path / "r"))
     exp = tmp_path / "e.toml"
-    exp.write_text(experiment(tmp_path).read_text().replace("[overrides]", f"[overrides]\nx = {deep}"))
-    assert_clean_exit_2(invoke("sweep", exp, "--out", tmp_path / "s"))
+    text = experiment(tmp_path).read_text()
+    assert 'overrides = { end = "2027-01" }' in text  # (the line the nesting goes into)
+    exp.write_text(text.replace('overrides = { end = "2027-01" }', f'overrides = {{ end = "2027-01", x = {deep} }}'))
+    (line,) = assert_clean_exit_2(invoke("sweep", exp, "--out", tmp_path / "s"))
+    assert "nested more than 32 deep" in line, line
 
 
 def test_the_end_of_the_calendar_is_one_line(tmp_path: Path) -> None:

@@ -599,6 +599,23 @@ def test_a_heatmap_cell_with_no_point_is_blank_not_hatched(store: Results, ax) -
     assert not_closed and hatched == not_closed
 
 
+def test_a_heatmap_title_speaks_of_hatching_only_when_a_cell_is_hatched(store: Results) -> None:
+    """The title said "(hatched: not by ...)" on heatmaps where every median is a date."""
+    import matplotlib.pyplot as plt
+
+    for closed in (False, True):
+        rows = store.stats.copy()
+        gap = rows["metric"] == f"gap_closed_months.{REQ}"
+        if closed:
+            rows.loc[gap, ["p10", "p50", "p90"]] = 30.0
+        plotting.close_heatmap(rows, REQ, x="lines added", y="decided", start=store.start, end=store.end,
+                               ax=(ax := plt.subplots()[1]))
+        hatched = any(getattr(p, "get_hatch", lambda: None)() for p in ax.patches)
+        assert hatched is not closed
+        assert ("hatched:" in ax.get_title(loc="left") + ax.get_title()) is hatched, ax.get_title(loc="left")
+        plt.close(ax.figure)
+
+
 def test_heatmap_cells_of_a_large_grid_never_overlap_each_other_or_the_tick_labels() -> None:
     """10 x 20 cells: the cells' 14-point text ran into the next cells, and the grey boxes of
     "not by 2035" cells covered the y tick labels (0.5 read "0.")."""

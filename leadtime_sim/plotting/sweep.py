@@ -269,7 +269,9 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
             bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
             bar.set_label("median close date")
             date_axis("y", bar.ax, (vmax - vmin) / 365.25)
-        what = f"Median close date (hatched: {end_label(end)}): {label or requirement}"
+        hatched = bool((present & ~np.isfinite(grid)).any())
+        what = (f"Median close date (hatched: {end_label(end)}): " if hatched else "Median close date: ") \
+            + (label or requirement)
     titled(ax, what, scenario)
     return ax
 

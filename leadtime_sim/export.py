@@ -2,6 +2,8 @@
 
 A sweep store gives the sheets ``summary`` (the experiment, its status and each
 requirement's answer in words), ``points`` (``points.csv``) and ``runs`` (the runs table);
+an optimize store's summary gives its answer instead, and a ``candidates`` sheet its
+verdict on each design; a sensitivity store adds ``sensitivity`` (``sensitivity.csv``);
 a run's output gives ``summary`` (``summary.json``, flattened), ``series`` and ``orders``.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.optimize import answer_text
 from leadtime_sim.io import atomic_write
 from leadtime_sim.report import headlines
 from leadtime_sim.results import load_results
@@ -41,10 +44,19 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
                  ("status", results.provenance.status), ("seed", results.provenance.seed),
                  ("replications per point", results.provenance.replications),
                  ("design points", len(results.points))]
-        facts += [(f"answer: {h.requirement}", h.text) for h in headlines(results)]
+        answer = _optimize_answer(folder)
+        if answer is None:
+            facts += [(f"answer: {h.requirement}", h.text) for h in headlines(results)]
+        else:  # (the sweep's headline, the earliest median close, is not the question asked)
+            facts += [("answer", line) for line in answer_text(answer).splitlines()
+                      if not line.startswith("  ")]
         runs = pd.read_parquet(folder / "runs.parquet")
         sheets = {"summary": pd.DataFrame(facts, columns=["item", "value"]), "points": results.stats,
                   "runs": runs}
+        if answer is not None:
+            sheets["candidates"] = _candidates(answer)
+        if (folder / "sensitivity.csv").is_file():
+            sheets["sensitivity"] = pd.read_csv(folder / "sensitivity.csv")
     else:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         sheets = {"summary": pd.DataFrame(_flat(summary), columns=["item", "value"]),
@@ -55,6 +67,30 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
             raise InputError([f"{folder}: the {name} table has {len(frame):,} rows, more than a worksheet "
                               f"holds ({EXCEL_ROWS - 1:,}); use its CSV or Parquet file instead"])
     return sheets
+
+
+def _optimize_answer(folder: Path) -> dict[str, Any] | None:
+    """``optimize.json`` of an optimize store (None for other stores)."""
+    path = folder / "optimize.json"
+    if not path.is_file():
+        return None
+    try:
+        answer: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError([f"{path}: cannot be read ({exc})"]) from None
+    return answer
+
+
+def _candidates(answer: dict[str, Any]) -> pd.DataFrame:
+    """One row per design ``optimize`` judged: its values, capex, estimate and verdict."""
+    rows = []
+    for c in answer["candidates"]:
+        low, high = c["p_closed_ci"] or (None, None)
+        rows.append({"point_id": c["point_id"], **c["values"], "capex_musd": c["capex_musd"],
+                     "p_closed": c["p_closed"], "p_closed_low": low, "p_closed_high": high,
+                     "replications": c["replications"], "median_close": c["median_close"],
+                     "verdict": c["verdict"]})
+    return pd.DataFrame(rows)
 
 
 def export_excel(directory: str | Path, path: str | Path | None = None) -> Path:

@@ -180,6 +180,28 @@ def test_the_report_of_an_optimize_output_leads_with_the_answer(experiment: Path
 
 
 @pytest.mark.slow
+def test_the_workbook_of_an_optimize_output_gives_its_answer_and_verdicts(experiment: Path,
+                                                                          tmp_path: Path) -> None:
+    """Its summary sheet said the sweep's headline (the earliest median close of the designs
+    run), not the answer to the question asked, and had no verdicts."""
+    import pandas as pd
+
+    out = tmp_path / "opt"
+    done = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
+                                     "--workers", "1", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert CliRunner().invoke(main, ["export", str(out)]).exit_code == 0
+    sheets = pd.read_excel(out / "results.xlsx", sheet_name=None)
+    assert list(sheets) == ["summary", "points", "runs", "candidates"]
+    answers = sheets["summary"].loc[sheets["summary"]["item"] == "answer", "value"].tolist()
+    assert answers[0].startswith("Cheapest design with P(a_p closed by 2027-01) >= 0.9: lines added = 2")
+    answer = json.loads((out / "optimize.json").read_text())
+    candidates = sheets["candidates"]
+    assert len(candidates) == len(answer["candidates"])
+    assert candidates["verdict"].tolist() == [c["verdict"] for c in answer["candidates"]]
+
+
+@pytest.mark.slow
 def test_a_ctrl_c_leaves_every_finished_run_in_the_store(experiment: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A KeyboardInterrupt after 24 runs: the store says "interrupted" and holds those 24;

@@ -616,6 +616,29 @@ def test_a_heatmap_title_speaks_of_hatching_only_when_a_cell_is_hatched(store: R
         plt.close(ax.figure)
 
 
+def test_a_gap_close_chart_of_many_groups_keeps_them_apart_in_order_and_its_labels_never_overlap() -> None:
+    """10 x values and 12 groups (5 ... 16 lines): the palette of 8 repeated (two groups in
+    one colour), the groups came in text order (10 before 5), and a "not by 2035" label per
+    x ran into the next ones."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rows = pd.DataFrame([{"metric": "gap_closed_months.r", "x": x, "g": g,
+                          "p10": math.nan if x < 4 else 10.0 * g, "p50": math.nan if x < 4 else 12.0 * g,
+                          "p90": math.nan, "share_not_by_end": 1.0 if x < 4 else 0.3}
+                         for x in range(10) for g in range(5, 17)])
+    fig, (ax,) = plotting.new_figure((11.0, 6.2), 1)
+    plotting.gap_close_chart(rows, "r", x="x", group="g", start="2025-01", end="2035-01", ax=ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [line.get_label() for line in lines] == [str(g) for g in range(5, 17)]
+    assert len({line.get_color() for line in lines}) == 12
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in ax.texts]
+    assert all(not a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    plt.close(fig)
+
+
 def test_heatmap_cells_of_a_large_grid_never_overlap_each_other_or_the_tick_labels() -> None:
     """10 x 20 cells: the cells' 14-point text ran into the next cells, and the grey boxes of
     "not by 2035" cells covered the y tick labels (0.5 read "0.")."""

@@ -20,7 +20,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgba
+from matplotlib.colors import to_hex, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.legend_handler import HandlerBase
@@ -117,6 +117,15 @@ def default_axes(ax: Axes | None) -> Axes:
 
 def colour(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def group_colours(count: int) -> list[str]:
+    """A colour per group: Okabe & Ito's for up to eight; for more (where the palette would
+    repeat and two groups read as one) steps of a sequential map, in the groups' order."""
+    if count <= len(OKABE_ITO):
+        return list(OKABE_ITO[:max(count, 1)])
+    cmap = mpl.colormaps["viridis"]
+    return [to_hex(cmap(k / (count - 1) * 0.92)) for k in range(count)]
 
 
 def to_datetime(start: str, months: float) -> dt.datetime:

@@ -22,11 +22,11 @@ from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.plotting.style import (
     GREY,
     HEAT,
-    colour,
     date_axis,
     date_numbers,
     default_axes,
     end_label,
+    group_colours,
     legend_outside,
     titled,
 )
@@ -70,7 +70,13 @@ def groups(rows: pd.DataFrame, group: str | None) -> Iterator[tuple[int, str, pd
     if group is None:
         yield 0, "", rows
         return
-    for i, value in enumerate(sorted(rows[group].unique(), key=str)):
+    values = list(rows[group].unique())
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    if numbers.notna().all():  # numbers in their order (as text, 10 came before 5)
+        values = [v for _, v in sorted(zip(numbers.tolist(), values, strict=True), key=lambda p: p[0])]
+    else:
+        values.sort(key=str)
+    for i, value in enumerate(values):
         yield i, str(value), rows[rows[group] == value]
 
 
@@ -114,6 +120,7 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     xs, categories = x_positions(rows[x])
     horizon = date_numbers(start, [months_between(start, end)])[0]
     count = rows[group].nunique() if group else 1
+    palette = group_colours(count)
     late: set[float] = set()
     unclosed: dict[float, list[float]] = {}
     """x -> the shares of runs not closed by the end, of the medians there that are dates."""
@@ -129,7 +136,7 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
             name = f"{name} (the same as {seen[key]})"
         else:
             seen.setdefault(key, name)
-        c = colour(i)
+        c = palette[i]
         has = np.isfinite(p10)
         ax.vlines(px[has], p10[has], np.where(np.isfinite(p90), p90, horizon)[has], colors=c,
                   linewidth=7, alpha=0.3)
@@ -144,13 +151,20 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
             ax.plot(px[gone], np.full(gone.sum(), horizon), linestyle="none", marker="^",
                     markersize=12, color=c, markeredgecolor="black", clip_on=False)
         late.update(xs[order][gone])
-    for value in sorted(late):
-        ax.annotate(end_label(end), (value, horizon), xytext=(0, 11), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=11)
-    for value, shares in sorted(unclosed.items()):
-        text = f"{shares[0]:.0%}" if len(set(shares)) == 1 else " / ".join(f"{v:.0%}" for v in shares)
-        ax.annotate(f"{text} {end_label(end)}", (value, horizon), xytext=(0, 4), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=10, color=GREY)
+    if _labels_fit(ax, xs, sorted(late), [end_label(end)] * len(late), 11):  # (else the legend says it)
+        for value in sorted(late):
+            ax.annotate(end_label(end), (value, horizon), xytext=(0, 11), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=11)
+    shares_at = {value: f"{shares[0]:.0%}" if len(set(shares)) == 1 else
+                 " / ".join(f"{v:.0%}" for v in shares) for value, shares in sorted(unclosed.items())}
+    if _labels_fit(ax, xs, list(shares_at), [f"{t} {end_label(end)}" for t in shares_at.values()], 10):
+        for value, text in shares_at.items():
+            ax.annotate(f"{text} {end_label(end)}", (value, horizon), xytext=(0, 4),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=10, color=GREY)
+    elif shares_at:
+        ax.annotate(f"some medians have runs {end_label(end)} (points.csv: share_not_by_end)",
+                    (0.01, horizon), xycoords=("axes fraction", "data"), xytext=(0, 4),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=10, color=GREY)
     for k, date in enumerate([target] if isinstance(target, str) else target or []):
         ax.axhline(date_numbers(start, [months_between(start, date)])[0], color="black",
                    linestyle=("--", "-.", ":")[k % 3], linewidth=1.2, label=f"target {date}")
@@ -173,6 +187,18 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     return ax
 
 
+def _labels_fit(ax: Axes, xs: np.ndarray, at: Sequence[float], texts: Sequence[str], points: float) -> bool:
+    """Whether labels centred at the x values ``at`` stay apart (about 0.6 em a character) on
+    the axes' width, the x range being that of ``xs`` with its margins."""
+    if len(at) < 2:
+        return True
+    width = ax.get_window_extent().width * 72 / ax.figure.dpi
+    span = (float(np.nanmax(xs)) - float(np.nanmin(xs))) * 1.16 or 1.0
+    gaps = np.diff(np.asarray(at, dtype=float)) / span * width
+    halves = np.array([0.3 * points * len(t) for t in texts])
+    return bool((gaps >= halves[:-1] + halves[1:] + 2).all())
+
+
 def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target: str,
                       group: str | None = None, scenario: str = "", label: str | None = None,
                       xlabel: str | None = None, tick_labels: Mapping[float, str] | None = None,
@@ -186,6 +212,7 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
         raise ValueError(f"no target {target!r} in the points table")
     xs, categories = x_positions(rows[x])
     count = rows[group].nunique() if group else 1
+    palette = group_colours(count)
     for i, name, part in groups(rows, group):
         idx = part.index.to_numpy()
         order = idx[np.argsort(xs[idx], kind="stable")]
@@ -193,7 +220,7 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
         low = rows.loc[order, f"{column}_low"].to_numpy(dtype=float)
         high = rows.loc[order, f"{column}_high"].to_numpy(dtype=float)
         spread = [np.clip(p - low, 0, None), np.clip(high - p, 0, None)]  # rounding: never < 0
-        ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=spread, color=colour(i),
+        ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=spread, color=palette[i],
                     marker="o", markersize=7, linewidth=2 if connect else 0, capsize=5,
                     label=name or "P(closed)")
     ax.set_ylim(-0.03, 1.03)

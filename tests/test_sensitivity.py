@@ -12,7 +12,16 @@ import pytest
 from click.testing import CliRunner
 
 from leadtime_sim.cli import main
-from leadtime_sim.experiment.sensitivity import SOBOL_COLUMNS, outputs
+from leadtime_sim.experiment.sensitivity import (
+    SOBOL_COLUMNS,
+    Study,
+    morris_notes,
+    outputs,
+    problem_of,
+    sample,
+)
+from leadtime_sim.experiment.sensitivity import analyse as analyse_indices
+from leadtime_sim.experiment.spec import Axis
 
 # One line, constant takt T, 60 units ordered at start, flow 2: the gap closes at month
 # 60 T + 2 exactly; the unit cost changes nothing (the file says why).
@@ -227,3 +236,65 @@ def test_equal_point_means_that_are_not_round_numbers_have_no_noise_share() -> N
                          "status": "ok", "gap_closed_months.r": np.tile([value, value + 1.0], 70)})
     means, noise = outputs(runs, "gap_closed_months.r", 70, 240.0, "2025-01")
     assert float(np.var(means)) != 0.0 and noise is None
+
+
+INTEGER = """
+name = "known answer, an integer input"
+model = "model.toml"
+replications = 1
+seed = 5
+[[axes]]
+path = "factories.f.flow_months"
+label = "flow"
+range = RANGE
+integer = true
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+"""
+
+
+@pytest.mark.parametrize(("low", "high"), [(1, 3), (0, 1), (0, 5)])
+def test_morris_effect_of_an_integer_input_is_over_the_step_it_made(tmp_path: Path, low: int,
+                                                                     high: int) -> None:
+    """The close month is 60 T + flow: slope 1 in the flow, so mu* = 1 x its range. Morris's
+    levels round (over [1, 3]: 1, 2, 2, 3), so a step moves the flow by 1, not by the 2/3 of
+    the range SALib divides by (it gave 1.5 for [1, 3], 1.5 for [0, 1], 4.5 for [0, 5]); the
+    takt, not rounded, keeps SALib's own figures, bit for bit."""
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "int.toml").write_text(INTEGER.replace("RANGE", f"[{low}, {high}]"))
+    table, summary = analyse(tmp_path / "int.toml", "--method", "morris", "--samples", "6")
+    flow = table[table["input"] == "flow"].iloc[0]
+    assert flow.mu_star == pytest.approx(high - low, rel=1e-12) and flow.mu == pytest.approx(high - low)
+    assert flow.sigma == pytest.approx(0, abs=1e-9) and flow.mu_star_lo == pytest.approx(high - low)
+    assert summary["notes"] == []
+    takt = table[table["input"] == "takt"].iloc[0]
+    assert takt.mu_star == pytest.approx(60, rel=1e-9)
+
+
+def test_morris_on_a_rounded_input_is_salib_for_the_others_and_drops_steps_that_did_not_move() -> None:
+    """Continuous inputs get SALib's analysis unchanged (the same bits, intervals included);
+    an integer input over [0.6, 1.6] rounds its levels to 1, 1, 1, 2 (some steps leave it at
+    1: no effect to measure, dropped), over [0.6, 1.4] to 1 throughout (nothing left: NaN,
+    and a note says why)."""
+    from SALib.analyze import morris
+
+    axes = [Axis(path="a", range=[0.0, 4.0]), Axis(path="n", range=[0.6, 1.6], integer=True),
+            Axis(path="m", range=[0.6, 1.4], integer=True), Axis(path="b", range=[-1.0, 1.0])]
+    study = Study("morris", 20)
+    matrix = sample(axes, study, 3)
+    rounded = np.round(matrix[:, 1])
+    y = matrix[:, 0] ** 2 + 3.0 * rounded + matrix[:, 0] * matrix[:, 3]
+    table = analyse_indices(axes, study, matrix, y, "y", 3)
+    salib = morris.analyze(problem_of(axes), matrix, y, num_levels=4, seed=3)
+    for j in (0, 3):
+        row = table.iloc[j]
+        assert (row.mu, row.mu_star, row.sigma) == (salib["mu"][j], salib["mu_star"][j], salib["sigma"][j])
+        assert row.mu_star_hi == salib["mu_star"][j] + salib["mu_star_conf"][j]
+    n = table.iloc[1]
+    assert n.mu_star == pytest.approx(3.0 * 1.0) and n.sigma == pytest.approx(0, abs=1e-12)
+    assert np.isnan(table.iloc[2].mu_star)
+    notes = morris_notes(axes, study, matrix)
+    assert any(note.startswith("n: ") and "did not move it" in note for note in notes)
+    assert any(note.startswith("m: no step") for note in notes)

@@ -10,7 +10,11 @@ levels onto the middles of equally likely bins (levels 0, 1/3, 2/3, 1 are the qu
 stay at the baseline's values, and every point runs the experiment's
 replications under common random numbers, into a results store like a sweep's (resumable,
 any executor, the same bits for a seed). A point's output is the mean over its
-replications; the indices come with bootstrap confidence intervals.
+replications; the indices come with bootstrap confidence intervals. A Morris step of a
+rounded range axis (integers, dates by month) need not move it by the design's step (over
+[1, 3] the levels 1, 5/3, 7/3, 3 run as 1, 2, 2, 3): its elementary effects are the output
+change over the change the runs actually made, in units of the range (as SALib's are for
+the other inputs), and steps that left it where it was are dropped.
 
 Metrics are run metrics (``gap_closed_months.<requirement>``, ``quoted_lead_time_months.
 <product>``, ``max_gap_units.<requirement>``, ``capex_musd``, ...). "Not by end" is handled
@@ -28,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.errors import InputError
@@ -41,6 +46,8 @@ Method = Literal["sobol", "morris"]
 SOBOL_COLUMNS = ["input", "metric", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"]
 MORRIS_COLUMNS = ["input", "metric", "mu", "mu_star", "mu_star_lo", "mu_star_hi", "sigma"]
 MORRIS_LEVELS = 4
+MORRIS_RESAMPLES = 100
+"""Bootstrap resamples of mu* (SALib's default, which it uses for the other inputs)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,61 @@ def _value(axis: Axis, x: float, method: Method) -> Any:
     if isinstance(low, str):
         return date_at(str(low), round(x))
     return round(x) if axis.integer else float(x)
+
+
+def _rounded(axis: Axis) -> bool:
+    """A range axis whose runs take rounded values (``_value``: integers, dates by month), so
+    a Morris step may move it by more or less than the design's step, or not at all."""
+    return axis.distribution is None and axis.range is not None and (
+        axis.integer or isinstance(axis.range[0], str))
+
+
+def _morris_steps(axes: list[Axis], matrix: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input ``j``'s step in each Morris trajectory: (the index of the row after it, how far it
+    moved the value the runs took, in the input's units)."""
+    size = len(axes) + 1  # points per trajectory; each step moves one input
+    x = matrix[:, j].reshape(-1, size)
+    ran = np.round(x) if _rounded(axes[j]) else x  # as _value rounds (half to even, as round())
+    trajectory, step = np.nonzero(np.diff(x, axis=1))
+    return trajectory * size + step + 1, np.diff(ran, axis=1)[trajectory, step]
+
+
+def _morris_rounded(axes: list[Axis], matrix: np.ndarray, y: np.ndarray, j: int,
+                    rng: np.random.Generator) -> dict[str, float]:
+    """SALib's statistics of a rounded input's elementary effects, each the output change over
+    the input change the runs made in units of its range; steps it did not move are dropped
+    (NaN when none is left)."""
+    after, moved = _morris_steps(axes, matrix, j)
+    low, high = _bounds(axes[j])
+    keep = moved != 0
+    effects = (y[after] - y[after - 1])[keep] * (high - low) / moved[keep]
+    if not effects.size:
+        return dict.fromkeys(("mu", "mu_star", "sigma", "mu_star_conf"), float("nan"))
+    draws = rng.integers(effects.size, size=(MORRIS_RESAMPLES, effects.size))
+    resampled = np.abs(effects[draws]).mean(axis=1)
+    return {"mu": float(np.mean(effects)), "mu_star": float(np.mean(np.abs(effects))),
+            "sigma": float(np.std(effects, ddof=1)) if effects.size > 1 else float("nan"),
+            "mu_star_conf": float(norm.ppf(0.5 + 0.95 / 2) * resampled.std(ddof=1))}
+
+
+def morris_notes(axes: list[Axis], study: Study, matrix: np.ndarray) -> list[str]:
+    """What ``sensitivity.json`` says of rounded inputs whose Morris steps did not all move
+    them (steps dropped, or none left: no effect estimated)."""
+    if study.method != "morris":
+        return []
+    notes = []
+    for j, axis in enumerate(axes):
+        if not _rounded(axis):
+            continue
+        _, moved = _morris_steps(axes, matrix, j)
+        still = int(np.count_nonzero(moved == 0))
+        if still == moved.size:
+            notes.append(f"{axis.name}: no step of the design moved it (range {axis.range} rounded to "
+                         "whole units): its effects are not estimated")
+        elif still:
+            notes.append(f"{axis.name}: {still} of {moved.size} steps did not move it (rounded to whole "
+                         "units) and are left out of its effects")
+    return notes
 
 
 def problem_of(axes: list[Axis]) -> dict[str, Any]:
@@ -230,6 +292,11 @@ def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, m
         from SALib.analyze import morris
 
         result = morris.analyze(problem, matrix, y, num_levels=MORRIS_LEVELS, seed=seed)
+    if study.method == "morris" and any(map(_rounded, axes)):
+        result = {k: np.array(result[k], dtype=float) for k in ("mu", "mu_star", "sigma", "mu_star_conf")}
+        for j in (j for j, axis in enumerate(axes) if _rounded(axis)):
+            for key, value in _morris_rounded(axes, matrix, y, j, np.random.default_rng([seed, j])).items():
+                result[key][j] = value
     if study.method == "sobol":
         return pd.DataFrame({"input": names, "metric": metric,
                              "S1": result["S1"], "S1_lo": result["S1"] - result["S1_conf"],
@@ -260,7 +327,7 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
     summary = {"method": study.method, "samples": study.samples, "points": len(matrix),
                "replications": plan.experiment.replications,
                "inputs": [_input_record(a) for a in axes],
-               "metrics": metrics}
+               "metrics": metrics, "notes": morris_notes(axes, study, matrix)}
     return pd.concat(tables, ignore_index=True), summary
 
 
@@ -275,6 +342,7 @@ def _input_record(axis: Axis) -> dict[str, Any]:
 def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
     """The indices in words, the most influential input first, per metric."""
     lines = [f"{summary['method']}: {summary['points']} points x {summary['replications']} replications"]
+    lines += [f"note: {note}" for note in summary.get("notes", [])]
     key = "ST" if summary["method"] == "sobol" else "mu_star"
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False)
@@ -286,6 +354,8 @@ def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
             if summary["method"] == "sobol":
                 lines.append(f"  {row.input}: S1 = {row.S1:.2f} [{row.S1_lo:.2f}, {row.S1_hi:.2f}], "
                              f"ST = {row.ST:.2f} [{row.ST_lo:.2f}, {row.ST_hi:.2f}]")
+            elif np.isnan(row.mu_star):
+                lines.append(f"  {row.input}: not estimated (no step of the design moved it)")
             else:
                 lines.append(f"  {row.input}: mu* = {row.mu_star:.3g} [{row.mu_star_lo:.3g}, "
                              f"{row.mu_star_hi:.3g}], sigma = {row.sigma:.3g}")

@@ -18,7 +18,7 @@ HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs
        "input: from its 1/8 to its 7/8 quantile), sigma its "
        "spread (interactions, non-linearity). Intervals: 95% bootstrap. The noise share is the "
        "part of the variance of the point means that is simulation noise (the replications' "
-       "own variance at a point, over their number), not input.")
+       "own variance at a point, over their number), not input; it needs two replications or more.")
 
 
 def sensitivity_section(directory: Path) -> str:
@@ -35,7 +35,8 @@ def sensitivity_section(directory: Path) -> str:
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False).drop(columns="metric")
         censored = f"; not by end: {info['not_by_end']}" if info["not_by_end"] else ""
-        noise = ("No input moves it: every point gives the same mean" if info["noise_share"] is None
+        noise = (f"Simulation noise: {info['noise_share_note']}" if info.get("noise_share_note")
+                 else "No input moves it: every point gives the same mean" if info["noise_share"] is None
                  else f"Simulation noise: {info['noise_share']:.0%} of the variance")
         parts.append(f"<h3>{html.escape(metric)}</h3><p>{noise}{html.escape(censored)}.</p>")
         parts.append(rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True))

@@ -68,7 +68,9 @@ def test_sobol_finds_the_input_that_matters_and_the_inert_one(experiment: Path) 
     assert takt.S1_lo <= 1.0 <= takt.S1_hi and takt.ST_lo <= 1.0 <= takt.ST_hi
     assert takt.S1 > 0.8 and takt.ST > 0.8
     assert cost.S1 == 0 and cost.ST == 0
-    assert summary["points"] == 64 * (2 + 2) and summary["metrics"]["gap_closed_months.a_p"]["noise_share"] == 0
+    assert summary["points"] == 64 * (2 + 2)
+    info = summary["metrics"]["gap_closed_months.a_p"]  # one replication per point: no noise to measure
+    assert info["noise_share"] is None and info["noise_share_note"] == "not estimated (one replication per point)"
 
 
 def test_morris_effect_is_the_slope_by_hand(experiment: Path) -> None:
@@ -89,13 +91,37 @@ def test_p_closed_is_a_share_of_replications(experiment: Path) -> None:
     assert table.set_index("input").loc["takt", "ST"] > 0.5
 
 
+def test_the_noise_share_needs_two_replications() -> None:
+    """One replication per point has no replications' variance: the share is not estimated
+    (it read 0%, "no noise"); two that agree at every point are a deterministic model: 0."""
+    once = pd.DataFrame({"point_id": [0, 1], "replication": [0, 0], "status": "ok",
+                         "gap_closed_months.r": [10.0, 20.0]})
+    means, noise, note = outputs(once, "gap_closed_months.r", 2, 22.0, "2025-01")
+    assert list(means) == [10, 20] and noise is None and note == "not estimated (one replication per point)"
+    twice = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "status": "ok",
+                          "gap_closed_months.r": [10.0, 10.0, 20.0, 20.0]})
+    assert outputs(twice, "gap_closed_months.r", 2, 22.0, "2025-01")[1:] == (0.0, None)
+
+
+def test_one_replication_per_point_says_the_noise_is_not_estimated(experiment: Path) -> None:
+    """The printed line and --json (null, and why), not "noise 0% of the variance"."""
+    args = ["sensitivity", str(experiment), "--method", "morris", "--samples", "4", "--executor", "serial",
+            "--out", str(experiment.parent / "out")]
+    printed = CliRunner().invoke(main, args)
+    assert printed.exit_code == 0, printed.output
+    assert "gap_closed_months.a_p (noise not estimated (one replication per point)):" in printed.output
+    as_json = CliRunner().invoke(main, [*args, "--resume", "--json"])
+    info = json.loads(as_json.stdout)["metrics"]["gap_closed_months.a_p"]
+    assert info["noise_share"] is None and info["noise_share_note"] == "not estimated (one replication per point)"
+
+
 def test_the_noise_share_by_hand() -> None:
     """Two points, two replications each: (10, 12) and (20, 22). Point means 11 and 21
     (variance 50); within-point variance 2, over 2 replications: 1; noise share 1/50."""
     runs = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "status": "ok",
                          "gap_closed_months.r": [10.0, 12.0, 20.0, np.nan]})
-    means, noise = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
-    assert list(means) == [11, 21]  # the run not closed by the end is censored at the horizon (22)
+    means, noise, note = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
+    assert list(means) == [11, 21] and note is None  # the run not closed by the end is censored at the horizon (22)
     assert noise == pytest.approx(1 / 50)
 
 
@@ -161,15 +187,20 @@ def test_resume_reuses_the_store_and_another_design_is_refused(experiment: Path)
 
 
 @pytest.mark.slow
-def test_the_report_has_a_sensitivity_section(experiment: Path) -> None:
-    analyse(experiment, "--samples", "8")
+@pytest.mark.parametrize(("replications", "noise"), [
+    ("1", "Simulation noise: not estimated (one replication per point)"),
+    ("2", "Simulation noise: 0% of the variance")])  # a deterministic model, run twice
+def test_the_report_has_a_sensitivity_section(experiment: Path, replications: str, noise: str) -> None:
+    """The experiment runs once per point: there is no noise share to give (it read 0%); with
+    two replications the model's determinism shows as 0%."""
+    analyse(experiment, "--samples", "8", "--replications", replications)
     out = experiment.parent / "out"
     assert (out / "charts" / "sensitivity-gap_closed_months.a_p.png").read_bytes().startswith(b"\x89PNG")
     result = CliRunner().invoke(main, ["report", str(out)])
     assert result.exit_code == 0, result.output
     text = (out / "report.html").read_text(encoding="utf-8")
     section = text[text.index("<h2>Sensitivity</h2>"):]  # (a collapsible section of its own)
-    assert "Simulation noise: 0% of the variance" in section and "takt" in section
+    assert noise in section and "takt" in section
     assert "data:image/png;base64," in section
 
 
@@ -178,8 +209,8 @@ def test_a_metric_no_input_moves_has_no_noise_share() -> None:
     there is no variance between points to split (not "all noise")."""
     runs = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "status": "ok",
                          "gap_closed_months.r": [10.0, 12.0, 10.0, 12.0]})
-    means, noise = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
-    assert list(means) == [11, 11] and noise is None
+    means, noise, note = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
+    assert list(means) == [11, 11] and noise is None and note is None
 
 
 UNCERTAIN = """
@@ -234,7 +265,7 @@ def test_equal_point_means_that_are_not_round_numbers_have_no_noise_share() -> N
     value = 412.3 / 3
     runs = pd.DataFrame({"point_id": np.repeat(np.arange(70), 2), "replication": np.tile([0, 1], 70),
                          "status": "ok", "gap_closed_months.r": np.tile([value, value + 1.0], 70)})
-    means, noise = outputs(runs, "gap_closed_months.r", 70, 240.0, "2025-01")
+    means, noise, _ = outputs(runs, "gap_closed_months.r", 70, 240.0, "2025-01")
     assert float(np.var(means)) != 0.0 and noise is None
 
 

@@ -85,7 +85,8 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
               for k, r in plan.scenario.requirements.items()}
     for metric, info in summary["metrics"].items():
         draw = partial(sensitivity_chart, table[table["metric"] == metric], metric,
-                       noise_share=info["noise_share"], scenario=plan.scenario.name, label=labels.get(metric))
+                       noise_share=info["noise_share"], noise_note=info["noise_share_note"],
+                       scenario=plan.scenario.name, label=labels.get(metric))
         name = safe_name(metric.replace("@", "-").replace(":", "-"), "metric")
         chart = render(Job(name, 1, on_axes(draw)))
         atomic_write(out / "charts" / f"sensitivity-{name}.png", bytes_writer(chart))

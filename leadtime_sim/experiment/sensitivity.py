@@ -21,7 +21,8 @@ Metrics are run metrics (``gap_closed_months.<requirement>``, ``quoted_lead_time
 explicitly: a month metric with no value is censored at the horizon (counted as closing at
 the end), and ``p_closed.<requirement>@YYYY-MM`` is the share of replications closed by a
 date. ``noise_share`` says how much of the variance of the point means is simulation noise
-(the replications' own variance at a point, over the replications) rather than input.
+(the replications' own variance at a point, over the replications) rather than input; with
+one replication per point it cannot be told (``noise_share_note`` says so).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ Method = Literal["sobol", "morris"]
 SOBOL_COLUMNS = ["input", "metric", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"]
 MORRIS_COLUMNS = ["input", "metric", "mu", "mu_star", "mu_star_lo", "mu_star_hi", "sigma"]
 MORRIS_LEVELS = 4
+NOISE_NOT_ESTIMATED = "not estimated (one replication per point)"
+"""The noise share with no point run twice: no replications' variance to measure it by."""
 MORRIS_RESAMPLES = 100
 """Bootstrap resamples of mu* (SALib's default, which it uses for the other inputs)."""
 
@@ -244,9 +247,10 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
 
 
 def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
-            start: str) -> tuple[np.ndarray, float | None]:
-    """(the metric per point: the mean over its ok replications, the noise share; None when
-    the point means do not vary at all)."""
+            start: str) -> tuple[np.ndarray, float | None, str | None]:
+    """(the metric per point: the mean over its ok replications, the noise share, why there
+    is none). No share when the point means do not vary at all (no note: no input moves it)
+    or no point has two ok replications (``NOISE_NOT_ESTIMATED``)."""
     ok = runs[runs["status"] == "ok"]
     if metric.startswith("p_closed."):
         requirement, _, date = metric.removeprefix("p_closed.").partition("@")
@@ -266,13 +270,15 @@ def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
     means = grouped.mean().reindex(range(points)).to_numpy()
     if np.isnan(means).any():
         raise InputError([f"{metric}: some points have no successful run"])
-    within = float(np.nanmean(grouped.var(ddof=1).to_numpy())) if grouped.size().min() > 1 else 0.0
-    reps = float(grouped.size().mean())
     # (np.ptp, not the variance: the variance of equal floats can come out at 1e-28)
     total = float(np.var(means, ddof=1)) if points > 1 and np.ptp(means) > 0 else 0.0
     if total == 0:  # every point gives the same mean: no input moves it, nothing to split
-        return means, None
-    return means, min(1.0, within / reps / total)
+        return means, None, None
+    if grouped.size().max() < 2:  # no replications' variance: 0 would claim no noise
+        return means, None, NOISE_NOT_ESTIMATED
+    within = float(np.nanmean(grouped.var(ddof=1).to_numpy()))  # (points run once: NaN, left out)
+    reps = float(grouped.size().mean())
+    return means, min(1.0, within / reps / total), None
 
 
 def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, metric: str,
@@ -318,10 +324,11 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
     horizon = months_between(scenario.start, scenario.end)
     tables, metrics = [], {}
     for metric in study.metrics:
-        y, noise = outputs(runs, metric, len(matrix), horizon, scenario.start)
+        y, noise, noise_note = outputs(runs, metric, len(matrix), horizon, scenario.start)
         tables.append(analyse(axes, study, matrix, y, metric, plan.experiment.seed))
         censored = not metric.startswith("p_closed.") and metric in runs and bool(runs[metric].isna().any())
-        metrics[metric] = {"noise_share": noise, "mean": float(np.mean(y)), "sd": float(np.std(y, ddof=1)),
+        metrics[metric] = {"noise_share": noise, "noise_share_note": noise_note,
+                           "mean": float(np.mean(y)), "sd": float(np.std(y, ddof=1)),
                            "not_by_end": ("censored at the horizon "
                                           f"({scenario.end}, {horizon:g} months)") if censored else None}
     summary = {"method": study.method, "samples": study.samples, "points": len(matrix),
@@ -346,7 +353,8 @@ def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
     key = "ST" if summary["method"] == "sobol" else "mu_star"
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False)
-        noise = ("no input moves it" if info["noise_share"] is None
+        noise = (f"noise {info['noise_share_note']}" if info.get("noise_share_note")
+                 else "no input moves it" if info["noise_share"] is None
                  else f"noise {info['noise_share']:.0%} of the variance")
         censored = f"; not by end {info['not_by_end']}" if info["not_by_end"] else ""
         lines.append(f"{metric} ({noise}{censored}):")

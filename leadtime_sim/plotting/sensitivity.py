@@ -13,9 +13,11 @@ from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outsi
 
 
 def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | None = None,
-                      scenario: str = "", label: str | None = None, ax: Axes | None = None) -> Axes:
+                      noise_note: str | None = None, scenario: str = "", label: str | None = None,
+                      ax: Axes | None = None) -> Axes:
     """Sobol: total (ST) and first-order (S1) indices as paired bars with bootstrap 95%
-    intervals; Morris: mu* bars with intervals and sigma as diamonds."""
+    intervals; Morris: mu* bars with intervals and sigma as diamonds. ``noise_note``: why
+    there is no noise share when there is a reason other than no input moving it."""
     ax = default_axes(ax)
     sobol = "ST" in rows.columns
     key = "ST" if sobol else "mu_star"
@@ -37,7 +39,8 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
         ax.plot(rows["sigma"], y, linestyle="none", marker="D", color=colour(1), label="sigma (interaction)")
         ax.set_xlabel("elementary effect over the input's range (metric's units)")
     ax.set_yticks(y, rows["input"])
-    noise = ("no input moves it" if noise_share is None
+    noise = (f"simulation noise: {noise_note}" if noise_note
+             else "no input moves it" if noise_share is None
              else f"simulation noise: {noise_share:.0%} of the variance")
     ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}")
     titled(ax, f"What moves it most: {label or metric}", scenario)

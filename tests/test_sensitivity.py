@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,37 @@ def test_one_replication_per_point_says_the_noise_is_not_estimated(experiment: P
     as_json = CliRunner().invoke(main, [*args, "--resume", "--json"])
     info = json.loads(as_json.stdout)["metrics"]["gap_closed_months.a_p"]
     assert info["noise_share"] is None and info["noise_share_note"] == "not estimated (one replication per point)"
+
+
+def test_a_sobol_sample_count_not_a_power_of_2_is_one_warning_line(experiment: Path) -> None:
+    """--help asks for a power of 2 for Sobol; another N still runs, with one line in the
+    tool's words instead of scipy's raw UserWarning (file, line and source on stderr)."""
+    args = ["sensitivity", str(experiment), "--samples", "6", "--executor", "serial",
+            "--out", str(experiment.parent / "out")]
+    with warnings.catch_warnings(record=True) as raw:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert [str(w.message) for w in raw if "Sobol" in str(w.message)] == []
+    told = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert told == ["warning: --samples 6 is not a power of 2: Sobol' points lose their balance and the "
+                    "indices converge more slowly (4 or 8 keep it)"]
+    again = CliRunner().invoke(main, [*args[:3], "8", *args[4:], "--force"])
+    assert again.exit_code == 0 and "warning:" not in again.stderr, again.output
+
+
+@pytest.mark.parametrize(("date", "warning"), [
+    ("2041-01", "2041-01 is after the horizon's end (2040-01): P(closed by it) is P(closed by the end)"),
+    ("2024-06", "2024-06 is before the horizon's start (2025-01)"),
+    ("2040-01", None)])
+def test_a_p_closed_date_outside_the_horizon_is_warned_of_as_targets_are(experiment: Path, date: str,
+                                                                         warning: str | None) -> None:
+    result = CliRunner().invoke(main, ["sensitivity", str(experiment), "--method", "morris", "--samples", "2",
+                                       "--metric", f"p_closed.a_p@{date}", "--executor", "serial",
+                                       "--out", str(experiment.parent / "out")])
+    assert result.exit_code == 0, result.output
+    told = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert told == ([f"warning: --metric p_closed.a_p@{date}: {warning}"] if warning else [])
 
 
 def test_the_noise_share_by_hand() -> None:

@@ -28,6 +28,8 @@ one replication per point it cannot be told (``noise_share_note`` says so).
 from __future__ import annotations
 
 import dataclasses
+import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,6 +44,8 @@ from leadtime_sim.experiment.runner import Plan, plugin_folders, point_patches
 from leadtime_sim.experiment.spec import Axis
 from leadtime_sim.metrics import METRICS, customer_products
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
+
+log = logging.getLogger(__name__)
 
 Method = Literal["sobol", "morris"]
 SOBOL_COLUMNS = ["input", "metric", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"]
@@ -165,7 +169,13 @@ def sample(axes: list[Axis], study: Study, seed: int) -> np.ndarray:
     if study.method == "sobol":
         from SALib.sample import sobol
 
-        return np.asarray(sobol.sample(problem, study.samples, calc_second_order=False, seed=seed))
+        if study.samples & (study.samples - 1):  # (scipy's own UserWarning says it raw, on stderr)
+            below = 1 << (study.samples.bit_length() - 1)
+            log.warning(f"--samples {study.samples} is not a power of 2: Sobol' points lose their "
+                        f"balance and the indices converge more slowly ({below} or {2 * below} keep it)")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The balance properties of Sobol' points")
+            return np.asarray(sobol.sample(problem, study.samples, calc_second_order=False, seed=seed))
     from SALib.sample import morris
 
     return np.asarray(morris.sample(problem, study.samples, num_levels=MORRIS_LEVELS, seed=seed))
@@ -219,9 +229,16 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
                 problems.append(f"--metric {name}: give the date, p_closed.<requirement>@YYYY-MM")
             else:
                 try:
-                    months_between(plan.scenario.start, date)
+                    at = months_between(plan.scenario.start, date)
                 except ValueError as exc:
                     problems.append(f"--metric {name}: {exc}")
+                else:  # as the experiment's targets are told (runner._warn_targets)
+                    if at > months_between(plan.scenario.start, plan.scenario.end):
+                        log.warning(f"--metric {name}: {date} is after the horizon's end "
+                                    f"({plan.scenario.end}): P(closed by it) is P(closed by the end)")
+                    elif at < 0:
+                        log.warning(f"--metric {name}: {date} is before the horizon's start "
+                                    f"({plan.scenario.start})")
             continue
         base, _, subject = name.partition(".")
         if base not in METRICS:

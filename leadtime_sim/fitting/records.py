@@ -262,10 +262,11 @@ def check_records(records: Records) -> None:
                           f"{records.where(k)}: {records.values[k]:g}); no distribution of the scenario "
                           "format takes negative values"])
     if records.n < MIN_VALUES:
-        raise InputError([f"{what}: {records.n} values; fitting needs at least {MIN_VALUES}"])
+        raise InputError([f"{what}: {records.n} value{'' if records.n == 1 else 's'}; fitting needs at least "
+                          f"{MIN_VALUES}"])
     exact = records.values[~records.censored]
     if len(exact) < MIN_UNCENSORED:
-        raise InputError([f"{what}: {len(exact)} values are not censored; fitting needs at least "
+        raise InputError([f"{what}: {count_text(len(exact), 'value')} not censored; fitting needs at least "
                           f"{MIN_UNCENSORED} (a censored value is only a lower bound)"])
     if np.all(exact == exact[0]) and np.all(records.values[records.censored] <= exact[0]):
         raise InputError([f"{what}: every value is {exact[0]:g}: a constant "

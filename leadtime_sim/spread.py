@@ -88,6 +88,26 @@ def spreads(results: Results, requirement: str) -> list[Spread]:
     return out
 
 
+def pooled_cells(results: Results, requirement: str, x: str, y: str) -> pd.DataFrame:
+    """A requirement's close month pooled over the runs of the points that share an (x, y)
+    cell, in the columns of ``points.csv`` a heatmap reads (``p50``: NaN if not by end,
+    ``share_not_by_end``, ``p_closed_by_<target>``, ``n``): the heatmap of a sampled design
+    whose rounded inputs (integers, dates by month) put several draws in one cell."""
+    runs = results.ok_runs
+    column = GAP_CLOSED.column(requirement)
+    targets = {d: months_between(results.start, d) for d in results.targets}
+    rows = []
+    for (xv, yv), cell in runs.groupby([f"axis:{x}", f"axis:{y}"], sort=False):
+        months = cell[column].to_numpy(dtype=float)
+        closes = np.where(np.isnan(months), np.inf, months)
+        median = float(np.quantile(closes, 0.5, method="inverted_cdf"))
+        rows.append({"metric": column, x: xv, y: yv, "n": len(closes), "points": cell["point_id"].nunique(),
+                     "p50": median if math.isfinite(median) else math.nan,
+                     "share_not_by_end": float(np.mean(np.isinf(closes))),
+                     **{f"p_closed_by_{d}": float(np.mean(closes <= m)) for d, m in targets.items()}})
+    return pd.DataFrame(rows)
+
+
 def _numbers(values: pd.Series, start: str) -> np.ndarray:
     """An input's values as numbers: dates ("YYYY-MM") as months from the start."""
     if not pd.api.types.is_numeric_dtype(values):

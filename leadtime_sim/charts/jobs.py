@@ -29,7 +29,7 @@ from leadtime_sim.plotting.series import (
 )
 from leadtime_sim.plotting.sweep import close_heatmap, gap_close_chart, probability_chart
 from leadtime_sim.results import Results
-from leadtime_sim.spread import pooled_quantiles
+from leadtime_sim.spread import pooled_cells, pooled_quantiles
 
 CAPEX_LABEL = "capex of the swept investments ($M)"
 
@@ -168,9 +168,12 @@ def heatmap_jobs(results: Results, spec: Chart) -> list[Job]:
     target = _target(results, spec, spec.value == "probability")
     jobs = []
     for req in _names(spec.requirements, results.closing_requirements, "requirement", results):
-        draw = partial(close_heatmap, rows, req, x=x, y=y, start=results.start, end=results.end,
-                       value=spec.value, target=target, scenario=_scenario(results),
-                       label=_label(results, req))
+        cells, label = rows, _label(results, req)
+        if results.sampled and results.gap_rows(req).duplicated([x, y]).any():
+            cells = pooled_cells(results, req, x, y)  # (rounded draws share cells: their runs pooled)
+            label += " (each cell: the runs of its sampled points pooled)"
+        draw = partial(close_heatmap, cells, req, x=x, y=y, start=results.start, end=results.end,
+                       value=spec.value, target=target, scenario=_scenario(results), label=label)
         suffix = "-probability" if spec.value == "probability" else ""
         jobs.append(Job(f"heatmap-{req}{suffix}", 1, on_axes(draw)))
     return jobs

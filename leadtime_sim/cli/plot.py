@@ -47,7 +47,8 @@ def report(directory: Path) -> None:
               help="The workbook [default: DIRECTORY/results.xlsx].")
 @input_errors_exit_2
 def export(directory: Path, out_path: Path | None) -> None:
-    """Write one Excel workbook of DIRECTORY (a sweep store or a run's output): summary, points and runs."""
+    """Write one Excel workbook of DIRECTORY (a sweep store or a run's output): summary, points and runs
+    (an optimize store: also its candidates; a sensitivity store: its indices)."""
     from leadtime_sim.export import export_excel  # (openpyxl: only when asked)
 
     click.echo(f"wrote {export_excel(directory, out_path)}")

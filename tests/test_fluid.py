@@ -129,6 +129,47 @@ def test_quotes_come_before_the_orders_placed_at_their_instant() -> None:
         [m.quoted_lead_time_months for m in des.records.products])
 
 
+QUOTED_BEFORE_A_DECISION = {
+    "end": "2035-01", "factories": {"f": factory(takt_months=1, flow_months=2)}, "orders": [order(24)],
+    "investments": {"more": {"factory": "f", "lines_added": 2, "decided": "2026-01"}}}
+"""One line, 24 units ahead, two lines more decided (and in service) in 2026-01."""
+
+
+def test_quotes_count_only_the_investments_decided_before_them() -> None:
+    """A run quotes with the lines in service and those already decided (at a quote date,
+    before a decision at its own instant); the fluid counted every investment: 18.3 months
+    at start and 6.3 in 2026-01, against the DES's exact 27.0 and 15.0."""
+    des, flu = both(scenario_dict(**QUOTED_BEFORE_A_DECISION))
+    d, f = des.summary["products"]["p"], flu.summary["products"]["p"]
+    assert d["quoted_lead_time_by_date"]["2025-01"] == pytest.approx(27.0)
+    assert d["quoted_lead_time_by_date"]["2026-01"] == pytest.approx(15.0)
+    assert f["quoted_lead_time_by_date"] == pytest.approx(d["quoted_lead_time_by_date"], abs=1)  # (a takt)
+    assert f["quoted_lead_time_by_date"]["2025-01"] == pytest.approx(27.0)
+    assert f["quoted_lead_time_by_date"]["2026-01"] == pytest.approx(15.0)
+    months = 36  # (not the last months: the DES's unit comes at the end, the fluid's a takt earlier)
+    assert [m.quoted_lead_time_months for m in flu.records.products][:months] == pytest.approx(
+        [m.quoted_lead_time_months for m in des.records.products][:months], abs=1)
+    assert delivery_times(flu) == pytest.approx(delivery_times(des), abs=1)
+
+
+@pytest.mark.parametrize("first_review", ["2025-01", "2026-01"])
+def test_lead_time_reviews_count_only_the_investments_decided_before_them(first_review: str) -> None:
+    """Reviews ordering for the lead time quoted then, yearly: one before the decision
+    (the fluid ordered for 18.3 months, 184 units, not 270), and one at its instant, which
+    in a run counts it unless it is the requirement's first review."""
+    data = scenario_dict(**QUOTED_BEFORE_A_DECISION, requirements={"r": {
+        "customer": "r", "product": "p", "initial_units": 0,
+        "required": [{"date": "2025-01", "units": 0}, {"date": "2035-01", "units": 1200}],
+        "ordering": {"first_review": first_review, "review_every_months": 12, "lookahead_months": "lead_time",
+                     "until": "2027-02"}}})
+    des, flu = both(data)
+    d = [(o.placed_months, o.quantity) for o in des.records.orders if o.customer == "r"]
+    f = [(o.placed_months, o.quantity) for o in flu.records.orders if o.customer == "r"]
+    assert d[0][1] == 270 and f[0] == d[0]
+    assert [t for t, _ in f] == [t for t, _ in d]
+    assert all(abs(a - b) <= 10 for (_, a), (_, b) in zip(d, f, strict=True))  # (a takt: 10 units a month)
+
+
 
 def test_units_are_conserved_every_month() -> None:
     """Ordered = delivered + backlog + work in progress in each month's row, as in a run:

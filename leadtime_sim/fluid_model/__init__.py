@@ -44,7 +44,10 @@ How it models the scenario
   * Quotes: a new one-unit order stands behind the units the policy puts before it
     (uncommitted, or undelivered when reassigning; as a run, not the orders placed at the
     quote's own instant but, at start, the book) and is delivered when the projected
-    curves reach it at full capacity.
+    curves reach it at full rate, on the lines in service and those of the investments
+    decided by then (as a run: not one decided at the quote's own instant, but at start
+    those decided by start, and at a requirement's review after its first one decided at
+    the review's instant; one capacity curve per decision time, ``known_capacity``).
   * Not modelled: budgets (orders and investments are taken as paid when placed or
     decided), disruptions and yield other than through the mean rate, learning, and the
     fair-share and plugin policies (taken as first come, first served). A component used

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -99,6 +99,8 @@ class FluidModel:
         for o in orders:
             self.orders_of[o.product].append(o)
         self.cohorts: dict[str, list[Cohort]] = {}
+        self.cohort_decided: dict[str, list[float]] = {}
+        """When each factory's cohorts were decided (months; 0 for the lines at start)."""
         self.investments: list[InvestmentRecord] = []
         events = self._capacity_events()
         self.makers = {p: [f for f, s in scenario.factories.items() if s.product == p]
@@ -118,10 +120,16 @@ class FluidModel:
         self.quote_index = np.searchsorted(grid, np.array(
             [t for t in quote_times(scenario).values() if t < horizon]) - 1e-12).tolist()
         """Grid index of each quote time."""
-        self.capacity = {f: sum((c.cumulative(grid) for c in cs), np.zeros_like(grid))
-                         for f, cs in self.cohorts.items()}
+        self.cohort_capacity = {f: [c.cumulative(grid) for c in cs] for f, cs in self.cohorts.items()}
+        """Each cohort's cumulative capacity on the grid."""
+        self.capacity = {f: sum(ks, np.zeros_like(grid)) for f, ks in self.cohort_capacity.items()}
         self.product_capacity = {p: sum((self.capacity[f] for f in fs), np.zeros_like(grid))
                                  for p, fs in self.makers.items()}
+        self.decisions = {p: sorted({d for f in fs for d in self.cohort_decided[f] if 0 < d < horizon})
+                          for p, fs in self.makers.items()}
+        """Per product, the times after start at which lines of its factories are decided
+        (a quote counts the lines decided by then: ``known_capacity``)."""
+        self._known: dict[tuple[str, int], tuple[np.ndarray, list[float]]] = {}
         self._initial_wip()
         self.order_of = self._topological()
         self.groups = self._groups()
@@ -146,6 +154,7 @@ class FluidModel:
         for name, spec in scenario.factories.items():
             rates[name] = rate = line_rate(spec)
             self.cohorts[name] = [Cohort(spec.lines, 0.0, 0.0, 1.0, rate)] if spec.lines else []
+            self.cohort_decided[name] = [0.0] if spec.lines else []
         events = []
         for name, inv in scenario.investments.items():
             decided = months_between(scenario.start, inv.decided)
@@ -159,6 +168,7 @@ class FluidModel:
                 at if on else None, inv.total_capex_musd if decided < horizon else 0.0))
             self.cohorts[inv.factory].append(Cohort(inv.lines_added, at, inv.ramp_months,
                                                     inv.ramp_start_fraction, rates[inv.factory]))
+            self.cohort_decided[inv.factory].append(decided)
             events += [at, at + inv.ramp_months]
         return events
 
@@ -282,10 +292,12 @@ class FluidModel:
                                            AllocationCurve(self.curves[p], self.wip0[p], self.reassign),
                                            self.priority, keep, counted)
         counts = {name: 0 for name in scenario.requirements}
+        reviewed: set[str] = set()
         at = np.searchsorted(self.grid, np.array([t for t, _ in self.reviews]) - 1e-12).tolist()
         for (t, rname), i in zip(self.reviews, at, strict=True):
             w = watches[rname]
-            units = self._review(t, i, w)
+            units = self._review(t, i, w, rname not in reviewed)
+            reviewed.add(rname)
             if units > 0:
                 spec = w.spec
                 assert spec.ordering is not None
@@ -307,9 +319,10 @@ class FluidModel:
             w.add(0, o)
         return w
 
-    def _review(self, t: float, i: int, w: Watch) -> int:
+    def _review(self, t: float, i: int, w: Watch, first: bool) -> int:
         """The units the requirement's rule orders at ``t`` (grid index ``i``), from the fluid
-        state then."""
+        state then; ``first``: its first review (which, in a run, comes before the investments
+        decided at its instant; a later one comes after them)."""
         spec, product = w.spec, w.spec.product
         ordering = spec.ordering
         assert ordering is not None
@@ -317,7 +330,7 @@ class FluidModel:
         allocator.advance(i)
         inventory, on_order = self._holding(t, i, w)
         if ordering.lookahead_months == "lead_time":
-            quoted = self.quote_at(product, i, ordering.priority, allocator.open)
+            quoted = self.quote_at(product, i, ordering.priority, allocator.open, decided_now=not first)
             lookahead = self.horizon - t if quoted is None else quoted
         else:
             lookahead = ordering.lookahead_months
@@ -358,12 +371,38 @@ class FluidModel:
             return sum(opened.values())
         return sum(v for k, v in opened.items() if k <= priority)
 
-    def quote_at(self, product: str, i: int, priority: int, opened: dict[int, float]) -> float | None:
-        """``quotes`` at one grid index, on lists (the same arithmetic)."""
+    def known_capacity(self, product: str, n: int) -> tuple[np.ndarray, list[float]]:
+        """The product's cumulative capacity (array, list) counting the lines in service at
+        start and those decided by its ``n``-th decision after start (``decisions``); made
+        once per ``n``."""
+        decisions = self.decisions[product]
+        if n >= len(decisions):
+            c = self.curves[product]
+            return c.capacity, c.capacity_list
+        key = (product, n)
+        if key not in self._known:
+            last = decisions[n - 1] if n else 0.0
+            grid = self.grid
+            k = np.zeros_like(grid)
+            for f in self.makers[product]:
+                for made, d in zip(self.cohort_capacity[f], self.cohort_decided[f], strict=True):
+                    if d <= last:
+                        k = k + made
+            self._known[key] = (k, k.tolist())
+        return self._known[key]
+
+    def quote_at(self, product: str, i: int, priority: int, opened: dict[int, float],
+                 decided_now: bool = False) -> float | None:
+        """``quotes`` at one grid index, on lists (the same arithmetic); ``decided_now``: count
+        the lines decided at that instant too (as a requirement's review after its first)."""
         c = self.curves[product]
         t = c.grid_list[i]
         output, delivered, on_grid = c.lists()
-        k_now = c.capacity_list[i]
+        capacity = c.capacity_list
+        if decisions := self.decisions[product]:
+            known = (bisect_right if decided_now else bisect_left)(decisions, t)
+            capacity = self.known_capacity(product, known)[1]
+        k_now = capacity[i]
         made = self.wip0[product] + output[i]
         ahead = float(self.ahead(opened, priority))
         if self.reassign:
@@ -372,38 +411,55 @@ class FluidModel:
             if position <= made + EPS:
                 done = crossing(delivered, c.delivered_times_list, position)
             else:
-                done = max(crossing(c.capacity_list, c.grid_list, k_now + extra) + c.flow_months, t)
+                done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
         else:
             position = made + ahead + 1
             extra = max(position - made, 0.0)
-            done = max(crossing(c.capacity_list, c.grid_list, k_now + extra) + c.flow_months, t)
+            done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
         return None if not math.isfinite(done) or done >= self.horizon - EPS else max(0.0, done - t)
 
     def quotes(self, product: str, ts: np.ndarray, priority: int,
                opened: list[dict[int, float]]) -> list[float | None]:
-        """Lead times to new one-unit orders of class ``priority`` placed at each of ``ts``,
-        given the units not yet handed out by class then: the order stands behind those the
-        policy serves first and is delivered when the curves, at full capacity from then,
-        reach it."""
+        """Lead times to new one-unit orders of class ``priority`` placed at each of ``ts``
+        (ascending), given the units not yet handed out by class then: the order stands behind
+        those the policy serves first and is delivered when the curves, at the capacity of the
+        lines in service or decided before then (a run quotes before a decision at its
+        instant), reach it."""
         if not self.priority or priority >= self.least_urgent:
             ahead = np.array([sum(o.values()) for o in opened], float)
         else:
             ahead = np.array([self.ahead(o, priority) for o in opened], float)
         c = self.curves[product]
-        k = self.product_capacity[product]
-        grid = self.grid
-        o_now = np.interp(ts, grid, c.output)
-        k_now = np.interp(ts, grid, k)
+        o_now = np.interp(ts, self.grid, c.output)
         made = self.wip0[product] + o_now
         if self.reassign:  # positions past what the lines have made by t need new output
             positions = np.interp(ts, c.delivered_times, c.delivered, left=0.0) + ahead + 1
             existing = first_crossing(c.delivered, c.delivered_times, positions)
             extra = np.maximum(positions - made, 0.0)
-            done_new = first_crossing(k, grid, k_now + extra) + c.flow_months
+            done_new = self._made_by(product, ts, extra) + c.flow_months
             done = np.where(positions <= made + EPS, existing, np.maximum(done_new, ts))
         else:
             positions = made + ahead + 1
             extra = positions - made
-            done = np.maximum(first_crossing(k, grid, k_now + np.maximum(extra, 0.0)) + c.flow_months, ts)
+            done = np.maximum(self._made_by(product, ts, np.maximum(extra, 0.0)) + c.flow_months, ts)
         return [None if not math.isfinite(d) or d >= self.horizon - EPS else max(0.0, d - t)
                 for d, t in zip(done.tolist(), ts.tolist(), strict=True)]
+
+    def _made_by(self, product: str, ts: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """When the lines known at each of ``ts`` (ascending; the lines in service and those
+        decided before it) have made ``units`` more units from then (inf: never)."""
+        grid = self.grid
+        decisions = self.decisions[product]
+        if not decisions:
+            k = self.product_capacity[product]
+            return first_crossing(k, grid, np.interp(ts, grid, k) + units)
+        done = np.empty_like(ts)
+        ends = [*np.searchsorted(ts, decisions, side="right").tolist(), len(ts)]
+        begin = 0
+        for n, end in enumerate(ends):  # ts[begin:end]: after n decisions, at or before the next
+            if end > begin:
+                k = self.known_capacity(product, n)[0]
+                at = slice(begin, end)
+                done[at] = first_crossing(k, grid, np.interp(ts[at], grid, k) + units[at])
+                begin = end
+        return done

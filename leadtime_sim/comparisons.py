@@ -109,10 +109,9 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     """``The bottleneck: Patriot fire-unit lines (busy 97% of the time while the gap was
     open), then ...`` from the median monthly utilisation of the factories of the product and
     its components while the median gap was open (until the first target, if any)."""
-    q = results.quantiles
-    if q.empty or "field" not in q:
+    mine = results.quantiles_of([point_id])
+    if mine.empty or "field" not in mine:
         return ""
-    mine = q[q["point_id"] == point_id]
     gap = mine[(mine["entity"] == "requirement") & (mine["name"] == requirement)
                & (mine["field"] == "gap_units")]
     open_months = set(gap.loc[gap["p50"] > 1e-9, "month"])

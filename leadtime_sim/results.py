@@ -11,6 +11,7 @@ and the report read these, never the manifest's dicts, and take what the scenari
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadtime_sim.dates import months_between
@@ -93,8 +95,9 @@ class Results:
     baseline_id: int
     stats: pd.DataFrame
     """``points.csv``: one row per design point and metric (empty for a run)."""
-    quantiles: pd.DataFrame
-    """Series quantiles: point_id, entity, name, field, month, p10, p50, p90."""
+    quantile_source: Path | pd.DataFrame
+    """A sweep store's ``series_quantiles.parquet`` (read when asked, ``quantiles_of``) or a
+    run's series in that form."""
     orders: pd.DataFrame
     """A run's orders (empty for a sweep)."""
     provenance: Provenance
@@ -151,6 +154,40 @@ class Results:
         """``lines added 2, decided 2026-01`` (``(baseline)`` added for the baseline)."""
         text = axes_text(self.point(point_id).axes, " ")
         return text + (" (baseline)" if point_id == self.baseline_id and self.kind == "sweep" else "")
+
+    @cached_property
+    def quantiles(self) -> pd.DataFrame:
+        """Series quantiles of every point: point_id, entity, name, field, month, p10, p50, p90."""
+        return self.quantiles_of(None)
+
+    def quantiles_of(self, point_ids: Iterable[int] | None) -> pd.DataFrame:
+        """The series quantiles of some points (None: all). A store's file holds a row group
+        per point, so a chart of two points of a 1,000-point store reads two, not the whole
+        file (1.2 million rows, some 400 MB)."""
+        source = self.quantile_source
+        if isinstance(source, pd.DataFrame) or "quantiles" in self.__dict__:
+            table = source if isinstance(source, pd.DataFrame) else self.quantiles
+            if point_ids is None or table.empty:
+                return table
+            return table[table["point_id"].isin(list(point_ids))]
+        if not source.is_file():
+            return pd.DataFrame()
+        wanted = None if point_ids is None else [("point_id", "in", sorted({int(p) for p in point_ids}))]
+        try:
+            return pd.read_parquet(source, filters=wanted)
+        except Exception as exc:  # any reader error is bad input, reported in one line
+            raise InputError([f"{source}: cannot read: {exc}"]) from None
+
+    @cached_property
+    def has_series(self) -> bool:
+        """Whether the results hold series quantiles (without reading them)."""
+        source = self.quantile_source
+        if isinstance(source, pd.DataFrame):
+            return not source.empty
+        try:
+            return source.is_file() and pq.ParquetFile(source).metadata.num_rows > 0
+        except Exception as exc:
+            raise InputError([f"{source}: cannot read: {exc}"]) from None
 
     @cached_property
     def ok_runs(self) -> pd.DataFrame:
@@ -283,11 +320,9 @@ def _sweep(folder: Path, raw: dict[str, Any]) -> Results:
         done=manifest.counts.get("done"), failed=manifest.counts.get("failed"),
         model_file=manifest.model_file, model_sha256=manifest.model_sha256,
         version=manifest.version, finished=manifest.finished)
-    path = folder / "series_quantiles.parquet"
-    quantiles = _table(path) if path.is_file() else pd.DataFrame()
     stats = _points_table(folder / "points.csv", len(points))
     return Results(folder, "sweep", scenario, experiment, points, manifest.baseline_point, stats,
-                   quantiles, pd.DataFrame(), provenance, raw)
+                   folder / "series_quantiles.parquet", pd.DataFrame(), provenance, raw)
 
 
 def _run(folder: Path) -> Results:

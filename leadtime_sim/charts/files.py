@@ -60,7 +60,7 @@ def _available(axes: int, targets: bool, series: bool) -> dict[str, bool]:
 def default_specs(results: Results) -> list[Chart]:
     """The catalogue's charts for this kind of results, whose data the results hold."""
     available = _available(len(results.axes), bool(results.targets),
-                           results.kind == "run" or not results.quantiles.empty)
+                           results.kind == "run" or results.has_series)
     return [Chart(chart=kind.name) for kind in CHARTS.values()
             if results.kind in kind.default_for and available[kind.needs]]
 

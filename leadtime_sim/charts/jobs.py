@@ -215,7 +215,7 @@ def _labels(results: Results, points: list[int], requirement: str | None = None,
         return labels
     best = best_point(results, requirement, results.targets[0] if results.targets else None)
     base = results.baseline_id
-    rows = results.quantiles
+    rows = results.quantiles_of([*points, base])
     mine = rows[(rows["entity"] == "requirement") & (rows["name"] == requirement)] if not rows.empty else rows
     for p in points:
         if p == base:
@@ -247,7 +247,7 @@ def fan_jobs(results: Results, spec: Chart) -> list[Job]:
             continue
         points = _points(results, spec, req)
         product = results.scenario.requirements[req].product
-        draw = partial(fan_chart, results.quantiles, req, start=results.start, points=points,
+        draw = partial(fan_chart, results.quantiles_of(points), req, start=results.start, points=points,
                        labels=_labels(results, points, req, chosen=not spec.points),
                        milestones=milestones(results, product, points),
                        scenario=_scenario(results), label=_label(results, req))
@@ -273,9 +273,9 @@ def backlog_jobs(results: Results, spec: Chart) -> list[Job]:
                                   "name": short_name(results, "product", product)}
 
         def draw(axes: list[Axes], product: str = product, common: dict[str, Any] = common) -> None:
-            backlog_chart(results.quantiles, product, ax=axes[0], **common)
-            quoted_lead_time_chart(results.quantiles, product, end=results.end, ax=axes[1],
-                                   title=False, **common)
+            series = results.quantiles_of(common["points"])
+            backlog_chart(series, product, ax=axes[0], **common)
+            quoted_lead_time_chart(series, product, end=results.end, ax=axes[1], title=False, **common)
 
         jobs.append(Job(f"backlog-{product}", 2, draw))
     return jobs
@@ -299,7 +299,7 @@ def utilisation_jobs(results: Results, spec: Chart) -> list[Job]:
     jobs = []
     for point in _points(results, spec, None):
         subtitle = results.point_label(point) if results.kind == "sweep" else ""
-        draw = partial(utilisation_chart, results.quantiles, start=results.start, point=point,
+        draw = partial(utilisation_chart, results.quantiles_of([point]), start=results.start, point=point,
                        period_months=spec.period_months or _period(results), row_labels=row_labels,
                        scenario=_scenario(results), subtitle=subtitle)
         stem = f"utilisation-point{point}" if results.kind == "sweep" else "utilisation"

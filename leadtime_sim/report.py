@@ -39,6 +39,9 @@ NOTE = {
     "run": "One run: one possible future, with no spread. Run a sweep (leadtime-sim sweep) to see how "
            "sure the dates are. A gap not closed by the end of the horizon is reported as \"not by\" "
            "the end, never as a date.",
+    "fluid": "The fluid estimate: mean rates, no random draws, no spread (not a simulated run). Run "
+             "the scenario (leadtime-sim run) or a sweep to see what the randomness does. A gap not "
+             "closed by the end of the horizon is reported as \"not by\" the end, never as a date.",
 }
 METHOD = [
     "A close date is censored at the horizon: a run whose gap is not closed by the end counts as "
@@ -194,8 +197,9 @@ def run_headline(results: Results, requirement: str) -> Headline:
     info = results.manifest["requirements"][requirement]  # the run's summary.json
     closed = info.get("gap_closed")
     when = f"the gap closes in {closed}" if closed else f"the gap is not closed by {results.end}"
-    return Headline(requirement, None, f"{requirement} ({info['product']}): in this one run "
-                                       f"(seed {results.provenance.seed}), {when}; largest gap "
+    which = ("in the fluid estimate (mean rates, no random draws)" if results.provenance.estimate == "fluid"
+             else f"in this one run (seed {results.provenance.seed})")
+    return Headline(requirement, None, f"{requirement} ({info['product']}): {which}, {when}; largest gap "
                                        f"{info['max_gap_units']:,.0f} units.")
 
 
@@ -255,6 +259,9 @@ def points_table(results: Results) -> str:
 def _facts(results: Results) -> list[list[Any]]:
     s, e, m = results.scenario, results.experiment, results.provenance
     facts = [["scenario", s.name], ["description", s.description], ["horizon", f"{s.start} to {s.end}"]]
+    if e is None and m.estimate == "fluid":
+        return [*facts, ["estimate", "fluid (mean rates, no random draws; no seed)"],
+                ["model file", m.model_file], ["version", m.version]]
     if e is None:
         return [*facts, ["seed", m.seed], ["replication", m.replication],
                 ["model file", m.model_file], ["version", m.version]]
@@ -318,7 +325,8 @@ def charts_section(results: Results) -> str:
         if job.kind != kind:
             kind = job.kind
             caption = CHARTS[kind].caption
-            text = caption.replace("the baseline and the best point", "this run") \
+            one = "the fluid estimate" if results.provenance.estimate == "fluid" else "this run"
+            text = caption.replace("the baseline and the best point", one) \
                 if results.kind == "run" else caption
             parts.append(f"<h3>{esc(kind.replace('_', ' ').capitalize())}</h3><p>{esc(text)}</p>")
         drawn = results.directory / "charts" / f"{job.stem}.png"
@@ -370,7 +378,7 @@ def report_html(results: Results) -> str:
     sections = [
         ("question", "The question", f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
         ("answer", "The answer", f"{lines or '<p>The scenario has no requirements.</p>'}"
-                                 f"<p>{esc(NOTE[results.kind])}</p>"),
+                                 f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
         ("setup", "Scenario and experiment as run", setup_section(results)),
         ("method", "Method", method_section(results)),
         ("charts", "Charts", charts_section(results)),

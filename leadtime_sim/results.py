@@ -79,6 +79,8 @@ class Provenance:
     model_sha256: str = ""
     version: str = ""
     finished: str | None = None
+    estimate: str = ""
+    """A run's ``estimate`` (``"fluid"``: mean rates, no random draws; empty: a simulated run)."""
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,8 @@ def _run(folder: Path) -> Results:
     scenario = _model(Scenario, _json(folder / "scenario_as_run.json"), str(folder / "scenario_as_run.json"))
     provenance = Provenance(seed=summary.get("seed"), replication=summary.get("replication"),
                             model_file=str(summary.get("model_file") or ""),
-                            version=str(summary.get("version", "")))
+                            version=str(summary.get("version", "")),
+                            estimate=str(summary.get("estimate") or ""))
     return Results(folder, "run", scenario, None, (StoredPoint(0, {}, {}, scenario),), 0, pd.DataFrame(),
                    run_quantiles(_table(folder / "series.parquet")), _table(folder / "orders.parquet"),
                    provenance, summary)

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import leadtime_sim as lts
+from leadtime_sim.charts.jobs import _scenario
 from leadtime_sim.cli import main
 from leadtime_sim.comparisons import display_name
 from leadtime_sim.dates import date_at
@@ -166,6 +167,22 @@ def test_report_of_a_single_run(tmp_path: Path) -> None:
     page = parse(tmp_path / "r" / "report.html")
     closed = summary["requirements"]["army_stock"]["gap_closed"]
     assert (closed or "not closed by 2030-01") in page.headlines[0][1]
+
+
+def test_report_of_a_fluid_estimate_says_fluid_not_one_run(tmp_path: Path) -> None:
+    """``run --fluid`` output: the report said "in this one run (seed 0)", "One run: one possible
+    future", seed 0 and replication 0 in its facts, and the charts' subtitles "one run: seed 0"."""
+    code, output = invoke("run", DATA / "charts_model.toml", "--fluid", "--charts", "--out", tmp_path / "f")
+    assert code == 0, output
+    code, output = invoke("report", tmp_path / "f")
+    assert code == 0, output
+    text = (tmp_path / "f" / "report.html").read_text()
+    page = parse(tmp_path / "f" / "report.html")
+    assert not page.problems
+    assert "in the fluid estimate (mean rates, no random draws)" in page.headlines[0][1]
+    assert "one run" not in text.lower() and "seed 0" not in text.split("<pre>")[0]
+    results = lts.load_results(tmp_path / "f")
+    assert _scenario(results) == f"{results.name} (fluid estimate: mean rates, no random draws)"
 
 
 def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:

@@ -50,6 +50,8 @@ def _names(asked: list[str], known: list[str], what: str, results: Results) -> l
 
 def _scenario(results: Results) -> str:
     """The subtitle: the scenario's name, and for a single run which one it is."""
+    if results.kind == "run" and results.provenance.estimate == "fluid":
+        return f"{results.name} (fluid estimate: mean rates, no random draws)"
     if results.kind == "run":
         return (f"{results.name} (one run: seed {results.provenance.seed}, "
                 f"replication {results.provenance.replication or 0})")

@@ -328,6 +328,12 @@ def charts_section(results: Results) -> str:
             one = "the fluid estimate" if results.provenance.estimate == "fluid" else "this run"
             text = caption.replace("the baseline and the best point", one) \
                 if results.kind == "run" else caption
+            if results.sampled:  # its sampled points are draws, not options: dots, pooled bands
+                assert results.experiment is not None
+                grid = any(not a.sampled for a in results.experiment.design_axes)
+                text = text.replace("the median run (line)", "each sampled point's median run (dot)") \
+                    .replace("for the baseline and the best point", "pooled over the runs of every sampled "
+                             "point" + (" of each combination of the grid axes" if grid else ""))
             parts.append(f"<h3>{esc(kind.replace('_', ' ').capitalize())}</h3><p>{esc(text)}</p>")
         drawn = results.directory / "charts" / f"{job.stem}.png"
         png = drawn.read_bytes() if drawn.is_file() else render(job, "png", dpi=110)

@@ -185,6 +185,40 @@ def test_report_of_a_fluid_estimate_says_fluid_not_one_run(tmp_path: Path) -> No
     assert _scenario(results) == f"{results.name} (fluid estimate: mean rates, no random draws)"
 
 
+def test_captions_of_a_sampled_design_describe_its_charts(tmp_path: Path) -> None:
+    """A sampled design's gap-close chart has a dot per sampled point (no line) and its fan one
+    band pooled over them: the captions said "the median run (line)" and "for the baseline and
+    the best point"."""
+    experiment = tmp_path / "sampled.toml"
+    experiment.write_text(f"""name = "sampled"
+model = {json.dumps(str(DATA / "charts_model.toml"))}
+replications = 2
+seed = 2
+targets = ["2028-01"]
+sampling = "lhs"
+samples = 3
+
+[[axes]]
+path = "investments.new_line.construction_months"
+range = [3, 12]
+
+[[charts]]
+chart = "gap_close"
+
+[[charts]]
+chart = "fan"
+""")
+    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial",
+                          "--no-charts")
+    assert code == 0, output
+    code, output = invoke("report", tmp_path / "s")
+    assert code == 0, output
+    text = html.unescape((tmp_path / "s" / "report.html").read_text())
+    assert "each sampled point's median run (dot)" in text and "the median run (line)" not in text
+    assert "pooled over the runs of every sampled point;" in text
+    assert "for the baseline and the best point" not in text
+
+
 def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:
     code, output = invoke("report", tmp_path / "nothing")
     assert code == 2 and output == f"error: {tmp_path / 'nothing'}: no such directory\n"

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +26,8 @@ from leadtime_sim.charts.jobs import _scenario
 from leadtime_sim.cli import main
 from leadtime_sim.comparisons import display_name
 from leadtime_sim.dates import date_at
+from leadtime_sim.experiment.spec import Chart
+from leadtime_sim.report import report_html
 
 DATA = Path(__file__).parent / "data"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -217,6 +220,19 @@ chart = "fan"
     assert "each sampled point's median run (dot)" in text and "the median run (line)" not in text
     assert "pooled over the runs of every sampled point;" in text
     assert "for the baseline and the best point" not in text
+
+
+def test_caption_of_a_probability_heatmap_says_probability(store: Path) -> None:
+    """A heatmap of ``value = "probability"`` shows P(closed by the target): its caption said
+    "The median close date over two axes at once" (supplier_bottleneck.toml's heatmap)."""
+    results = lts.load_results(store)
+    assert results.experiment is not None
+    charts = [{"chart": "heatmap", "value": "probability", "target": "2028-01"}]
+    experiment = results.experiment.model_copy(update={"charts": [Chart.model_validate(c) for c in charts]})
+    page = report_html(replace(results, experiment=experiment))
+    assert "heatmap-army_stock-probability" in page
+    caption = html.unescape(page).split("<h3>Heatmap</h3><p>")[1].split("</p>")[0]
+    assert "the chance the gap is closed by the target date" in caption, caption
 
 
 def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:

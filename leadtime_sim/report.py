@@ -203,6 +203,19 @@ def run_headline(results: Results, requirement: str) -> Headline:
                                        f"{info['max_gap_units']:,.0f} units.")
 
 
+def incomplete_text(results: Results) -> str:
+    """For a sweep store that did not finish (interrupted, or its writer stopped): that the
+    answer is from the runs done so far (empty for a complete store or a run)."""
+    m = results.provenance
+    if results.kind != "sweep" or m.status == "complete":
+        return ""
+    total = len(results.points) * (m.replications or 0)
+    return (f"This sweep did not finish ({m.status}): {m.done or 0:,} of {total:,} runs done, "
+            f"{m.failed or 0:,} failed. The answer below is from the runs done so far; finish it "
+            f"with leadtime-sim sweep {results.manifest.get('experiment_file') or 'EXPERIMENT'} "
+            f"--out {results.directory} --resume.")
+
+
 def headlines(results: Results) -> list[Headline]:
     make = sweep_headline if results.kind == "sweep" else run_headline
     return [make(results, r) for r in results.closing_requirements]
@@ -381,9 +394,11 @@ def report_html(results: Results) -> str:
     full = results.stats.to_html(index=False, na_rep="not by end", escape=True) \
         if results.kind == "sweep" else ""
     manifest = json.dumps(results.manifest, indent=2, default=str)
+    incomplete = incomplete_text(results)
     sections = [
         ("question", "The question", f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
-        ("answer", "The answer", f"{lines or '<p>The scenario has no requirements.</p>'}"
+        ("answer", "The answer", (f"<p class='incomplete'>{esc(incomplete)}</p>" if incomplete else "")
+                                 + f"{lines or '<p>The scenario has no requirements.</p>'}"
                                  f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
         ("setup", "Scenario and experiment as run", setup_section(results)),
         ("method", "Method", method_section(results)),

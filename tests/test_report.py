@@ -235,6 +235,34 @@ def test_caption_of_a_probability_heatmap_says_probability(store: Path) -> None:
     assert "the chance the gap is closed by the target date" in caption, caption
 
 
+def test_report_of_an_interrupted_sweep_says_its_answer_is_partial(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep stopped after 20 of its 54 runs: the answer read as final (only the facts table
+    said "interrupted")."""
+    from leadtime_sim.experiment.store import ResultsStore
+
+    add, added = ResultsStore.add, [0]
+
+    def add_then_stop(self: ResultsStore, outcome: object) -> None:
+        if added[0] == 20:
+            raise KeyboardInterrupt
+        added[0] += 1
+        add(self, outcome)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    out = tmp_path / "store"
+    code, output = invoke("sweep", DATA / "charts_sweep.toml", "--out", out, "--executor", "serial",
+                          "--no-charts")
+    assert code == 130, output
+    monkeypatch.setattr(ResultsStore, "add", add)
+    code, output = invoke("report", out)
+    assert code == 0, output
+    text = html.unescape((out / "report.html").read_text())
+    answer = text.split("id='answer'")[1].split("class='headline'")[0]
+    assert "This sweep did not finish (interrupted): 20 of 54 runs done, 0 failed" in answer
+    assert "--resume" in answer
+
+
 def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:
     code, output = invoke("report", tmp_path / "nothing")
     assert code == 2 and output == f"error: {tmp_path / 'nothing'}: no such directory\n"

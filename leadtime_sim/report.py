@@ -209,11 +209,19 @@ def incomplete_text(results: Results) -> str:
     m = results.provenance
     if results.kind != "sweep" or m.status == "complete":
         return ""
+    experiment_file = results.manifest.get("experiment_file") or "EXPERIMENT"
+    if "optimize" in results.manifest:  # (no optimize.json yet: its report is this one)
+        q = results.manifest["optimize"]
+        args = f"--requirement {q['requirement']} --by {q['by']} --confidence {q['confidence']}"
+        args += f" --budget-musd {q['budget_musd']}" if q.get("budget_musd") is not None else ""
+        args += f" --minimize {q['minimize']}" if q.get("minimize", "capex") != "capex" else ""
+        return (f"This optimize did not finish ({m.status}): {m.done or 0:,} runs done, {m.failed or 0:,} "
+                "failed, and it has no answer yet. Below are its runs so far, as a sweep's; finish it "
+                f"with leadtime-sim optimize {experiment_file} {args} --out {results.directory} --resume.")
     total = len(results.points) * (m.replications or 0)
     return (f"This sweep did not finish ({m.status}): {m.done or 0:,} of {total:,} runs done, "
             f"{m.failed or 0:,} failed. The answer below is from the runs done so far; finish it "
-            f"with leadtime-sim sweep {results.manifest.get('experiment_file') or 'EXPERIMENT'} "
-            f"--out {results.directory} --resume.")
+            f"with leadtime-sim sweep {experiment_file} --out {results.directory} --resume.")
 
 
 def headlines(results: Results) -> list[Headline]:

@@ -263,6 +263,34 @@ def test_report_of_an_interrupted_sweep_says_its_answer_is_partial(tmp_path: Pat
     assert "--resume" in answer
 
 
+def test_report_of_an_interrupted_optimize_says_it_has_no_answer(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An optimize stopped before its answer (no optimize.json) is reported as a sweep: the
+    report said nothing of it, or (as an interrupted sweep) to finish it with ``sweep``."""
+    from leadtime_sim.experiment.store import ResultsStore
+
+    add, added = ResultsStore.add, [0]
+
+    def add_then_stop(self: ResultsStore, outcome: object) -> None:
+        if added[0] == 12:
+            raise KeyboardInterrupt
+        added[0] += 1
+        add(self, outcome)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    out = tmp_path / "opt"
+    code, output = invoke("optimize", DATA / "charts_sweep.toml", "--requirement", "army_stock", "--by",
+                          "2028-01", "--confidence", "0.8", "--out", out, "--executor", "serial")
+    assert code == 130, output
+    monkeypatch.setattr(ResultsStore, "add", add)
+    code, output = invoke("report", out)
+    assert code == 0, output
+    answer = html.unescape((out / "report.html").read_text()).split("id='answer'")[1].split("class='headline'")[0]
+    assert "This optimize did not finish (interrupted): 12 runs done, 0 failed, and it has no answer yet" in answer
+    assert "leadtime-sim optimize" in answer and "--requirement army_stock --by 2028-01" in answer
+    assert "leadtime-sim sweep" not in answer
+
+
 def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:
     code, output = invoke("report", tmp_path / "nothing")
     assert code == 2 and output == f"error: {tmp_path / 'nothing'}: no such directory\n"

@@ -187,7 +187,8 @@ def paired_text(row: Any, end: str) -> str:
     censored = int(row.get("diff_censored_pairs", 0) or 0)
     way = "earlier" if diff < 0 else "later"
     bound = "at least " if censored else ""
-    text = f"{bound}{abs(diff):.1f} months {way} than the baseline (paired, all {pairs} runs"
+    text = (f"no earlier than the baseline (paired, all {pairs} runs" if abs(diff) < 0.05 else
+            f"{bound}{abs(diff):.1f} months {way} than the baseline (paired, all {pairs} runs")
     if censored:
         text += f"; {censored} pairs have a run not closed by {end}, counted at {end}"
     return text + ")"

@@ -389,3 +389,14 @@ def test_a_store_whose_every_run_failed_is_one_line_not_damaged(tmp_path: Path) 
         code, output = invoke(command, out)
         assert (code, output) == (2, f"error: {out}: the results store holds no successful run "
                                      "(9 failed; their errors are in runs.csv)\n"), command
+
+
+def test_a_paired_difference_of_nothing_is_no_earlier_not_zero_months_later() -> None:
+    """Headlines said "0.0 months later than the baseline" (the option lines "no earlier")."""
+    from leadtime_sim.report import paired_text
+
+    row = {"diff_vs_baseline_mean": 0.01, "diff_n_pairs": 30, "diff_censored_pairs": 0}
+    assert paired_text(row, "2045-01") == "no earlier than the baseline (paired, all 30 runs)"
+    row = {"diff_vs_baseline_mean": -2.5, "diff_n_pairs": 30, "diff_censored_pairs": 4}
+    assert paired_text(row, "2045-01") == ("at least 2.5 months earlier than the baseline (paired, all 30 runs; "
+                                           "4 pairs have a run not closed by 2045-01, counted at 2045-01)")

@@ -177,6 +177,7 @@ def test_report_of_a_fluid_estimate_says_fluid_not_one_run(tmp_path: Path) -> No
     future", seed 0 and replication 0 in its facts, and the charts' subtitles "one run: seed 0"."""
     code, output = invoke("run", DATA / "charts_model.toml", "--fluid", "--charts", "--out", tmp_path / "f")
     assert code == 0, output
+    assert "mean rates)" in output and "seed 0" not in output  # (the console's summary too)
     code, output = invoke("report", tmp_path / "f")
     assert code == 0, output
     text = (tmp_path / "f" / "report.html").read_text()

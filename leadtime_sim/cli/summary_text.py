@@ -20,7 +20,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def summary_table(summary: dict[str, Any]) -> str:
-    parts = [f"{summary['scenario']}  ({summary['start']} to {summary['end']}, seed {summary['seed']})"]
+    drawn = "mean rates" if summary.get("estimate") == "fluid" else f"seed {summary['seed']}"
+    parts = [f"{summary['scenario']}  ({summary['start']} to {summary['end']}, {drawn})"]
     reqs = summary["requirements"]
     if reqs:
         parts.append("\nRequirements: when the gap closes")

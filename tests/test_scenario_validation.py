@@ -523,6 +523,17 @@ def test_json_schema() -> None:
     json.dumps(schema)  # it is plain JSON
 
 
+@pytest.mark.parametrize("model", ["single_line.toml", "mmc_check.toml", "nato_air_defence.toml"])
+def test_json_schema_accepts_the_shipped_models(model: str) -> None:
+    """A bare number for a distribution (``takt_months = 1.0``) is valid: so says the schema."""
+    import tomllib
+
+    jsonschema = pytest.importorskip("jsonschema")
+    path = Path(__file__).resolve().parents[1] / "models" / model
+    errors = jsonschema.Draft202012Validator(lts.json_schema()).iter_errors(tomllib.loads(path.read_text()))
+    assert [f"{list(e.absolute_path)}: {e.message[:80]}" for e in errors] == []
+
+
 def test_an_end_before_the_start_is_the_one_problem_named() -> None:
     """With no horizon, every dated entry would also be "after the end": noise that hides
     the one value to fix."""

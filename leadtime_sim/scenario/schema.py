@@ -15,7 +15,9 @@ from leadtime_sim.dates import months_between, normalise_date
 from leadtime_sim.distributions import Constant, Distribution, number_as_constant
 
 Date = Annotated[str, BeforeValidator(normalise_date)]
-Dist = Annotated[Distribution, BeforeValidator(number_as_constant)]
+Dist = Annotated[Distribution,
+                 BeforeValidator(number_as_constant, json_schema_input_type=float | Distribution)]
+"""A distribution table or a bare number (a constant); the JSON Schema allows both."""
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
@@ -204,7 +206,7 @@ def _consumption_form(value: Any) -> str | None:
 Consumption = Annotated[
     Annotated[NonNegative, Tag("float")]
     | Annotated[list[ConsumptionPeriod], Tag("list")]
-    | Annotated[Dist, Tag("dict")],
+    | Annotated[Distribution, BeforeValidator(number_as_constant), Tag("dict")],
     Discriminator(_consumption_form, custom_error_type="consumption_form",
                   custom_error_message="should be a number, a list of periods "
                                        "[{from, until, per_year}] or a distribution table"),

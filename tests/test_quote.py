@@ -51,6 +51,15 @@ def test_an_order_that_cannot_arrive_by_the_end_is_not_by_end() -> None:
     assert answer["last_delivery"] == {"p10": None, "p50": None, "p90": None}
 
 
+def test_a_scenario_order_named_what_if_is_not_taken_for_the_new_one() -> None:
+    """The scenario's own order ``what-if`` (10 units at start) is delivered by month 23; the
+    new unit, placed at month 5, is the 11th: 2 x 11 + 3 = 25 months from start."""
+    scenario = build(scenario_dict(orders=[order(10, id="what-if")]))
+    answer = lts.quote(scenario, product="p", date="2025-06", replications=1, workers=1)
+    assert answer["lead_time_months"]["p50"] == 25 - 5
+    assert answer["displaced"] == []
+
+
 @pytest.mark.slow
 def test_the_what_if_is_the_same_with_one_worker_or_two() -> None:
     scenario = lts.load_scenario(NATO)

@@ -41,6 +41,8 @@ class QuoteRequest:
     date: str
     customer: str
     priority: int
+    order_id: str = QUOTE_ORDER_ID
+    """The new order's id, one no order of the scenario has."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def request_for(scenario: Scenario, product: str, quantity: int, date: str, cust
     if problems:
         raise InputError(problems)
     request = QuoteRequest(product, quantity, date, customer or "what-if",
-                           priority if priority is not None else lowest_urgency(scenario, product))
+                           priority if priority is not None else lowest_urgency(scenario, product),
+                           free_order_id(scenario))
     try:
         order_of(request)
     except ValidationError as exc:
@@ -94,8 +97,15 @@ def lowest_urgency(scenario: Scenario, product: str) -> int:
     return max(classes, default=1)
 
 
+def free_order_id(scenario: Scenario) -> str:
+    """``what-if``, or ``what-if-2``, ... if the scenario has an order of that id already."""
+    taken = {o.id for o in scenario.orders}
+    return next(name for k in range(1, len(taken) + 2)
+                if (name := QUOTE_ORDER_ID if k == 1 else f"{QUOTE_ORDER_ID}-{k}") not in taken)
+
+
 def order_of(request: QuoteRequest) -> Order:
-    return Order(id=QUOTE_ORDER_ID, customer=request.customer, product=request.product,
+    return Order(id=request.order_id, customer=request.customer, product=request.product,
                  quantity=request.quantity, placed=request.date, priority=request.priority)
 
 
@@ -111,13 +121,13 @@ def paired_run(scenario: Scenario, request: QuoteRequest, seed: int, replication
     ask = QuoteAsk(at, request.product, request.quantity, request.priority, request.customer)
     base = simulate(scenario, seed, replication, plugins, asks=[ask])
     changed = simulate(with_order(scenario, request), seed, replication, plugins)
-    mine = next(o for o in changed.records.orders if o.id == QUOTE_ORDER_ID)
+    mine = next(o for o in changed.records.orders if o.id == request.order_id)
     horizon = months_between(scenario.start, scenario.end)
     before = {o.id: o for o in base.records.orders}
     delays = {}
     for order in changed.records.orders:
         old = before.get(order.id)
-        if old is None or order.id == QUOTE_ORDER_ID:
+        if old is None or order.id == request.order_id:
             continue
         new_end = horizon if order.last_delivery_months is None else order.last_delivery_months
         old_end = horizon if old.last_delivery_months is None else old.last_delivery_months

@@ -32,6 +32,7 @@ from leadtime_sim.errors import InputError, problem, read_toml
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import load_scenario
+from leadtime_sim.scenario.schema import Date
 
 Kind = Literal["delivered", "capacity", "quote", "first_delivery_year", "last_delivery_year"]
 
@@ -48,7 +49,7 @@ class Target(BaseModel):
     kind: Kind
     product: str | None = None
     year: int | None = None
-    date: str | None = None
+    date: Date | None = None
     priority: int = 1
     order: str | None = None
     low: float
@@ -90,6 +91,7 @@ def load_calibration(path: str | Path) -> tuple[Calibration, Scenario]:
                           for e in exc.errors()]) from None
     scenario = load_scenario(Path(path).parent / calibration.model)
     orders = {o.id for o in scenario.orders}
+    horizon_months = months_between(scenario.start, scenario.end)
     problems = []
     for i, target in enumerate(calibration.targets):
         if target.product is not None and target.product not in scenario.products:
@@ -98,6 +100,11 @@ def load_calibration(path: str | Path) -> tuple[Calibration, Scenario]:
         if target.order is not None and target.order not in orders:
             problems.append(problem(str(path), f"targets[{i}].order",
                                     f"no order {target.order!r} in the model"))
+        if target.kind == "capacity" and target.date is not None \
+                and not 0 < months_between(scenario.start, target.date) <= horizon_months:
+            problems.append(problem(str(path), f"targets[{i}].date",
+                                    f"{target.date}: must be after the model's start {scenario.start} and "
+                                    f"not after its end {scenario.end}"))
     if problems:
         raise InputError(problems)
     return calibration, scenario

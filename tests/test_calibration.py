@@ -81,3 +81,23 @@ def test_every_entry_the_model_cites_is_in_the_sources() -> None:
     cited = set(re.findall(r"\bF(\d+)\b", model))
     assert len(cited) >= 20
     assert not [f"F{n}" for n in sorted(cited, key=int) if f"| F{n} |" not in sources]
+
+
+@pytest.mark.parametrize(("date", "message"), [
+    ("soon", "targets.0.date: Value error, 'soon' is not a date"),
+    ("2025-01", "targets[0].date: 2025-01: must be after the model's start 2025-01"),
+    ("2040-01", "targets[0].date: 2040-01: must be after the model's start 2025-01 and not after its end"),
+])
+def test_a_target_date_the_run_cannot_read_is_refused_on_loading(tmp_path: Path, date: str,
+                                                                 message: str) -> None:
+    """``validate`` said ok to these; measuring then raised ValueError or StopIteration."""
+    import shutil
+
+    shutil.copy(ROOT / "models" / "single_line.toml", tmp_path / "model.toml")
+    (tmp_path / "targets.toml").write_text(
+        'model = "model.toml"\n[[targets]]\nsource = "F0"\nfigure = "f"\nkind = "capacity"\n'
+        f'product = "interceptor"\ndate = "{date}"\nlow = 0\nhigh = 1000\nwhy = "w"\n')
+    with pytest.raises(lts.InputError) as error:
+        load_calibration(tmp_path / "targets.toml")
+    assert len(error.value.problems) == 1
+    assert message in error.value.problems[0]

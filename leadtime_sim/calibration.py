@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadtime_sim.dates import date_at, months_between
-from leadtime_sim.errors import InputError, problem, read_toml
+from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.run import RunResult, simulate
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import load_scenario
@@ -87,8 +87,7 @@ def load_calibration(path: str | Path) -> tuple[Calibration, Scenario]:
     try:
         calibration = Calibration.model_validate(read_toml(path))
     except ValidationError as exc:
-        raise InputError([problem(str(path), ".".join(map(str, e["loc"])), e["msg"])
-                          for e in exc.errors()]) from None
+        raise InputError(pydantic_problems(exc, str(path), Calibration)) from None
     scenario = load_scenario(Path(path).parent / calibration.model)
     orders = {o.id for o in scenario.orders}
     horizon_months = months_between(scenario.start, scenario.end)

@@ -84,7 +84,7 @@ def test_every_entry_the_model_cites_is_in_the_sources() -> None:
 
 
 @pytest.mark.parametrize(("date", "message"), [
-    ("soon", "targets.0.date: Value error, 'soon' is not a date"),
+    ("soon", "targets[0].date: 'soon' is not a date"),
     ("2025-01", "targets[0].date: 2025-01: must be after the model's start 2025-01"),
     ("2040-01", "targets[0].date: 2040-01: must be after the model's start 2025-01 and not after its end"),
 ])
@@ -101,3 +101,15 @@ def test_a_target_date_the_run_cannot_read_is_refused_on_loading(tmp_path: Path,
         load_calibration(tmp_path / "targets.toml")
     assert len(error.value.problems) == 1
     assert message in error.value.problems[0]
+
+
+def test_a_bad_targets_file_names_paths_as_scenario_files_do(tmp_path: Path) -> None:
+    """It said ``targets.0.figur: Extra inputs are not permitted``, pydantic's own words."""
+    (tmp_path / "targets.toml").write_text(
+        'model = "model.toml"\n[[targets]]\nsource = "F0"\nfigur = "f"\nkind = "capacity"\n'
+        'product = "p"\ndate = "2026-01"\nlow = 0\nhigh = 1\nwhy = "w"\n')
+    with pytest.raises(lts.InputError) as error:
+        load_calibration(tmp_path / "targets.toml")
+    assert sorted(line.split(": ", 2)[1:] for line in error.value.problems) == [
+        ["targets[0].figur", "unknown key 'figur' (did you mean 'figure'?)"],
+        ["targets[0].figure", "required key is missing"]]

@@ -32,6 +32,13 @@ class Plugins:
     ordering_rules: Mapping[str, OrderingRule] = field(default_factory=dict)
     modules: tuple[str, ...] = ()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Loaded from modules, it pickles as their names and is imported again where it is
+        unpickled (a worker): a plugin's entries need not pickle (a lambda rule)."""
+        if self.modules:
+            return load_plugins, (self.modules,)
+        return Plugins, (dict(self.policies), dict(self.ordering_rules))
+
     @cached_property
     def all_policies(self) -> Registry[type[AllocationPolicy]]:
         """Every policy a run may name: the built-in ones, then the plugins'."""

@@ -60,6 +60,31 @@ def test_a_scenario_order_named_what_if_is_not_taken_for_the_new_one() -> None:
     assert answer["displaced"] == []
 
 
+def test_a_plugin_with_a_lambda_rule_quotes_in_worker_processes(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's plugin (``ORDERING_RULES = {"double": lambda review: ...}``) could not be
+    sent to quote's workers (PicklingError): plugins go there as their module names."""
+    (tmp_path / "lambda_plugin.py").write_text(
+        "from leadtime_sim import AllocationPolicy\n"
+        "class Newest(AllocationPolicy):\n"
+        "    def take(self, units):\n"
+        "        taken = []\n"
+        "        while units and self.queue:\n"
+        "            n = min(units, self.queue[-1].uncommitted)\n"
+        "            taken.append((self.queue[-1], n)); units -= n\n"
+        "            if n == self.queue[-1].uncommitted:\n"
+        "                self.queue.pop()\n"
+        "        return taken\n"
+        "POLICIES = {'newest': Newest}\n"
+        "ORDERING_RULES = {'double': lambda review: 0}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = lts.load_plugins(["lambda_plugin"])
+    scenario = build(scenario_dict(policy={"allocation": "newest"}), plugins)
+    two = lts.quote(scenario, product="p", replications=2, workers=2, plugins=plugins)
+    assert two == lts.quote(scenario, product="p", replications=2, workers=1, plugins=plugins)
+    assert two["lead_time_months"]["p50"] == 2 + 3  # the newest order is served first
+
+
 @pytest.mark.slow
 def test_the_what_if_is_the_same_with_one_worker_or_two() -> None:
     scenario = lts.load_scenario(NATO)

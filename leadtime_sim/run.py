@@ -45,7 +45,7 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
-    _check_plugins(scenario, plugins)
+    check_plugins(scenario, plugins)
     with fewer_collections():
         records = run_kernel(scenario, seed, replication, plugins, limits, asks)
         flows = product_flows(records)
@@ -53,7 +53,7 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
                          summarize(scenario, records, seed, replication, flows), flows)
 
 
-def _check_plugins(scenario: Scenario, plugins: Plugins) -> None:
+def check_plugins(scenario: Scenario, plugins: Plugins, caller: str = "simulate") -> None:
     """The scenario's policy and ordering rules are among ``plugins``' and the built-ins:
     else an InputError saying to pass the plugins given to ``load_scenario`` here too."""
     missing = [] if scenario.policy.allocation in plugins.all_policies else [
@@ -62,6 +62,6 @@ def _check_plugins(scenario: Scenario, plugins: Plugins) -> None:
                 for name, r in scenario.requirements.items()
                 if r.ordering is not None and r.ordering.rule not in plugins.all_ordering_rules]
     if missing:
-        raise InputError([f"simulate: the scenario names {', '.join(missing)}, which comes from a plugin "
-                          "not passed here: pass the plugins given to load_scenario to simulate too "
+        raise InputError([f"{caller}: the scenario names {', '.join(missing)}, which comes from a plugin "
+                          f"not passed here: pass the plugins given to load_scenario to {caller} too "
                           "(plugins=lts.load_plugins([...]))"])

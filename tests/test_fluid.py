@@ -219,3 +219,18 @@ def test_default_scenario_within_the_des_band() -> None:
         low, high = des.min(), des.max()
         pad = max(0.25 * (high - low), 0.03 * np.median(des))
         assert low - pad <= value <= high + pad, (name, value, np.median(des), low, high)
+
+
+def test_a_plugin_rule_not_passed_to_the_fluid_is_an_input_error() -> None:
+    """As ``simulate`` says; the fluid raised a bare KeyError ('unknown ordering rule ...')."""
+    plugins = lts.Plugins(ordering_rules={"none": lambda review: 0})
+    requirement = {"customer": "a", "product": "p", "initial_units": 0,
+                   "required": [{"date": "2027-01", "units": 5}],
+                   "ordering": {"rule": "none", "first_review": "2025-01", "review_every_months": 12,
+                                "lookahead_months": 12}}
+    scenario = build(scenario_dict(requirements={"r": requirement}), plugins)
+    for estimate in (lts.fluid, lts.fluid_summary):
+        with pytest.raises(lts.InputError, match=r"ordering rule 'none' \(requirements\.r\), which comes "
+                                                 r"from a plugin not passed here: pass the plugins"):
+            estimate(scenario)
+    assert lts.fluid(scenario, plugins).summary["estimate"] == "fluid"

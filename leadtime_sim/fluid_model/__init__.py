@@ -70,7 +70,7 @@ from leadtime_sim.fluid_model.records import full_records, quote_samples
 from leadtime_sim.fluid_model.summary import summary_records
 from leadtime_sim.metrics import product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
-from leadtime_sim.run import RunResult
+from leadtime_sim.run import RunResult, check_plugins
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim.collector import fewer_collections
@@ -94,6 +94,7 @@ def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> Run
     its summary says ``"estimate": "fluid"``."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
+    check_plugins(scenario, plugins, "fluid")
     with fewer_collections():
         records = fluid_records(scenario, plugins)
         flows = product_flows(records)
@@ -106,6 +107,7 @@ def fluid_summary(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS
     read (``summary.py``): for a pre-screen of many scenarios."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
+    check_plugins(scenario, plugins, "fluid_summary")
     with fewer_collections():
         model = FluidModel(scenario, plugins)
         model.solve(model.quote_index)

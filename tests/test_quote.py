@@ -85,6 +85,21 @@ def test_a_plugin_with_a_lambda_rule_quotes_in_worker_processes(tmp_path: Path,
     assert two["lead_time_months"]["p50"] == 2 + 3  # the newest order is served first
 
 
+def test_a_review_that_no_longer_orders_does_not_make_later_reviews_look_delayed() -> None:
+    """Reviews each January order the next year's unit (delivered 5 months later). The
+    customer's own unit at 2025-07 makes the 2026 review order nothing, so the 2027 review's
+    order is the requirement's second (``r-1``), as the 2026 one was without it: compared by
+    id, two orders were 'delayed' 12 months; no delivery moves."""
+    requirement = {"customer": "a", "product": "p", "initial_units": 0,
+                   "required": [{"date": f"{y}-01", "units": y - 2025} for y in range(2026, 2030)],
+                   "ordering": {"first_review": "2025-01", "review_every_months": 12,
+                                "lookahead_months": 12}}
+    scenario = build(scenario_dict(orders=[], requirements={"r": requirement}))
+    answer = lts.quote(scenario, product="p", date="2025-07", customer="a", replications=1, workers=1)
+    assert answer["lead_time_months"]["p50"] == 2 + 3
+    assert answer["displaced"] == [] and answer["requirements_moved"] == []
+
+
 @pytest.mark.slow
 def test_the_what_if_is_the_same_with_one_worker_or_two() -> None:
     scenario = lts.load_scenario(NATO)

@@ -27,6 +27,7 @@ from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Order
 from leadtime_sim.sim.promise import QuoteAsk
+from leadtime_sim.sim.records import OrderRecord
 
 QUOTE_ORDER_ID = "what-if"
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
@@ -123,10 +124,10 @@ def paired_run(scenario: Scenario, request: QuoteRequest, seed: int, replication
     changed = simulate(with_order(scenario, request), seed, replication, plugins)
     mine = next(o for o in changed.records.orders if o.id == request.order_id)
     horizon = months_between(scenario.start, scenario.end)
-    before = {o.id: o for o in base.records.orders}
+    before = {same_order(o): o for o in base.records.orders}
     delays = {}
     for order in changed.records.orders:
-        old = before.get(order.id)
+        old = before.get(same_order(order))
         if old is None or order.id == request.order_id:
             continue
         new_end = horizon if order.last_delivery_months is None else order.last_delivery_months
@@ -143,6 +144,15 @@ def paired_run(scenario: Scenario, request: QuoteRequest, seed: int, replication
                  and q.product == request.product and q.priority == request.priority
                  and abs(q.time_months - at) < 1e-9)
     return PairedRun(mine.last_delivery_months, mine.first_delivery_months, quote, delays, shifts)
+
+
+def same_order(order: OrderRecord) -> str | tuple[str, float]:
+    """What pairs an order of one run with the same order of the other: its id; for a
+    requirement's order, the requirement and the review (its id counts the orders the reviews
+    placed, and the new order can change which reviews place one)."""
+    if order.source == "requirement":
+        return order.id.rsplit("-", 1)[0], order.placed_months
+    return order.id
 
 
 def _paired_run_job(args: tuple[Scenario, QuoteRequest, int, int, Plugins]) -> PairedRun:

@@ -100,6 +100,12 @@ def test_a_review_that_no_longer_orders_does_not_make_later_reviews_look_delayed
     assert answer["displaced"] == [] and answer["requirements_moved"] == []
 
 
+def test_no_replications_is_an_input_error() -> None:
+    """``lts.quote(..., replications=0)`` raised IndexError from the quantiles of no runs."""
+    with pytest.raises(lts.InputError, match="--replications 0: must be at least 1"):
+        lts.quote(build(scenario_dict()), product="p", replications=0, workers=1)
+
+
 @pytest.mark.slow
 def test_the_what_if_is_the_same_with_one_worker_or_two() -> None:
     scenario = lts.load_scenario(NATO)

@@ -166,6 +166,8 @@ def quote(scenario: Scenario, product: str, quantity: int = 1, date: str | None 
     """What an order of ``quantity`` units of ``product`` placed at ``date`` (default: start)
     would get, over ``replications`` paired runs; the data of ``leadtime-sim quote --json``."""
     request = request_for(scenario, product, quantity, date or scenario.start, customer, priority)
+    if replications < 1:
+        raise InputError([f"--replications {replications}: must be at least 1"])
     jobs = [(scenario, request, seed, k, plugins) for k in range(replications)]
     count = min(workers or default_workers(), replications)
     if count > 1:

@@ -100,6 +100,15 @@ def test_a_review_that_no_longer_orders_does_not_make_later_reviews_look_delayed
     assert answer["displaced"] == [] and answer["requirements_moved"] == []
 
 
+def test_a_file_path_is_quoted_as_simulate_runs_it() -> None:
+    """``lts.quote("models/...toml", ...)`` raised AttributeError ('str' has no 'start')."""
+    model = ROOT / "models" / "single_line.toml"
+    answer = lts.quote(str(model), product="interceptor", replications=1, workers=1)
+    assert answer == lts.quote(lts.load_scenario(model), product="interceptor", replications=1, workers=1)
+    with pytest.raises(lts.InputError, match="no such file"):
+        lts.quote(ROOT / "nosuch.toml", product="interceptor", replications=1, workers=1)
+
+
 def test_no_replications_is_an_input_error() -> None:
     """``lts.quote(..., replications=0)`` raised IndexError from the quantiles of no runs."""
     with pytest.raises(lts.InputError, match="--replications 0: must be at least 1"):

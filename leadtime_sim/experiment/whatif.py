@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.run import DEFAULT_SEED, simulate
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
+from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.scenario.schema import Order
 from leadtime_sim.sim.promise import QuoteAsk
 from leadtime_sim.sim.records import OrderRecord
@@ -159,12 +161,15 @@ def _paired_run_job(args: tuple[Scenario, QuoteRequest, int, int, Plugins]) -> P
     return paired_run(*args)
 
 
-def quote(scenario: Scenario, product: str, quantity: int = 1, date: str | None = None,
+def quote(scenario: Scenario | str | Path, product: str, quantity: int = 1, date: str | None = None,
           customer: str | None = None, priority: int | None = None, replications: int = 30,
           seed: int = DEFAULT_SEED, workers: int | None = None,
           plugins: Plugins = NO_PLUGINS) -> dict[str, Any]:
     """What an order of ``quantity`` units of ``product`` placed at ``date`` (default: start)
-    would get, over ``replications`` paired runs; the data of ``leadtime-sim quote --json``."""
+    would get, over ``replications`` paired runs; the data of ``leadtime-sim quote --json``.
+    ``scenario``: a validated ``Scenario`` or a file path, as for ``simulate``."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, plugins=plugins)
     request = request_for(scenario, product, quantity, date or scenario.start, customer, priority)
     if replications < 1:
         raise InputError([f"--replications {replications}: must be at least 1"])

@@ -80,15 +80,16 @@ class Calibration(BaseModel):
     targets: list[Target] = Field(min_length=1)
 
 
-def load_calibration(path: str | Path) -> tuple[Calibration, Scenario]:
-    """The targets file and its scenario, validated (InputError: one line per problem)."""
+def load_calibration(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Calibration, Scenario]:
+    """The targets file and its scenario (with ``overrides``, ``--set`` texts), validated
+    (InputError: one line per problem)."""
     from pydantic import ValidationError
 
     try:
         calibration = Calibration.model_validate(read_toml(path))
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, str(path), Calibration)) from None
-    scenario = load_scenario(Path(path).parent / calibration.model)
+    scenario = load_scenario(Path(path).parent / calibration.model, overrides)
     orders = {o.id for o in scenario.orders}
     horizon_months = months_between(scenario.start, scenario.end)
     problems = []

@@ -195,6 +195,19 @@ def test_validate_knows_experiments_and_calibration_targets() -> None:
     assert bad.stderr.count("error:") == 1 and "factories.nope" in bad.stderr and "did you mean" not in bad.stderr
 
 
+def test_validate_applies_set_to_a_calibration_model_and_refuses_it_for_records_only() -> None:
+    """Both said ok, ignoring the --set: a bad path on the calibration's model, any on records."""
+    calibration, records = str(ROOT / "models" / "calibration.toml"), str(ROOT / "models" / "delivery_records.csv")
+    code, out, err = invoke("validate", calibration, "--set", "nosuch=1")
+    assert code == 2 and out == ""
+    assert err.startswith("error: --set (on nato_air_defence.toml): nosuch: unknown key 'nosuch'")
+    code, out, err = invoke("validate", records, "--set", "nosuch=1")
+    assert code == 2 and out == ""
+    assert err == "error: --set: applies to scenario, experiment and calibration files, and none is given\n"
+    code, _, _ = invoke("validate", calibration, "--set", "factories.patriot_fire_units.lines=3")
+    assert code == 0
+
+
 def test_schema_of_experiments() -> None:
     result = CliRunner().invoke(main, ["schema", "--experiment"])
     assert result.exit_code == 0

@@ -104,6 +104,8 @@ def validate(files: tuple[Path, ...], overrides: tuple[str, ...], plugins: tuple
         raise InputError(["--censored-column: needs --column (the column of values it flags)"])
     if column is not None and not any(_is_records(file) for file in files):
         raise InputError(["--column: checks CSV records files (.csv), and none is given"])
+    if overrides and all(_is_records(file) for file in files):
+        raise InputError(["--set: applies to scenario, experiment and calibration files, and none is given"])
     loaded = plugins_from(plugins)
     problems: list[str] = []
     for file in files:
@@ -128,7 +130,7 @@ def _check_file(file: Path, overrides: tuple[str, ...], plugins: Plugins) -> str
         if isinstance(targets, list) and targets and all(isinstance(t, dict) for t in targets):
             from leadtime_sim.calibration import load_calibration
 
-            calibration, _ = load_calibration(file)
+            calibration, _ = load_calibration(file, overrides)
             return f"calibration targets: {len(calibration.targets)} figures, model {calibration.model}"
         from leadtime_sim.experiment.runner import plan_experiment
 

@@ -566,3 +566,12 @@ def test_a_bad_value_in_a_union_of_a_number_and_a_word_names_the_field_only() ->
         load_scenario(model, overrides=["requirements.us_army_pac3.ordering.lookahead_months=-1"])
     [line] = caught.value.problems
     assert "requirements.us_army_pac3.ordering.lookahead_months: " in line and "constrained" not in line
+
+
+def test_an_order_id_that_an_unnamed_order_gets_is_refused() -> None:
+    """Unnamed orders are ``order-<index>``: an explicit ``order-1`` made two orders of that id
+    in the run (records, calibration targets and quotes pair orders by id)."""
+    data = scenario_dict(orders=[order(2, id="order-1"), order(3)])
+    assert _only(data) == ("orders[0].id", "'order-1' is the id the run gives the unnamed orders[1] "
+                                           "(order-<index>)")
+    build(scenario_dict(orders=[order(2, id="order-0"), order(3)]))  # orders[0] is named: no clash

@@ -154,6 +154,11 @@ def check_scenario(
             if order.id in ids:
                 problems.append((f"orders[{i}].id", f"duplicate order id {order.id!r}"))
             ids.add(order.id)
+    unnamed = {f"order-{i}": i for i, order in enumerate(scenario.orders) if order.id is None}
+    for i, order in enumerate(scenario.orders):
+        if order.id in unnamed:
+            problems.append((f"orders[{i}].id", f"{order.id!r} is the id the run gives the unnamed "
+                                                f"orders[{unnamed[order.id]}] (order-<index>)"))
     for i, stream in enumerate(scenario.order_streams):
         orderable(f"order_streams[{i}].product", stream.product)
         if stream.quantity.mean > MAX_ORDER_UNITS:

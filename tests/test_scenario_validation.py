@@ -575,3 +575,19 @@ def test_an_order_id_that_an_unnamed_order_gets_is_refused() -> None:
     assert _only(data) == ("orders[0].id", "'order-1' is the id the run gives the unnamed orders[1] "
                                            "(order-<index>)")
     build(scenario_dict(orders=[order(2, id="order-0"), order(3)]))  # orders[0] is named: no clash
+
+
+def test_a_file_of_the_other_kind_is_one_line_saying_so(tmp_path: Path) -> None:
+    """An experiment given to run, or a scenario to sweep, was a dozen 'unknown key' lines."""
+    from click.testing import CliRunner
+
+    from leadtime_sim.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    done = CliRunner().invoke(main, ["run", str(root / "experiments" / "budget.toml"), "--out", str(tmp_path / "r")])
+    assert done.exit_code == 2 and done.output.count("error:") == 1, done.output
+    assert "is an experiment (or calibration) file" in done.output
+    done = CliRunner().invoke(main, ["sweep", str(root / "models" / "single_line.toml"), "--out", str(tmp_path / "s")])
+    assert done.exit_code == 2 and done.output.count("error:") == 1, done.output
+    assert "is a scenario file, not an experiment" in done.output
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()

@@ -277,6 +277,10 @@ def experiment_from(data: Experiment | Mapping[str, Any], folder: str | Path = "
     try:
         experiment = data if isinstance(data, Experiment) else Experiment.model_validate(dict(data))
     except ValidationError as exc:
+        scenario_keys = not isinstance(data, Experiment) and ("factories" in data or "products" in data)
+        if scenario_keys and "model" not in data:
+            raise InputError([f"{source}: this is a scenario file, not an experiment: simulate it with "
+                              "leadtime-sim run, or name it as the model of an experiment"]) from None
         raise InputError(pydantic_problems(exc, source, Experiment)) from None
     problems = axis_problems(experiment)
     if problems:

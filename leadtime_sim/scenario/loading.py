@@ -68,6 +68,9 @@ def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>",
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
+        if "model" in data and "factories" not in data and "products" not in data:
+            raise InputError([f"{source}: this is an experiment (or calibration) file - it names a model - "
+                              "not a scenario: give it to sweep, optimize or sensitivity"]) from None
         raise InputError(pydantic_problems(exc, source, Scenario)) from None
     problems = check_scenario(scenario, plugins.all_policies.names, plugins.all_ordering_rules.names)
     if problems:

@@ -155,3 +155,13 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], problem: str, tmp_pat
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert any(problem in line for line in lines), lines
     assert "Traceback" not in result.output and not (tmp_path / "q").exists()
+
+
+def test_a_target_outside_the_horizon_is_warned_about(tmp_path: Path) -> None:
+    """Accepted as an experiment's targets are, but told (it was silent)."""
+    model = Path(__file__).resolve().parents[1] / "models" / "single_line.toml"
+    result = CliRunner().invoke(main, ["quote", str(model), "--product", "interceptor", "--quantity", "2",
+                                       "--target", "2010-01", "--target", "2030-01", "--replications", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("warning:") == 1
+    assert "warning: --target 2010-01 is outside the horizon (2025-01 to 2035-01)" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from leadtime_sim.experiment.whatif import quote as what_if
 from leadtime_sim.io import atomic_write, foreign_files, write_json
 from leadtime_sim.plotting.quote import delivery_chart, displacement_chart
 from leadtime_sim.scenario.loading import load_scenario
+
+log = logging.getLogger(__name__)
 
 QUOTE_NAMES = ("quote.json", "charts")
 """What a quote's output directory holds (it never writes into one holding anything else)."""
@@ -58,6 +61,9 @@ def quote(model: Path, product: str, quantity: int, date: str | None, customer: 
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
     marks = tuple(_date(t) for t in targets)
+    for mark in marks:  # (allowed, as an experiment's targets, but the chart cannot show it)
+        if not scenario.start <= mark <= scenario.end:
+            log.warning(f"--target {mark} is outside the horizon ({scenario.start} to {scenario.end})")
     out = out_dir.resolve() if out_dir is not None else None
     if out is not None and foreign_files(out, QUOTE_NAMES):
         raise OutputError([f"{out}: holds files that are not a quote's "

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from leadtime_sim.errors import InputError
 from leadtime_sim.metrics import Flows, product_flows, summarize
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
@@ -43,6 +45,10 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
     ``limits`` (most lots, wall seconds) stop a runaway run with ``RunLimitExceeded``.
     ``asks``: quotes the run should give besides its own (``records.quotes``).
     """
+    for name, value in (("seed", seed), ("replication", replication)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < 2**63:
+            raise InputError([f"simulate: {name} = {value!r}: must be a whole number from 0 to 2**63 - 1 "
+                              "(as the CLI's --seed and --replication)"])
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     check_plugins(scenario, plugins)

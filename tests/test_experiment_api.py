@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import leadtime_sim as lts
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment import run_experiment
 
@@ -62,3 +63,12 @@ def test_an_experiment_built_in_memory_runs_like_its_file(tmp_path: Path) -> Non
     assert lts.Experiment.model_validate(data).name == "in memory"
     result = lts.simulate(root / "models" / "single_line.toml")
     assert len(lts.orders_frame(result)) == len(result.records.orders) and not lts.series_frame(result).empty
+
+
+@pytest.mark.parametrize("bad", [{"seed": -1}, {"seed": 1.5}, {"seed": True}, {"seed": 2**63},
+                                 {"replication": -1}])
+def test_simulate_refuses_a_seed_the_cli_would_refuse(bad: dict) -> None:
+    """A negative seed was accepted by the API and refused by the CLI: a run no command
+    could reproduce."""
+    with pytest.raises(lts.InputError, match=f"simulate: {next(iter(bad))} = "):
+        lts.simulate(Path(__file__).resolve().parents[1] / "models" / "single_line.toml", **bad)

@@ -108,7 +108,9 @@ def option_line(results: Results, requirement: str, point_id: int) -> str:
 def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     """``The bottleneck: Patriot fire-unit lines (busy 97% of the time while the gap was
     open), then ...`` from the median monthly utilisation of the factories of the product and
-    its components while the median gap was open (until the first target, if any)."""
+    its components while the median gap was open (until the first target, if any). A factory
+    below 90% busy is still the bottleneck when the product's work waits in most of those
+    months (stoppages, rework, lot sizes), as ``limits`` classes such months as capacity."""
     mine = results.quantiles_of([point_id])
     if mine.empty or "field" not in mine:
         return ""
@@ -133,9 +135,17 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     top = usage.index[0]
     text = (f"{display_name(results, 'factory', top)} ({top}): busy {usage.iloc[0]:.0%} of the time "
             "while the gap was open")
-    if usage.iloc[0] < BUSY:
+    product = results.scenario.requirements[requirement].product
+    backlog = mine[(mine["entity"] == "product") & (mine["name"] == product)
+                   & (mine["field"] == "backlog_units") & mine["month"].isin(open_months)]
+    waiting = len(backlog) > 0 and float((backlog["p50"] > 0).mean()) >= 0.5
+    if usage.iloc[0] < BUSY and waiting:  # (as the limits count it: work waits while lines stop)
+        text += ", with work waiting: stoppages, rework and lot sizes take the rest"
+    elif usage.iloc[0] < BUSY:
         text = (f"no factory is saturated; the busiest is {text}: the gap waits for orders or money "
                 "rather than lines")
     if len(usage) > 1:
         text += f"; next {display_name(results, 'factory', usage.index[1])} ({usage.iloc[1]:.0%})"
-    return "The bottleneck: " + text + "." if usage.iloc[0] >= BUSY else text[0].upper() + text[1:] + "."
+    if usage.iloc[0] >= BUSY or waiting:
+        return "The bottleneck: " + text + "."
+    return text[0].upper() + text[1:] + "."

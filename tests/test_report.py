@@ -401,3 +401,26 @@ def test_a_paired_difference_of_nothing_is_no_earlier_not_zero_months_later() ->
     row = {"diff_vs_baseline_mean": -2.5, "diff_n_pairs": 30, "diff_censored_pairs": 4}
     assert paired_text(row, "2045-01") == ("at least 2.5 months earlier than the baseline (paired, all 30 runs; "
                                            "4 pairs have a run not closed by 2045-01, counted at 2045-01)")
+
+
+def test_a_line_below_90_percent_busy_with_work_waiting_is_the_bottleneck(tmp_path: Path) -> None:
+    """Stoppages keep a saturated line near 70% busy: the limits class those months as
+    capacity ("limited by capacity (lines busy)"), and the report said under it "No factory is
+    saturated ...: the gap waits for orders or money rather than lines"."""
+    from leadtime_sim.comparisons import bottleneck_text
+
+    model = tmp_path / "stops.toml"
+    model.write_text((DATA.parent.parent / "models" / "single_line.toml").read_text().replace(
+        "initial_wip_units = 60", "initial_wip_units = 60\ndisruptions = {between_months = 2, repair_months = 1}"))
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "stops"\nmodel = {json.dumps(str(model))}\nreplications = 3\nseed = 1\n'
+                          'targets = ["2030-01"]\n[[axes]]\npath = "investments.second_line.lines_added"\n'
+                          'values = [0]\n')
+    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    results = lts.load_results(tmp_path / "s")
+    row = results.gap_rows("army_stock").iloc[0]
+    assert str(row["limited_by.army_stock@2030-01"]).startswith("capacity")
+    text = bottleneck_text(results, "army_stock", int(row["point_id"]))
+    assert text.startswith("The bottleneck: ") and "with work waiting" in text, text
+    assert "no factory is saturated" not in text.lower()

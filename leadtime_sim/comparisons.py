@@ -75,15 +75,17 @@ def option_line(results: Results, requirement: str, point_id: int) -> str:
     row = rows[rows["point_id"] == point_id].iloc[0]
     point = results.point(point_id)
     values = axes_text(point.axes) or "the scenario as it is"
-    who = "baseline" if point_id == results.baseline_id else f"${point.swept_capex_musd:,.0f}M"
+    swept = any(p.swept_capex_musd for p in results.points)  # (no axis buys lines: no capex to show)
+    who = (" (baseline)" if point_id == results.baseline_id else
+           f" (${point.swept_capex_musd:,.0f}M)" if swept else "")
     share = float(row["share_not_by_end"])
     if math.isfinite(float(row["p50"])):
-        text = (f"with {values} ({who}): the gap closes in {_month(results, float(row['p50']))} "
+        text = (f"with {values}{who}: the gap closes in {_month(results, float(row['p50']))} "
                 f"(P10 {_month(results, float(row['p10']))}, P90 {_month(results, float(row['p90']))})")
         if share > 0:
             text += f", {share:.0%} not by {results.end}"
     else:
-        text = f"with {values} ({who}): the gap is not closed by {results.end} in {share:.0%} of runs"
+        text = f"with {values}{who}: the gap is not closed by {results.end} in {share:.0%} of runs"
     for date in results.targets:
         column = f"p_closed_by_{date}"
         text += (f", P(closed by {date}) = {float(row[column]):.2f} "

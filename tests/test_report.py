@@ -424,3 +424,23 @@ def test_a_line_below_90_percent_busy_with_work_waiting_is_the_bottleneck(tmp_pa
     text = bottleneck_text(results, "army_stock", int(row["point_id"]))
     assert text.startswith("The bottleneck: ") and "with work waiting" in text, text
     assert "no factory is saturated" not in text.lower()
+
+
+def test_options_of_axes_that_buy_nothing_show_no_capex(tmp_path: Path) -> None:
+    """An axis that changes no investment (a takt, a budget) gave every option "($0M)", as if
+    it cost nothing; options of an axis that buys lines keep their capex."""
+    from leadtime_sim.comparisons import option_line
+
+    model = DATA.parent.parent / "models" / "single_line.toml"
+    for path, values, shown in (("factories.line.takt_months", "[1.0, 0.8]", False),
+                                ("investments.second_line.lines_added", "[0, 1]", True)):
+        experiment = tmp_path / "e.toml"
+        experiment.write_text(f'name = "x"\nmodel = {json.dumps(str(model))}\nreplications = 1\nseed = 1\n'
+                              f'[[axes]]\npath = "{path}"\nvalues = {values}\n')
+        out = tmp_path / path
+        code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
+        assert code == 0, output
+        results = lts.load_results(out)
+        line = option_line(results, "army_stock", 1)
+        assert ("$" in line.split(":")[0]) is shown, line
+        assert "(baseline)" in option_line(results, "army_stock", 0)

@@ -249,3 +249,21 @@ def test_lines_an_investment_commissions_at_start_are_in_the_start_quote() -> No
     quote = asked(run(data), ask)
     assert quote == pytest.approx(15)
     assert kernel_delivery(data, ask) == pytest.approx(quote)
+
+
+def test_a_partial_last_lot_waits_for_its_own_components_only() -> None:
+    """Launchers of 2 radars each, assembled in lots of up to 3 (takt 1, flow 1); radars in
+    lots of 2 (takt 1.3). The 4 radars in stock went into the 2 launchers booked at start. A
+    launcher ordered on 2025-03-07 starts alone, as soon as 2 radars are made: 1.3 + 1 + 1 =
+    3.3 months. (The quote took components for a full lot, 6 radars, 3 radar lots: 5.9.)"""
+    data = scenario_dict(end="2029-01", products={"p": {"bom": {"c": 2}}, "c": {"initial_stock_units": 4}},
+                         factories={"f": factory(lot_size=3, takt_months=1, flow_months=1),
+                                    "c": factory("c", lot_size=2, takt_months=1.3)},
+                         orders=[order(2)])
+    ask = ask_at("2025-03-07")
+    assert kernel_delivery(data, ask) == pytest.approx(3.3)
+    assert asked(run(data, asks=[ask]), ask) == pytest.approx(3.3)
+    # By mean rates (a final-assembly yield just below 1), the radars take the same 2 units'
+    # worth: a radar lot's 1.3 months and half a lot of the rate count's 1/2 lot, not 3 lots.
+    rates = {**data, "factories": {**data["factories"], "f": {**data["factories"]["f"], "yield_fraction": 0.9999}}}
+    assert asked(run(rates, asks=[ask]), ask) == pytest.approx(1.3 * 1.5 + 1 / 0.9999 + 1)

@@ -367,7 +367,7 @@ class LotProjection:
             return None
         t_first = t_last if first == last else self.start_of(first)
         assert t_first is not None
-        supply = self.supply_delay(t_last)
+        supply = self.supply_delay(t_last, last)
         if supply is None:
             return None
         return latest_of(self.groups, t_first, t_last, last) + supply
@@ -382,6 +382,7 @@ class LotProjection:
             return first_reaching([in_progress(product.factories, now)], units, now, horizon)
         if new_units >= start_cap_units - _EPS:  # every lot to start: the last one delivered
             start = self.start_of(start_cap_units)
+            started_units = start_cap_units
             if start is None:
                 return None
             done = max(latest_of(self.groups, now, start, start_cap_units),
@@ -401,21 +402,24 @@ class LotProjection:
                     return None
             done = found
             start = self.start_of(new_units) if product.bom else None
+            started_units = new_units
         if product.bom:
-            supply = self.supply_delay(start) if start is not None else None
+            supply = self.supply_delay(start, started_units) if start is not None else None
             if supply is None:
                 return None
             done += supply
         return done
 
-    def supply_delay(self, start: float) -> float | None:
-        """How much later than ``start`` the components for the units started by then arrive
-        (0 if they are there in time; None if not by the horizon). The components' own
-        suppliers are assumed not to bind, and no other product to use them meanwhile."""
+    def supply_delay(self, start: float, units: float) -> float | None:
+        """How much later than ``start`` the components for the units started by then, at
+        most ``units`` (a line starts a lot with the units there are, and takes components
+        for those only), arrive (0 if they are there in time; None if not by the horizon).
+        The components' own suppliers are assumed not to bind, and no other product to use
+        them meanwhile."""
         delay = 0.0
         if not self.product.bom:
             return delay
-        started = sum(g.count(start) for g in self.groups)
+        started = min(sum(g.count(start) for g in self.groups), units)
         for component, per_unit in self.product.bom:
             needed = per_unit * started - component.stock
             if needed <= 0:

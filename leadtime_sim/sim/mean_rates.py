@@ -265,7 +265,7 @@ class RateProjection:
         start = self.start_of(last)
         if start is None:
             return None
-        supply = self.supply_delay(start)
+        supply = self.supply_delay(start, last)
         return None if supply is None else self._done_after(start) + supply
 
     def delivered_by(self, units: float, start_cap_units: float) -> float | None:
@@ -279,27 +279,30 @@ class RateProjection:
             return _in_progress_by(units, wip, latest, self.now)
         if new_units >= start_cap_units - 1e-9:  # every lot to start: the last one delivered
             start = self.start_of(start_cap_units)
+            started_units = start_cap_units
             if start is None:
                 return None
             done = max(self._done_after(start), latest)
         else:
             start = self.start_of(new_units)
+            started_units = new_units
             found = arrival(self.factories, units, wip, latest, self.now, self.horizon)
             if found is None or start is None:
                 return None
             done = found
-        supply = self.supply_delay(start)
+        supply = self.supply_delay(start, started_units)
         return None if supply is None else done + supply
 
-    def supply_delay(self, start: float) -> float | None:
-        """How much later than ``start`` the components for the units started by then arrive
+    def supply_delay(self, start: float, units: float) -> float | None:
+        """How much later than ``start`` the components for the units started by then, at
+        most ``units`` (a lot takes components for the units it starts with only), arrive
         (0 if in time; None if not by the horizon). Components' own suppliers are taken not
         to bind, and no other product to use them meanwhile."""
         delay = 0.0
         bom = self.product.bom
         if not bom:
             return delay
-        started = self.started(start)[0]
+        started = min(self.started(start)[0], units)
         now = self.now
         for component, per_unit in bom:
             needed = per_unit * started - component.stock

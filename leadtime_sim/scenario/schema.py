@@ -92,7 +92,8 @@ class Factory(Frozen):
     disruptions: Disruptions | None = None
     learning: Learning | None = None
     initial_wip_units: Count = 0
-    """Units already in the downstream flow at start (committed to the oldest orders)."""
+    """Units already in the downstream flow at start (handed to the order book by the
+    allocation policy: under first come, first served, the oldest orders)."""
 
 
 class Investment(Frozen):

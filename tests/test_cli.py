@@ -292,3 +292,19 @@ def test_export_writes_one_workbook_of_a_store_and_of_a_run(tmp_path: Path) -> N
     assert list(pd.read_excel(tmp_path / "run.xlsx", sheet_name=None)) == ["summary", "series", "orders"]
     bad = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "run.csv")])
     assert bad.exit_code == 2 and "must end in .xlsx" in bad.output
+
+
+def test_a_ctrl_c_no_command_handles_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """Ctrl-C after a sweep's runs (its charts, its indices) gave Click's "Aborted!" and exit
+    1, where every command's own Ctrl-C exits 130."""
+    import leadtime_sim.cli.commands as commands
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "load_scenario", interrupted)
+    result = CliRunner().invoke(main, ["run", str(ROOT / "models" / "single_line.toml"),
+                                       "--out", str(tmp_path / "r")])
+    assert result.exit_code == 130, result.output
+    assert "interrupted (Ctrl-C)" in result.output and "Aborted" not in result.output

@@ -59,6 +59,17 @@ class LazyGroup(click.Group):
             ctx.fail(f"No such command {name!r}.{hint}")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """As Click's, but a Ctrl-C that no command handles itself (one after a sweep's runs,
+        while its charts are drawn, say) exits 130 with one line, as the commands' own do,
+        not Click's "Aborted!" and exit 1. Every file written is whole (written atomically)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted (Ctrl-C): what was written is whole; run the command again to "
+                       "finish (a store: --resume)", err=True)
+            ctx.exit(130)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Each command with the whole first sentence of its help (Click cuts it at ~45 characters)."""
         rows = []

@@ -201,6 +201,19 @@ def test_tied_list_needs_a_grid_axis() -> None:
         experiment([{"path": "a", "range": [1, 3], "tied": {"b": [10, 20]}}])
 
 
+@pytest.mark.parametrize("axis", [
+    {"path": "a", "range": ["2025-03", "2026-02"]},
+    {"path": "a", "values": ["2025-03", "2026-02"]},
+    {"path": "a", "values": ["fifo", "priority"]},
+    {"path": "a", "distribution": {"dist": "uniform", "low": 0, "high": 12}, "origin": "2026-01"},
+], ids=["date-range", "date-values", "text-values", "origin"])
+def test_tied_linear_needs_an_axis_of_numbers(axis: dict[str, Any]) -> None:
+    """A linear tie on dates or text was accepted, then raised ValueError (float('2025-03'))
+    out of the design's expansion: a traceback instead of one line."""
+    with pytest.raises(ValidationError, match="per_unit and offset need an axis of numbers"):
+        experiment([axis | {"tied": {"b": {"per_unit": 2.0}}}])
+
+
 @pytest.mark.parametrize("axis", [{"path": "a"}, {"path": "a", "values": [1], "range": [1, 2]}],
                          ids=["neither", "both"])
 def test_axis_has_values_or_range(axis: dict[str, Any]) -> None:

@@ -88,12 +88,22 @@ class Axis(Frozen):
         if self.origin is not None and self.distribution is None:
             raise ValueError("'origin' dates the months of a 'distribution'; give one, or a range of dates")
         for path, tied in self.tied.items():
+            if isinstance(tied, Linear) and not self._numeric:
+                raise ValueError(f"tied {path!r}: per_unit and offset need an axis of numbers (this one "
+                                 "takes dates or text); tie a list of values to a grid axis instead")
             if isinstance(tied, list):
                 if self.values is None:
                     raise ValueError(f"tied {path!r}: a list of values needs an axis with 'values'")
                 if len(tied) != len(self.values):
                     raise ValueError(f"tied {path!r}: {len(tied)} values for {len(self.values)} axis values")
         return self
+
+    @property
+    def _numeric(self) -> bool:
+        """Every value the axis takes is a number (not a date or text)."""
+        if self.distribution is not None:
+            return self.origin is None
+        return all(isinstance(v, int | float) for v in (self.values or self.range or []))
 
     @property
     def name(self) -> str:

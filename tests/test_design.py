@@ -214,6 +214,17 @@ def test_tied_linear_needs_an_axis_of_numbers(axis: dict[str, Any]) -> None:
         experiment([axis | {"tied": {"b": {"per_unit": 2.0}}}])
 
 
+@pytest.mark.parametrize("sampling", ["lhs", "sobol"])
+def test_an_integer_range_with_fractional_ends_takes_the_whole_numbers_inside(sampling: str) -> None:
+    """range = [0.5, 2.5] took 0 (below the range) in a sixth of the points and 2 in half
+    (floor(0.5 + 3u), capped at 2.5); the whole numbers inside are 1 and 2, equally often."""
+    points = expand(experiment([{"path": "a", "range": [0.5, 2.5], "integer": True}],
+                               sampling=sampling, samples=64, seed=5))
+    assert Counter(column(points, "a")) == {1: 32, 2: 32}
+    with pytest.raises(ValidationError, match="holds no whole number"):
+        experiment([{"path": "a", "range": [0.2, 0.8], "integer": True}])
+
+
 @pytest.mark.parametrize("axis", [{"path": "a"}, {"path": "a", "values": [1], "range": [1, 2]}],
                          ids=["neither", "both"])
 def test_axis_has_values_or_range(axis: dict[str, Any]) -> None:

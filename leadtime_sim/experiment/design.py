@@ -68,8 +68,9 @@ def scale_unit(axis: Axis, u: float) -> Scalar:
         months = math.floor(months_between(str(low), str(high)))
         return date_at(str(low), min(math.floor(u * (months + 1)), months))
     lo, hi = float(low), float(high)
-    if axis.integer:  # whole numbers, both ends included
-        return int(min(math.floor(lo + u * (hi - lo + 1)), hi))
+    if axis.integer:  # the whole numbers in the range, each as likely
+        first, last = math.ceil(lo), math.floor(hi)
+        return min(math.floor(first + u * (last - first + 1)), last)
     return lo + u * (hi - lo)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -85,6 +86,8 @@ class Axis(Frozen):
                     normalise_date(v)
             if (month_index(str(low)) >= month_index(str(high))) if dates else low >= high:  # type: ignore[operator]
                 raise ValueError(f"'range' must rise: {low!r} is not below {high!r}")
+            if self.integer and numbers and math.ceil(low) > math.floor(high):  # type: ignore[arg-type]
+                raise ValueError(f"'range' {self.range} holds no whole number, which integer = true takes")
         if self.origin is not None and self.distribution is None:
             raise ValueError("'origin' dates the months of a 'distribution'; give one, or a range of dates")
         for path, tied in self.tied.items():

@@ -786,6 +786,32 @@ def test_cli_sweep_writes_the_store(tmp_path: Path) -> None:
     assert len(runs_of(out)) == TINY_POINTS * TINY_REPS
 
 
+@pytest.mark.parametrize("assignment", ["factories.server.lines=5", "factories.server.lines.x=5",
+                                        "factories[server].lines=5"], ids=["path", "inside", "brackets"])
+def test_cli_set_of_an_axis_path_is_refused(tmp_path: Path, assignment: str) -> None:
+    """--set factories.server.lines=5 on a sweep of that axis ran 2, 3 and 4 lines, exit 0,
+    the manifest's scenario saying 5: a value the user set and no run used."""
+    code, stdout, stderr, exc = invoke(str(TINY), "--out", str(tmp_path / "o"), "--set", assignment)
+    assert code == 2 and not isinstance(exc, ValueError), (stdout, stderr, exc)
+    assert stderr.count("error:") == 1 and "axes[0].path at every design point" in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_experiment_overrides_of_a_tied_path_are_refused(tmp_path: Path) -> None:
+    """An experiment's overrides of a path that an axis (or its tie) sets are never run either."""
+    text = TINY.read_text().replace('end = "2030-01"', 'end = "2030-01"\n"factories.server.lot_size" = 2')
+    text += 'tied = { "factories.server.lot_size" = [1, 1, 2] }\n'
+    (tmp_path / "model.toml").write_text(MODEL.read_text())
+    (tmp_path / "e.toml").write_text(text.replace('model = "mmc_requirements.toml"', 'model = "model.toml"'))
+    with pytest.raises(lts.InputError, match=r"overrides: factories.server.lot_size: set by axes\[0\].tied"):
+        plan_experiment(tmp_path / "e.toml")
+    plan_experiment(TINY, ['factories.server={product = "unit", lines = 1, takt_months = 1}'])  # a parent: fine
+    (tmp_path / "bad.toml").write_text(TINY.read_text().replace('"factories.server.lines"', '"factories..lines"')
+                                       .replace('model = "mmc_requirements.toml"', 'model = "model.toml"'))
+    with pytest.raises(lts.InputError, match="empty part in the path"):  # not a ValueError out of the check
+        plan_experiment(tmp_path / "bad.toml", ["factories.server.lines=3"])
+
+
 @pytest.mark.slow
 def test_cli_set_changes_the_scenario_as_run(tmp_path: Path) -> None:
     out = tmp_path / "set"

@@ -15,7 +15,7 @@ from typing import Any
 
 from leadtime_sim._version import __version__
 from leadtime_sim.dates import months_between
-from leadtime_sim.errors import InputError, OutputError, problem, read_toml
+from leadtime_sim.errors import InputError, OutputError, format_path, problem, read_toml
 from leadtime_sim.experiment.design import DesignPoint, axes_text, baseline_point, design_size, expand
 from leadtime_sim.experiment.executors import run_tasks
 from leadtime_sim.experiment.integrity import manifest_hashes
@@ -35,6 +35,7 @@ from leadtime_sim.scenario.loading import (
     validate_scenario,
     warn_about,
 )
+from leadtime_sim.scenario.paths import parse_assignment, split_path
 from leadtime_sim.sim import Limits, estimate_lots
 from leadtime_sim.sim.state import NO_LIMITS
 
@@ -111,6 +112,7 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
     if runs > MAX_RUNS and not yes:  # counted first: a design too big to run may not fit in memory
         raise InputError([f"{source}: {size:,} points x {experiment.replications} replications "
                           f"= {runs:,} runs (more than {MAX_RUNS:,}); pass --yes to run them anyway"])
+    _check_overrides(source, experiment, overrides)
     scenario = _base_scenario(source, model_path, experiment, overrides, plugins)
     _check_metrics(source, experiment, scenario)
     _warn_targets(source, experiment, scenario)
@@ -149,6 +151,42 @@ def _check_metrics(source: str, experiment: Experiment, scenario: Scenario) -> N
             problems.append(problem(source, f"metrics[{i}]", f"{entry!r}: " + (
                 f"{name} is one number per run (no subject)" if per == "run" else
                 f"no {per} {subject!r} in the scenario (known: {known})")))
+    if problems:
+        raise InputError(problems)
+
+
+def _check_overrides(source: str, experiment: Experiment, overrides: Sequence[str]) -> None:
+    """An override (the experiment's or ``--set``) of a path the design sets at every point, or
+    of a value inside one, would never be run: refused, naming the axis field that sets it."""
+    fields: dict[tuple[str | int, ...], str] = {}
+    for written, name in axis_fields(experiment).items():
+        try:
+            fields[tuple(split_path(written))] = name
+        except ValueError:
+            continue  # a malformed axis path: told with the points
+
+    def setter(path: Sequence[str | int]) -> str | None:
+        return next((fields[tuple(path[:n])] for n in range(len(path), 0, -1) if tuple(path[:n]) in fields),
+                    None)
+
+    problems = []
+    for key in experiment.overrides:
+        try:
+            field = setter(split_path(key))
+        except ValueError:
+            continue  # told when the overrides are applied
+        if field:
+            problems.append(problem(source, f"overrides: {key}", f"set by {field} at every design point, "
+                                    "so this value would never be run"))
+    for text in overrides:
+        try:
+            path, _ = parse_assignment(text)
+        except ValueError:
+            continue
+        field = setter(path)
+        if field:
+            problems.append(f"--set {text}: {format_path(path)} is set by {source}: {field} at every "
+                            "design point, so this value would never be run")
     if problems:
         raise InputError(problems)
 

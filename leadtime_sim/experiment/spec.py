@@ -24,6 +24,7 @@ from leadtime_sim.distributions import Distribution, number_as_constant
 from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.metrics import METRICS
 from leadtime_sim.run import DEFAULT_SEED
+from leadtime_sim.scenario.paths import split_path
 from leadtime_sim.scenario.schema import Date
 
 Scalar = int | float | str | bool
@@ -242,7 +243,7 @@ def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
     a grid of values. A point would otherwise run other values than its label says, or its
     row of points.csv show other values."""
     problems = []
-    owner: dict[str, str] = {}
+    owner: dict[tuple[str | int, ...], str] = {}
     labels: dict[str, str] = {}
     named = [(f"axes[{i}]", f"axis {i}", a) for i, a in enumerate(experiment.axes)]
     named += [(f"uncertain[{i}]", f"uncertain input {i}", a) for i, a in enumerate(experiment.uncertain)]
@@ -257,12 +258,21 @@ def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
             problems.append((f"{at}.label" if axis.label else f"{at}.path",
                              f"{axis.name!r} is a column of points.csv: give the axis another label"))
         for where, path in [("path", axis.path), *(("tied", tied) for tied in axis.tied)]:
-            if where == "tied" and path == axis.path:
+            key = _path_key(path)  # orders[1].x and orders.1.x are one path
+            if where == "tied" and key == _path_key(axis.path):
                 problems.append((f"{at}.tied", f"{path!r} is the axis's own path"))
-            elif path in owner:
-                problems.append((f"{at}.{where}", f"{path!r} is already varied by {owner[path]}"))
-            owner.setdefault(path, who)
+            elif key in owner:
+                problems.append((f"{at}.{where}", f"{path!r} is already varied by {owner[key]}"))
+            owner.setdefault(key, who)
     return problems
+
+
+def _path_key(path: str) -> tuple[str | int, ...]:
+    """A path as its parts, however it is spelt (a malformed one as written: told later)."""
+    try:
+        return tuple(split_path(path))
+    except ValueError:
+        return (path,)
 
 
 def axis_fields(experiment: Experiment) -> dict[str, str]:

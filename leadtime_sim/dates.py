@@ -59,3 +59,14 @@ def date_at(start: str, months: float) -> str:
     whole = math.floor(month_index(start) + months + 1e-9)
     return f"{whole // 12:04d}-{whole % 12 + 1:02d}"
 
+
+
+def months_after(start: str, months: int) -> str:
+    """The date whole ``months`` after ``start``, on its day (the month's last, if shorter):
+    ``YYYY-MM`` for a ``YYYY-MM`` start, else ``YYYY-MM-DD``."""
+    year, month, day = parse_date(start)
+    whole = year * 12 + month - 1 + months
+    text = f"{whole // 12:04d}-{whole % 12 + 1:02d}"
+    if len(start) == 7:
+        return text
+    return f"{text}-{min(day, calendar.monthrange(whole // 12, whole % 12 + 1)[1]):02d}"

@@ -349,6 +349,21 @@ def test_a_bad_uncertain_input_is_named_by_its_path(tmp_path: Path, uncertain: d
     assert problem in str(caught.value) and "u.toml" in str(caught.value)
 
 
+@pytest.mark.parametrize("sampling", ["lhs", "sobol"])
+def test_dates_with_a_day_stay_inside_the_range_and_after_the_origin(sampling: str) -> None:
+    """range = ["2025-01-15", "2025-06-14"] gave "2025-01" (the 1st, before the low end: a
+    point before a 2025-01-15 start, refused) up to "2025-06"; now the low end's day in each
+    month, never past the high end. An origin's day is kept the same way."""
+    points = expand(experiment([{"path": "a", "range": ["2025-01-15", "2025-06-14"]}],
+                               uncertain=[{"path": "b", "origin": "2025-11-30",
+                                           "distribution": {"dist": "uniform", "low": 0.0, "high": 3.0}}],
+                               sampling=sampling, samples=64, seed=2))
+    assert set(column(points, "a")) == {"2025-01-15", "2025-02-15", "2025-03-15", "2025-04-15", "2025-05-15"}
+    assert set(column(points, "b")) == {"2025-11-30", "2025-12-30", "2026-01-30", "2026-02-28"}
+    month_only = expand(experiment([{"path": "a", "range": ["2025-11", "2026-02"]}], samples=8))
+    assert set(column(month_only, "a")) == {"2025-11", "2025-12", "2026-01", "2026-02"}  # as before
+
+
 def test_an_uncertain_date_is_whole_months_after_its_origin() -> None:
     """A decision date 0-24 months (uniform) after 2026-01, 8 Latin hypercube points: each a
     'YYYY-MM' date, the k-th earliest within its stratum [3k, 3k + 3] months (rounded)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from leadtime_sim.dates import date_at, months_between, parse_date
+from leadtime_sim.dates import month_index, months_after, months_between, parse_date
 from leadtime_sim.experiment.spec import Axis, Experiment, Linear, Scalar
 
 
@@ -60,13 +60,15 @@ def scale_unit(axis: Axis, u: float) -> Scalar:
     if axis.distribution is not None:
         value = float(axis.distribution.ppf(np.array([min(max(u, 0.0), UNIT_CEILING)]))[0])
         if axis.origin is not None:  # whole months after the origin
-            return date_at(axis.origin, round(value))
+            return months_after(axis.origin, round(value))
         return round(value) if axis.integer else value
     assert axis.range is not None
     low, high = axis.range
-    if _is_date(low) and _is_date(high):  # whole months, both ends included
+    if _is_date(low) and _is_date(high):  # whole months after low (on its day), up to high
         months = math.floor(months_between(str(low), str(high)))
-        return date_at(str(low), min(math.floor(u * (months + 1)), months))
+        if month_index(months_after(str(low), months)) > month_index(str(high)):
+            months -= 1  # (a day later in the month than high's)
+        return months_after(str(low), min(math.floor(u * (months + 1)), months))
     lo, hi = float(low), float(high)
     if axis.integer:  # the whole numbers in the range, each as likely
         first, last = math.ceil(lo), math.floor(hi)

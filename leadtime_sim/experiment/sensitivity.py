@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from leadtime_sim.dates import date_at, months_between
+from leadtime_sim.dates import months_after, months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.design import DesignPoint, scale_unit, tied_values
 from leadtime_sim.experiment.runner import Plan, plugin_folders, point_patches
@@ -99,7 +99,7 @@ def _value(axis: Axis, x: float, method: Method) -> Any:
     assert axis.range is not None
     low = axis.range[0]
     if isinstance(low, str):
-        return date_at(str(low), round(x))
+        return months_after(str(low), round(x))
     return round(x) if axis.integer else float(x)
 
 

@@ -308,3 +308,17 @@ def test_a_ctrl_c_no_command_handles_exits_130_with_one_line(monkeypatch: pytest
                                        "--out", str(tmp_path / "r")])
     assert result.exit_code == 130, result.output
     assert "interrupted (Ctrl-C)" in result.output and "Aborted" not in result.output
+
+
+def test_a_command_run_in_process_leaves_the_signal_handlers_as_it_found_them(tmp_path: Path) -> None:
+    """A sweep takes SIGTERM and SIGHUP over, and one that stops ignores Ctrl-C while it
+    exits; run in-process (a notebook, a test) it left the caller so for good, and the
+    caller's later subprocesses inherited it (a Ctrl-C test of a sweep subprocess then saw its
+    SIGINT ignored, now and then, in a parallel test run)."""
+    import signal
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    done = CliRunner().invoke(main, ["sweep", str(ROOT / "tests" / "data" / "tiny_lines.toml"), "--out",
+                                     str(tmp_path / "s"), "--executor", "serial", "--no-charts"])
+    assert done.exit_code == 0, done.output
+    assert {s: signal.getsignal(s) for s in before} == before

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import logging
+import signal
+import threading
 from importlib import import_module
 from typing import Any
 
@@ -31,6 +33,16 @@ SUBCOMMANDS = {
     "fit": "leadtime_sim.cli.fit:fit",
 }
 """Command name -> ``module:attribute`` of its Click command."""
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """The handlers of the signals commands take over (Ctrl-C, SIGTERM, SIGHUP), to restore:
+    a stopping sweep ignores them, which must not outlast the command. Empty outside the
+    main thread, where no handler can be set."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    return {signum: handler for signum, handler in handlers.items() if handler is not None}
 
 
 class LazyGroup(click.Group):
@@ -63,12 +75,16 @@ class LazyGroup(click.Group):
         """As Click's, but a Ctrl-C that no command handles itself (one after a sweep's runs,
         while its charts are drawn, say) exits 130 with one line, as the commands' own do,
         not Click's "Aborted!" and exit 1. Every file written is whole (written atomically)."""
+        saved = _signal_handlers()
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("interrupted (Ctrl-C): what was written is whole; run the command again to "
                        "finish (a store: --resume)", err=True)
             ctx.exit(130)
+        finally:  # (a command run in-process - a notebook, a test - leaves Ctrl-C as it found it)
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Each command with the whole first sentence of its help (Click cuts it at ~45 characters)."""

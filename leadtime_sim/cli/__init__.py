@@ -76,15 +76,21 @@ class LazyGroup(click.Group):
         while its charts are drawn, say) exits 130 with one line, as the commands' own do,
         not Click's "Aborted!" and exit 1. Every file written is whole (written atomically)."""
         saved = _signal_handlers()
+        stopped = False
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
+            stopped = True
             click.echo("interrupted (Ctrl-C): what was written is whole; run the command again to "
                        "finish (a store: --resume)", err=True)
             ctx.exit(130)
-        finally:  # (a command run in-process - a notebook, a test - leaves Ctrl-C as it found it)
-            for signum, handler in saved.items():
-                signal.signal(signum, handler)
+        except SystemExit as exc:  # a command stopped by a signal keeps ignoring more while it exits
+            stopped = exc.code in (130, 128 + signal.SIGTERM, 128 + signal.SIGHUP)
+            raise
+        finally:  # (a command run in-process - a notebook, a test - leaves the handlers as it found them)
+            if not stopped:
+                for signum, handler in saved.items():
+                    signal.signal(signum, handler)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Each command with the whole first sentence of its help (Click cuts it at ~45 characters)."""

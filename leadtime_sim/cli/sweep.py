@@ -63,7 +63,7 @@ def no_more_interrupts() -> None:
     """The sweep is stopping and its store is valid: a second Ctrl-C (or another signal) must
     not interrupt the exit, which only waits for already-stopped workers."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
+        signal.signal(signum, signal.SIG_IGN)  # (SIG_IGN: it holds through the interpreter's exit)
 
 
 SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")

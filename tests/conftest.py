@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import copy
 import heapq
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 import leadtime_sim as lts
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored() -> Any:
+    """Each test leaves the signal handlers as it found them. A command stopped in-process by
+    a Ctrl-C (tests that raise KeyboardInterrupt inside a sweep) ignores SIGINT while it
+    exits, as it must in its own process; left so, the test worker's later subprocesses
+    inherited SIG_IGN and the sweep subprocesses of the Ctrl-C tests ignored their SIGINT."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for signum, handler in saved.items():
+        if handler is not None:
+            signal.signal(signum, handler)
 
 START = "2025-01"
 

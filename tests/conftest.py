@@ -132,3 +132,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "reliability" in item.path.parts:
             item.add_marker(pytest.mark.slow)
+
+
+def ctrl_c_after_runs(monkeypatch: pytest.MonkeyPatch, runs: int) -> Callable[[], None]:
+    """Make a store raise KeyboardInterrupt (a Ctrl-C) as its run ``runs + 1`` is added; the
+    returned call undoes it (so that the same test can resume or report the store)."""
+    from leadtime_sim.experiment.store import ResultsStore
+
+    add, added = ResultsStore.add, [0]
+
+    def add_then_stop(self: ResultsStore, outcome: Any) -> None:
+        if added[0] == runs:
+            raise KeyboardInterrupt
+        added[0] += 1
+        add(self, outcome)
+
+    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    return lambda: monkeypatch.setattr(ResultsStore, "add", add)

@@ -206,26 +206,19 @@ def test_a_ctrl_c_leaves_every_finished_run_in_the_store(experiment: Path, tmp_p
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A KeyboardInterrupt after 24 runs: the store says "interrupted" and holds those 24;
     --resume makes only the rest and gives the answer of an uninterrupted optimize."""
+    from conftest import ctrl_c_after_runs
+
     from leadtime_sim.experiment import optimize_store
-    from leadtime_sim.experiment.store import ResultsStore
 
     question = Question("a_p", "2027-01", 0.9)
     whole = optimize(plan_experiment(experiment), question, "serial")
-    add, added = ResultsStore.add, [0]
-
-    def add_then_stop(self: ResultsStore, outcome: object) -> None:
-        if added[0] == 24:
-            raise KeyboardInterrupt
-        added[0] += 1
-        add(self, outcome)  # type: ignore[arg-type]
-
     out = tmp_path / "opt"
-    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    undo = ctrl_c_after_runs(monkeypatch, 24)
     with pytest.raises(KeyboardInterrupt):
         optimize_store.optimize_into(plan_experiment(experiment), question, out, executor="serial")
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     assert len(pd.read_parquet(out / "runs.parquet")) == 24 and not (out / "optimize.json").exists()
-    monkeypatch.setattr(ResultsStore, "add", add)
+    undo()
     resumed = optimize_store.optimize_into(plan_experiment(experiment), question, out, resume=True,
                                            executor="serial")
     assert resumed["reused_runs"] == 24

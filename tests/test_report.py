@@ -240,22 +240,14 @@ def test_report_of_an_interrupted_sweep_says_its_answer_is_partial(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A sweep stopped after 20 of its 54 runs: the answer read as final (only the facts table
     said "interrupted")."""
-    from leadtime_sim.experiment.store import ResultsStore
+    from conftest import ctrl_c_after_runs
 
-    add, added = ResultsStore.add, [0]
-
-    def add_then_stop(self: ResultsStore, outcome: object) -> None:
-        if added[0] == 20:
-            raise KeyboardInterrupt
-        added[0] += 1
-        add(self, outcome)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    undo = ctrl_c_after_runs(monkeypatch, 20)
     out = tmp_path / "store"
     code, output = invoke("sweep", DATA / "charts_sweep.toml", "--out", out, "--executor", "serial",
                           "--no-charts")
     assert code == 130, output
-    monkeypatch.setattr(ResultsStore, "add", add)
+    undo()
     code, output = invoke("report", out)
     assert code == 0, output
     text = html.unescape((out / "report.html").read_text())
@@ -268,22 +260,14 @@ def test_report_of_an_interrupted_optimize_says_it_has_no_answer(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """An optimize stopped before its answer (no optimize.json) is reported as a sweep: the
     report said nothing of it, or (as an interrupted sweep) to finish it with ``sweep``."""
-    from leadtime_sim.experiment.store import ResultsStore
+    from conftest import ctrl_c_after_runs
 
-    add, added = ResultsStore.add, [0]
-
-    def add_then_stop(self: ResultsStore, outcome: object) -> None:
-        if added[0] == 12:
-            raise KeyboardInterrupt
-        added[0] += 1
-        add(self, outcome)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ResultsStore, "add", add_then_stop)
+    undo = ctrl_c_after_runs(monkeypatch, 12)
     out = tmp_path / "opt"
     code, output = invoke("optimize", DATA / "charts_sweep.toml", "--requirement", "army_stock", "--by",
                           "2028-01", "--confidence", "0.8", "--out", out, "--executor", "serial")
     assert code == 130, output
-    monkeypatch.setattr(ResultsStore, "add", add)
+    undo()
     code, output = invoke("report", out)
     assert code == 0, output
     answer = html.unescape((out / "report.html").read_text()).split("id='answer'")[1].split("class='headline'")[0]

@@ -49,6 +49,14 @@ def month_index(text: str) -> float:
     return year * 12 + (month - 1) + (day - 1) / days
 
 
+def same_date(a: str, b: str) -> bool:
+    """Two texts that are one date ("2026-01" and "2026-01-01"); False if either is not one."""
+    try:
+        return month_index(a) == month_index(b)
+    except ValueError:
+        return False
+
+
 def months_between(start: str, date: str) -> float:
     """Months from ``start`` to ``date`` (negative if ``date`` is earlier)."""
     return month_index(date) - month_index(start)

@@ -285,7 +285,43 @@ def test_baseline_that_matches_no_point_is_an_error() -> None:
         baseline_point(e, expand(e))
 
 
+@pytest.mark.parametrize(("values", "baseline"), [
+    (["2026-01", "2028-01"], "2028-01-01"),
+    (["2026-01-01", "2028-01-01"], "2028-01"),
+], ids=["month-values-day-baseline", "day-values-month-baseline"])
+def test_a_baseline_date_matches_however_it_is_written(values: list[str], baseline: str) -> None:
+    e = experiment([{"path": "investments.i.decided", "label": "decided", "values": values}],
+                   baseline={"decided": baseline})
+    assert baseline_point(e, expand(e)).point_id == 1
+
+
 # -- the form a TOML file gives -------------------------------------------------------------
+
+def test_unquoted_toml_dates_are_axis_values_ties_and_baselines(tmp_path: Path) -> None:
+    """``values = [2026-01-01]`` (TOML dates) work as the quoted "2026-01-01" do: they were
+    refused as 'should be a valid integer or ... string' (datetime.date)."""
+    (tmp_path / "e.toml").write_text("""
+name = "dates"
+model = "model.toml"
+[[axes]]
+path = "investments.i.decided"
+label = "decided"
+values = [2026-01-01, 2028-03-15]
+tied = { "investments.j.decided" = [2027-01-01, 2029-01-01] }
+[[axes]]
+path = "investments.k.decided"
+range = [2026-01-01, 2030-01-01]
+[baseline]
+decided = 2028-03-15
+""")
+    (tmp_path / "model.toml").write_text("")  # (the experiment is what is read here)
+    e, _ = load_experiment(tmp_path / "e.toml")
+    assert e.axes[0].values == ["2026-01-01", "2028-03-15"]
+    assert e.axes[0].tied["investments.j.decided"] == ["2027-01-01", "2029-01-01"]
+    assert e.axes[1].range == ["2026-01-01", "2030-01-01"]
+    points = expand(e)
+    assert baseline_point(e, points).values["investments.i.decided"] == "2028-03-15"
+
 
 def test_range_axes_accept_the_lists_a_toml_file_gives() -> None:
     """TOML has no tuples: ``range = [20.0, 28.0]`` arrives as a list and must be accepted."""

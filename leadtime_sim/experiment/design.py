@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from leadtime_sim.dates import month_index, months_after, months_between, parse_date
+from leadtime_sim.dates import month_index, months_after, months_between, parse_date, same_date
 from leadtime_sim.experiment.spec import Axis, Experiment, Linear, Scalar
 
 
@@ -133,11 +133,18 @@ def expand(experiment: Experiment) -> list[DesignPoint]:
     return points
 
 
+def same_value(value: object, wanted: object) -> bool:
+    """``value == wanted``, with one date however written ("2026-01" is "2026-01-01")."""
+    if value == wanted:
+        return True
+    return isinstance(value, str) and isinstance(wanted, str) and same_date(value, wanted)
+
+
 def baseline_point(experiment: Experiment, points: list[DesignPoint]) -> DesignPoint:
     """The point named by ``baseline`` (scenario paths or axis labels), else the first."""
     if not experiment.baseline:
         return points[0]
     for point in points:
-        if all(point.values.get(k, point.axes.get(k)) == v for k, v in experiment.baseline.items()):
+        if all(same_value(point.values.get(k, point.axes.get(k)), v) for k, v in experiment.baseline.items()):
             return point
     raise ValueError(f"no design point has baseline {experiment.baseline}")

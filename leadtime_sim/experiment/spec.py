@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -27,7 +29,14 @@ from leadtime_sim.run import DEFAULT_SEED
 from leadtime_sim.scenario.paths import split_path
 from leadtime_sim.scenario.schema import Date
 
-Scalar = int | float | str | bool
+
+def _toml_date_as_text(value: Any) -> Any:
+    """A TOML date (``2026-01-01``, unquoted) as the text a quoted one gives, so that axis
+    values, ties and baselines take dates either way."""
+    return normalise_date(value) if isinstance(value, dt.date) else value
+
+
+Scalar = Annotated[int | float | str | bool, BeforeValidator(_toml_date_as_text)]
 PathText = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-\[\]]+$")]
 
 

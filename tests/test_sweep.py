@@ -115,6 +115,32 @@ def test_same_seed_same_bits_other_seed_other_bits(tiny_serial: Path, tmp_path: 
     assert not np.array_equal(a["delivered_units.unit"].to_numpy(), b["delivered_units.unit"].to_numpy())
 
 
+def test_seed_option_replaces_the_experiment_seed(tmp_path: Path) -> None:
+    """``sweep --seed 8`` of the seed-7 experiment runs the bits of its seed-8 copy, records
+    seed 8, and the store does not resume without it (another seed is another set of runs)."""
+    other = tmp_path / "other"
+    run_experiment(TINY_OTHER, other, executor="serial")
+    out = tmp_path / "seeded"
+    code, _, err, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial", "--seed", "8", "--no-charts")
+    assert code == 0, err
+    assert_same_results(out, other)
+    assert manifest_of(out)["seed"] == 8 and manifest_of(out)["experiment"]["seed"] == 8
+    code, _, err, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial", "--resume", "--no-charts")
+    assert code == 2, err
+    code, _, err, _ = invoke(str(TINY), "--out", str(out), "--executor", "serial", "--resume", "--seed", "8",
+                             "--no-charts")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("command", ["sweep", "optimize", "sensitivity"])
+def test_every_experiment_command_takes_a_seed(command: str) -> None:
+    """The option reaches the plan (its runs' seed) and refuses what is not a seed."""
+    assert plan_experiment(TINY, seed=8).context.seed == 8
+    assert plan_experiment(TINY).context.seed == 7
+    result = CliRunner().invoke(main, [command, str(TINY), "--seed", "-3"])
+    assert result.exit_code == 2 and "--seed" in result.stderr
+
+
 def test_range_axes_sweep_is_the_same_on_every_executor(tmp_path: Path) -> None:
     serial, process = tmp_path / "serial", tmp_path / "process"
     run_experiment(DATA / "range_axes.toml", serial, executor="serial")

@@ -17,7 +17,7 @@ import click
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
-from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
 from leadtime_sim.cli.settings import SETTINGS
 from leadtime_sim.cli.sweep import no_more_interrupts, terminate
 from leadtime_sim.dates import normalise_date
@@ -53,6 +53,7 @@ from leadtime_sim.plotting.frontier import frontier_chart
               default=DEFAULT_MARGIN_MONTHS, show_default=True,
               help="Leave out, unrun, designs whose fluid (mean-rate) close month is more than this "
                    "after --by, or dearer than one clearly feasible by it; 0 runs every design.")
+@experiment_seed_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the runs in a results store here (as sweep: resumable), with optimize.json "
                    "and charts/frontier.png.")
@@ -67,7 +68,7 @@ from leadtime_sim.plotting.frontier import frontier_chart
 @set_option
 @input_errors_exit_2
 def optimize(experiment: Path, requirement: str, by: str, confidence: float, budget_musd: float | None,
-             minimize: str, batch: int, cap: int, fresh: int, prescreen_months: float,
+             minimize: str, batch: int, cap: int, fresh: int, prescreen_months: float, seed: int | None,
              out_dir: Path | None, workers: int | None,
              executor: str, as_json: bool, resume: bool, force: bool, overrides: tuple[str, ...]) -> None:
     """The cheapest design of EXPERIMENT's axes that closes REQUIREMENT's gap by a date with
@@ -77,7 +78,7 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
         by = normalise_date(by)
     except ValueError as exc:
         raise InputError([f"--by {by!r}: {exc}"]) from None
-    plan = plan_experiment(experiment, overrides)
+    plan = plan_experiment(experiment, overrides, seed=seed)
     question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh,  # type: ignore[arg-type]
                         prescreen_months)
     tty = sys.stderr.isatty()

@@ -49,6 +49,9 @@ class SeedRange(click.IntRange):
 
 seed_option = click.option("--seed", type=SeedRange(min=0, max=2**63 - 1), default=DEFAULT_SEED,
                            show_default=True, metavar="SEED", help="Random seed.")
+experiment_seed_option = click.option(
+    "--seed", type=SeedRange(min=0, max=2**63 - 1), default=None, metavar="SEED",
+    help="Random seed [default: the experiment's]: another seed is another set of runs (another store).")
 
 
 def one_line(text: str) -> str:

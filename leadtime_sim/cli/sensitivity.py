@@ -14,7 +14,7 @@ import click
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
-from leadtime_sim.cli.options import input_errors_exit_2, set_option
+from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
 from leadtime_sim.cli.sweep import Progress, no_more_interrupts, terminate
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.runner import plan_experiment, run_plan
@@ -44,6 +44,7 @@ from leadtime_sim.plotting.sensitivity import sensitivity_chart
                    "repeat for more [default: every requirement's gap_closed_months].")
 @click.option("--replications", type=click.IntRange(min=1, max=10_000), metavar="N", default=None,
               help="Replications per point [default: the experiment's].")
+@experiment_seed_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The results store [default: results/<experiment file stem>-sensitivity].")
 @click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
@@ -56,12 +57,12 @@ from leadtime_sim.plotting.sensitivity import sensitivity_chart
 @set_option
 @input_errors_exit_2
 def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str, ...],
-                replications: int | None, out_dir: Path | None, workers: int | None, executor: str,
-                resume: bool, force: bool, as_json: bool, overrides: tuple[str, ...]) -> None:
+                replications: int | None, seed: int | None, out_dir: Path | None, workers: int | None,
+                executor: str, resume: bool, force: bool, as_json: bool, overrides: tuple[str, ...]) -> None:
     """Which uncertain input (EXPERIMENT's range axes and [[uncertain]] inputs) moves each
     metric most: Sobol or Morris indices with bootstrap intervals, and how much of the
     variance is simulation noise."""
-    plan = plan_experiment(experiment, overrides, replications=replications)
+    plan = plan_experiment(experiment, overrides, replications=replications, seed=seed)
     study = Study(method, samples, tuple(metrics) or default_metrics(plan))  # type: ignore[arg-type]
     check_metrics(plan, study.metrics)
     analysis, matrix = sensitivity_plan(plan, study)

@@ -14,7 +14,13 @@ from types import FrameType
 import click
 
 from leadtime_sim.charts.files import check_charts, write_charts
-from leadtime_sim.cli.options import FiniteFloatRange, input_errors_exit_2, max_lots_option, set_option
+from leadtime_sim.cli.options import (
+    FiniteFloatRange,
+    experiment_seed_option,
+    input_errors_exit_2,
+    max_lots_option,
+    set_option,
+)
 from leadtime_sim.cli.settings import SETTINGS
 from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.executors import EXECUTORS, ExecutorError, default_workers
@@ -118,6 +124,7 @@ def show_design(plan: Plan, workers: int) -> None:
               help="Validate every point, print the design and a rough time estimate; run nothing.")
 @click.option("--replications", type=click.IntRange(min=1, max=1_000_000), metavar="N", default=None,
               help="Replications per design point [default: the experiment's].")
+@experiment_seed_option
 @click.option("--no-charts", is_flag=True, help="Do not draw the experiment's charts into OUT/charts/.")
 @set_option
 @max_lots_option
@@ -127,8 +134,8 @@ def show_design(plan: Plan, workers: int) -> None:
 @input_errors_exit_2
 def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor: str,
           scheduler: str | None, resume: bool, retry_failed: bool, force: bool, dry_run: bool,
-          replications: int | None, no_charts: bool, overrides: tuple[str, ...], max_lots: float,
-          run_timeout: float | None, yes: bool) -> None:
+          replications: int | None, seed: int | None, no_charts: bool, overrides: tuple[str, ...],
+          max_lots: float, run_timeout: float | None, yes: bool) -> None:
     """Run EXPERIMENT: every design point x replications, stored as runs finish."""
     count = workers or default_workers()
     limits = Limits(max_lots=max_lots, wall_seconds=run_timeout or math.inf)
@@ -136,7 +143,7 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
         raise click.UsageError("--scheduler needs --executor dask")
     if retry_failed and not resume:
         raise click.UsageError("--retry-failed needs --resume")
-    plan = plan_experiment(experiment, overrides, limits, yes, replications)
+    plan = plan_experiment(experiment, overrides, limits, yes, replications, seed=seed)
     if dry_run:
         show_design(plan, count)
         return

@@ -86,11 +86,12 @@ MAX_RUNS = 100_000
 
 def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides: Sequence[str] = (),
                     limits: Limits = NO_LIMITS, yes: bool = False, replications: int | None = None,
-                    folder: str | Path = ".") -> Plan:
+                    folder: str | Path = ".", seed: int | None = None) -> Plan:
     """Load the experiment and its model, expand the design and validate every point once.
 
     ``path``: an experiment file, or an experiment as data (an ``Experiment``, or a dict as
-    its TOML would give), whose model is found relative to ``folder``. Refuses (InputError)
+    its TOML would give), whose model is found relative to ``folder``; ``replications`` and
+    ``seed``, if given, replace the experiment's (and so make another store). Refuses (InputError)
     a point whose run would start more than ``limits.max_lots`` lots, and a sweep of more
     than MAX_RUNS runs unless ``yes``.
     """
@@ -101,6 +102,10 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
         path = Path(folder).resolve() / "<in memory>"
     if replications is not None:
         experiment = experiment.model_copy(update={"replications": replications})
+    if seed is not None:
+        if not 0 <= seed <= 2**63 - 1:
+            raise InputError([f"{path}: seed: {seed} is not a seed (0 to 2**63 - 1)"])
+        experiment = experiment.model_copy(update={"seed": seed})
     source = str(path)
     try:
         plugins = load_plugins(experiment.plugins, plugin_folders(path)) if experiment.plugins else NO_PLUGINS
@@ -307,13 +312,14 @@ def run_experiment(path: str | Path | Experiment | Mapping[str, Any], out: str |
                    resume: bool = False, force: bool = False, overrides: Sequence[str] = (),
                    progress: Progress | None = None, limits: Limits = NO_LIMITS,
                    yes: bool = False, replications: int | None = None,
-                   retry_failed: bool = False, folder: str | Path = ".") -> ResultsStore:
+                   retry_failed: bool = False, folder: str | Path = ".",
+                   seed: int | None = None) -> ResultsStore:
     """Run (or resume) an experiment (a file, or data: see ``plan_experiment``) into the
     store at ``out``; return the store.
 
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
-    plan = plan_experiment(path, overrides, limits, yes, replications, folder)
+    plan = plan_experiment(path, overrides, limits, yes, replications, folder, seed)
     return run_plan(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
                     retry_failed)
 

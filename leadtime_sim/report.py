@@ -25,7 +25,7 @@ from leadtime_sim.dates import date_at
 from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
-from leadtime_sim.report_sensitivity import sensitivity_section
+from leadtime_sim.report_sensitivity import sensitivity_answer, sensitivity_question, sensitivity_section
 from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.spread import spreads
@@ -404,9 +404,11 @@ def report_html(results: Results) -> str:
         if results.kind == "sweep" else ""
     manifest = json.dumps(results.manifest, indent=2, default=str)
     incomplete = incomplete_text(results)
+    studied = sensitivity_question(results.directory, description) if results.kind == "sweep" else ""
     sections = [
-        ("question", "The question", f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
+        ("question", "The question", studied or f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
         ("answer", "The answer", (f"<p class='incomplete'>{esc(incomplete)}</p>" if incomplete else "")
+                                 + (sensitivity_answer(results.directory) if studied else "")
                                  + f"{lines or '<p>The scenario has no requirements.</p>'}"
                                  f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
         ("setup", "Scenario and experiment as run", setup_section(results)),

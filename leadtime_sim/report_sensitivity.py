@@ -21,6 +21,54 @@ HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs
        "own variance at a point, over their number), not input; it needs two replications or more.")
 
 
+QUESTION = "Which uncertain input moves each metric most, so that effort goes to pinning it down?"
+
+
+def _summary(directory: Path) -> dict | None:
+    path = directory / "sensitivity.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def sensitivity_question(directory: Path, description: str) -> str:
+    """The report's question for a sensitivity store (empty for any other): the analysis as
+    run, and the experiment file's description named as such (it describes the file's own
+    design, which the analysis replaces with its sample)."""
+    summary = _summary(directory)
+    if summary is None:
+        return ""
+    inputs = ", ".join(i["input"] for i in summary["inputs"])
+    n = summary["samples"]
+    design = (f"N = {n}: N (p + 2) points" if summary["method"] == "sobol"
+              else f"{n} trajectories of p + 1 points")
+    own = (f"<p>The experiment file's description (of its own design, not what ran here): "
+           f"{html.escape(description)}</p>" if description else "")
+    return (f"<p>{html.escape(QUESTION)}</p><p>{html.escape(summary['method'].capitalize())} analysis of "
+            f"{html.escape(inputs)}: {summary['points']} points x {summary['replications']} replications "
+            f"({design}, p = {len(summary['inputs'])} inputs).</p>{own}")
+
+
+def sensitivity_answer(directory: Path) -> str:
+    """One line per metric: the input that moves it most, with its index and interval."""
+    summary = _summary(directory)
+    table_path = directory / "sensitivity.csv"
+    if summary is None or not table_path.is_file():
+        return ""
+    table = pd.read_csv(table_path)
+    sobol = summary["method"] == "sobol"
+    key = "ST" if sobol else "mu_star"
+    lines = []
+    for metric in summary["metrics"]:
+        rows = table[table["metric"] == metric].dropna(subset=[key]).sort_values(key, ascending=False)
+        if rows.empty:
+            continue
+        top = rows.iloc[0]
+        index = (f"ST = {top['ST']:.2f} [{top['ST_lo']:.2f}, {top['ST_hi']:.2f}], S1 = {top['S1']:.2f}"
+                 if sobol else f"mu* = {top['mu_star']:.3g}, sigma = {top['sigma']:.3g}")
+        lines.append(f"<p class='headline'>{html.escape(metric)} moves most with "
+                     f"{html.escape(str(top['input']))} ({index}; every input in Sensitivity).</p>")
+    return "".join(lines)
+
+
 def sensitivity_section(directory: Path) -> str:
     """The report's Sensitivity section: per metric, the noise share, the indices table and its
     chart."""

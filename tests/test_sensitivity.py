@@ -224,7 +224,8 @@ def test_resume_reuses_the_store_and_another_design_is_refused(experiment: Path)
     ("2", "Simulation noise: 0% of the variance")])  # a deterministic model, run twice
 def test_the_report_has_a_sensitivity_section(experiment: Path, replications: str, noise: str) -> None:
     """The experiment runs once per point: there is no noise share to give (it read 0%); with
-    two replications the model's determinism shows as 0%."""
+    two replications the model's determinism shows as 0%. The question and the answer are
+    the analysis's (they were a sweep's: "When does each delivery gap close ...")."""
     analyse(experiment, "--samples", "8", "--replications", replications)
     out = experiment.parent / "out"
     assert (out / "charts" / "sensitivity-gap_closed_months.a_p.png").read_bytes().startswith(b"\x89PNG")
@@ -234,6 +235,12 @@ def test_the_report_has_a_sensitivity_section(experiment: Path, replications: st
     section = text[text.index("<h2>Sensitivity</h2>"):]  # (a collapsible section of its own)
     assert noise in section and "takt" in section
     assert "data:image/png;base64," in section
+    question = text[text.index("<h2>The question</h2>"):text.index("<h2>The answer</h2>")]
+    assert "Which uncertain input moves each metric most" in question
+    assert f"Sobol analysis of takt, unit cost: 32 points x {replications} replications" in question
+    assert "When does each delivery gap close" not in question  # (the sweep's question)
+    answer = text[text.index("<h2>The answer</h2>"):text.index("<h2>Scenario and experiment")]
+    assert "gap_closed_months.a_p moves most with takt (ST = " in answer
 
 
 def test_a_metric_no_input_moves_has_no_noise_share() -> None:

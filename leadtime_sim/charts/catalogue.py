@@ -76,8 +76,8 @@ _chart("probability", "requirements x group target", "sweep", "sweep", "an axis 
        "probability_jobs",
        "The chance each gap is closed by the target date, with 95% Wilson intervals.")
 _chart("heatmap", "requirements x y value target", "sweep", "sweep", "two axes", "heatmap_jobs",
-       "The median close date over two axes at once (value = \"probability\": the chance the "
-       "gap is closed by the target date).")
+       "The median close date over two axes at once (or, with value = \"probability\" in the "
+       "chart's settings, the chance the gap is closed by the target date).")
 _chart("fan", "requirements points", "sweep run", "sweep run", "series", "fan_jobs",
        "Inventory against the requirement over time, for the baseline and the best point; "
        "numbered lines: capacity investments planned to enter service.")

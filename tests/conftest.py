@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import copy
 import heapq
+import os
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import leadtime_sim as lts
+
+# Property tests draw new cases each run while developing (the default profile); CI
+# (HYPOTHESIS_PROFILE=ci, set by .ci/run) draws the same ones every time, so that a red build
+# is the change's and can be repeated. Loaded here, before any test module's @settings.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -382,3 +382,26 @@ def test_designs_left_out_unrun_are_never_not_by_end(experiment: Path, tmp_path:
     assert "not by end" not in (out / "report.html").read_text(encoding="utf-8")
     plot = CliRunner().invoke(main, ["plot", str(out)])
     assert plot.exit_code == 0, plot.output
+
+
+def _unjudged(verdicts: list[str], budget: float | None) -> dict:
+    """An answer with no design run: the k-th candidate costs 500 k."""
+    return {"requirement": "r", "by": "2030-01", "confidence": 0.8, "minimize": "capex",
+            "budget_musd": budget,
+            "feasible": False, "best": None, "runs": 0, "reused_runs": 0, "full_grid_runs": 30,
+            "prescreen": {"margin_months": 12.0, "off": None, "skipped": [], "runs_saved_at_least": 0},
+            "candidates": [{"values": {"lines": k}, "capex_musd": 500.0 * (k + 1), "p_closed": None,
+                            "replications": 0, "verdict": v} for k, v in enumerate(verdicts)]}
+
+
+def test_an_answer_with_nothing_run_says_why() -> None:
+    """It read "No design to judge" when the pre-screen had judged every affordable design
+    (they fail: their verdicts say so) and when every design was over the budget."""
+    screened = "fails (fluid pre-screen, not run): at mean rates the gap closes in 2044-06, ..."
+    text = answer_text(_unjudged([screened, "over the budget ($500M > $100M)"], 100.0)).splitlines()[0]
+    assert text.startswith("No design meets P(r closed by 2030-01) >= 0.8: the fluid pre-screen left out "
+                           "every design within the budget (1, none run)")
+    assert "--prescreen-months 0" in text
+    text = answer_text(_unjudged(["over the budget ($500M > $100M)", "over the budget ($1,000M > $100M)"],
+                                 100.0)).splitlines()[0]
+    assert text.startswith("No design is within the budget ($100M; the cheapest costs $500M)")

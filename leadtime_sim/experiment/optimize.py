@@ -367,12 +367,29 @@ def _design(entry: dict[str, Any]) -> str:
     return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M{pooled})"
 
 
+def _nothing_judged(answer: dict[str, Any], goal: str) -> str:
+    """Why no design was run: each over the budget, or the rest left out by the pre-screen."""
+    candidates = answer["candidates"]
+    over = [c for c in candidates if c["verdict"].startswith("over the budget")]
+    screened = [c for c in candidates if "fluid pre-screen" in c["verdict"]]
+    if candidates and len(over) == len(candidates):
+        cheapest = min(c["capex_musd"] for c in candidates)
+        return (f"No design is within the budget (${answer['budget_musd']:,.0f}M; the cheapest costs "
+                f"${cheapest:,.0f}M): nothing to judge for {goal}.")
+    if screened and len(over) + len(screened) == len(candidates):
+        within = " within the budget" if over else ""
+        return (f"No design meets {goal}: the fluid pre-screen left out every design{within} "
+                f"({len(screened)}, none run) as closing more than {answer['prescreen']['margin_months']:g} "
+                "months after the date at mean rates; --prescreen-months 0 runs them.")
+    return f"No design to judge for {goal}."
+
+
 def answer_text(answer: dict[str, Any]) -> str:
     """The answer in a sentence, then the candidates and their verdicts."""
     best = answer["best"]
     goal = f"P({answer['requirement']} closed by {answer['by']}) >= {answer['confidence']:g}"
     if best is None:
-        lines = [f"No design to judge for {goal}."]
+        lines = [_nothing_judged(answer, goal)]
     else:
         lo, hi = best["p_closed_ci"]
         estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh runs, "

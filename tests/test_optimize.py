@@ -405,3 +405,13 @@ def test_an_answer_with_nothing_run_says_why() -> None:
     text = answer_text(_unjudged(["over the budget ($500M > $100M)", "over the budget ($1,000M > $100M)"],
                                  100.0)).splitlines()[0]
     assert text.startswith("No design is within the budget ($100M; the cheapest costs $500M)")
+
+
+def test_designs_that_buy_nothing_show_no_capex() -> None:
+    """Options of a budget or takt axis read "($0M)", as if free; designs that buy lines keep it."""
+    free = _unjudged(["fails: P = 0.00", "fails: P = 0.10"], None)
+    for c in free["candidates"]:
+        c["capex_musd"] = 0.0
+    assert "lines = 1: fails" in answer_text(free) and "$0M" not in answer_text(free)
+    bought = _unjudged(["fails: P = 0.00", "fails: P = 0.10"], None)
+    assert "lines = 1 ($1,000M): fails" in answer_text(bought)

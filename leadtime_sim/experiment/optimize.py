@@ -361,10 +361,14 @@ def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
     }
 
 
-def _design(entry: dict[str, Any]) -> str:
+def _design(entry: dict[str, Any], swept: bool = True) -> str:
+    """A design in words; its capex if some design buys lines (``swept``), else none: options
+    that buy nothing (a takt, a budget) read "($0M)", as if free."""
     values = ", ".join(f"{k} = {v}" for k, v in entry["values"].items())
-    pooled = f", over {entry['sampled_points']} sampled points" if entry.get("sampled_points") else ""
-    return f"{values or 'the baseline'} (${entry['capex_musd']:,.0f}M{pooled})"
+    notes = [f"${entry['capex_musd']:,.0f}M"] if swept else []
+    if entry.get("sampled_points"):
+        notes.append(f"over {entry['sampled_points']} sampled points")
+    return f"{values or 'the baseline'}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _nothing_judged(answer: dict[str, Any], goal: str) -> str:
@@ -388,6 +392,7 @@ def answer_text(answer: dict[str, Any]) -> str:
     """The answer in a sentence, then the candidates and their verdicts."""
     best = answer["best"]
     goal = f"P({answer['requirement']} closed by {answer['by']}) >= {answer['confidence']:g}"
+    swept = any(c["capex_musd"] for c in answer["candidates"])
     if best is None:
         lines = [_nothing_judged(answer, goal)]
     else:
@@ -396,14 +401,14 @@ def answer_text(answer: dict[str, Any]) -> str:
                     f"median close {best['median_close'] or 'not by end'}")
         if answer["minimize"] == "close":
             budget = answer["budget_musd"]
-            lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best)}; {estimate}."]
+            lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best, swept)}; {estimate}."]
         elif answer["feasible"]:
             caveat = "" if best["confirmed"] else (
                 f" (the fresh runs' interval reaches below {answer['confidence']:g}: a close call)")
-            lines = [f"Cheapest design with {goal}: {_design(best)}; {estimate}{caveat}."]
+            lines = [f"Cheapest design with {goal}: {_design(best, swept)}; {estimate}{caveat}."]
         else:
             limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
-            lines = [f"No design meets {goal}. The best found: {_design(best)}; {estimate}{limit}."]
+            lines = [f"No design meets {goal}. The best found: {_design(best, swept)}; {estimate}{limit}."]
     lines.append(f"{answer['runs']} runs (the full grid at the cap: {answer['full_grid_runs']}).")
     pre = answer.get("prescreen") or {}
     if pre.get("off"):
@@ -413,5 +418,5 @@ def answer_text(answer: dict[str, Any]) -> str:
                      f"design(s) not run, saving at least {pre['runs_saved_at_least']} runs.")
     for c in answer["candidates"]:
         p = "" if c["p_closed"] is None else f"P = {c['p_closed']:.2f} on {c['replications']} runs: "
-        lines.append(f"  {_design(c)}: {p}{c['verdict']}")
+        lines.append(f"  {_design(c, swept)}: {p}{c['verdict']}")
     return "\n".join(lines)

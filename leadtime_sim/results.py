@@ -311,8 +311,10 @@ def _sweep(folder: Path, raw: dict[str, Any]) -> Results:
                           "failed; their errors are in runs.csv)"])
     scenario = _model(Scenario, manifest.scenario, f"{source}: scenario")
     studies = ("optimize", "sensitivity")  # what else the runs were for (``manifest_for``)
-    experiment = _model(Experiment, {k: v for k, v in manifest.experiment.items() if k not in studies},
-                        f"{source}: experiment")
+    kept = {k: v for k, v in manifest.experiment.items() if k not in studies}
+    if "optimize" in manifest.experiment:  # (its targets are the question's date: charts of others go)
+        kept["charts"] = [c for c in kept.get("charts", []) if c.get("target") in (None, *kept["targets"])]
+    experiment = _model(Experiment, kept, f"{source}: experiment")
     points = tuple(StoredPoint(p.point_id, p.axes, p.values, scenario) for p in manifest.points)
     status = manifest.status
     if status == "running" and not writer_alive(folder):

@@ -364,6 +364,40 @@ def test_frontier_draws_designs_left_out_at_one_capex_as_one_mark_with_their_num
         plt.close(fig)
 
 
+def _frontier_of(answer: dict) -> tuple[list, list[str], str]:
+    """The frontier's star x, the tick labels and the x label."""
+    import matplotlib.pyplot as plt
+
+    from leadtime_sim.plotting.frontier import frontier_chart
+
+    fig, ax = plt.subplots()
+    try:
+        frontier_chart(answer, ax=ax)
+        star = [line for line in ax.get_lines() if line.get_marker() == "*"]
+        return (list(star[0].get_xdata()), [t.get_text() for t in ax.get_xticklabels()], ax.get_xlabel())
+    finally:
+        plt.close(fig)
+
+
+def test_frontier_marks_the_chosen_design_on_its_own_candidate() -> None:
+    """Designs of equal capex stand side by side; the star was drawn at the capex itself, on
+    the first of them, when the choice was another (budget.toml: the fourth of five)."""
+    ran = [{"point_id": k, "values": {"decided": d}, "capex_musd": 1000.0, "p_closed": p,
+            "p_closed_ci": [p - 0.1, p + 0.05], "verdict": v}
+           for k, (d, p, v) in enumerate([("2026", 0.5, "fails: P = 0.5"), ("2028", 0.9, "meets 0.8")])]
+    best = {"point_id": 1, "capex_musd": 1000.0, "p_closed": 0.85, "p_closed_ci": [0.8, 0.9],
+            "replications": 100}
+    answer = {"candidates": ran, "confidence": 0.8, "best": best, "feasible": True, "requirement": "r",
+              "by": "2036-01"}
+    x, _, label = _frontier_of(answer)
+    assert x == [1000.0 + 0.012 * 1000.0] and label == "capex of the design (million USD)"
+    for c in ran:
+        c["capex_musd"] = 0.0
+    best["capex_musd"] = 0.0
+    x, ticks, label = _frontier_of(answer)  # (no design buys anything: an axis of $0.012M read as capex)
+    assert x == [1.0] and ticks == ["2026", "2028"] and label.startswith("design: decided")
+
+
 def test_designs_left_out_unrun_are_never_not_by_end(experiment: Path, tmp_path: Path) -> None:
     """A design the pre-screen leaves out has no run: points.csv gave it "not by 2029-01" dates
     and, with the baseline also unrun, a paired difference of exactly 0; the report's candidates
@@ -415,3 +449,28 @@ def test_designs_that_buy_nothing_show_no_capex() -> None:
     assert "lines = 1: fails" in answer_text(free) and "$0M" not in answer_text(free)
     bought = _unjudged(["fails: P = 0.00", "fails: P = 0.10"], None)
     assert "lines = 1 ($1,000M): fails" in answer_text(bought)
+
+
+def test_an_optimize_store_of_an_experiment_charting_other_targets_plots_and_exports(experiment: Path,
+                                                                                   tmp_path: Path) -> None:
+    """The store's experiment takes the question's date as its only target; a [[charts]] entry
+    at another target (budget.toml's probability chart at 2040-01) made ``plot`` and
+    ``export`` refuse the store ("target = '2028-01' ... is not one of the experiment's
+    targets ['2027-01']"). Charts of other dates are left out; the others are drawn."""
+    experiment.write_text('targets = ["2028-01"]\n' + EXPERIMENT + """
+[[charts]]
+chart = "probability"
+target = "2028-01"
+[[charts]]
+chart = "gap_close"
+""")
+    out = tmp_path / "opt"
+    done = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
+                                     "--confidence", "0.5", "--executor", "serial", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    plotted = CliRunner().invoke(main, ["plot", str(out)])
+    assert plotted.exit_code == 0, plotted.output
+    assert (out / "charts" / "gap_close-a_p.png").is_file()
+    assert not list((out / "charts").glob("probability*"))
+    exported = CliRunner().invoke(main, ["export", str(out), "--out", str(tmp_path / "o.xlsx")])
+    assert exported.exit_code == 0, exported.output

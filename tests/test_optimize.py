@@ -340,6 +340,8 @@ distribution = {dist = "uniform", low = 0.6, high = 1.2}
     assert two["verdict"].startswith("meets") and answer["best"]["values"] == {"lines added": 2}
     assert answer["full_grid_runs"] == 2 * 60
     assert "over 6 sampled points" in answer_text(answer)
+    runs = answer_text(answer).splitlines()[1]  # (the fresh runs counted apart: 24 runs "of a grid of 20" read oddly)
+    assert runs == f"{answer['runs']} runs (100 of them the fresh re-estimate; the full grid at the cap: 120)."
 
 
 def test_frontier_draws_designs_left_out_at_one_capex_as_one_mark_with_their_number() -> None:

@@ -409,7 +409,8 @@ def answer_text(answer: dict[str, Any]) -> str:
         else:
             limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
             lines = [f"No design meets {goal}. The best found: {_design(best, swept)}; {estimate}{limit}."]
-    lines.append(f"{answer['runs']} runs (the full grid at the cap: {answer['full_grid_runs']}).")
+    fresh = f"{best['replications']} of them the fresh re-estimate; " if best else ""
+    lines.append(f"{answer['runs']} runs ({fresh}the full grid at the cap: {answer['full_grid_runs']}).")
     pre = answer.get("prescreen") or {}
     if pre.get("off"):
         lines.append(f"Fluid pre-screen off: {pre['off']}.")

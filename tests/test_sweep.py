@@ -589,6 +589,22 @@ def test_a_different_experiment_into_a_full_store_is_refused(tiny_copy: Path, fl
     assert (tiny_copy / "runs.parquet").read_bytes() == runs
 
 
+@pytest.mark.parametrize(("args", "told"), [
+    ([str(TINY), "--replications", "2"], ["replications: 3 in the store, 2 now"]),
+    ([str(TINY_OTHER)], ['name: "tiny lines" in the store, "tiny lines, other seed" now',
+                         "seed: 7 in the store, 8 now"]),
+    ([str(TINY), "--set", "factories.server.lot_size=2"],
+     ['--set: none in the store, ["factories.server.lot_size=2"] now',
+      "scenario.factories.server.lot_size: 1 in the store, 2 now"]),
+], ids=["replications", "experiment file", "--set"])
+def test_a_refused_resume_names_what_differs(tiny_copy: Path, args: list[str], told: list[str]) -> None:
+    code, out, err, _ = invoke(*args, "--out", str(tiny_copy), "--executor", "serial", "--resume")
+    assert code == 2, (out, err)
+    assert len(err.strip().splitlines()) == 1, err
+    for difference in told:
+        assert difference in err, err
+
+
 @pytest.mark.slow
 def test_resume_into_a_new_directory_runs_everything(tmp_path: Path, tiny_serial: Path) -> None:
     out = tmp_path / "fresh"

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from leadtime_sim.errors import InputError
+from leadtime_sim.errors import InputError, format_path
 
 RUN_KEYS = ["point_id", "replication"]
 REQUIRED_RUN_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots")
@@ -53,6 +53,48 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if (identity, scenario_sha) != (manifest.get("identity"), manifest.get("scenario_sha256")):
         raise damaged("its experiment or scenario does not match its hashes: edited?")
     return manifest
+
+
+DIFFERENCES_SHOWN = 5
+"""Differences named when a resume is refused (the rest are counted)."""
+
+
+def differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Why two manifests are of different experiments, as ``path: X in the store, Y now``: the
+    experiment's fields (as written in its file), the ``--set`` texts, then the scenario as run
+    (``scenario`` and its path), at most DIFFERENCES_SHOWN of them and a count of the rest.
+    Without it a refused ``--resume`` leaves the user to guess what changed."""
+    found = [*_diff(stored.get("experiment"), now.get("experiment"), ()),
+             *(((("--set",), stored.get("overrides"), now.get("overrides")),)
+               if stored.get("overrides") != now.get("overrides") else ()),
+             *_diff(stored.get("scenario"), now.get("scenario"), ("scenario",))]
+    lines = [f"{format_path(path)}: {_shown(a)} in the store, {_shown(b)} now"
+             for path, a, b in found[:DIFFERENCES_SHOWN]]
+    if len(found) > DIFFERENCES_SHOWN:
+        lines.append(f"and {len(found) - DIFFERENCES_SHOWN} more")
+    return lines
+
+
+_ABSENT = object()
+
+
+def _diff(a: Any, b: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], Any, Any]]:
+    """(path, stored, now) of each leaf where two JSON values differ (lists of one length
+    item by item; otherwise the whole value)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = list(a) + [k for k in b if k not in a]
+        return [d for k in keys for d in _diff(a.get(k, _ABSENT), b.get(k, _ABSENT), (*path, k))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _diff(x, y, (*path, i))]
+    return [] if a == b and type(a) is type(b) else [(path, a, b)]
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON, cut to 60 characters; ``none`` for a field one side lacks."""
+    if value is _ABSENT or value in (None, [], {}):
+        return "none"
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass

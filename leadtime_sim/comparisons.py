@@ -78,6 +78,10 @@ def option_line(results: Results, requirement: str, point_id: int) -> str:
     swept = any(p.swept_capex_musd for p in results.points)  # (no axis buys lines: no capex to show)
     who = (" (baseline)" if point_id == results.baseline_id else
            f" (${point.swept_capex_musd:,.0f}M)" if swept else "")
+    if not int(row["n"]):  # no run finished: no statistics, only why (its runs failed, or none ran)
+        failed, errors = results.failures.get(point_id, (0, []))
+        return f"with {values}{who}: " + (f"all {failed} runs failed ({errors[0] or 'no error recorded'})"
+                                          if failed else "not run")
     share = float(row["share_not_by_end"])
     if math.isfinite(float(row["p50"])):
         text = (f"with {values}{who}: the gap closes in {_month(results, float(row['p50']))} "

@@ -127,8 +127,9 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     text += limits_text(row, requirement, results.targets, end)
     base = rows[rows["point_id"] == results.baseline_id]
     if not same and best != results.baseline_id and not base.empty:
+        failed = results.failures.get(results.baseline_id, (0, []))[0]
         close = (month_text(start, float(base.iloc[0]["p50"]), end) if int(base.iloc[0]["n"])
-                 else "not run")
+                 else f"all {failed} runs failed" if failed else "not run")
         text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
                  f"{close}; {paired_text(row, end)}")
     return Headline(requirement, best, text + ".")
@@ -263,8 +264,10 @@ def points_table(results: Results) -> str:
         rows = []
         for _, r in frame.sort_values("point_id").iterrows():
             ran = int(r["n"]) > 0  # a point with no run (not run yet, failed, left out) has no dates
+            failed = results.failures.get(int(r["point_id"]), (0, []))[0]
             cells: list[Any] = [int(r["point_id"]), *[r[a] for a in results.axes],
-                                f"{results.point(int(r['point_id'])).swept_capex_musd:,.0f}", int(r["n"]),
+                                f"{results.point(int(r['point_id'])).swept_capex_musd:,.0f}",
+                                f"{int(r['n'])} ({failed} failed)" if failed else int(r["n"]),
                                 f"{float(r['share_not_by_end']):.0%}" if ran else "",
                                 *(month_text(results.start, float(r[q]), results.end) if ran else ""
                                   for q in ("p10", "p50", "p90"))]
@@ -275,7 +278,30 @@ def points_table(results: Results) -> str:
             rows.append(cells)
         product = results.scenario.requirements[req].product
         parts.append(f"<h3>{esc(req)} ({esc(product)})</h3>" + _table(header, rows, "points"))
-    return "".join(parts)
+    return failures_list(results) + "".join(parts)
+
+
+ERRORS_SHOWN = 3
+"""Distinct errors named per point in the report's list of failed runs."""
+
+
+def failures_list(results: Results) -> str:
+    """The points with failed runs, each with how many failed and why (the errors recorded in
+    the runs table): a point whose runs all failed has no statistics, only this."""
+    if not results.failures:
+        return ""
+    items = []
+    for point_id, (count, errors) in sorted(results.failures.items()):
+        shown = "; ".join(e or "no error recorded" for e in errors[:ERRORS_SHOWN])
+        more = f" (and {len(errors) - ERRORS_SHOWN} other errors)" if len(errors) > ERRORS_SHOWN else ""
+        total = count + int(results.stats.loc[results.stats["point_id"] == point_id, "n"].max())
+        label = results.point_label(point_id) or "the model as it is"
+        items.append(f"<li>point {point_id}, {esc(label)}: {count} of {total} runs failed: "
+                     f"{esc(shown)}{esc(more)}</li>")
+    experiment_file = results.manifest.get("experiment_file") or "EXPERIMENT"
+    return (f"<p class='failed'>Failed runs are left out of every statistic; run them again with "
+            f"leadtime-sim sweep {esc(experiment_file)} --out {esc(results.directory)} --resume "
+            f"--retry-failed.</p><ul class='failed'>{''.join(items)}</ul>")
 
 
 def _facts(results: Results) -> list[list[Any]]:

@@ -198,6 +198,19 @@ class Results:
         runs = _table(path if path.exists() else self.directory / "runs.csv")
         return runs[runs["status"] == "ok"]
 
+    @cached_property
+    def failures(self) -> dict[int, tuple[int, list[str]]]:
+        """Per point with failed runs: how many failed and their distinct errors, most
+        frequent first (read from the runs table only if ``points.csv`` counts failures): a
+        point whose runs all failed has no statistics, and the error is the only answer."""
+        if self.kind != "sweep" or "n_failed" not in self.stats or not (self.stats["n_failed"] > 0).any():
+            return {}
+        path = self.directory / "runs.parquet"
+        runs = _table(path if path.exists() else self.directory / "runs.csv")
+        failed = runs[runs["status"] != "ok"]
+        return {int(point): (len(rows), rows["error"].fillna("").astype(str).value_counts().index.tolist())
+                for point, rows in failed.groupby("point_id")}
+
     def gap_rows(self, requirement: str) -> pd.DataFrame:
         """The points table's rows of a requirement's close date."""
         return self.stats[self.stats["metric"] == GAP_CLOSED.column(requirement)]

@@ -376,6 +376,31 @@ def test_a_store_whose_every_run_failed_is_one_line_not_damaged(tmp_path: Path) 
                                      "(9 failed; their errors are in runs.csv)\n"), command
 
 
+def test_a_point_whose_runs_all_failed_is_shown_with_their_error(tmp_path: Path) -> None:
+    """A point whose every run failed showed "runs 0" and blank cells, with no reason."""
+    (tmp_path / "lts_test_fail_one.py").write_text(
+        "from leadtime_sim import AllocationPolicy\n\n\nclass Fail(AllocationPolicy):\n"
+        "    def take(self, units):\n        raise RuntimeError('no allocation at 3 lines')\n\n\n"
+        "POLICIES = {'fail-one': Fail}\n")
+    experiment = tmp_path / "e.toml"
+    experiment.write_text((DATA / "tiny_lines.toml").read_text().replace(
+        'model = "mmc_requirements.toml"', f'model = "{DATA / "mmc_requirements.toml"}"\n'
+        'plugins = ["lts_test_fail_one"]').replace(
+        'values = [2, 3, 4]', 'values = [2, 3, 4]\ntied = { "policy.allocation" = ["fifo", "fail-one", "fifo"] }'))
+    out = tmp_path / "store"
+    code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
+    assert code == 1 and "6 runs done, 3 failed" in output, output
+    code, output = invoke("report", out)
+    assert code == 0, output
+    text = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert "point 1, lines 3 (baseline): 3 of 3 runs failed: RuntimeError: no allocation at 3 lines" in text
+    assert "with lines = 3 (baseline): all 3 runs failed (RuntimeError: no allocation at 3 lines)" in text
+    assert "Baseline (lines 3): all 3 runs failed;" in text
+    assert "nan%" not in text and "= nan" not in text
+    assert "--resume --retry-failed" in text
+    assert "<td>0 (3 failed)</td>" in text
+
+
 def test_a_paired_difference_of_nothing_is_no_earlier_not_zero_months_later() -> None:
     """Headlines said "0.0 months later than the baseline" (the option lines "no earlier")."""
     from leadtime_sim.report import paired_text

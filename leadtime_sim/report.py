@@ -108,10 +108,12 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     axes = axes_text(results.point(best).axes)
     capex = results.point(best).swept_capex_musd
     axes += f" (swept capex ${capex:,.0f}M)" if capex else ""
-    same = rows[["p10", "p50", "p90"]].round(6).drop_duplicates().shape[0] == 1
-    where = (f"at every one of the {len(rows)} design points (the swept axes do not change it)" if same
-             else f"with {axes} (the best of {len(rows)} design points: earliest median close month, "
-                  "then the cheapest)")
+    ran = rows[rows["n"] > 0]  # points with no finished run (all failed) answer nothing
+    same = ran[["p10", "p50", "p90"]].round(6).drop_duplicates().shape[0] == 1
+    idle = len(rows) - len(ran)
+    of = f"{len(ran)} design points" + (f", {idle} more with no finished run" if idle else "")
+    where = (f"at every one of the {of} (the swept axes do not change it)" if same
+             else f"with {axes} (the best of {of}: earliest median close month, then the cheapest)")
     if math.isfinite(float(row["p50"])):
         text = f"{name}: {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
         share = float(row["share_not_by_end"])

@@ -27,7 +27,7 @@ from leadtime_sim.cli import main
 from leadtime_sim.comparisons import display_name
 from leadtime_sim.dates import date_at
 from leadtime_sim.experiment.spec import Chart
-from leadtime_sim.report import report_html
+from leadtime_sim.report import headlines, report_html
 
 DATA = Path(__file__).parent / "data"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -376,29 +376,49 @@ def test_a_store_whose_every_run_failed_is_one_line_not_damaged(tmp_path: Path) 
                                      "(9 failed; their errors are in runs.csv)\n"), command
 
 
-def test_a_point_whose_runs_all_failed_is_shown_with_their_error(tmp_path: Path) -> None:
-    """A point whose every run failed showed "runs 0" and blank cells, with no reason."""
+def sweep_failing_at(tmp_path: Path, policies: list[str]) -> Path:
+    """The tiny sweep (lines 2, 3, 4; baseline 3) with policy "fail-one" at some points: each
+    of their runs raises."""
     (tmp_path / "lts_test_fail_one.py").write_text(
         "from leadtime_sim import AllocationPolicy\n\n\nclass Fail(AllocationPolicy):\n"
-        "    def take(self, units):\n        raise RuntimeError('no allocation at 3 lines')\n\n\n"
+        "    def take(self, units):\n        raise RuntimeError('no allocation here')\n\n\n"
         "POLICIES = {'fail-one': Fail}\n")
     experiment = tmp_path / "e.toml"
     experiment.write_text((DATA / "tiny_lines.toml").read_text().replace(
         'model = "mmc_requirements.toml"', f'model = "{DATA / "mmc_requirements.toml"}"\n'
         'plugins = ["lts_test_fail_one"]').replace(
-        'values = [2, 3, 4]', 'values = [2, 3, 4]\ntied = { "policy.allocation" = ["fifo", "fail-one", "fifo"] }'))
+        'values = [2, 3, 4]', f'values = [2, 3, 4]\ntied = {{ "policy.allocation" = {json.dumps(policies)} }}'))
     out = tmp_path / "store"
     code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
     assert code == 1 and "6 runs done, 3 failed" in output, output
+    return out
+
+
+def test_a_point_whose_runs_all_failed_is_shown_with_their_error(tmp_path: Path) -> None:
+    """A point whose every run failed showed "runs 0" and blank cells, with no reason."""
+    out = sweep_failing_at(tmp_path, ["fifo", "fail-one", "fifo"])
     code, output = invoke("report", out)
     assert code == 0, output
     text = html.unescape((out / "report.html").read_text(encoding="utf-8"))
-    assert "point 1, lines 3 (baseline): 3 of 3 runs failed: RuntimeError: no allocation at 3 lines" in text
-    assert "with lines = 3 (baseline): all 3 runs failed (RuntimeError: no allocation at 3 lines)" in text
+    assert "point 1, lines 3 (baseline): 3 of 3 runs failed: RuntimeError: no allocation here" in text
+    assert "with lines = 3 (baseline): all 3 runs failed (RuntimeError: no allocation here)" in text
     assert "Baseline (lines 3): all 3 runs failed;" in text
     assert "nan%" not in text and "= nan" not in text
     assert "--resume --retry-failed" in text
     assert "<td>0 (3 failed)</td>" in text
+
+
+def test_a_point_whose_runs_all_failed_is_neither_best_nor_counted_alike(tmp_path: Path) -> None:
+    """Point 0 failed; "never" is not closed at the others: the headline took point 0 as the
+    best (all medians "not by end", then the lowest id) and read "at every one of the 3 design
+    points (...), the gap is not closed by 2030-01 in nan% of runs; P(closed by 2026-01) = nan"."""
+    out = sweep_failing_at(tmp_path, ["fail-one", "fifo", "fifo"])
+    texts = {h.requirement: h.text for h in headlines(lts.load_results(out))}
+    assert texts["never"].startswith("never: at every one of the 2 design points, 1 more with no "
+                                     "finished run (the swept axes do not change it), the gap is not "
+                                     "closed by 2030-01 in 100% of runs; P(closed by 2026-01) = 0.00"), texts
+    assert "the best of 2 design points, 1 more with no finished run" in texts["r"], texts
+    assert all("nan" not in text for text in texts.values()), texts
 
 
 def test_a_paired_difference_of_nothing_is_no_earlier_not_zero_months_later() -> None:

@@ -21,6 +21,8 @@ def best_point(results: Results, requirement: str, target: str | None = None) ->
     most surely by ``target``: a design that closes in the same month for less is the one a
     planner would pick."""
     rows = results.gap_rows(requirement)
+    if (rows["n"] > 0).any():  # a point with no finished run (all failed, say) has no answer
+        rows = rows[rows["n"] > 0]
     if rows.empty:
         return results.baseline_id
     column = f"p_closed_by_{target}" if target else None

@@ -428,7 +428,7 @@ def report_html(results: Results) -> str:
                     f"data-point='{esc('' if h.point_id is None else h.point_id)}'>{esc(h.text)}</p>"
                     + options_list(results, h)
                     for h in headlines(results))
-    full = results.stats.to_html(index=False, na_rep="not by end", escape=True) \
+    full = results.stats.to_html(index=False, na_rep="", escape=True) \
         if results.kind == "sweep" else ""
     manifest = json.dumps(results.manifest, indent=2, default=str)
     incomplete = incomplete_text(results)

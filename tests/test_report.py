@@ -143,6 +143,19 @@ def test_points_table_shows_not_by_end_not_a_date(store: Path) -> None:
     assert text.count("<td>not by 2030-01</td>") >= int(gap[["p10", "p50", "p90"]].isna().sum().sum())
 
 
+def test_the_full_points_table_leaves_empty_cells_empty(store: Path) -> None:
+    """Every empty cell of points.csv (a std of one run, P(closed by) of a metric that is not
+    a close date, a point with no finished run) read "not by end" in the report's full table,
+    which said of capex or deliveries that they were not closed by the end."""
+    text = (store / "report.html").read_text(encoding="utf-8")
+    full = text[text.index("Every metric of every point"):]
+    points = pd.read_csv(store / "points.csv")
+    assert points.drop(columns=["p10_date", "p50_date", "p90_date"]).isna().any().any()
+    assert "<td>not by end</td>" not in full
+    dates = points["p50_date"].dropna()
+    assert (dates.str.startswith("not by")).any() and f"<td>{dates[dates.str.startswith('not by')].iloc[0]}</td>" in full
+
+
 @pytest.mark.slow
 def test_text_from_the_results_is_escaped(store: Path, tmp_path: Path) -> None:
     copy = tmp_path / "store"

@@ -314,10 +314,27 @@ def _points_table(path: Path, points: int) -> pd.DataFrame:
     return table
 
 
+def _no_points(folder: Path) -> str:
+    """Why a store has no points.csv: no run finished yet, or its writer stopped between
+    writing the runs table and points.csv (a second Ctrl-C, a kill): then the runs are there,
+    and saying there are none would be untrue."""
+    try:
+        runs = pq.ParquetFile(folder / "runs.parquet").metadata.num_rows
+    except Exception:  # no runs table, or a damaged one: no finished run to speak of
+        runs = 0
+    if writer_alive(folder):
+        return (f"{folder}: the results store holds no points.csv yet: a sweep is writing it; try again "
+                "when its first runs are written")
+    if runs:
+        return (f"{folder}: the results store holds {runs:,} finished runs but no points.csv: its writer "
+                "stopped before writing it; finish it with sweep --resume")
+    return f"{folder}: the results store holds no finished runs (no points.csv)"
+
+
 def _sweep(folder: Path, raw: dict[str, Any]) -> Results:
     source = str(folder / "manifest.json")
     if "scenario" in raw and not (folder / "points.csv").is_file():
-        raise InputError([f"{folder}: the results store holds no finished runs (no points.csv)"])
+        raise InputError([_no_points(folder)])
     manifest = _model(_ManifestFile, raw, source)
     if manifest.counts.get("done") == 0 and manifest.counts.get("failed"):  # points.csv is empty
         raise InputError([f"{folder}: the results store holds no successful run ({manifest.counts['failed']} "

@@ -170,3 +170,16 @@ def test_plot_and_report_of_other_damage(command: str, damage: str, store: Path)
         name = "manifest.json"
     (line,) = assert_clean_exit_2(invoke(command, store))
     assert name in line
+
+
+@pytest.mark.parametrize("command", ["plot", "report", "export"])
+def test_runs_without_points_table_are_not_called_no_runs(command: str, store: Path,
+                                                          reference: Path) -> None:
+    """A second Ctrl-C (or a kill) between writing the runs table and points.csv left 9 runs
+    in runs.parquet and no points.csv: plot, report and export said the store "holds no
+    finished runs"; they name the runs and the way on, and --resume restores the store."""
+    (store / "points.csv").unlink()
+    (line,) = assert_clean_exit_2(invoke(command, store))
+    assert f"holds {RUNS} finished runs but no points.csv" in line and "--resume" in line, line
+    assert resume(store)[0] == 0
+    assert_same_store(store, reference)

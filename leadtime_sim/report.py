@@ -214,6 +214,10 @@ def incomplete_text(results: Results) -> str:
     if results.kind != "sweep" or m.status == "complete":
         return ""
     experiment_file = results.manifest.get("experiment_file") or "EXPERIMENT"
+    if "optimize" in results.manifest and m.status == "running":  # its writer holds the lock
+        return (f"This optimize is still running: {m.done or 0:,} runs done when this report was written, "
+                f"{m.failed or 0:,} failed, and it has no answer yet. Below are its runs so far, as a "
+                "sweep's; write the report again when it ends.")
     if "optimize" in results.manifest:  # (no optimize.json yet: its report is this one)
         q = results.manifest["optimize"]
         args = f"--requirement {q['requirement']} --by {q['by']} --confidence {q['confidence']}"
@@ -223,6 +227,10 @@ def incomplete_text(results: Results) -> str:
                 "failed, and it has no answer yet. Below are its runs so far, as a sweep's; finish it "
                 f"with leadtime-sim optimize {experiment_file} {args} --out {results.directory} --resume.")
     total = len(results.points) * (m.replications or 0)
+    if m.status == "running":  # its writer holds the lock (``load_results``): it is still going
+        return (f"This sweep is still running: {m.done or 0:,} of {total:,} runs done when this report "
+                f"was written, {m.failed or 0:,} failed. The answer below is from those runs; write the "
+                "report again when the sweep ends.")
     return (f"This sweep did not finish ({m.status}): {m.done or 0:,} of {total:,} runs done, "
             f"{m.failed or 0:,} failed. The answer below is from the runs done so far; finish it "
             f"with leadtime-sim sweep {experiment_file} --out {results.directory} --resume.")

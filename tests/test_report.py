@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -267,6 +268,27 @@ def test_report_of_an_interrupted_sweep_says_its_answer_is_partial(tmp_path: Pat
     answer = text.split("id='answer'")[1].split("class='headline'")[0]
     assert "This sweep did not finish (interrupted): 20 of 54 runs done, 0 failed" in answer
     assert "--resume" in answer
+
+
+def test_report_of_a_sweep_still_running_does_not_say_to_resume_it(store: Path, tmp_path: Path) -> None:
+    """A report written while the sweep runs said "This sweep did not finish (running) ...;
+    finish it with leadtime-sim sweep ... --resume", which the running sweep's lock refuses."""
+    copy = Path(shutil.copytree(store, tmp_path / "store"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps(manifest | {"status": "running"}))
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
+                               f"lock = FileLock({str(copy / '.lock')!r}); lock.acquire(); print('held', "
+                               "flush=True); sys.stdin.read()"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        code, output = invoke("report", copy)
+    finally:
+        holder.communicate("")
+    assert code == 0, output
+    answer = html.unescape((copy / "report.html").read_text()).split("id='answer'")[1].split("class='headline'")[0]
+    assert "This sweep is still running: 54 of 54 runs done when this report was written" in answer, answer
+    assert "--resume" not in answer and "did not finish" not in answer
 
 
 def test_report_of_an_interrupted_optimize_says_it_has_no_answer(tmp_path: Path,

@@ -12,7 +12,7 @@ from leadtime_sim.run import RunResult
 from leadtime_sim.tables import orders_frame, series_frame
 
 RUN_NAMES = ("summary.json", "series.csv", "series.parquet", "orders.csv", "orders.parquet",
-             "scenario_as_run.json", "charts", "report.html")
+             "scenario_as_run.json", "charts", "report.html", "results.xlsx")
 """What a run's output directory may hold: a run replaces these, and never touches anything else."""
 
 

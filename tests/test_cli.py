@@ -294,6 +294,27 @@ def test_export_writes_one_workbook_of_a_store_and_of_a_run(tmp_path: Path) -> N
     assert bad.exit_code == 2 and "must end in .xlsx" in bad.output
 
 
+def test_a_store_or_run_exported_to_its_default_workbook_can_be_written_again(tmp_path: Path) -> None:
+    """``export DIR`` writes DIR/results.xlsx, which README lists among a store's files; then
+    ``sweep --resume`` and ``--force`` refused the store ("is not a results store: it holds
+    results.xlsx"), and ``run --out`` its own directory. --force removes the stale workbook."""
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    store = tmp_path / "store"
+    sweep = ["sweep", str(tiny), "--out", str(store), "--executor", "serial", "--no-charts", "--replications", "1"]
+    assert CliRunner().invoke(main, sweep).exit_code == 0
+    assert CliRunner().invoke(main, ["export", str(store)]).exit_code == 0
+    resumed = CliRunner().invoke(main, [*sweep, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    forced = CliRunner().invoke(main, [*sweep, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert not (store / "results.xlsx").exists()
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", MMC, *SHORT, "--out", str(run)]).exit_code == 0
+    assert CliRunner().invoke(main, ["export", str(run)]).exit_code == 0
+    again = CliRunner().invoke(main, ["run", MMC, *SHORT, "--out", str(run)])
+    assert again.exit_code == 0, again.output
+
+
 def test_a_ctrl_c_no_command_handles_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path) -> None:
     """Ctrl-C after a sweep's runs (its charts, its indices) gave Click's "Aborted!" and exit

@@ -358,10 +358,11 @@ class SeriesPart:
 
 
 STORE_NAMES = ("manifest.json", "runs.parquet", "runs.csv", "points.csv", "series_quantiles.parquet",
-               "series_runs", "charts", "report.html", "optimize.json", "sensitivity.csv",
+               "series_runs", "charts", "report.html", "results.xlsx", "optimize.json", "sensitivity.csv",
                "sensitivity.json", LOCK_NAME, WRITER_NAME)
-"""What a store directory may hold (``optimize.json``: an optimize answer's store); a sweep
-never writes into a directory holding anything else."""
+"""What a store directory may hold (``optimize.json``: an optimize answer's store;
+``results.xlsx``: ``export``'s default workbook); a sweep never writes into a directory
+holding anything else."""
 
 
 @lru_cache(maxsize=8)
@@ -386,8 +387,8 @@ def _write_series(table: pa.Table, row_group_rows: int, path: Path) -> None:
 def _clear(directory: Path) -> None:
     """Remove a previous store's files (only the names a store uses)."""
     for name in ("manifest.json", "runs.parquet", "runs.csv", "points.csv",
-                 "series_quantiles.parquet", "report.html", "optimize.json", "sensitivity.csv",
-                 "sensitivity.json"):
+                 "series_quantiles.parquet", "report.html", "results.xlsx", "optimize.json",
+                 "sensitivity.csv", "sensitivity.json"):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / "series_runs", ignore_errors=True)
     shutil.rmtree(directory / "charts", ignore_errors=True)

@@ -13,6 +13,7 @@ import html
 import io
 import json
 import math
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,27 +214,46 @@ def incomplete_text(results: Results) -> str:
     m = results.provenance
     if results.kind != "sweep" or m.status == "complete":
         return ""
-    experiment_file = results.manifest.get("experiment_file") or "EXPERIMENT"
     if "optimize" in results.manifest and m.status == "running":  # its writer holds the lock
         return (f"This optimize is still running: {m.done or 0:,} runs done when this report was written, "
                 f"{m.failed or 0:,} failed, and it has no answer yet. Below are its runs so far, as a "
                 "sweep's; write the report again when it ends.")
     if "optimize" in results.manifest:  # (no optimize.json yet: its report is this one)
-        q = results.manifest["optimize"]
+        return (f"This optimize did not finish ({m.status}): {m.done or 0:,} runs done, {m.failed or 0:,} "
+                "failed, and it has no answer yet. Below are its runs so far, as a sweep's; finish it "
+                f"with {resume_command(results)}.")
+    total = len(results.points) * (m.replications or 0)
+    what = "sensitivity analysis" if "sensitivity" in (results.manifest.get("experiment") or {}) else "sweep"
+    if m.status == "running":  # its writer holds the lock (``load_results``): it is still going
+        return (f"This {what} is still running: {m.done or 0:,} of {total:,} runs done when this report "
+                f"was written, {m.failed or 0:,} failed. The answer below is from those runs; write the "
+                f"report again when the {what} ends.")
+    return (f"This {what} did not finish ({m.status}): {m.done or 0:,} of {total:,} runs done, "
+            f"{m.failed or 0:,} failed. The answer below is from the runs done so far; finish it "
+            f"with {resume_command(results)}.")
+
+
+def resume_command(results: Results) -> str:
+    """The command that finishes a store: the one that made it (sweep, optimize, sensitivity)
+    with every setting of its identity (``--replications``, ``--set``, a study's own), since
+    any other is refused as another experiment."""
+    manifest = results.manifest
+    experiment_file = manifest.get("experiment_file") or "EXPERIMENT"
+    sets = "".join(f" --set {shlex.quote(str(text))}" for text in manifest.get("overrides") or [])
+    out = f" --out {shlex.quote(str(results.directory))} --resume"
+    if "optimize" in manifest:
+        q = manifest["optimize"]
         args = f"--requirement {q['requirement']} --by {q['by']} --confidence {q['confidence']}"
         args += f" --budget-musd {q['budget_musd']}" if q.get("budget_musd") is not None else ""
         args += f" --minimize {q['minimize']}" if q.get("minimize", "capex") != "capex" else ""
-        return (f"This optimize did not finish ({m.status}): {m.done or 0:,} runs done, {m.failed or 0:,} "
-                "failed, and it has no answer yet. Below are its runs so far, as a sweep's; finish it "
-                f"with leadtime-sim optimize {experiment_file} {args} --out {results.directory} --resume.")
-    total = len(results.points) * (m.replications or 0)
-    if m.status == "running":  # its writer holds the lock (``load_results``): it is still going
-        return (f"This sweep is still running: {m.done or 0:,} of {total:,} runs done when this report "
-                f"was written, {m.failed or 0:,} failed. The answer below is from those runs; write the "
-                "report again when the sweep ends.")
-    return (f"This sweep did not finish ({m.status}): {m.done or 0:,} of {total:,} runs done, "
-            f"{m.failed or 0:,} failed. The answer below is from the runs done so far; finish it "
-            f"with leadtime-sim sweep {experiment_file} --out {results.directory} --resume.")
+        return f"leadtime-sim optimize {experiment_file} {args}{sets}{out}"
+    replications = f" --replications {results.provenance.replications}" if results.provenance.replications \
+        else ""
+    study = (manifest.get("experiment") or {}).get("sensitivity")
+    if isinstance(study, dict):
+        return (f"leadtime-sim sensitivity {experiment_file} --method {study.get('method')} --samples "
+                f"{study.get('samples')}{replications}{sets}{out}")
+    return f"leadtime-sim sweep {experiment_file}{replications}{sets}{out}"
 
 
 def headlines(results: Results) -> list[Headline]:

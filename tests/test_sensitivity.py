@@ -368,3 +368,28 @@ def test_morris_on_a_rounded_input_is_salib_for_the_others_and_drops_steps_that_
     notes = morris_notes(axes, study, matrix)
     assert any(note.startswith("n: ") and "did not move it" in note for note in notes)
     assert any(note.startswith("m: no step") for note in notes)
+
+
+def test_report_of_an_interrupted_analysis_gives_the_command_that_resumes_it(
+        experiment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sensitivity store stopped after 5 runs: its report said "This sweep did not finish
+    ...; finish it with leadtime-sim sweep sens.toml --out OUT --resume", which is refused as
+    another experiment (no study, other replications); so was a sweep's with --replications
+    or --set left out."""
+    from conftest import ctrl_c_after_runs
+
+    out = experiment.parent / "out"
+    args = ["sensitivity", str(experiment), "--method", "morris", "--samples", "2", "--replications", "2",
+            "--set", "factories.f.flow_months=3", "--out", str(out), "--workers", "1", "--executor", "serial"]
+    undo = ctrl_c_after_runs(monkeypatch, 5)
+    assert CliRunner().invoke(main, args).exit_code == 130
+    undo()
+    done = CliRunner().invoke(main, ["report", str(out)])
+    assert done.exit_code == 0, done.output
+    page = (out / "report.html").read_text()
+    command = (f"leadtime-sim sensitivity {experiment} --method morris --samples 2 --replications 2 "
+               f"--set factories.f.flow_months=3 --out {out} --resume")
+    assert "This sensitivity analysis did not finish (interrupted): 5 of 12 runs done, 0 failed" in page
+    assert command in page, page.split("did not finish")[1][:400]
+    resumed = CliRunner().invoke(main, [*command.split()[1:], "--workers", "1", "--executor", "serial"])
+    assert resumed.exit_code == 0, resumed.output

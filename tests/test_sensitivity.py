@@ -393,3 +393,21 @@ def test_report_of_an_interrupted_analysis_gives_the_command_that_resumes_it(
     assert command in page, page.split("did not finish")[1][:400]
     resumed = CliRunner().invoke(main, [*command.split()[1:], "--workers", "1", "--executor", "serial"])
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_sigterm_stops_an_analysis_with_a_line_naming_its_store(experiment: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM (``terminate``: SystemExit 143) exited 143 with no line at all, where sweep and
+    optimize say "terminated: finished runs are in OUT; continue with --resume"."""
+    from leadtime_sim.experiment.store import ResultsStore
+
+    def terminated(self: ResultsStore, outcome: object) -> None:
+        raise SystemExit(143)
+
+    monkeypatch.setattr(ResultsStore, "add", terminated)
+    out = experiment.parent / "out"
+    result = CliRunner().invoke(main, ["sensitivity", str(experiment), "--method", "morris", "--samples", "2",
+                                       "--out", str(out), "--workers", "1", "--executor", "serial"])
+    assert result.exit_code == 143, result.output
+    assert f"terminated: finished runs are in {out.resolve()}; continue with --resume" in result.output
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"

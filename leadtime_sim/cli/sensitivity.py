@@ -78,6 +78,12 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
         progress.close()
         click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
         sys.exit(130)
+    except SystemExit as exc:  # SIGTERM or SIGHUP (``terminate``): stop as sweep does
+        no_more_interrupts()
+        progress.close()
+        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
+            click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
+        raise
     progress.close()
     table, summary = indices(analysis, study, matrix, store.runs_frame())
     atomic_write(out / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))

@@ -233,6 +233,22 @@ def incomplete_text(results: Results) -> str:
             f"with {resume_command(results)}.")
 
 
+def partial_warning(results: Results, shown: str) -> str:
+    """For ``plot`` and ``export`` of a store that did not finish (or is still being written):
+    one line saying that ``shown`` ("the charts") are of the runs so far, which nothing in a
+    chart or a workbook's answer says (empty for a complete store or a run)."""
+    m = results.provenance
+    if results.kind != "sweep" or m.status == "complete":
+        return ""
+    total = len(results.points) * (m.replications or 0)
+    done = (f"{m.done or 0:,} runs done" if "optimize" in results.manifest
+            else f"{m.done or 0:,} of {total:,} runs done")
+    if m.status == "running":  # its writer holds the lock
+        return f"{results.directory}: still running ({done}): {shown} are of the runs done so far"
+    return (f"{results.directory}: did not finish ({m.status.split(':')[0]}; {done}): {shown} are of "
+            f"the runs done so far; finish it with {resume_command(results)}")
+
+
 def resume_command(results: Results) -> str:
     """The command that finishes a store: the one that made it (sweep, optimize, sensitivity)
     with every setting of its identity (``--replications``, ``--set``, a study's own), since
@@ -504,4 +520,4 @@ def write_report(directory: str | Path) -> Path:
     return path
 
 
-__all__ = ["Headline", "headlines", "report_html", "write_report"]
+__all__ = ["Headline", "headlines", "partial_warning", "report_html", "write_report"]

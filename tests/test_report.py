@@ -268,6 +268,12 @@ def test_report_of_an_interrupted_sweep_says_its_answer_is_partial(tmp_path: Pat
     answer = text.split("id='answer'")[1].split("class='headline'")[0]
     assert "This sweep did not finish (interrupted): 20 of 54 runs done, 0 failed" in answer
     assert "--resume" in answer
+    for command, shown in (("plot", "the charts"), ("export", "the workbook's answers")):
+        # (they said nothing: charts and workbook of 20 runs looked final)
+        done = CliRunner().invoke(main, [command, str(out)])
+        assert done.exit_code == 0, done.output
+        assert (f"warning: {out}: did not finish (interrupted; 20 of 54 runs done): {shown} are of the runs "
+                f"done so far; finish it with leadtime-sim sweep") in done.stderr, done.stderr
 
 
 def test_report_of_a_sweep_still_running_does_not_say_to_resume_it(store: Path, tmp_path: Path) -> None:

@@ -133,8 +133,10 @@ def bytes_writer(data: bytes) -> Callable[[Path], None]:
     return write
 
 
-def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt: str = "png") -> list[Path]:
-    """Draw the charts of a results directory into ``DIR/charts/``; return the files written.
+def write_charts(directory: str | Path | Results, names: Sequence[str] | None = None,
+                 fmt: str = "png") -> list[Path]:
+    """Draw the charts of a results directory (or its results, read) into ``DIR/charts/``;
+    return the files written.
 
     Drawing every chart (no ``names``) also removes the catalogue's ``DIR/charts/*.<fmt>`` files
     it did not write, so the folder never mixes charts of two drawings; the charts ``optimize``
@@ -142,7 +144,7 @@ def write_charts(directory: str | Path, names: Sequence[str] | None = None, fmt:
     """
     if fmt not in FORMATS:
         raise InputError([f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})"])
-    results = load_results(directory)
+    results = directory if isinstance(directory, Results) else load_results(directory)
     written = []
     for job in chart_jobs(results, names):
         data = render(job, fmt)

@@ -11,7 +11,8 @@ from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.charts.files import FORMATS, write_charts
 from leadtime_sim.cli.options import input_errors_exit_2
 from leadtime_sim.cli.settings import SETTINGS
-from leadtime_sim.report import write_report
+from leadtime_sim.report import partial_warning, write_report
+from leadtime_sim.results import load_results
 
 directory_argument = click.argument("directory", type=click.Path(path_type=Path))
 
@@ -27,8 +28,11 @@ def plot(directory: Path, names: tuple[str, ...], fmt: str) -> None:
     """Draw the charts of DIRECTORY (a sweep store or a run's output) into DIRECTORY/charts/."""
     if not SETTINGS.quiet and sys.stderr.isatty():  # (for a person waiting; not in logs)
         click.echo(f"drawing the charts of {directory} ...", err=True)
-    written = write_charts(directory, names or None, fmt)
+    results = load_results(directory)
+    written = write_charts(results, names or None, fmt)
     click.echo(f"wrote {len(written)} chart(s) to {directory / 'charts'}")
+    if note := partial_warning(results, "the charts"):
+        click.echo(f"warning: {note}", err=True)
 
 
 @click.command()
@@ -52,3 +56,5 @@ def export(directory: Path, out_path: Path | None) -> None:
     from leadtime_sim.export import export_excel  # (openpyxl: only when asked)
 
     click.echo(f"wrote {export_excel(directory, out_path)}")
+    if note := partial_warning(load_results(directory), "the workbook's answers"):
+        click.echo(f"warning: {note}", err=True)

@@ -251,6 +251,21 @@ def test_lines_an_investment_commissions_at_start_are_in_the_start_quote() -> No
     assert kernel_delivery(data, ask) == pytest.approx(quote)
 
 
+def test_lines_an_investment_built_before_start_are_in_the_start_quote() -> None:
+    """Decided in 2024-01 and built in 6 months, the line is in service from 2024-07: at start
+    2 lines of takt 2 and 10 units booked, so a new unit is delivered at 15 (as above); ramping
+    from half rate over 9 months, it is at 2/3 of its rate at start. Either way the quote is
+    what the kernel does with the order. (The quote at start missed the line: 25 months.)"""
+    for ramp in ({}, {"ramp_months": 9, "ramp_start_fraction": 0.5}):
+        data = scenario_dict(investments={"i": {"factory": "f", "lines_added": 1, "decided": "2024-01",
+                                                "construction_months": 6, **ramp}})
+        ask = ask_at(START)
+        quote = asked(run(data), ask)
+        assert quote == pytest.approx(kernel_delivery(data, ask))
+        if not ramp:
+            assert quote == pytest.approx(15)
+
+
 def test_a_partial_last_lot_waits_for_its_own_components_only() -> None:
     """Launchers of 2 radars each, assembled in lots of up to 3 (takt 1, flow 1); radars in
     lots of 2 (takt 1.3). The 4 radars in stock went into the 2 launchers booked at start. A

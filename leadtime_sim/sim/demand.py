@@ -165,7 +165,9 @@ def investment(env: Clock, name: str, spec: Investment, calendar: Calendar, budg
         funded = decided if decided <= 0 and env.now == 0 else env.now
         slip = next(streams.draws(f"investment.{name}.slip", spec.slip_months))
         start_at = funded + spec.construction_months + slip
-        if start_at >= env.now:  # (at now too: a quote at this instant comes before the commissioning)
+        # At now too, and before start (decided and built before it, in service at start): a
+        # quote or review at this instant comes before the commissioning.
+        if start_at >= env.now or funded < env.now:
             factory.plan_lines(start_at, spec.lines_added, spec.ramp_months, spec.ramp_start_fraction)
         paid.succeed()
 

@@ -129,6 +129,24 @@ def test_quotes_come_before_the_orders_placed_at_their_instant() -> None:
         [m.quoted_lead_time_months for m in des.records.products])
 
 
+def test_the_initial_wip_is_not_ahead_of_an_order_placed_at_start() -> None:
+    """One line (takt 1, flow 2), 10 units booked, 4 of them in the flow at start: a unit
+    ordered at start is the 7th to start, at 6, delivered at 9, as the DES quotes it (the
+    fluid stood it behind all 10 and the WIP: 13.0), and a review at start ordering for the
+    lead time quoted then orders as the DES's."""
+    data = scenario_dict(
+        end="2027-01", factories={"f": factory(takt_months=1, flow_months=2, initial_wip_units=4)},
+        requirements={"r": {"customer": "r", "product": "p", "initial_units": 0,
+                            "required": [{"date": "2025-01", "units": 0}, {"date": "2027-01", "units": 24}],
+                            "ordering": {"review_every_months": 100, "lookahead_months": "lead_time"}}})
+    des, flu = both(data)
+    d, f = des.summary["products"]["p"], flu.summary["products"]["p"]
+    assert d["quoted_lead_time_months"] == pytest.approx(9.0)
+    assert f["quoted_lead_time_by_date"] == pytest.approx(d["quoted_lead_time_by_date"])
+    assert [(o.placed_months, o.quantity) for o in flu.records.orders] == [
+        (o.placed_months, o.quantity) for o in des.records.orders]
+
+
 QUOTED_BEFORE_A_DECISION = {
     "end": "2035-01", "factories": {"f": factory(takt_months=1, flow_months=2)}, "orders": [order(24)],
     "investments": {"more": {"factory": "f", "lines_added": 2, "decided": "2026-01"}}}

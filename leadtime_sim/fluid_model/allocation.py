@@ -118,6 +118,8 @@ class Allocator:
             while nxt < n_pending and entering[nxt] <= j:
                 self._push(pending[nxt])
                 nxt += 1
+            if j == 0 and self.heap and self.y < ys[0] - EPS:  # the initial WIP: the book's, at start
+                self._hand_out(ys[0])
             at = j
             if nk < n_keep and keep[nk] == j:  # (at start: after the order book)
                 sampled[j] = dict(self.open)

@@ -34,6 +34,17 @@ def test_one_line_lot_of_one_is_exact() -> None:
     assert flu.summary["estimate"] == "fluid"
 
 
+def test_a_line_that_runs_out_of_work_inside_a_month_is_exact() -> None:
+    """Takt 0.1 (10 a month), 14 units at start: the last leaves the line at 1.4, as in the
+    DES; with takt 0.4 and flow 1, 4 units at start and 3 more in mid-March, 1.4 to 2.6 and
+    3.85 to 4.65. (The fluid drew its output straight across the month in which the line ran
+    out of work: the 14th at 2.0, the 4th at 3.0.)"""
+    flu = within_a_takt(scenario_dict(factories={"f": factory(takt_months=0.1)}, orders=[order(14)]), 1e-6)
+    assert delivery_times(flu)[-1] == pytest.approx(1.4)
+    within_a_takt(scenario_dict(factories={"f": factory(takt_months=0.4, flow_months=1)},
+                                orders=[order(4), order(3, placed="2025-03-15")]), 1e-6)
+
+
 def test_two_lines_and_lots_of_five() -> None:
     within_a_takt(scenario_dict(factories={"f": factory(lines=2, takt_months=2, flow_months=3)}), 2)
     within_a_takt(scenario_dict(factories={"f": factory(lot_size=5, takt_months=2, flow_months=3)},

@@ -18,7 +18,9 @@ How it models the scenario
     work on; the lines' cumulative output is the fluid queue ``O(t_k) = min(X_k, O(t_{k-1}) +
     K(t_k) - K(t_{k-1}))`` with ``X_k`` the work there before the step and, for a product with
     a bill of materials, the components on hand: ``(initial stock + delivered) / per unit``.
-    Unrolled it is one vector expression, ``O = K + cummin(X - K)``.
+    Unrolled it is one vector expression, ``O = K + cummin(X - K)``. Inside a step the
+    output rises at the lines' rate until it reaches the work there (a kink where the lines
+    run out of work, not a straight line across the step).
   * A unit leaves the line as the cumulative output crosses it and is delivered the factory's
     mean flow time later; the initial WIP is delivered evenly over the first mean flow time.
     For one line, lot 1, takt 2 and flow 3 this gives unit ``k`` at ``2k + 3``, as the DES; a

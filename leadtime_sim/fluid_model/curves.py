@@ -47,14 +47,9 @@ class ProductCurves:
             share = np.divide(steps(m.capacity), d_cap,
                               out=np.full_like(grid, 1.0 / len(makers)), where=d_cap > 0)
             self.shares.append(None if np.all(share == 1.0) else share)  # (x 1.0 changes nothing)
-        times = [grid]
-        for m in makers:
-            times += [grid + m.flow_months, np.array([m.flow_months])]
-        self.delivered_times = t = np.unique(np.concatenate(times))
-        self.grid_positions = np.searchsorted(t, grid)
-        self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
-            np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
-        self.shifted_times = [t - m.flow_months for m in makers]
+        self.kinks = np.zeros(0)
+        """Times inside grid steps at which the lines run out of work (``update``)."""
+        self._set_times()
         self.version = 0
         """Counts updates (what caches of these curves compare)."""
         self.arrivals = self.output = self.delivered = self.delivered_on_grid = np.zeros(0)
@@ -77,6 +72,7 @@ class ProductCurves:
         out = np.maximum.accumulate(np.maximum(out, 0.0))
         self.output = out
         d_out = steps(out)
+        at = self._find_kinks(out, d_out, before)
         total = np.zeros_like(self.delivered_times)
         for m, share, wip, shifted in zip(self.makers, self.shares, self.wip_deliveries,
                                           self.shifted_times, strict=True):
@@ -84,11 +80,50 @@ class ProductCurves:
             self.factory_output[m.name] = made
             if wip is not None:
                 total += wip
-            total += np.interp(shifted, self.grid, made, left=0.0)
+            if len(at):  # at full rate until the kink, then idle to the step's end
+                bent = np.insert(self.grid, at, self.kinks)
+                total += np.interp(shifted, bent, np.insert(made, at, made[at]), left=0.0)
+            else:
+                total += np.interp(shifted, self.grid, made, left=0.0)
         self.delivered = total
         self.delivered_on_grid = total[self.grid_positions]
         self.version += 1
         self._lists = None
+
+    def _set_times(self) -> None:
+        """The times the delivery curve bends at: the grid and the kinks, shifted by each
+        maker's flow, and what depends on them."""
+        grid, makers = self.grid, self.makers
+        bends = np.concatenate([grid, self.kinks]) if len(self.kinks) else grid
+        times = [grid]
+        for m in makers:
+            times += [bends + m.flow_months, np.array([m.flow_months])]
+        self.delivered_times = t = np.unique(np.concatenate(times))
+        self.grid_positions = np.searchsorted(t, grid)
+        self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
+            np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
+        self.shifted_times = [t - m.flow_months for m in makers]
+        self.__dict__.pop("delivered_times_list", None)
+
+    def _find_kinks(self, out: np.ndarray, d_out: np.ndarray, work: np.ndarray) -> np.ndarray:
+        """Where the lines, at full rate from a step's start, run out of the work there before
+        the step ends (the output is then not linear over the step): sets ``kinks`` (and the
+        times that depend on them) and returns the grid index of each kink's step. Steps held
+        back by components are left linear (their components come during the step)."""
+        if self.infinite or len(out) < 2:
+            at = np.zeros(0, np.int64)
+            kinks = np.zeros(0)
+        else:
+            d_cap = steps(self.capacity)
+            partial = (d_out[1:] > CROSSING_TOLERANCE) & (d_out[1:] < d_cap[1:] - CROSSING_TOLERANCE) & (
+                out[1:] >= work[1:] - CROSSING_TOLERANCE)
+            at = np.flatnonzero(partial) + 1
+            t0 = self.grid[at - 1]
+            kinks = t0 + (self.grid[at] - t0) * d_out[at] / d_cap[at]
+        if len(kinks) != len(self.kinks) or not np.array_equal(kinks, self.kinks):
+            self.kinks = kinks
+            self._set_times()
+        return at
 
     @cached_property
     def capacity_list(self) -> list[float]:

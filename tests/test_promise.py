@@ -181,6 +181,7 @@ def deterministic_cases(draw: st.DrawFn) -> tuple[dict[str, Any], QuoteAsk]:
     fact = factory(lines=lines, lot_size=draw(st.integers(1, 3)),
                    takt_months=draw(st.sampled_from([0.5, 1.0, 1.5, 2.0])),
                    flow_months=draw(st.sampled_from([0.0, 1.0, 3.0])))
+    fact["min_lot_size"] = draw(st.integers(1, fact["lot_size"]))
     data = scenario_dict(end="2029-01", factories={"f": fact}, policy=draw(st.sampled_from(POLICIES)))
     if lines == 0 or draw(st.booleans()):
         data["investments"] = {"i": {"factory": "f", "lines_added": draw(st.integers(1, 2)), "decided": START,
@@ -264,6 +265,22 @@ def test_lines_an_investment_built_before_start_are_in_the_start_quote() -> None
         assert quote == pytest.approx(kernel_delivery(data, ask))
         if not ramp:
             assert quote == pytest.approx(15)
+
+
+def test_units_a_minimum_lot_leaves_waiting_are_not_by_end() -> None:
+    """Lots of 3, at least 3 (takt 1, flow 1), 4 units booked: the 4th waits for more
+    orders, and so would a unit ordered at start (the 5th: a lot of 2), so the quote is "not
+    by end", as the kernel never delivers it (it was quoted 3.0, and 2.0 at each month
+    end). Two units ordered then fill the second lot: delivered at 3, as quoted."""
+    data = scenario_dict(end="2027-01", factories={"f": factory(lot_size=3, min_lot_size=3, flow_months=1)},
+                         orders=[order(4)])
+    result = run(data)
+    assert result.summary["products"]["p"]["quoted_lead_time_months"] is None
+    assert {m.quoted_lead_time_months for m in result.records.products} == {None}
+    assert kernel_delivery(data, ask_at(START)) is None
+    two = ask_at(START, 2)
+    assert asked(run(data, asks=[two]), two) == pytest.approx(3.0)
+    assert kernel_delivery(data, two) == pytest.approx(3.0)
 
 
 def test_a_partial_last_lot_waits_for_its_own_components_only() -> None:

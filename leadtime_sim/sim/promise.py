@@ -84,6 +84,14 @@ class Quoter:
         self._projection: tuple[float, str, Projection] | None = None
         self._exact: dict[str, bool] = {}
         """Per product: projected lot by lot (every factory deterministic), else by rates."""
+        self.min_lots: dict[str, tuple[int, int]] = {}
+        """Per end product without components whose factories all take lots of the same size
+        and minimum, the minimum above 1: (lot size, minimum). Its lines leave the last units
+        of the backlog waiting when they are fewer than the minimum (``waits_for_more``)."""
+        for name, p in products.items():
+            kinds = {(f.spec.lot_size, f.spec.min_lot_size) for f in p.factories}
+            if len(kinds) == 1 and not p.is_component and not p.bom and (kind := kinds.pop())[1] > 1:
+                self.min_lots[name] = kind
 
     def projector(self, product: ProductState, now: float) -> Projection:
         """The product's projection now (kept while several quotes ask at the same time):
@@ -113,6 +121,8 @@ class Quoter:
             self.fallback.add(product.name)
             undelivered = product.backlog + product.wip if self.reassigning else None
             standing = Standing(product.backlog, undelivered)
+        if product.name in self.min_lots and self.waits_for_more(product, standing, quantity):
+            return None
         if len(product.factories) == 1 and not self._exact.get(product.name, True):  # perhaps a formula
             ahead = standing.start_ahead if standing.deliver_ahead is None else standing.deliver_ahead
             done = one_factory(product, now, ahead, quantity, standing.deliver_ahead is not None)
@@ -126,6 +136,19 @@ class Quoter:
         if done is None or done >= self.horizon - _EPS:  # (the run ends before events at its end)
             return None
         return max(0.0, done - now)
+
+    def waits_for_more(self, product: ProductState, standing: Standing, quantity: int) -> bool:
+        """Whether the order's last unit is among the last units to start, which wait for
+        orders placed later: lines start lots of ``lot_size`` while the backlog (with the
+        order) holds as many, then one of what is left if that is ``min_lot_size`` or more;
+        fewer wait. The units waiting are the last the policy serves."""
+        lot_size, minimum = self.min_lots[product.name]
+        to_start = product.backlog + quantity
+        left = to_start % lot_size
+        started = to_start - (left if left < minimum else 0)
+        if standing.deliver_ahead is None:
+            return standing.start_ahead + quantity > started
+        return standing.deliver_ahead + quantity > product.wip + started
 
 
 @dataclass(frozen=True)

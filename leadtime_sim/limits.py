@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+from leadtime_sim.dates import months_between
 from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim.records import KernelRecords, ProductMonth, RequirementMonth
 
@@ -63,7 +64,8 @@ def limits_at(scenario: Scenario, records: KernelRecords, at_months: dict[str, f
 def _limit(scenario: Scenario, records: KernelRecords, requirement: str, months: list[RequirementMonth],
            by_product: dict[str, list[ProductMonth]], at_months: float) -> Limit:
     spec = scenario.requirements[requirement]
-    mine = [r for r in months if r.month + 1 <= at_months + 1e-9]
+    horizon = months_between(scenario.start, scenario.end)  # (a last month it cuts short ends there)
+    mine = [r for r in months if min(r.month + 1, horizon) <= at_months + 1e-9]
     if not mine or mine[-1].gap_units <= GAP_TOLERANCE:
         return Limit("closed")
     open_months = {r.month for r in mine if r.gap_units > GAP_TOLERANCE}

@@ -7,8 +7,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import START, build, scenario_dict
+from conftest import START, build, factory, order, scenario_dict
 
+import leadtime_sim as lts
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.promise import quote_times
 from leadtime_sim.sim.state import RequirementState
@@ -116,3 +117,35 @@ def test_per_customer_lead_times_and_deliveries_by_hand() -> None:
     assert metrics["customer_lead_time_months.b:p"] == pytest.approx(25)
     assert metrics["customer_delivered_units.a:p"] == 10
     assert math.isnan(metrics["customer_lead_time_months.c:p"])
+
+
+def test_a_last_month_the_end_cuts_short_has_its_rows() -> None:
+    """The run ends on 2025-04-16 (month 3.5): one line of takt 1 delivers a unit at 1, 2 and
+    3 and starts a fourth. The last month's rows are the state at the end, so the series holds
+    all 3 deliveries and, with a backlog of 6 and 1 in progress, accounts for the 10 ordered;
+    the requirement (3 by 2025-04, 4 by 2025-04-11) is open at the end: not by end, 1 short.
+    Another, 3 required throughout from 3 at start, using one a month, is back at 3 with each
+    delivery and falls to 2.5 by the end: not by end either. (The rows stopped at the last
+    month end: 2 delivered in the series against 3 in the summary, a backlog of 7 and 1 in
+    progress at "the end" (11 of 10 ordered), and the run dated the second gap's close 3.0,
+    the last delivery, not looking at the end; the fluid estimate the same, but for the close.)"""
+    data = scenario_dict(end="2025-04-16", factories={"f": factory()}, orders=[order(10)],
+                         requirements={"r": {"customer": "a", "product": "p", "initial_units": 0,
+                                             "required": [{"date": "2025-04", "units": 3},
+                                                          {"date": "2025-04-11", "units": 4}]},
+                                       "used": {"customer": "a", "product": "p", "initial_units": 3,
+                                                "required": [{"date": START, "units": 3}],
+                                                "consumption_per_year": 12}})
+    scenario = build(data)
+    for result in (lts.simulate(scenario), lts.fluid(scenario)):
+        rows = result.records.products
+        product = result.summary["products"]["p"]
+        assert [m.month for m in rows] == [0, 1, 2, 3]
+        assert sum(m.delivered_units for m in rows) == product["delivered_units"] == 3
+        assert (product["backlog_end_units"], product["wip_end_units"]) == (6, 1)
+        requirement = result.summary["requirements"]["r"]
+        assert requirement["gap_closed"] is None
+        assert requirement["gap_end_units"] == pytest.approx(1.0)
+        assert requirement["inventory_end_units"] == pytest.approx(3.0)
+        used = result.summary["requirements"]["used"]
+        assert used["gap_closed"] is None and used["gap_end_units"] == pytest.approx(0.5)

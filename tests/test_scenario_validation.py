@@ -552,7 +552,8 @@ def test_a_horizon_shorter_than_a_month_is_refused() -> None:
                                         orders=[order(3, placed="2025-01-15")]))
     assert path == "end" and "less than a month after start 2025-01-15" in message
     scenario = build(scenario_dict(start="2025-01-15", end="2025-02-15", orders=[order(3, placed="2025-01-15")]))
-    assert len(lts.simulate(scenario).records.products) == 1  # one month end: accepted and run
+    # one month end, and the last month the end cuts short (0.05 months): accepted and run
+    assert [m.month for m in lts.simulate(scenario).records.products] == [0, 1]
 
 
 def test_a_bad_value_in_a_union_of_a_number_and_a_word_names_the_field_only() -> None:

@@ -115,8 +115,13 @@ class FluidModel:
                                          np.array([t for t in events if 0 <= t <= horizon], dtype=float),
                                          np.array([horizon])]))
         self.grid = grid
-        self.month_index = np.searchsorted(grid, np.arange(1, self.months + 1, dtype=float) - 1e-12)
-        """Grid index of each month end."""
+        ends = np.arange(1, self.months + 1, dtype=float)
+        self.ends = np.append(ends, horizon) if horizon > self.months + 1e-9 else ends
+        """The time of each month's row: its end (the horizon for a last month it cuts short)."""
+        self.rows = len(self.ends)
+        """Rows per subject: the months, and a last one the horizon cuts short, as a run's."""
+        self.month_index = np.searchsorted(grid, self.ends - 1e-12)
+        """Grid index of each month's row."""
         self.quote_index = np.searchsorted(grid, np.array(
             [t for t in quote_times(scenario).values() if t < horizon]) - 1e-12).tolist()
         """Grid index of each quote time."""

@@ -17,8 +17,9 @@ Columns = dict[str, Any]
 
 
 def _month_steps(model: FluidModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Month ends; the grid index of each and of the one before (0 for the first)."""
-    ends = np.arange(1, model.months + 1, dtype=float)
+    """Month ends (the horizon for a last month it cuts short); the grid index of each and
+    of the one before (0 for the first)."""
+    ends = model.ends
     idx = model.month_index
     prev = np.concatenate([[0], idx[:-1]]).astype(np.int64)
     return ends, idx, prev

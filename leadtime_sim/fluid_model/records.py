@@ -147,7 +147,7 @@ def requirement_gaps(model: FluidModel, flows: dict[str, Delivered]) -> dict[str
             times, units = f.time[to], f.units[to]
         required_times, required_units = required_curve(spec, model.start)
         result[name] = gap_series(spec, consumption_of(name, spec, model.start), required_times,
-                                  required_units, model.months, model.horizon, times, units)
+                                  required_units, model.ends, model.horizon, times, units)
     return result
 
 
@@ -155,7 +155,7 @@ def requirement_records(model: FluidModel, gaps: dict[str, GapSeries]
                         ) -> tuple[list[RequirementMonth], list[RequirementOutcome]]:
     names = list(gaps)
     series = list(gaps.values())
-    months = model.months
+    months = model.rows
     month = np.repeat(np.arange(months), len(names)).tolist()
     rows = _records(RequirementMonth, len(month), [
         month, names * months, [model.scenario.requirements[name].product for name in names] * months,
@@ -221,7 +221,7 @@ def _records(kind: type, n: int, fields: list[list[Any]]) -> list[Any]:
 def monthly_records(model: FluidModel, flows: dict[str, Delivered]
                     ) -> tuple[list[ProductMonth], list[FactoryMonth]]:
     """Every product's and factory's month-end rows."""
-    months = model.months
+    months = model.rows
     factory_cols = factory_columns(model)
     cols = list(factory_cols.values())
     month = np.repeat(np.arange(months), len(cols)).tolist()

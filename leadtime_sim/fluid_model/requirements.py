@@ -58,11 +58,12 @@ def consumed(consumption: ConsumptionSchedule, t: np.ndarray, months: np.ndarray
 
 
 def gap_series(spec: Requirement, consumption: ConsumptionSchedule, times: list[float], units: list[float],
-               months: int, horizon: float, delivery_times: np.ndarray, delivery_units: np.ndarray
+               ends: np.ndarray, horizon: float, delivery_times: np.ndarray, delivery_units: np.ndarray
                ) -> GapSeries:
     """The requirement's gap at every observation (module docstring); ``times``, ``units``:
-    its required curve (``sim.state.required_curve``)."""
-    ends = np.arange(1, months + 1, dtype=float)
+    its required curve (``sim.state.required_curve``); ``ends``: the times of the month rows
+    (the last the horizon, if it cuts its month short)."""
+    months = len(ends)
     points = np.array([t for t in [*times, *consumption.breaks] if 0 < t < horizon], float)
     n_d = len(delivery_times)
     # events as RequirementState sees them, sorted as (time, kind, value) tuples
@@ -75,8 +76,6 @@ def gap_series(spec: Requirement, consumption: ConsumptionSchedule, times: list[
     # observations: at 0; one per event, a delivery's just before it (one more just after)
     repeat = np.where(ev_kind == DELIVERY, 2, 1)
     obs_t = np.concatenate([[0.0], np.repeat(ev_t, repeat)])
-    if horizon > months:
-        obs_t = np.append(obs_t, horizon)
     first = np.cumsum(repeat) - repeat + 1  # each event's first observation
     received = np.zeros_like(obs_t)  # units received just after each observation
     received[first[ev_kind == DELIVERY]] = ev_value[ev_kind == DELIVERY]

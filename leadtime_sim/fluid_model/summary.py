@@ -76,7 +76,7 @@ def _months_read(model: FluidModel, gaps: dict[str, GapSeries], quoted: np.ndarr
     (the last; the quote months of a final product; a requirement's months for its product
     and components)."""
     scenario = model.scenario
-    last = {model.months - 1} if model.months else set()
+    last = {model.rows - 1} if model.rows else set()
     wanted = {p: set(last) if p in model.components else {*last, *quoted.tolist()} for p in scenario.products}
     opened = {}
     for name, g in gaps.items():

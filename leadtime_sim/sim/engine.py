@@ -202,8 +202,9 @@ class Run:
         self.env.run(until=months)  # stops before events at exactly the last month's end
         if months:
             month_ends.month_end()
-        if horizon > months:
+        if horizon > months:  # a horizon inside a month: its rows are the state at the horizon
             self.env.run(until=horizon)
+            monitor.sample(months)
         return KernelRecords(
             months=months,
             products=tuple(monitor.products),

@@ -683,3 +683,24 @@ def test_charts_read_the_series_of_their_points_only(store: Results, tmp_path: P
     for job in jobs:
         render(job)
     assert "quantiles" not in fresh.__dict__  # (the whole table was never read)
+
+
+def test_unit_axes_of_a_few_units_never_repeat_a_label(tmp_path: Path) -> None:
+    """Inventory and backlog of a handful of units: the axes tick at whole units. (Ticks at
+    0.5, 1.0, 1.5, ... printed without decimals read 0, 0, 1, 2, 2, 2, 3, 4, 4 on the fan of
+    a run that held 3 units against 4 required.)"""
+    model = tmp_path / "few.toml"
+    model.write_text('name = "few"\nstart = "2025-01"\nend = "2025-05"\n[products.u]\n'
+                     '[factories.f]\nproduct = "u"\ntakt_months = 1\n'
+                     '[[orders]]\ncustomer = "c"\nproduct = "u"\nquantity = 10\nplaced = "2025-01"\n'
+                     '[requirements.r]\ncustomer = "c"\nproduct = "u"\n'
+                     'required = [{date = "2025-04-10", units = 4}]\n')
+    code, output = invoke("run", model, "--out", tmp_path / "run")
+    assert code == 0, output
+    run = load_results(tmp_path / "run")
+    for draw, name in ((plotting.fan_chart, "r"), (plotting.backlog_chart, "u")):
+        fig, (axes,) = plotting.new_figure()
+        draw(run.quantiles, name, start=run.start, ax=axes)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in axes.get_yticklabels() if t.get_text()]
+        assert len(labels) == len(set(labels)) > 2, labels

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from leadtime_sim.dates import months_between
 from leadtime_sim.plotting.style import (
@@ -141,6 +142,7 @@ def fan_chart(quantiles: pd.DataFrame, requirement: str, *, start: str,
     keys = _milestones(ax, start, milestones, chosen)
     _time_axis(ax, start, inventory)
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
     ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylabel("units in inventory")
     titled(ax, f"{label or requirement}: inventory against requirement", scenario)
@@ -176,6 +178,7 @@ def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     _bands(ax, rows, start, points, labels, single="backlog")
     _time_axis(ax, start, rows)
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
     ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylabel("backlog (units)")
     titled(ax, f"{name or product}: backlog and quoted lead time", scenario)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import leadtime_sim as lts
 from leadtime_sim.cli import main
 from leadtime_sim.experiment.optimize import Question, answer_text, optimize
 from leadtime_sim.experiment.runner import plan_experiment
@@ -293,6 +294,19 @@ def test_the_prescreen_is_off_where_the_fluid_model_does_not_model_the_scenario(
                                                                 "learning = { progress_ratio = 0.9 }"))
     answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, cap=10, fresh=5), "serial")
     assert answer["prescreen"]["off"] == "factory f has a learning curve, which the fluid model does not model"
+    assert answer["prescreen"]["skipped"] == [] and answer["prescreen"]["fluid_close"] == {}
+
+
+def test_the_prescreen_is_off_for_a_minimum_lot_size(experiment: Path) -> None:
+    """Lots of up to 4, at least 4: the run's lines leave the last 2 of the 62 units ordered
+    waiting for good, where the fluid makes every unit (it delivered all 62, the DES 60)."""
+    model = MODEL.replace("lot_size = 1", "lot_size = 4\nmin_lot_size = 4").replace("quantity = 60", "quantity = 62")
+    (experiment.parent / "model.toml").write_text(model)
+    plan = plan_experiment(experiment)
+    assert lts.simulate(plan.scenario).summary["products"]["p"]["delivered_units"] == 60
+    assert lts.fluid(plan.scenario).summary["products"]["p"]["delivered_units"] == 62
+    answer = optimize(plan, Question("a_p", "2027-01", 0.9, cap=10, fresh=5), "serial")
+    assert answer["prescreen"]["off"] == "factory f has a minimum lot size, which the fluid model does not model"
     assert answer["prescreen"]["skipped"] == [] and answer["prescreen"]["fluid_close"] == {}
 
 

@@ -14,8 +14,8 @@ margin of ``margin_months``, to leave out two kinds of design:
   chart, these would otherwise be run).
 
 A margin of 0 turns the pre-screen off. It is off by itself, and says why, for a scenario
-the fluid model does not model (budgets, learning curves, allocation other than first come
-first served or by priority): there its estimate could be far from the DES.
+the fluid model does not model (budgets, learning curves, minimum lot sizes, allocation
+other than first come first served or by priority): there its estimate could be far from the DES.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ def not_modelled(scenario: Scenario) -> str | None:
     learning = [name for name, f in scenario.factories.items() if f.learning is not None]
     if learning:
         return f"factory {learning[0]} has a learning curve, which the fluid model does not model"
+    minimum = [name for name, f in scenario.factories.items() if f.min_lot_size > 1]
+    if minimum:  # (its lines may leave units waiting for good; the fluid's take every unit)
+        return f"factory {minimum[0]} has a minimum lot size, which the fluid model does not model"
     if scenario.policy.allocation not in FLUID_POLICIES:
         return (f"allocation {scenario.policy.allocation!r} is not modelled by the fluid model "
                 f"(only {', '.join(FLUID_POLICIES)})")

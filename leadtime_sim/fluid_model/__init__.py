@@ -51,7 +51,8 @@ How it models the scenario
     those decided by start, and at a requirement's review after its first one decided at
     the review's instant; one capacity curve per decision time, ``known_capacity``).
   * Not modelled: budgets (orders and investments are taken as paid when placed or
-    decided), disruptions and yield other than through the mean rate, learning, and the
+    decided), disruptions and yield other than through the mean rate, learning, minimum lot
+    sizes (the lines take every unit, where a run's wait for ``min_lot_size``), and the
     fair-share and plugin policies (taken as first come, first served). A component used
     by several products is shared by their demand but each parent's limit counts its whole
     stock.

@@ -13,6 +13,8 @@ import math
 import pytest
 from conftest import START, delivery_times, factory, list_schedule, order, run, scenario_dict
 
+from leadtime_sim.dates import months_between
+
 TOL = 1e-6
 
 
@@ -274,6 +276,18 @@ def test_budget_delays_orders_and_investments_to_next_years_money() -> None:
     assert inv.funded_months == pytest.approx(9)
     assert inv.commissioned_months == pytest.approx(11)
     assert inv.capex_musd == pytest.approx(50)
+
+
+def test_a_budget_of_a_start_inside_a_month_tops_up_on_the_first_of_january() -> None:
+    """Start 2025-03-15: a year's money then and on 2026-01-01 (9.55 months on, not 10:
+    the top-up came on 2026-01-15). An order placed on 2026-01-05 that the first year's money
+    cannot pay enters then, not ten days later."""
+    data = scenario_dict(start="2025-03-15", end="2027-01", products={"p": {"unit_cost_musd": 5}},
+                         orders=[order(4, placed="2025-03-15"), order(10, placed="2026-01-05")],
+                         budget={"per_year_musd": 30, "initial_musd": 0, "covers": ["orders"]})
+    later = run(data).records.orders[1]
+    assert later.placed_months == pytest.approx(months_between("2025-03-15", "2026-01-05"))
+    assert later.entered_months == pytest.approx(later.placed_months)
 
 
 def _sawtooth() -> dict:

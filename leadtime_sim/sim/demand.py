@@ -182,11 +182,10 @@ def investment(env: Clock, name: str, spec: Investment, calendar: Calendar, budg
 
 
 def budget_years(env: Clock, budget: BudgetState, calendar: Calendar) -> simpy.events.ProcessGenerator:
-    """A year's money at start and then every January."""
-    month = parse_date(calendar.start)[1]
-    next_january = 12.0 if month == 1 else float(13 - month)
+    """A year's money at start and then every January (on its first day, whatever the start's)."""
+    year = parse_date(calendar.start)[0]
     budget.top_up()
-    t = next_january
+    t = calendar.months(f"{year + 1:04d}-01")
     while t < calendar.horizon:
         yield env.timeout(t - env.now)
         budget.top_up()

@@ -92,6 +92,18 @@ def test_priority_order_placed_later_jumps_the_backlog_but_not_started_lots() ->
     assert by_order["b"] == pytest.approx([1, 2, 3, 6, 7, 8])
 
 
+def test_orders_listed_for_one_instant_compete_by_policy_for_an_idle_line() -> None:
+    """Class 2 and class 1 listed for the same day, the line idle: class 1 goes first. (The
+    line took the class-2 order's unit before the class-1 order was placed: b, a, a.)"""
+    data = scenario_dict(
+        factories=_line(),
+        policy={"allocation": "priority"},
+        orders=[order(1, placed="2025-03-10", customer="b", priority=2, id="b"),
+                order(2, placed="2025-03-10", customer="a", priority=1, id="a")],
+    )
+    assert _sequence(run(data)) == ["a", "a", "b"]
+
+
 def test_priority_same_class_is_fifo() -> None:
     data = scenario_dict(factories=_line(), policy={"allocation": "priority"},
                          orders=[order(2, placed="2024-05", customer="y"),

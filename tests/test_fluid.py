@@ -45,6 +45,17 @@ def test_a_line_that_runs_out_of_work_inside_a_month_is_exact() -> None:
                                 orders=[order(4), order(3, placed="2025-03-15")]), 1e-6)
 
 
+def test_the_book_is_served_by_the_date_placed_not_the_listing() -> None:
+    """Two book orders, the one listed second placed half a year earlier: first come, first
+    served, as the DES places the book; the fluid served them in file order (customer b's
+    5 units at 5 to 13 months, a's at 15 to 23, against the DES's 15 to 23 and 5 to 13)."""
+    data = scenario_dict(orders=[order(5, customer="b", id="b"), order(5, placed="2024-06", id="a")])
+    des, flu = both(data)
+    d, f = ({o.id: o.last_delivery_months for o in r.records.orders} for r in (des, flu))
+    assert d == pytest.approx({"a": 13.0, "b": 23.0})
+    assert f == pytest.approx(d)
+
+
 def test_two_lines_and_lots_of_five() -> None:
     within_a_takt(scenario_dict(factories={"f": factory(lines=2, takt_months=2, flow_months=3)}), 2)
     within_a_takt(scenario_dict(factories={"f": factory(lot_size=5, takt_months=2, flow_months=3)},

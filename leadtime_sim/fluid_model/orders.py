@@ -28,14 +28,15 @@ class FluidOrder:
 
 def known_orders(scenario: Scenario, horizon: float) -> list[FluidOrder]:
     """The orders known at start: the book and explicit orders in the order they enter (the
-    book in file order, as the DES), then each stream's (``stream_orders``)."""
+    book by the date placed, then file order, as the DES places it), then each stream's
+    (``stream_orders``)."""
     orders: list[FluidOrder] = []
     for index, spec in enumerate(scenario.orders):
         placed = months_between(scenario.start, spec.placed)
         source = "book" if placed <= 0 else "explicit"
         orders.append(FluidOrder(0, spec.id or f"order-{index}", spec.customer, spec.product, spec.quantity,
                                  spec.priority, source, placed, max(placed, 0.0)))
-    orders.sort(key=lambda o: o.entered)  # (stable)
+    orders.sort(key=lambda o: (o.entered, o.placed))  # (stable)
     orders += stream_orders(scenario, horizon)
     for index, o in enumerate(orders):
         o.index = index

@@ -704,3 +704,30 @@ def test_unit_axes_of_a_few_units_never_repeat_a_label(tmp_path: Path) -> None:
         fig.canvas.draw()
         labels = [t.get_text() for t in axes.get_yticklabels() if t.get_text()]
         assert len(labels) == len(set(labels)) > 2, labels
+
+
+def test_a_chart_of_some_of_the_axes_names_the_values_it_holds_the_others_at(tmp_path: Path) -> None:
+    """With three axes, gap_close, probability and heatmap draw two and hold the third at the
+    baseline's value; the title did not say so (four-axis sweep: the heatmap's best cell,
+    2038-05, against the report's best point, 2035-02, at other values of the hidden axes)."""
+    import matplotlib.pyplot as plt
+
+    from leadtime_sim.charts.files import chart_jobs
+
+    third = ('\n[[axes]]\npath = "investments.new_line.construction_months"\nlabel = "construction"\n'
+             'values = [3, 9]\n\n[baseline]\nconstruction = 9\n')
+    path = tmp_path / "e.toml"
+    path.write_text(SWEEP.read_text().replace('model = "charts_model.toml"', f'model = "{MODEL}"')
+                    .replace("replications = 6", "replications = 2") + third)
+    code, output = invoke("sweep", path, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    results = load_results(tmp_path / "s")
+    titles = {}
+    for job in chart_jobs(results, ["gap_close", "probability", "heatmap"]):
+        fig, ax = plt.subplots()
+        job.draw([ax])
+        titles[job.stem] = ax.get_title(loc="left")
+        plt.close(fig)
+    assert len(titles) == 3
+    for stem, title in titles.items():
+        assert title.endswith("Charts test; construction = 9 (as at the baseline)"), (stem, title)

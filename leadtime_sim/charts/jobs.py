@@ -19,6 +19,7 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.choices import best_point, milestones
 from leadtime_sim.comparisons import short_name
 from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.spec import Chart
 from leadtime_sim.plotting.orders import lead_time_chart
 from leadtime_sim.plotting.series import (
@@ -102,6 +103,22 @@ def _sweep_rows(results: Results, keep: set[str | None]) -> pd.DataFrame:
     return rows
 
 
+def _held(results: Results, keep: set[str | None]) -> str:
+    """The subtitle's note on the axes a chart does not show (``_sweep_rows`` holds them at
+    the baseline's values): without it a chart of two of four axes reads as the whole
+    design, and its best cell contradicts the report's best point."""
+    if "capex" in keep:
+        keep = keep | {results.capex_axis}
+    base = results.point(results.baseline_id).axes
+    held = {a: base.get(a) for a in ([] if results.sampled else results.axes) if a not in keep}
+    return f"{axes_text(held)} (as at the baseline)" if held else ""
+
+
+def _subtitle(results: Results, keep: set[str | None]) -> str:
+    """The scenario, and the axes held at the baseline's values."""
+    return "; ".join(part for part in (_scenario(results), _held(results, keep)) if part)
+
+
 def _target(results: Results, spec: Chart, needed: bool) -> str | None:
     if spec.target or results.targets:
         return spec.target or results.targets[0]
@@ -142,7 +159,7 @@ def gap_close_jobs(results: Results, spec: Chart) -> list[Job]:
         xlabel += " (swept capex below)"
     jobs = []
     for req in _names(spec.requirements, results.closing_requirements, "requirement", results):
-        common: dict[str, Any] = {"x": x, "group": group, "scenario": _scenario(results),
+        common: dict[str, Any] = {"x": x, "group": group, "scenario": _subtitle(results, {x, group}),
                                   "label": _label(results, req), "xlabel": xlabel, "tick_labels": notes,
                                   "connect": not results.sampled}
         if spec.chart == "gap_close":
@@ -175,7 +192,7 @@ def heatmap_jobs(results: Results, spec: Chart) -> list[Job]:
             cells = pooled_cells(results, req, x, y)  # (rounded draws share cells: their runs pooled)
             label += " (each cell: the runs of its sampled points pooled)"
         draw = partial(close_heatmap, cells, req, x=x, y=y, start=results.start, end=results.end,
-                       value=spec.value, target=target, scenario=_scenario(results), label=label)
+                       value=spec.value, target=target, scenario=_subtitle(results, {x, y}), label=label)
         suffix = "-probability" if spec.value == "probability" else ""
         jobs.append(Job(f"heatmap-{req}{suffix}", 1, on_axes(draw)))
     return jobs

@@ -149,7 +149,12 @@ def spread_headline(results: Results, requirement: str) -> Headline:
     inputs = [a.name for a in results.experiment.design_axes if a.sampled]
     where = (f"over {best.points} sampled points of {', '.join(inputs)} "
              f"({best.runs} runs, input uncertainty and simulation noise together)")
-    if best.group:
+    same = len({(round(g.p10, 6), round(g.p50, 6), round(g.p90, 6), tuple(g.p_closed.items()))
+                for g in groups}) == 1  # (as for a grid: no option to prefer where all are alike)
+    if best.group and same and len(groups) > 1:
+        where = (f"with every one of the {len(groups)} options of {', '.join(best.group)} (they do not "
+                 f"change it), {where}")
+    elif best.group:
         where = f"with {axes_text(best.group)} (the best of {len(groups)} options by pooled median), {where}"
     name = display_name(results, "requirement", requirement)
     share = best.share_not_by_end

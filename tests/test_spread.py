@@ -87,6 +87,22 @@ def test_a_grid_axis_makes_groups_and_the_best_group_is_named(tmp_path: Path) ->
     assert "with flow = 2 (the best of 2 options by pooled median)" in headlines(results)[0].text
 
 
+def test_a_grid_axis_that_does_not_change_the_close_names_no_best_option(tmp_path: Path) -> None:
+    """One order of one customer: the allocation policy changes nothing, its two options pool
+    to the same close dates, and the answer named the first "the best of 2 options by pooled
+    median" (a sampled design of Patriot lines x decision date said so of the PAC-3 objective,
+    which no Patriot line moves), where a grid says "the swept axes do not change it"."""
+    out = sweep(tmp_path, '\n[[axes]]\npath = "policy.allocation"\nlabel = "policy"\n'
+                          'values = ["fifo", "priority"]\n')
+    results = load_results(out)
+    fifo, priority = spreads(results, "a_p")
+    assert (fifo.p10, fifo.p50, fifo.p90, fifo.p_closed) == \
+        (priority.p10, priority.p50, priority.p90, priority.p_closed)
+    text = headlines(results)[0].text
+    assert "best of" not in text
+    assert "with every one of the 2 options of policy (they do not change it), over 20 sampled" in text
+
+
 def test_prcc_is_the_partial_correlation_of_the_ranks_and_clears_an_inert_correlated_input() -> None:
     """Two inputs: PRCC equals the textbook partial correlation of the ranks,
     (r_y1 - r_y2 r_12) / sqrt((1 - r_y2^2)(1 - r_12^2)). An inert input built to correlate

@@ -183,3 +183,22 @@ def test_default_seeds_differ(default_runs) -> None:
     one, _ = default_runs[1]
     two, _ = default_runs[2]
     assert one.records.deliveries != two.records.deliveries
+
+
+@pytest.mark.parametrize("path", sorted((MODELS.parent / "experiments").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_experiments_price_the_lines_they_add_alike_at_every_point(path: Path) -> None:
+    """An axis that adds lines to an investment also scales its capex, so that the swept
+    capex the charts and the report show is the cost of what each point builds:
+    interceptor_surge added 16, 24 or 32 seeker lines (18, 27, 36 motor lines) at $400M
+    each time, and its 11-line option showed $2,120M where supplier_bottleneck's prices
+    give $2,920M."""
+    from leadtime_sim.experiment.runner import plan_experiment
+
+    plan = plan_experiment(path)
+    for name in plan.scenario.investments:
+        per_line = {}
+        for point in plan.points:
+            investment = plan.point_scenario(point.point_id).investments[name]
+            if investment.lines_added:
+                per_line[investment.lines_added] = investment.total_capex_musd / investment.lines_added
+        assert len({round(c, 6) for c in per_line.values()}) <= 1, (name, per_line)

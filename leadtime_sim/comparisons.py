@@ -116,7 +116,9 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     open), then ...`` from the median monthly utilisation of the factories of the product and
     its components while the median gap was open (until the first target, if any). A factory
     below 90% busy is still the bottleneck when the product's work waits in most of those
-    months (stoppages, rework, lot sizes), as ``limits`` classes such months as capacity."""
+    months (stoppages, rework, lot sizes), as ``limits`` classes such months as capacity; when
+    it was busy whenever work waited, the rest is months with nothing to start (the last units
+    in integration and test), and it says that instead."""
     mine = results.quantiles_of([point_id])
     if mine.empty or "field" not in mine:
         return ""
@@ -145,7 +147,16 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     backlog = mine[(mine["entity"] == "product") & (mine["name"] == product)
                    & (mine["field"] == "backlog_units") & mine["month"].isin(open_months)]
     waiting = len(backlog) > 0 and float((backlog["p50"] > 0).mean()) >= 0.5
-    if usage.iloc[0] < BUSY and waiting:  # (as the limits count it: work waits while lines stop)
+    waited = set(backlog.loc[backlog["p50"] > 0, "month"])
+    busy_waiting = float(busy.loc[(busy["name"] == top) & busy["month"].isin(waited), "p50"].mean()) \
+        if waited else math.nan
+    if usage.iloc[0] < BUSY and waiting and busy_waiting >= BUSY:
+        # (busy whenever work waited: the rest of the time nothing waited to start, as when the
+        # last units are in integration and test - not stoppages, which idle lines with work)
+        text += (f", and {busy_waiting:.0%} in the {len(waited)} months work waited to start; in the "
+                 f"other {len(open_months) - len(waited)} nothing waited (units on order in "
+                 "integration and test, or not yet ordered)")
+    elif usage.iloc[0] < BUSY and waiting:  # (as the limits count it: work waits while lines stop)
         text += ", with work waiting: stoppages, rework and lot sizes take the rest"
     elif usage.iloc[0] < BUSY:
         text = (f"no factory is saturated; the busiest is {text}: the gap waits for orders or money "

@@ -496,6 +496,34 @@ def test_a_line_below_90_percent_busy_with_work_waiting_is_the_bottleneck(tmp_pa
     assert "no factory is saturated" not in text.lower()
 
 
+def test_a_line_busy_whenever_work_waited_is_not_said_to_lose_time_to_stoppages(tmp_path: Path) -> None:
+    """A 30-month integration and test after the line: the line is busy until the last unit
+    starts, then the gap waits 30 months for the flow with nothing left to start. The report
+    said "busy 73% of the time while the gap was open, with work waiting: stoppages, rework
+    and lot sizes take the rest" (the shipped capacity sweep's three-line option, busy 99% in
+    the 80 months work waited and idle in the other 33), of a line that never stops."""
+    from leadtime_sim.comparisons import bottleneck_text
+
+    model = tmp_path / "flow.toml"
+    model.write_text((DATA.parent.parent / "models" / "single_line.toml").read_text()
+                     .replace("flow_months = 6", "flow_months = 30"))
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "flow"\nmodel = {json.dumps(str(model))}\nreplications = 1\nseed = 1\n'
+                          'targets = ["2034-06"]\n[[axes]]\npath = "investments.second_line.lines_added"\n'
+                          'values = [0]\n')
+    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    results = lts.load_results(tmp_path / "s")
+    row = results.gap_rows("army_stock").iloc[0]
+    text = bottleneck_text(results, "army_stock", int(row["point_id"]))
+    assert "stoppages" not in text, text
+    busy, waited, other = (int(n) for n in re.match(
+        r"The bottleneck: line \(line\): busy (\d+)% of the time while the gap was open, and 100% in the "
+        r"(\d+) months work waited to start; in the other (\d+) nothing waited \(units on order in "
+        r"integration and test, or not yet ordered\)\.$", text).groups())
+    assert busy < 90 and other >= 25 and waited > other, text
+
+
 def test_options_of_axes_that_buy_nothing_show_no_capex(tmp_path: Path) -> None:
     """An axis that changes no investment (a takt, a budget) gave every option "($0M)", as if
     it cost nothing; options of an axis that buys lines keep their capex."""

@@ -39,12 +39,13 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
     results = load_results(directory)
     folder = results.directory
     if results.kind == "sweep":
+        answer = _optimize_answer(folder)
         facts = [("experiment", results.experiment.name if results.experiment else ""),
                  ("scenario", results.name), ("horizon", f"{results.start} to {results.end}"),
                  ("status", results.provenance.status), ("seed", results.provenance.seed),
-                 ("replications per point", results.provenance.replications),
+                 ("replications per point", results.provenance.replications if answer is None
+                  else _optimize_replications(answer)),
                  ("design points", len(results.points))]
-        answer = _optimize_answer(folder)
         if answer is None:
             facts += [(f"answer: {h.requirement}", h.text) for h in headlines(results)]
         else:  # (the sweep's headline, the earliest median close, is not the question asked)
@@ -79,6 +80,16 @@ def _optimize_answer(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         raise InputError([f"{path}: cannot be read ({exc})"]) from None
     return answer
+
+
+def _optimize_replications(answer: dict[str, Any]) -> str:
+    """What an optimize store ran per design: its own numbers, not the experiment file's
+    ``replications``, which optimize does not use (its batches and cap decide)."""
+    ran = sorted(c["replications"] for c in answer["candidates"] if c["replications"])
+    each = (f"{ran[0]}" if ran[0] == ran[-1] else f"{ran[0]}-{ran[-1]}") if ran else "none"
+    fresh = answer["best"]["replications"] if answer.get("feasible") else 0
+    return (f"adaptive: {each} per design run ({len(ran)} of {len(answer['candidates'])} run; candidates "
+            "sheet)" + (f", {fresh} fresh for the chosen design" if fresh else ""))
 
 
 def _candidates(answer: dict[str, Any]) -> pd.DataFrame:

@@ -197,6 +197,12 @@ def test_the_workbook_of_an_optimize_output_gives_its_answer_and_verdicts(experi
     answers = sheets["summary"].loc[sheets["summary"]["item"] == "answer", "value"].tolist()
     assert answers[0].startswith("Cheapest design with P(a_p closed by 2027-01) >= 0.9: lines added = 2")
     answer = json.loads((out / "optimize.json").read_text())
+    # (it said "replications per point: 30", the experiment file's number, which optimize does
+    # not use: on the shipped capacity sweep its candidates ran 10-20 runs, the choice 20 fresh)
+    ran = sorted(c["replications"] for c in answer["candidates"] if c["replications"])
+    [replications] = sheets["summary"].loc[sheets["summary"]["item"] == "replications per point", "value"]
+    assert replications.startswith(f"adaptive: {ran[0]}") and f"{answer['best']['replications']} fresh" \
+        in replications, replications
     candidates = sheets["candidates"]
     assert len(candidates) == len(answer["candidates"])
     assert candidates["verdict"].tolist() == [c["verdict"] for c in answer["candidates"]]

@@ -53,8 +53,15 @@ def _month(results: Results, months: float) -> str:
     return date_at(results.start, months) if math.isfinite(months) else f"not by {results.end}"
 
 
+ALL_OPTIONS = 12
+"""When no axis changes the capex (a budget, a policy), up to this many points are all listed."""
+
+
 def options(results: Results, requirement: str) -> list[int]:
-    """The baseline, then per capex level the point with the earliest median close."""
+    """The baseline, then per capex level the point with the earliest median close; when the
+    axes change no capex (one level: a budget, an allocation policy), every point, in design
+    order, if there are at most ``ALL_OPTIONS`` (else the earliest alone): the best of one
+    level would hide what each budget or policy gives."""
     rows = results.gap_rows(requirement)
     capex = {p.point_id: p.swept_capex_musd for p in results.points}
     chosen = [results.baseline_id]
@@ -65,6 +72,8 @@ def options(results: Results, requirement: str) -> list[int]:
         level = round(capex.get(point, 0.0), 6)
         if level not in by_level or (close, point) < by_level[level]:
             by_level[level] = (close, point)
+    if len(by_level) == 1 and len(rows) <= ALL_OPTIONS:
+        return chosen + [int(p) for p in rows["point_id"] if int(p) != results.baseline_id]
     chosen += [point for _, (_, point) in sorted(by_level.items()) if point != results.baseline_id]
     return chosen
 

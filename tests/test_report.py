@@ -524,6 +524,28 @@ def test_a_line_busy_whenever_work_waited_is_not_said_to_lose_time_to_stoppages(
     assert busy < 90 and other >= 25 and waited > other, text
 
 
+def test_options_of_an_axis_that_buys_nothing_are_all_listed(tmp_path: Path) -> None:
+    """A budget or a policy axis changes no capex: every point was one capex level, and the
+    answer listed only the baseline and the earliest point (the shipped budget sweep: $4,000M
+    and $2,000M a year, alike, and nothing of $250M-$1,000M, which close 16-88 months later,
+    limited by budget); now every point, in design order."""
+    from leadtime_sim.comparisons import options
+
+    model = DATA.parent.parent / "models" / "single_line.toml"
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "x"\nmodel = {json.dumps(str(model))}\nreplications = 1\nseed = 1\n'
+                          '[[axes]]\npath = "factories.line.takt_months"\nlabel = "takt"\n'
+                          'values = [1.0, 0.8, 1.2, 0.9]\n[baseline]\ntakt = 1.2\n')
+    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    assert options(lts.load_results(tmp_path / "s"), "army_stock") == [2, 0, 1, 3]
+    assert invoke("report", tmp_path / "s")[0] == 0
+    text = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
+    (listed,) = re.findall(r"<ul class='options' data-requirement='army_stock'>(.*?)</ul>", text)
+    assert [re.search(r"takt = ([\d.]+)", i).group(1) for i in re.findall(r"<li>(.*?)</li>", listed)] == \
+        ["1.2", "1", "0.8", "0.9"]
+
+
 def test_options_of_axes_that_buy_nothing_show_no_capex(tmp_path: Path) -> None:
     """An axis that changes no investment (a takt, a budget) gave every option "($0M)", as if
     it cost nothing; options of an axis that buys lines keep their capex."""

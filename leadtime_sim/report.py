@@ -149,6 +149,11 @@ def spread_headline(results: Results, requirement: str) -> Headline:
     inputs = [a.name for a in results.experiment.design_axes if a.sampled]
     where = (f"over {best.points} sampled points of {', '.join(inputs)} "
              f"({best.runs} runs, input uncertainty and simulation noise together)")
+    study = (results.manifest.get("experiment") or {}).get("sensitivity") or {}
+    if study.get("method") == "morris":  # (its points are levels for screening, not draws)
+        where = (f"over the {best.points} points of the Morris screening design of {', '.join(inputs)} "
+                 f"({best.runs} runs; each input at four levels, a range's ends included: not a sample "
+                 "of what is uncertain, so the spread below overstates it and is only indicative)")
     same = len({(round(g.p10, 6), round(g.p50, 6), round(g.p90, 6), tuple(g.p_closed.items()))
                 for g in groups}) == 1  # (as for a grid: no option to prefer where all are alike)
     if best.group and same and len(groups) > 1:

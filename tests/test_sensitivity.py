@@ -243,6 +243,23 @@ def test_the_report_has_a_sensitivity_section(experiment: Path, replications: st
     assert "gap_closed_months.a_p moves most with takt (ST = " in answer
 
 
+def test_the_answer_over_morris_points_is_not_given_as_a_sample_of_the_inputs(experiment: Path) -> None:
+    """The close month is 60 T + 2 with T uniform over [1, 2]: uniform over months 62-122, P10
+    68 and P90 116. Morris's points put T at four levels, its range's ends included, and the
+    report's answer pooled them "over 12 sampled points ... (input uncertainty and simulation
+    noise together)": P10 2030-03 (month 62) and P90 2035-03 (122), the ends of the range."""
+    from leadtime_sim.report import headlines
+    from leadtime_sim.results import load_results
+
+    analyse(experiment, "--method", "morris", "--samples", "4")
+    runs = pd.read_parquet(experiment.parent / "out" / "runs.parquet")
+    assert sorted(runs["axis:takt"].round(4).unique()) == [1.0, 1.3333, 1.6667, 2.0]
+    [text] = [h.text for h in headlines(load_results(experiment.parent / "out"))]
+    assert "sampled points" not in text and "input uncertainty and simulation noise together" not in text
+    assert "over the 12 points of the Morris screening design of takt, unit cost (12 runs; each input " \
+           "at four levels, a range's ends included: not a sample of what is uncertain" in text, text
+
+
 def test_a_metric_no_input_moves_has_no_noise_share() -> None:
     """Common random numbers: the same replications at every point give the same mean, so
     there is no variance between points to split (not "all noise")."""

@@ -816,6 +816,26 @@ def test_a_sobol_design_of_a_count_not_a_power_of_2_is_one_warning_line(tmp_path
                              'needs for its balance (take 4, or sampling = "lhs")\n')
 
 
+def test_an_axis_that_ties_the_capex_of_lines_priced_per_line_is_warned_of(tmp_path: Path) -> None:
+    """The README's example ties capex_musd = 500 a line to the Patriot lines added, and the
+    default model already prices them at capex_musd_per_line = 500: a sweep of 1-2 lines showed
+    swept capex $1,000M and $2,000M, with no word. The same tie without the per-line price is
+    quiet (the shipped capacity sweep uses the per-line price alone)."""
+    axis = ('[[axes]]\npath = "investments.patriot_new_lines.lines_added"\nlabel = "lines added"\n'
+            'values = [1, 2]\ntied = { "investments.patriot_new_lines.capex_musd" = { per_unit = 500 } }\n')
+    head = f'name = "x"\nmodel = "{ROOT / "models" / "nato_air_defence.toml"}"\nreplications = 1\nseed = 1\n'
+    for overrides, warned in (("", True),
+                              ('overrides = { "investments.patriot_new_lines.capex_musd_per_line" = 0 }\n', False)):
+        experiment = tmp_path / "e.toml"
+        experiment.write_text(head + overrides + axis)
+        result = sweep_process(str(experiment), "--dry-run", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == (
+            f"warning: {experiment}: axes[0].tied: investments.patriot_new_lines.capex_musd follows the lines "
+            "added, and the investment also costs capex_musd_per_line = 500 a line, so each line is counted "
+            "twice (tie the one or keep the other)\n" if warned else ""), result.stderr
+
+
 @pytest.mark.slow
 def test_cli_sweep_writes_the_store(tmp_path: Path) -> None:
     out = tmp_path / "cli"

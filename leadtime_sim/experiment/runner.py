@@ -122,6 +122,7 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
     _check_metrics(source, experiment, scenario)
     _warn_targets(source, experiment, scenario)
     _warn_samples(source, experiment)
+    _warn_capex_twice(source, experiment, scenario)
     points = expand(experiment)
     patches, problems = point_patches(source, experiment, scenario, points, plugins, limits)
     if problems:
@@ -203,6 +204,27 @@ def _warn_samples(source: str, experiment: Experiment) -> None:
             and count & (count - 1):
         log.warning(f"{source}: samples: {count} is not a power of 2, which a Sobol design needs for "
                     f"its balance (take {1 << (count - 1).bit_length()}, or sampling = \"lhs\")")
+
+
+def _warn_capex_twice(source: str, experiment: Experiment, scenario: Scenario) -> None:
+    """An axis of an investment's lines with its ``capex_musd`` tied, where the investment
+    also has a ``capex_musd_per_line``: allowed (a fixed cost that grows with the lines), but
+    most likely each line counted twice, as the README's own example did on the default model
+    (swept capex $1,000M a line for $500M)."""
+    for i, axis in enumerate(experiment.axes):
+        try:
+            path = split_path(axis.path)
+        except ValueError:
+            continue  # told with the points
+        if len(path) != 3 or path[0] != "investments" or path[2] != "lines_added":
+            continue
+        investment = scenario.investments.get(str(path[1]))
+        tied = f"investments.{path[1]}.capex_musd"
+        per_line = investment.capex_musd_per_line if investment is not None else 0.0
+        if per_line > 0 and tied in axis.tied:
+            log.warning(f"{source}: axes[{i}].tied: {tied} follows the lines added, and the investment "
+                        f"also costs capex_musd_per_line = {per_line:g} a line, so each line is counted "
+                        "twice (tie the one or keep the other)")
 
 
 def _warn_targets(source: str, experiment: Experiment, scenario: Scenario) -> None:

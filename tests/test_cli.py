@@ -137,6 +137,23 @@ def test_ci_runs_the_readme_quick_start() -> None:
         assert command in ci.splitlines()
 
 
+def test_the_readmes_experiment_example_validates_without_a_warning(tmp_path: Path) -> None:
+    """The example set an override (first-pass yield 0.95) on the path its [[uncertain]] input
+    samples, which validate refuses (exit 2: "set by uncertain[0].path at every design point"),
+    and tied capex_musd = 500 a line to lines the default model already prices per line."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index('```toml\nname = "Patriot capacity sweep"')
+    example = readme[start:].split("```")[1].removeprefix("toml\n")
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "models").symlink_to(ROOT / "models")
+    path = tmp_path / "experiments" / "example.toml"
+    path.write_text(example)
+    done = subprocess.run([sys.executable, "-m", "leadtime_sim", "validate", str(path)], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr
+    assert "every point valid" in done.stdout
+
+
 def test_the_suite_runs_on_every_core_and_still_in_one_process() -> None:
     """setup.cfg's addopts run the plain ``pytest`` on every core (pytest-xdist); ``-p
     no:xdist`` (and ``-n 0``) still run it in one process, for debugging."""

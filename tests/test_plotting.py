@@ -535,6 +535,12 @@ range = [3.0, 15.0]
                                   end=results.end, connect=False)
     (medians,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert len(medians.get_xdata()) == 5 and medians.get_linewidth() == 0
+    # the probability chart's Wilson intervals, unconnected too: they took the line's width 0,
+    # and only their caps showed (a sampled sweep of lines x ramp x decision date)
+    ax = plotting.probability_chart(rows, "army_stock", x="construction months", target="2028-01",
+                                    connect=False, ax=plotting.new_figure()[1][0])
+    (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(bars.get_segments()) == 5 and set(bars.get_linewidths()) == {2.0}
     written = write_charts(tmp_path / "out")
     assert any(p.name.startswith("gap_close-") for p in written)
 

@@ -222,7 +222,7 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
         spread = [np.clip(p - low, 0, None), np.clip(high - p, 0, None)]  # rounding: never < 0
         ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=spread, color=palette[i],
                     marker="o", markersize=7, linewidth=2 if connect else 0, capsize=5,
-                    label=name or "P(closed)")
+                    elinewidth=2, label=name or "P(closed)")  # (else the intervals take linewidth 0)
     ax.set_ylim(-0.03, 1.03)
     ax.set_ylabel(f"P(gap closed by {target})")
     _x_axis(ax, x, xlabel, categories, xs, tick_labels)

@@ -394,7 +394,7 @@ def _required(r: Requirement) -> str:
 
 def _slip(slip: Any) -> str:
     """A slip distribution in words: its table and mean (0: none)."""
-    spec = slip.model_dump(exclude_defaults=False)
+    spec = slip.model_dump(by_alias=True, exclude_none=True)  # (as written: "mean", not "mean_ None")
     if spec.get("dist") == "constant":
         return f"{spec['value']:g}"
     shown = ", ".join(f"{k} {v:g}" if isinstance(v, float | int) else f"{k} {v}" for k, v in spec.items()

@@ -354,6 +354,34 @@ def test_each_headline_lists_the_options_and_names_the_bottleneck(store: Path) -
     assert re.search(r"\((assembly|new_assembly|motors)\): busy \d+% of the time", html.unescape(neck))
 
 
+@pytest.mark.parametrize(("slip", "shown"), [
+    ({"dist": "lognormal", "median": 4, "sigma": 0.8}, "lognormal (median 4, sigma 0.8; mean 5.5)"),
+    ({"dist": "lognormal", "mean": 5, "sigma": 0.5}, "lognormal (mean 5, sigma 0.5; mean 5.0)"),
+    ({"dist": "exponential", "mean": 2}, "exponential (mean 2; mean 2.0)"),
+    ({"dist": "gamma", "mean": 3, "sd": 1}, "gamma (mean 3, sd 1; mean 3.0)"),
+    (1.5, "1.5"),
+])
+def test_a_slip_is_shown_as_its_table_is_written(slip: object, shown: str) -> None:
+    """The default model's Patriot slip showed as "lognormal (median 4, mean_ None, sigma 0.8;
+    mean 5.5)" in every report's investments table: the field's Python name and its unset
+    value."""
+    from pydantic import TypeAdapter
+
+    from leadtime_sim.report import _slip
+    from leadtime_sim.scenario.schema import Dist
+
+    assert _slip(TypeAdapter(Dist).validate_python(slip)) == shown
+
+
+def test_an_uncertain_input_is_shown_as_its_table_is_written() -> None:
+    """The axes table said "dist = lognormal, median = 4, mean = None, sigma = 0.8"."""
+    from leadtime_sim.experiment.spec import Axis
+
+    axis = Axis(path="investments.x.construction_months", label="construction",
+                distribution={"dist": "lognormal", "median": 4, "sigma": 0.8})
+    assert axis.describe() == "dist = lognormal, median = 4, sigma = 0.8"
+
+
 def test_names_come_from_descriptions() -> None:
     scenario = lts.load_scenario(DATA.parent.parent / "models" / "nato_air_defence.toml")
     results = SimpleNamespace(scenario=scenario)  # what display_name reads of the results

@@ -135,7 +135,7 @@ class Axis(Frozen):
             return f"{self.range[0]} to {self.range[1]}"
         assert self.distribution is not None
         text = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
-                         for k, v in self.distribution.model_dump(by_alias=True).items())
+                         for k, v in self.distribution.model_dump(by_alias=True, exclude_none=True).items())
         return text + (f" (months after {self.origin})" if self.origin else "")
 
 

@@ -267,10 +267,16 @@ _metric("backlog_end_units", "units", "product", "backlog at the end of the hori
 _metric("capex_musd", "$M", "run", "capex of the investments funded in the run")
 METRICS.add("customer_lead_time_months", Metric(
     "customer_lead_time_months", "months", "customer", itemgetter("mean_lead_time_months"),
-    "mean lead time of the customer's orders of the product delivered by end (none: none was)"))
+    "mean lead time of the customer's orders of the product delivered by end (none: none was; "
+    "orders not delivered by end are left out: customer_undelivered_units counts them)"))
 METRICS.add("customer_delivered_units", Metric(
     "customer_delivered_units", "units", "customer", itemgetter("delivered_units"),
     "units of the product delivered to the customer over the horizon"))
+METRICS.add("customer_undelivered_units", Metric(
+    "customer_undelivered_units", "units", "customer",
+    lambda entry: entry["ordered_units"] - entry["delivered_units"],
+    "units of the product the customer ordered and did not receive by end (whose orders its "
+    "mean lead time leaves out)"))
 
 
 def metric_of(column: str) -> Metric:

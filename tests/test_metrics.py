@@ -117,6 +117,7 @@ def test_per_customer_lead_times_and_deliveries_by_hand() -> None:
     assert metrics["customer_lead_time_months.b:p"] == pytest.approx(25)
     assert metrics["customer_delivered_units.a:p"] == 10
     assert math.isnan(metrics["customer_lead_time_months.c:p"])
+    assert metrics["customer_undelivered_units.a:p"] == 0 and metrics["customer_undelivered_units.c:p"] == 0
 
 
 def test_a_last_month_the_end_cuts_short_has_its_rows() -> None:
@@ -149,3 +150,24 @@ def test_a_last_month_the_end_cuts_short_has_its_rows() -> None:
         assert requirement["inventory_end_units"] == pytest.approx(3.0)
         used = result.summary["requirements"]["used"]
         assert used["gap_closed"] is None and used["gap_end_units"] == pytest.approx(0.5)
+
+
+def test_units_a_customer_did_not_receive_by_end_are_counted_beside_its_mean_lead_time() -> None:
+    """The mean lead time of a customer's orders leaves out those not delivered by end, and
+    nothing said they were there: under fair shares the shipped model starves the alliance's
+    41-unit 2026 order (39 delivered by 2045), and europe_other's lead time read 124 months,
+    'not by end' 0%, the mean of its three other orders. One line, takt 2, flow 3, horizon
+    24 months: a's first 10 units arrive by 23, its second order (10 at month 1) and b's (2 at
+    month 2) from 25 on: a's mean is 23 months with 10 units undelivered, b has none."""
+    from conftest import order, run, scenario_dict
+
+    from leadtime_sim.metrics import flat_metrics
+
+    data = scenario_dict(end="2027-01", orders=[order(10, customer="a"), order(10, placed="2025-02", customer="a"),
+                                                order(2, placed="2025-03", customer="b")])
+    result = run(data)
+    metrics = flat_metrics(result.summary, result.scenario)
+    assert metrics["customer_lead_time_months.a:p"] == pytest.approx(23)
+    assert metrics["customer_undelivered_units.a:p"] == 10
+    assert math.isnan(metrics["customer_lead_time_months.b:p"])
+    assert metrics["customer_undelivered_units.b:p"] == 2

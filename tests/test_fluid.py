@@ -169,6 +169,21 @@ def test_the_initial_wip_is_not_ahead_of_an_order_placed_at_start() -> None:
         (o.placed_months, o.quantity) for o in des.records.orders]
 
 
+def test_quotes_at_start_stand_behind_the_book_less_its_work_in_progress() -> None:
+    """The initial WIP is the order book's at start: a new order waits only for the rest.
+    One line, lot 1, takt 1, flow 6, a book of 30 with 6 in WIP: the DES quotes 31.0 (24
+    units, then takt and flow); the fluid counted all 30 ahead: 37.0, at every priority, and
+    a review at start ordering for the quoted lead time looked that much further."""
+    data = scenario_dict(factories={"f": factory(takt_months=1, flow_months=6, initial_wip_units=6)},
+                         orders=[order(30, placed="2024-06")])
+    des, flu = both(data)
+    d, f = des.summary["products"]["p"], flu.summary["products"]["p"]
+    assert d["quoted_lead_time_months"] == pytest.approx(31.0)
+    assert f["quoted_lead_time_months"] == pytest.approx(31.0)
+    assert [m.quoted_lead_time_months for m in flu.records.products][:12] == pytest.approx(
+        [m.quoted_lead_time_months for m in des.records.products][:12], abs=1)
+
+
 QUOTED_BEFORE_A_DECISION = {
     "end": "2035-01", "factories": {"f": factory(takt_months=1, flow_months=2)}, "orders": [order(24)],
     "investments": {"more": {"factory": "f", "lines_added": 2, "decided": "2026-01"}}}

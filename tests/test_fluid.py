@@ -184,6 +184,20 @@ def test_quotes_at_start_stand_behind_the_book_less_its_work_in_progress() -> No
         [m.quoted_lead_time_months for m in des.records.products][:12], abs=1)
 
 
+def test_the_book_is_served_by_its_placing_dates() -> None:
+    """A run places the order book by date, whatever the file's order; the fluid took the
+    file's: the 2024-06 order listed first got its 5 units by month 5 and the 2023-01 one
+    waited to month 10 (in the DES: 10 and 5)."""
+    data = scenario_dict(factories={"f": factory(takt_months=1)},
+                         orders=[order(5, placed="2024-06", customer="late"),
+                                 order(5, placed="2023-01", customer="early")])
+    des, flu = both(data)
+    for result in (des, flu):
+        assert {o.customer: o.last_delivery_months for o in result.records.orders} == pytest.approx(
+            {"early": 5.0, "late": 10.0})
+    assert [o.id for o in flu.records.orders] == [o.id for o in des.records.orders]
+
+
 QUOTED_BEFORE_A_DECISION = {
     "end": "2035-01", "factories": {"f": factory(takt_months=1, flow_months=2)}, "orders": [order(24)],
     "investments": {"more": {"factory": "f", "lines_added": 2, "decided": "2026-01"}}}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +74,30 @@ def test_simulate_refuses_a_seed_the_cli_would_refuse(bad: dict) -> None:
     could reproduce."""
     with pytest.raises(lts.InputError, match=f"simulate: {next(iter(bad))} = "):
         lts.simulate(Path(__file__).resolve().parents[1] / "models" / "single_line.toml", **bad)
+
+
+SINGLE_LINE = Path(__file__).resolve().parents[1] / "models" / "single_line.toml"
+
+
+@pytest.mark.parametrize("call", [
+    lambda o: lts.load_scenario(SINGLE_LINE, overrides=o),
+    lambda o: lts.plan_experiment({"name": "e", "model": str(SINGLE_LINE)}, overrides=o),
+])
+@pytest.mark.parametrize("overrides", ["factories.line.lines=2", {"factories.line.lines": 2}])
+def test_overrides_given_as_one_text_or_a_table_are_refused_in_one_line(
+        call: Callable[[Any], object], overrides: Any) -> None:
+    """``overrides="factories.line.lines=2"`` was read letter by letter: 22 problems
+    ("--set f: 'f': expected PATH=VALUE", ...), and a table gave its key as a bad text."""
+    with pytest.raises(lts.InputError) as caught:
+        call(overrides)
+    (line,) = caught.value.problems
+    assert line.startswith("overrides: ") and "expected a list of 'path=value' texts" in line
+
+
+def test_apply_overrides_on_a_scenario_object_says_it_takes_data() -> None:
+    """``apply_overrides`` takes a scenario's data: given a ``Scenario`` it said
+    "factories.line: is a value, not a table" of a path that is one."""
+    with pytest.raises(lts.InputError, match=r"must be a scenario.s table .* not Scenario"):
+        lts.apply_overrides(lts.load_scenario(SINGLE_LINE), ["factories.line.lines=3"])
+    data = lts.apply_overrides({"factories": {"line": {"lines": 1}}}, ["factories.line.lines=3"])
+    assert data["factories"]["line"]["lines"] == 3

@@ -30,6 +30,7 @@ from leadtime_sim.scenario.loading import (
     Patch,
     apply_overrides,
     apply_values,
+    override_texts,
     patch_between,
     patched,
     validate_scenario,
@@ -95,6 +96,7 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
     a point whose run would start more than ``limits.max_lots`` lots, and a sweep of more
     than MAX_RUNS runs unless ``yes``.
     """
+    overrides = override_texts(overrides)
     if isinstance(path, (str, Path)):
         experiment, model_path = load_experiment(path)
     else:
@@ -341,6 +343,7 @@ def run_experiment(path: str | Path | Experiment | Mapping[str, Any], out: str |
 
     KeyboardInterrupt leaves a valid store marked "interrupted" and is re-raised.
     """
+    overrides = override_texts(overrides)
     plan = plan_experiment(path, overrides, limits, yes, replications, folder, seed)
     return run_plan(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
                     retry_failed)

@@ -46,12 +46,33 @@ def apply_values(data: Mapping[str, Any], values: Mapping[str, Any], source: str
     return result
 
 
+def override_texts(overrides: Iterable[str], source: str = "overrides") -> list[str]:
+    """``overrides`` as a list of ``path=value`` texts; an InputError for one text not in a
+    list (whose letters would be taken one by one as assignments), or for an item that is not a
+    text (a ``{path: value}`` table is a scenario's data, for ``apply_values``)."""
+    if isinstance(overrides, str | bytes | Mapping):
+        kind = "a table" if isinstance(overrides, Mapping) else "one text"
+        raise InputError([f"{source}: {overrides!r}: expected a list of 'path=value' texts, not {kind} "
+                          "(as --set: overrides=['factories.NAME.lines=2'])"])
+    texts = list(overrides)
+    bad = [t for t in texts if not isinstance(t, str)]
+    if bad:
+        raise InputError([f"{source}: {t!r}: expected a 'path=value' text" for t in bad])
+    return texts
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str],
                     source: str = "--set") -> dict[str, Any]:
-    """A copy of ``data`` with each ``path=value`` text assignment applied (values read as TOML)."""
+    """A copy of ``data`` (a scenario's data, as its TOML reads) with each ``path=value`` text
+    assignment applied (values read as TOML)."""
+    if not isinstance(data, Mapping):
+        raise InputError([f"{source}: the data to override must be a scenario's table (as read from its "
+                          f"TOML), not {type(data).__name__}: load_scenario(path, overrides=[...]) "
+                          "reads, overrides and validates a file"])
+    texts = override_texts(overrides)
     result = copy.deepcopy(dict(data))
     problems = []
-    for text in overrides:
+    for text in texts:
         try:
             path, value = parse_assignment(text)
             set_path(result, path, value, NAMED_TABLES)
@@ -118,8 +139,8 @@ def load_scenario(
 
     When the overridden scenario is invalid but the file alone is not, the problems are
     told against ``--set (on FILE)``: the file is not to blame."""
+    overrides = override_texts(overrides)
     raw = read_toml(path)
-    overrides = list(overrides)
     data = apply_overrides(raw, overrides)
     try:
         return warn_about(validate_scenario(data, str(path), plugins), str(path))

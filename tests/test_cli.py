@@ -360,3 +360,19 @@ def test_a_command_run_in_process_leaves_the_signal_handlers_as_it_found_them(tm
                                      str(tmp_path / "s"), "--executor", "serial", "--no-charts"])
     assert done.exit_code == 0, done.output
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_run_fluid_warns_of_what_the_fluid_model_leaves_out(tmp_path: Path) -> None:
+    """``run --fluid`` on a scenario with a learning curve and fair shares printed its estimate
+    as if it modelled both (quote_basis "policy"); only optimize's pre-screen said why it
+    turned itself off. Now a warning line each; a scenario it models gets none."""
+    model = str(ROOT / "models" / "single_line.toml")
+    code, _, err = invoke("run", model, "--fluid", "--set", 'policy.allocation="fair-share"',
+                          "--set", "factories.line.learning={progress_ratio=0.9}", "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2
+    assert "factory line has a learning curve, which the fluid model does not model" in warnings[0]
+    assert "allocation 'fair-share' is not modelled" in warnings[1] and "first come, first served" in warnings[1]
+    code, _, err = invoke("run", model, "--fluid", "--out", str(tmp_path / "b"))
+    assert code == 0 and "warning" not in err

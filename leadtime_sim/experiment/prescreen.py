@@ -25,13 +25,10 @@ from dataclasses import dataclass, field
 
 from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.experiment.runner import Plan, plugin_folders
-from leadtime_sim.fluid_model import fluid_summary
+from leadtime_sim.fluid_model import fluid_summary, not_modelled
 from leadtime_sim.plugins import NO_PLUGINS, load_plugins
-from leadtime_sim.scenario import Scenario
 
 DEFAULT_MARGIN_MONTHS = 12.0
-FLUID_POLICIES = ("fifo", "priority")
-"""Allocation policies the fluid model follows (others are taken as first come, first served)."""
 
 
 @dataclass
@@ -78,22 +75,6 @@ class Screen:
                                 for p, m in sorted(self.close_months.items())}}
 
 
-def not_modelled(scenario: Scenario) -> str | None:
-    """Why the fluid model cannot stand for the DES on this scenario (None: it can)."""
-    if scenario.all_budgets:
-        return "the scenario has budgets, which the fluid model does not model"
-    learning = [name for name, f in scenario.factories.items() if f.learning is not None]
-    if learning:
-        return f"factory {learning[0]} has a learning curve, which the fluid model does not model"
-    minimum = [name for name, f in scenario.factories.items() if f.min_lot_size > 1]
-    if minimum:  # (its lines may leave units waiting for good; the fluid's take every unit)
-        return f"factory {minimum[0]} has a minimum lot size, which the fluid model does not model"
-    if scenario.policy.allocation not in FLUID_POLICIES:
-        return (f"allocation {scenario.policy.allocation!r} is not modelled by the fluid model "
-                f"(only {', '.join(FLUID_POLICIES)})")
-    return None
-
-
 def screen(plan: Plan, requirement: str, by: str, margin_months: float) -> Screen:
     """The fluid close month of every design point (none when the pre-screen is off)."""
     scenario = plan.scenario
@@ -106,9 +87,9 @@ def screen(plan: Plan, requirement: str, by: str, margin_months: float) -> Scree
                if plan.experiment.plugins else NO_PLUGINS)
     for point in plan.points:
         point_scenario = plan.point_scenario(point.point_id)
-        reason = not_modelled(point_scenario)
-        if reason is not None:
-            result.off = reason
+        reasons = not_modelled(point_scenario)
+        if reasons:
+            result.off = reasons[0]
             result.close_months.clear()
             return result
         summary = fluid_summary(point_scenario, plugins)

@@ -64,6 +64,7 @@ and ``records`` (a run's records), ``summary`` (the summary without the full rec
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,27 @@ from leadtime_sim.sim.records import KernelRecords
 
 FLUID_SEED = 0
 """The seed a fluid result reports (it draws nothing)."""
+FLUID_POLICIES = ("fifo", "priority")
+"""Allocation policies the fluid model follows (others are taken as first come, first served)."""
+log = logging.getLogger(__name__)
+
+
+def not_modelled(scenario: Scenario) -> list[str]:
+    """What of ``scenario`` the fluid model leaves out (module docstring), one reason each:
+    where the estimate cannot stand for a run (empty: it can)."""
+    reasons = []
+    if scenario.all_budgets:
+        reasons.append("the scenario has budgets, which the fluid model does not model (orders and "
+                       "investments taken as paid when placed or decided)")
+    reasons += [f"factory {name} has a learning curve, which the fluid model does not model (the takt "
+                "at start)" for name, f in scenario.factories.items() if f.learning is not None]
+    reasons += [f"factory {name} has a minimum lot size, which the fluid model does not model (every "
+                "unit is made, where a run's lines wait for min_lot_size units and may leave the last "
+                "ones waiting for good)" for name, f in scenario.factories.items() if f.min_lot_size > 1]
+    if scenario.policy.allocation not in FLUID_POLICIES:
+        reasons.append(f"allocation {scenario.policy.allocation!r} is not modelled by the fluid model "
+                       f"(only {', '.join(FLUID_POLICIES)}; taken as first come, first served)")
+    return reasons
 
 
 def fluid_records(scenario: Scenario, plugins: Plugins = NO_PLUGINS) -> KernelRecords:
@@ -98,6 +120,8 @@ def fluid(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS) -> Run
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     check_plugins(scenario, plugins, "fluid")
+    for reason in not_modelled(scenario):  # (said, as the estimate would pass for a run's)
+        log.warning(f"fluid estimate of {scenario.name}: {reason}")
     with fewer_collections():
         records = fluid_records(scenario, plugins)
         flows = product_flows(records)
@@ -118,4 +142,5 @@ def fluid_summary(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS
         return {**summarize(scenario, records, FLUID_SEED, 0, product_flows(records)), "estimate": "fluid"}
 
 
-__all__ = ["FLUID_SEED", "FluidModel", "fluid", "fluid_records", "fluid_summary", "line_rate"]
+__all__ = ["FLUID_POLICIES", "FLUID_SEED", "FluidModel", "fluid", "fluid_records", "fluid_summary",
+           "line_rate", "not_modelled"]

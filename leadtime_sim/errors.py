@@ -25,6 +25,11 @@ class InputError(Exception):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its problems (from a worker process): by its joined text it came back
+        as one problem per character."""
+        return type(self), (self.problems,)
+
 
 class OutputError(InputError):
     """Results cannot be written (unwritable directory, full disk): one line per problem."""

@@ -45,10 +45,7 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
     ``limits`` (most lots, wall seconds) stop a runaway run with ``RunLimitExceeded``.
     ``asks``: quotes the run should give besides its own (``records.quotes``).
     """
-    for name, value in (("seed", seed), ("replication", replication)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < 2**63:
-            raise InputError([f"simulate: {name} = {value!r}: must be a whole number from 0 to 2**63 - 1 "
-                              "(as the CLI's --seed and --replication)"])
+    check_seed(seed, replication)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     check_plugins(scenario, plugins)
@@ -57,6 +54,15 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
         flows = product_flows(records)
         return RunResult(scenario, seed, replication, records,
                          summarize(scenario, records, seed, replication, flows), flows)
+
+
+def check_seed(seed: int, replication: int = 0, caller: str = "simulate") -> None:
+    """An InputError unless ``seed`` and ``replication`` are whole numbers in ``[0, 2**63)``, as
+    the CLI's ``--seed`` and ``--replication`` (a run no command could reproduce otherwise)."""
+    for name, value in (("seed", seed), ("replication", replication)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < 2**63:
+            raise InputError([f"{caller}: {name} = {value!r}: must be a whole number from 0 to 2**63 - 1 "
+                              "(as the CLI's --seed and --replication)"])
 
 
 def check_plugins(scenario: Scenario, plugins: Plugins, caller: str = "simulate") -> None:

@@ -165,3 +165,28 @@ def test_a_target_outside_the_horizon_is_warned_about(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.count("warning:") == 1
     assert "warning: --target 2010-01 is outside the horizon (2025-01 to 2035-01)" in result.output
+
+
+def test_an_input_error_from_a_worker_process_keeps_its_lines() -> None:
+    """An InputError pickled from a worker came back as one problem per character: a
+    negative seed with two workers printed "s", "i", "m", ... one line each. Seeds,
+    replications and a plugin not passed are now checked before any run, naming quote."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(lts.InputError(["a.toml: x: bad", "b.toml: y: bad"])))
+    assert type(error) is lts.InputError and error.problems == ["a.toml: x: bad", "b.toml: y: bad"]
+    scenario = build(scenario_dict())
+    with pytest.raises(lts.InputError) as caught:
+        lts.quote(scenario, product="p", replications=2, workers=2, seed=-1)
+    assert caught.value.problems == ["quote: seed = -1: must be a whole number from 0 to 2**63 - 1 "
+                                     "(as the CLI's --seed and --replication)"]
+    for bad in (2.5, "3", True):
+        with pytest.raises(lts.InputError, match=r"--replications .*: must be at least 1"):
+            lts.quote(scenario, product="p", replications=bad, workers=1)  # type: ignore[arg-type]
+
+    class Newest(lts.AllocationPolicy):
+        """A plugin policy (its orders are never placed: the check comes first)."""
+
+    plugged = build(scenario_dict(policy={"allocation": "newest"}), plugins=lts.Plugins({"newest": Newest}))
+    with pytest.raises(lts.InputError, match=r"^quote: the scenario names allocation policy 'newest'"):
+        lts.quote(plugged, product="p", replications=2, workers=2)

@@ -23,7 +23,7 @@ from leadtime_sim.errors import InputError, pydantic_problems
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.executors import default_workers
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
-from leadtime_sim.run import DEFAULT_SEED, simulate
+from leadtime_sim.run import DEFAULT_SEED, check_plugins, check_seed, simulate
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.loading import load_scenario
@@ -168,11 +168,13 @@ def quote(scenario: Scenario | str | Path, product: str, quantity: int = 1, date
     """What an order of ``quantity`` units of ``product`` placed at ``date`` (default: start)
     would get, over ``replications`` paired runs; the data of ``leadtime-sim quote --json``.
     ``scenario``: a validated ``Scenario`` or a file path, as for ``simulate``."""
+    check_seed(seed, caller="quote")
+    if isinstance(replications, bool) or not isinstance(replications, int | np.integer) or replications < 1:
+        raise InputError([f"--replications {replications!r}: must be at least 1 (a whole number)"])
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
+    check_plugins(scenario, plugins, "quote")
     request = request_for(scenario, product, quantity, date or scenario.start, customer, priority)
-    if replications < 1:
-        raise InputError([f"--replications {replications}: must be at least 1"])
     jobs = [(scenario, request, seed, k, plugins) for k in range(replications)]
     count = min(workers or default_workers(), replications)
     if count > 1:

@@ -197,6 +197,23 @@ def test_quiet_prints_no_progress_and_help_shows_no_raw_ranges(tmp_path: Path) -
     assert "factories.patriot_fire_units.lines=2" in help_text
 
 
+def test_verbose_logs_what_the_library_does_and_only_verbose(tmp_path: Path) -> None:
+    """``-v`` promised the library's info and debug lines, and the library logged none: it
+    printed nothing more. Now it says what it read, planned and ran; without ``-v`` (the
+    handler let every level through) none of it."""
+    tiny = str(Path(__file__).with_name("data") / "tiny_lines.toml")
+    args = ["sweep", tiny, "--executor", "serial", "--no-charts"]
+    loud = CliRunner().invoke(main, ["-v", *args, "--out", str(tmp_path / "a")])
+    plain = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b")])
+    assert loud.exit_code == plain.exit_code == 0
+    info = [line for line in loud.stderr.splitlines() if line.startswith("info: ")]
+    assert any("design point(s) x" in line for line in info)
+    assert any("runs already in the store" in line and "serial executor" in line for line in info)
+    assert not [line for line in plain.stderr.splitlines() if line.startswith("info: ")]
+    code, _, err = invoke("-v", "run", MMC, *SHORT, "--out", str(tmp_path / "r"))
+    assert code == 0 and "info: " in err and "scenario 'M/M/c check'" in err
+
+
 def test_validate_knows_experiments_and_calibration_targets() -> None:
     """Each kind checked fully, nothing run; an experiment's bad axis is one line, exit 2,
     not ten scenario errors about its keys."""

@@ -123,11 +123,11 @@ def main(quiet: bool, verbose: bool) -> None:
 
 
 class EchoHandler(logging.Handler):
-    """The library's warnings as ``warning: ...`` lines on stderr (wherever stderr is now)."""
+    """The library's warnings as ``warning: ...`` lines on stderr (wherever stderr is now);
+    its info and debug lines too with ``-v`` (the logger at DEBUG)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING or self.level < logging.INFO or \
-                logging.getLogger("leadtime_sim").level < logging.INFO:
+        if record.levelno >= logging.WARNING or logging.getLogger("leadtime_sim").level < logging.INFO:
             click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
 
 

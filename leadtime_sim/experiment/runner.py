@@ -136,6 +136,9 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
     targets = tuple((d, months_between(scenario.start, d)) for d in experiment.targets)
     context = SweepContext(scenario, experiment.seed, tuple(experiment.plugins), str(model_path), limits,
                            tuple(experiment.metrics), targets, plugin_folders(path))
+    log.info(f"{source}: {len(points)} design point(s) x {experiment.replications} replication(s) = "
+             f"{len(points) * experiment.replications:,} runs of {model_path} (seed {experiment.seed}, "
+             f"baseline point {baseline.point_id}); every point validated")
     return Plan(experiment, Path(path), model_path, context, points, baseline, patches)
 
 
@@ -380,6 +383,10 @@ def _execute(plan: Plan, store: ResultsStore, executor: str, workers: int | None
     """Run what the store lacks, flushing as runs finish; on any interruption, stop the
     workers first (closing the executor), then leave the store valid and "interrupted"."""
     tasks = plan.tasks(store.done())
+    log.info(f"{store.directory}: {plan.runs - len(tasks):,} of {plan.runs:,} runs already in the store, "
+             f"{len(tasks):,} to run on the {executor} executor"
+             + ("" if executor == "serial" else f" ({workers or 'one per core'} worker(s))"))
+    began = time.monotonic()
     outcome: RunOutcome
     try:
         next_flush = flush_due(store)
@@ -400,3 +407,5 @@ def _execute(plan: Plan, store: ResultsStore, executor: str, workers: int | None
         raise
     store.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     store.finish("complete")
+    log.info(f"{store.directory}: {len(tasks):,} runs in {time.monotonic() - began:.1f} s "
+             f"({store.failed:,} failed in the store)")

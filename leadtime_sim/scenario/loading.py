@@ -143,13 +143,19 @@ def load_scenario(
     raw = read_toml(path)
     data = apply_overrides(raw, overrides)
     try:
-        return warn_about(validate_scenario(data, str(path), plugins), str(path))
+        scenario = warn_about(validate_scenario(data, str(path), plugins), str(path))
     except InputError:
         if not overrides:
             raise
         validate_scenario(raw, str(path), plugins)  # the file's own problems, if it has any
         where = f"--set (on {Path(path).name})"
         return warn_about(validate_scenario(data, where, plugins), where)
+    log.info(f"{path}: scenario {scenario.name!r}, {scenario.start} to {scenario.end}: "
+             f"{len(scenario.products)} product(s), {len(scenario.factories)} factory(ies), "
+             f"{len(scenario.orders)} order(s), {len(scenario.order_streams)} order stream(s), "
+             f"{len(scenario.requirements)} requirement(s), {len(scenario.investments)} investment(s)"
+             + (f"; with {', '.join(overrides)}" if overrides else ""))
+    return scenario
 
 
 def warn_about(scenario: Scenario, source: str) -> Scenario:

@@ -796,6 +796,17 @@ def test_dry_run_prints_the_number_of_runs_and_runs_nothing(tmp_path: Path,
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_dry_run_estimates_the_serial_executor_with_one_worker(tmp_path: Path) -> None:
+    """``--executor serial --workers 3 --dry-run`` estimated the time "with 3 worker(s)"
+    (a third of what the serial executor, one run after another, takes)."""
+    code, stdout, stderr, _ = invoke(str(TINY), "--out", str(tmp_path / "o"), "--dry-run", "--executor", "serial",
+                                     "--workers", "3")
+    assert code == 0, stderr
+    assert stdout.rstrip().endswith("with 1 worker(s)")
+    code, stdout, stderr, _ = invoke(str(TINY), "--out", str(tmp_path / "o"), "--dry-run", "--workers", "3")
+    assert code == 0 and stdout.rstrip().endswith("with 3 worker(s)")
+
+
 def test_dry_run_of_range_axes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, stdout, stderr, _ = invoke(str(DATA / "range_axes.toml"), "--dry-run")

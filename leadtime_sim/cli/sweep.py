@@ -145,7 +145,7 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
         raise click.UsageError("--retry-failed needs --resume")
     plan = plan_experiment(experiment, overrides, limits, yes, replications, seed=seed)
     if dry_run:
-        show_design(plan, count)
+        show_design(plan, 1 if executor == "serial" else count)  # (serial: one run at a time)
         return
     default = Path("results") / safe_name(experiment.stem, "experiment")
     out = (out_dir if out_dir is not None else default).resolve()

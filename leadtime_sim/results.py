@@ -263,6 +263,8 @@ def _model(kind: type[BaseModel], data: Any, source: str) -> Any:
 def load_results(directory: str | Path) -> Results:
     """Read a sweep store or a run's output directory; InputError if it is neither."""
     folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise InputError([f"{folder}: is a file, not a directory (a sweep store or a run's output)"])
     if not folder.is_dir():
         raise InputError([f"{folder}: no such directory"])
     if (folder / "manifest.json").is_file():

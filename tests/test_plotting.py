@@ -320,6 +320,8 @@ def test_svg_and_pdf_on_request(store: Results, fmt: str, magic: bytes) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["plot", "/no/such/dir"], "no such directory"),
     (["plot", str(DATA)], "neither a sweep store"),
+    (["plot", str(DATA / "tiny_lines.toml")], "is a file, not a directory"),  # (it said "no such directory")
+    (["report", str(DATA / "tiny_lines.toml")], "is a file, not a directory"),
     (["plot", "{store}", "--chart", "pie"], "unknown chart 'pie'"),
     (["plot", "{store}", "--chart", "lead_time"], "needs a run's orders"),
     (["plot", "{run}", "--chart", "heatmap"], "needs a sweep store"),

@@ -80,6 +80,17 @@ def test_the_cheapest_number_of_lines_follows_by_hand(experiment: Path) -> None:
     assert answer["runs"] < answer["full_grid_runs"]
 
 
+def test_the_runs_line_compares_candidate_runs_with_the_full_grid(experiment: Path) -> None:
+    """"N runs (the full grid at the cap: G)" set the runs with the fresh re-estimate against
+    a grid without it: 3 designs, cap 10, 10 fresh, one left out by the pre-screen printed
+    "30 runs (the full grid at the cap: 30)", no saving, beside "saving at least 10 runs"."""
+    answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, cap=10, fresh=10), "serial")
+    fresh = answer["best"]["replications"]
+    assert fresh == 10 and answer["runs"] > fresh
+    assert (f"{answer['runs']} runs: {answer['runs'] - fresh} on candidates (the full grid at the cap: "
+            f"{answer['full_grid_runs']}) and {fresh} fresh.") in answer_text(answer)
+
+
 def test_nothing_within_the_budget_is_infeasible_and_says_why(experiment: Path) -> None:
     answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=150), "serial")
     assert answer["feasible"] is False
@@ -361,8 +372,9 @@ distribution = {dist = "uniform", low = 0.6, high = 1.2}
     assert two["verdict"].startswith("meets") and answer["best"]["values"] == {"lines added": 2}
     assert answer["full_grid_runs"] == 2 * 60
     assert "over 6 sampled points" in answer_text(answer)
-    runs = answer_text(answer).splitlines()[1]  # (the fresh runs counted apart: 24 runs "of a grid of 20" read oddly)
-    assert runs == f"{answer['runs']} runs (100 of them the fresh re-estimate; the full grid at the cap: 120)."
+    runs = answer_text(answer).splitlines()[1]  # (the fresh runs counted apart)
+    assert runs == (f"{answer['runs']} runs: {answer['runs'] - 100} on candidates (the full grid at the cap: "
+                    "120) and 100 fresh.")
 
 
 def test_frontier_draws_designs_left_out_at_one_capex_as_one_mark_with_their_number() -> None:

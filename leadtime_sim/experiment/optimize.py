@@ -409,8 +409,9 @@ def answer_text(answer: dict[str, Any]) -> str:
         else:
             limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
             lines = [f"No design meets {goal}. The best found: {_design(best, swept)}; {estimate}{limit}."]
-    fresh = f"{best['replications']} of them the fresh re-estimate; " if best else ""
-    lines.append(f"{answer['runs']} runs ({fresh}the full grid at the cap: {answer['full_grid_runs']}).")
+    fresh = best["replications"] if best else 0
+    lines.append(f"{answer['runs']} runs: {answer['runs'] - fresh} on candidates (the full grid at the cap: "
+                 f"{answer['full_grid_runs']}) and {fresh} fresh.")
     pre = answer.get("prescreen") or {}
     if pre.get("off"):
         lines.append(f"Fluid pre-screen off: {pre['off']}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,21 @@ def test_apply_overrides_on_a_scenario_object_says_it_takes_data() -> None:
         lts.apply_overrides(lts.load_scenario(SINGLE_LINE), ["factories.line.lines=3"])
     data = lts.apply_overrides({"factories": {"line": {"lines": 1}}}, ["factories.line.lines=3"])
     assert data["factories"]["line"]["lines"] == 3
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"replications": 0}, "--replications 0: must be a whole number"),
+    ({"replications": 2.5}, "--replications 2.5: must be a whole number"),
+    ({"workers": -1}, "--workers -1: must be a whole number, at least 1"),
+    ({"workers": 1.5}, "--workers 1.5: must be a whole number, at least 1"),
+    ({"executor": "serial", "scheduler": "tcp://host:8786"}, "--scheduler tcp://host:8786: needs --executor dask"),
+])
+def test_run_experiment_refuses_what_the_cli_refuses_before_opening_a_store(
+        tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
+    """``replications=0`` wrote a "complete" store of no runs (2.5: a plan of 2.5
+    replications), ``workers=-1`` a ValueError from the process pool and ``1.5`` a TypeError,
+    each leaving an "interrupted" store behind; a scheduler was ignored off Dask."""
+    data = {"name": "e", "model": str(SINGLE_LINE), "replications": 2}
+    with pytest.raises(lts.InputError, match=re.escape(message)):
+        lts.run_experiment(data, tmp_path / "out", **{"executor": "process", **kwargs})
+    assert not (tmp_path / "out").exists()

@@ -316,9 +316,20 @@ def _close(client: Any, cluster: Any) -> None:
         cluster.close()
 
 
+def check_executor(executor: str, workers: int | None = None, scheduler: str | None = None) -> None:
+    """An InputError for an unknown executor, a number of workers that is not a whole number
+    of at least 1 (None: one per core), or a scheduler for an executor other than Dask (as
+    the CLI refuses them), before any store is opened."""
+    if executor not in EXECUTORS:
+        raise InputError([f"--executor {executor}: expected one of {', '.join(EXECUTORS)}"])
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError([f"--workers {workers!r}: must be a whole number, at least 1 (None: one per core)"])
+    if scheduler is not None and executor != "dask":
+        raise InputError([f"--scheduler {scheduler}: needs --executor dask (not {executor})"])
+
+
 def run_tasks(context: SweepContext, tasks: Iterable[RunTask], executor: str = "process",
               workers: int | None = None, scheduler: str | None = None) -> Outcomes:
     """Run tasks on the chosen executor, yielding outcomes as they finish."""
-    if executor not in EXECUTORS:
-        raise InputError([f"--executor {executor}: expected one of {', '.join(EXECUTORS)}"])
+    check_executor(executor, workers, scheduler)
     return EXECUTORS[executor](context, tasks, workers or default_workers(), scheduler)

@@ -33,7 +33,7 @@ from leadtime_sim.dates import date_at, months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.design import DesignPoint
-from leadtime_sim.experiment.executors import kept_pools, run_tasks
+from leadtime_sim.experiment.executors import check_executor, kept_pools, run_tasks
 from leadtime_sim.experiment.prescreen import DEFAULT_MARGIN_MONTHS, Screen, screen
 from leadtime_sim.experiment.runner import Plan
 from leadtime_sim.experiment.task import LIMITED_BY, RunOutcome, RunTask, SweepContext
@@ -166,6 +166,7 @@ def optimize(plan: Plan, question: Question, executor: str = "process", workers:
     ``known``: runs already made for this question (a resumed store), taken instead of run;
     ``keep``: called with each new run's outcome as it finishes (to store it). Local worker
     processes are kept from one batch to the next (``kept_pools``)."""
+    check_executor(executor, workers)
     with kept_pools():
         return _optimize(plan, question, executor, workers, progress, known, keep)
 

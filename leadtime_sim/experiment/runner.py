@@ -17,7 +17,7 @@ from leadtime_sim._version import __version__
 from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError, OutputError, format_path, problem, read_toml
 from leadtime_sim.experiment.design import DesignPoint, axes_text, baseline_point, design_size, expand
-from leadtime_sim.experiment.executors import run_tasks
+from leadtime_sim.experiment.executors import check_executor, run_tasks
 from leadtime_sim.experiment.integrity import manifest_hashes
 from leadtime_sim.experiment.spec import Experiment, axis_fields, experiment_from, load_experiment
 from leadtime_sim.experiment.store import ResultsStore
@@ -103,6 +103,9 @@ def plan_experiment(path: str | Path | Experiment | Mapping[str, Any], overrides
         experiment, model_path = experiment_from(path, folder)
         path = Path(folder).resolve() / "<in memory>"
     if replications is not None:
+        if isinstance(replications, bool) or not isinstance(replications, int) \
+                or not 1 <= replications <= 1_000_000:
+            raise InputError([f"--replications {replications!r}: must be a whole number from 1 to 1,000,000"])
         experiment = experiment.model_copy(update={"replications": replications})
     if seed is not None:
         if not 0 <= seed <= 2**63 - 1:
@@ -360,6 +363,7 @@ def run_plan(plan: Plan, out: str | Path, executor: str = "process", workers: in
     (``overrides``: the ``--set`` texts the plan was made with, for the manifest;
     ``retry_failed``: when resuming, run the failed runs again too; ``study``: as for
     ``manifest_for``)."""
+    check_executor(executor, workers, scheduler)
     with system_memory_pool():
         return _run(plan, out, executor, workers, scheduler, resume, force, overrides, progress,
                     retry_failed, study)

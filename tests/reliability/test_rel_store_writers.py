@@ -118,10 +118,14 @@ def test_a_second_writer_is_refused_naming_the_first(env: dict[str, str], tmp_pa
     proc = start_sweep(SLOW, out, "--workers", "2", env=env)
     reap.append(proc)
     wait_for_file(proc, out / "runs.parquet")
-    for extra in (["--resume"], ["--force"], []):
-        second = cli_process("sweep", SLOW, "--out", out, "--no-charts", *extra, env=env, timeout=60)
-        (line,) = assert_clean_exit_2(second)
-        assert f"pid {proc.pid}" in line and "is writing" in line
+    os.kill(proc.pid, signal.SIGSTOP)  # (held as a writer: on a busy machine it could finish first)
+    try:
+        for extra in (["--resume"], ["--force"], []):
+            second = cli_process("sweep", SLOW, "--out", out, "--no-charts", *extra, env=env, timeout=60)
+            (line,) = assert_clean_exit_2(second)
+            assert f"pid {proc.pid}" in line and "is writing" in line
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
     os.kill(proc.pid, signal.SIGINT)
     proc.communicate(timeout=60)
     done = cli_process("sweep", SLOW, "--out", out, "--no-charts", "--resume", "--workers", "2",

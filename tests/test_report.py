@@ -29,6 +29,7 @@ from leadtime_sim.comparisons import display_name
 from leadtime_sim.dates import date_at
 from leadtime_sim.experiment.spec import Chart
 from leadtime_sim.report import headlines, report_html
+from leadtime_sim.results import Results
 
 DATA = Path(__file__).parent / "data"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -501,22 +502,27 @@ def test_a_paired_difference_of_nothing_is_no_earlier_not_zero_months_later() ->
                                            "4 pairs have a run not closed by 2045-01, counted at 2045-01)")
 
 
+def _single_line_sweep(tmp_path: Path, change: tuple[str, str], replications: int, target: str) -> Results:
+    """A one-point sweep (no line added) of models/single_line.toml with one text ``change``."""
+    model = tmp_path / "changed.toml"
+    model.write_text((DATA.parent.parent / "models" / "single_line.toml").read_text().replace(*change))
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "changed"\nmodel = {json.dumps(str(model))}\nreplications = {replications}\n'
+                          f'seed = 1\ntargets = ["{target}"]\n[[axes]]\n'
+                          'path = "investments.second_line.lines_added"\nvalues = [0]\n')
+    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    return lts.load_results(tmp_path / "s")
+
+
 def test_a_line_below_90_percent_busy_with_work_waiting_is_the_bottleneck(tmp_path: Path) -> None:
     """Stoppages keep a saturated line near 70% busy: the limits class those months as
     capacity ("limited by capacity (lines busy)"), and the report said under it "No factory is
     saturated ...: the gap waits for orders or money rather than lines"."""
     from leadtime_sim.comparisons import bottleneck_text
 
-    model = tmp_path / "stops.toml"
-    model.write_text((DATA.parent.parent / "models" / "single_line.toml").read_text().replace(
-        "initial_wip_units = 60", "initial_wip_units = 60\ndisruptions = {between_months = 2, repair_months = 1}"))
-    experiment = tmp_path / "e.toml"
-    experiment.write_text(f'name = "stops"\nmodel = {json.dumps(str(model))}\nreplications = 3\nseed = 1\n'
-                          'targets = ["2030-01"]\n[[axes]]\npath = "investments.second_line.lines_added"\n'
-                          'values = [0]\n')
-    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
-    assert code == 0, output
-    results = lts.load_results(tmp_path / "s")
+    results = _single_line_sweep(tmp_path, ("initial_wip_units = 60", "initial_wip_units = 60\ndisruptions = "
+                                            "{between_months = 2, repair_months = 1}"), 3, "2030-01")
     row = results.gap_rows("army_stock").iloc[0]
     assert str(row["limited_by.army_stock@2030-01"]).startswith("capacity")
     text = bottleneck_text(results, "army_stock", int(row["point_id"]))
@@ -532,16 +538,7 @@ def test_a_line_busy_whenever_work_waited_is_not_said_to_lose_time_to_stoppages(
     the 80 months work waited and idle in the other 33), of a line that never stops."""
     from leadtime_sim.comparisons import bottleneck_text
 
-    model = tmp_path / "flow.toml"
-    model.write_text((DATA.parent.parent / "models" / "single_line.toml").read_text()
-                     .replace("flow_months = 6", "flow_months = 30"))
-    experiment = tmp_path / "e.toml"
-    experiment.write_text(f'name = "flow"\nmodel = {json.dumps(str(model))}\nreplications = 1\nseed = 1\n'
-                          'targets = ["2034-06"]\n[[axes]]\npath = "investments.second_line.lines_added"\n'
-                          'values = [0]\n')
-    code, output = invoke("sweep", experiment, "--out", tmp_path / "s", "--executor", "serial", "--no-charts")
-    assert code == 0, output
-    results = lts.load_results(tmp_path / "s")
+    results = _single_line_sweep(tmp_path, ("flow_months = 6", "flow_months = 30"), 1, "2034-06")
     row = results.gap_rows("army_stock").iloc[0]
     text = bottleneck_text(results, "army_stock", int(row["point_id"]))
     assert "stoppages" not in text, text

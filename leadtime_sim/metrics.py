@@ -21,6 +21,7 @@ from leadtime_sim.scenario.schema import Scenario
 from leadtime_sim.sim.promise import FALLBACK, QUOTE_CUSTOMER, quote_classes, quote_times
 from leadtime_sim.sim.records import DeliveryRecord, KernelRecords, OrderRecord, ProductMonth
 from leadtime_sim.sim.state import interpolate, required_curve
+from leadtime_sim.survival import kaplan_meier_median
 
 EPS = 1e-9
 
@@ -119,11 +120,13 @@ def product_summary(scenario: Scenario, records: KernelRecords,
             break
     if flows is None:
         flows = product_flows(records)
+    horizon = months_between(scenario.start, scenario.end)
     for name in scenario.products:
         f = flows.get(name, NO_FLOWS)
         mine = quotes.get(name, {})
         done = ~np.isnan(f.last_delivery_months)
         lead = f.last_delivery_months[done] - f.placed_months[done]
+        waited = np.where(done, f.last_delivery_months, horizon) - f.placed_months
         row = last.get(name)
         result[name] = {
             "ordered_units": int(f.quantity.sum()),
@@ -138,6 +141,7 @@ def product_summary(scenario: Scenario, records: KernelRecords,
                                              for k in classes.by_product.get(name, [])},
             "quote_basis": _basis(records, name),
             "mean_lead_time_months": float(np.mean(lead)) if len(lead) else None,
+            "median_lead_time_months": kaplan_meier_median(waited, ~done),
             "capacity_end_units_per_year": row.capacity_units_per_year if row else 0.0,
         }
     return result
@@ -173,21 +177,30 @@ def customer_products(scenario: Scenario) -> list[str]:
 
 
 def customer_summary(scenario: Scenario, records: KernelRecords) -> dict[str, dict[str, Any]]:
-    """Per ``customer:product``: units ordered and delivered, and the mean lead time (placed
-    to last delivery) of its orders delivered in full by end (None: none was)."""
+    """Per ``customer:product``: units ordered and delivered, the mean lead time (placed to
+    last delivery) of its orders delivered in full by end (None: none was) and the median
+    lead time of all its orders, those not delivered by end censored there (Kaplan-Meier;
+    None: not by end)."""
+    horizon = months_between(scenario.start, scenario.end)
     result: dict[str, dict[str, Any]] = {
-        pair: {"ordered_units": 0, "delivered_units": 0, "orders_delivered": 0, "lead_months": []}
+        pair: {"ordered_units": 0, "delivered_units": 0, "orders_delivered": 0, "lead_months": [],
+               "waited_months": [], "open": []}
         for pair in customer_products(scenario)}
     for o in records.orders:
         entry = result[f"{o.customer}:{o.product}"]
         entry["ordered_units"] += o.quantity
         entry["delivered_units"] += o.delivered_units
-        if o.last_delivery_months is not None:
+        last = o.last_delivery_months
+        entry["open"].append(last is None)
+        entry["waited_months"].append((horizon if last is None else last) - o.placed_months)
+        if last is not None:
             entry["orders_delivered"] += 1
-            entry["lead_months"].append(o.last_delivery_months - o.placed_months)
+            entry["lead_months"].append(last - o.placed_months)
     for entry in result.values():
         lead = entry.pop("lead_months")
+        waited, still_open = np.array(entry.pop("waited_months"), float), np.array(entry.pop("open"), bool)
         entry["mean_lead_time_months"] = math.fsum(lead) / len(lead) if lead else None
+        entry["median_lead_time_months"] = kaplan_meier_median(waited, still_open)
     return result
 
 
@@ -262,6 +275,9 @@ _metric("quoted_lead_time_months", "months", "product",
         "lead time quoted at start to a new one-unit order (none: not by end)")
 _metric("mean_lead_time_months", "months", "product",
         "mean lead time of the orders delivered by end (none: no order delivered)")
+_metric("median_lead_time_months", "months", "product",
+        "median lead time of the orders (Kaplan-Meier: an order not delivered by end counts as "
+        "waiting at least until the end; none: half or more had not been seen delivered by end)")
 _metric("delivered_units", "units", "product", "units delivered over the horizon")
 _metric("backlog_end_units", "units", "product", "backlog at the end of the horizon")
 _metric("capex_musd", "$M", "run", "capex of the investments funded in the run")
@@ -269,6 +285,10 @@ METRICS.add("customer_lead_time_months", Metric(
     "customer_lead_time_months", "months", "customer", itemgetter("mean_lead_time_months"),
     "mean lead time of the customer's orders of the product delivered by end (none: none was; "
     "orders not delivered by end are left out: customer_undelivered_units counts them)"))
+METRICS.add("customer_median_lead_time_months", Metric(
+    "customer_median_lead_time_months", "months", "customer", itemgetter("median_lead_time_months"),
+    "median lead time of the customer's orders of the product, those not delivered by end counted as "
+    "waiting at least until the end (Kaplan-Meier; none: not by end)"))
 METRICS.add("customer_delivered_units", Metric(
     "customer_delivered_units", "units", "customer", itemgetter("delivered_units"),
     "units of the product delivered to the customer over the horizon"))

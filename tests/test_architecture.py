@@ -212,7 +212,7 @@ def test_one_seed_default_everywhere(tmp_path: Path) -> None:
 # -- layers: imports go downward only ------------------------------------------------------
 
 LAYERS = [
-    {"", "_version", "registry", "errors", "dates", "distributions", "io", "charts.catalogue"},
+    {"", "_version", "registry", "errors", "dates", "distributions", "io", "survival", "charts.catalogue"},
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import factory, scenario_dict
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from scipy import special, stats
 
@@ -23,6 +25,7 @@ import leadtime_sim as lts
 from leadtime_sim.cli import main
 from leadtime_sim.distributions import Distribution, Weibull
 from leadtime_sim.fitting import FAMILIES, Records, fit_records, kaplan_meier
+from leadtime_sim.survival import kaplan_meier_median
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "models" / "delivery_records.csv"
@@ -238,6 +241,21 @@ def test_kaplan_meier_without_censoring_is_the_empirical_survival() -> None:
     # A 2 censored: 4 at risk at 2 (a tie counts as at risk), 1 of them delivered.
     times, survival = kaplan_meier(x, np.array([False, False, True, False, False]))
     assert times.tolist() == [1, 2, 3, 5] and survival.tolist() == pytest.approx([0.8, 0.6, 0.3, 0.0])
+
+
+def test_kaplan_meier_median_by_hand_and_not_by_end() -> None:
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    # 2 censored: S = 0.8 after 1, 0.8 x 2/3 after 3, x 1/2 = 0.27 after 4: the median is 4.
+    assert kaplan_meier_median(x, np.array([False, True, False, False, False])) == 4.0
+    # Three of five censored at 2 before anything past 1 is seen: S never falls to 1/2.
+    assert kaplan_meier_median(x, np.array([False, True, True, True, True])) is None
+    assert kaplan_meier_median(np.zeros(0), np.zeros(0, dtype=bool)) is None
+
+
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=30))
+def test_kaplan_meier_median_without_censoring_is_the_median(values: list[int]) -> None:
+    x = np.array(values, dtype=float)
+    assert kaplan_meier_median(x, np.zeros(len(x), dtype=bool)) == pytest.approx(float(np.median(x)))
 
 
 # -- the TOML line ---------------------------------------------------------------------------

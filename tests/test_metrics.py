@@ -109,10 +109,11 @@ def test_per_customer_lead_times_and_deliveries_by_hand() -> None:
     result = run(data)
     customers = result.summary["customers"]
     assert customers["a:p"] == {"ordered_units": 10, "delivered_units": 10, "orders_delivered": 1,
-                                "mean_lead_time_months": pytest.approx(23)}
+                                "mean_lead_time_months": pytest.approx(23),
+                                "median_lead_time_months": pytest.approx(23)}
     assert customers["b:p"]["mean_lead_time_months"] == pytest.approx(25)
     assert customers["c:p"] == {"ordered_units": 0, "delivered_units": 0, "orders_delivered": 0,
-                                "mean_lead_time_months": None}
+                                "mean_lead_time_months": None, "median_lead_time_months": None}
     metrics = flat_metrics(result.summary, result.scenario)
     assert metrics["customer_lead_time_months.b:p"] == pytest.approx(25)
     assert metrics["customer_delivered_units.a:p"] == 10
@@ -171,3 +172,27 @@ def test_units_a_customer_did_not_receive_by_end_are_counted_beside_its_mean_lea
     assert metrics["customer_undelivered_units.a:p"] == 10
     assert math.isnan(metrics["customer_lead_time_months.b:p"])
     assert metrics["customer_undelivered_units.b:p"] == 2
+
+
+def test_median_lead_time_counts_the_orders_not_delivered_by_end() -> None:
+    """One line, takt 2, flow 3: three one-unit orders placed at start are delivered at 5, 7
+    and 9. With the end at month 8 the third is not delivered: the mean (of the delivered
+    two) is 6, the Kaplan-Meier median 7 (survival 2/3 after 5, 1/3 after 7). With the end
+    at month 6 only one of three is seen delivered: the median is not by end."""
+    from conftest import order, run, scenario_dict
+
+    from leadtime_sim.metrics import flat_metrics
+
+    data = scenario_dict(end="2025-09", orders=[order(1), order(1), order(1, customer="b")])
+    result = run(data)
+    product = result.summary["products"]["p"]
+    assert product["mean_lead_time_months"] == pytest.approx(6)
+    assert product["median_lead_time_months"] == pytest.approx(7)
+    assert result.summary["customers"]["a:p"]["median_lead_time_months"] == pytest.approx(6)  # 5 and 7
+    assert result.summary["customers"]["b:p"]["median_lead_time_months"] is None  # waiting at end
+    metrics = flat_metrics(result.summary, result.scenario)
+    assert metrics["median_lead_time_months.p"] == pytest.approx(7)
+    assert math.isnan(metrics["customer_median_lead_time_months.b:p"])
+    short = run(scenario_dict(end="2025-07", orders=[order(1), order(1), order(1)]))
+    assert short.summary["products"]["p"]["mean_lead_time_months"] == pytest.approx(5)
+    assert short.summary["products"]["p"]["median_lead_time_months"] is None

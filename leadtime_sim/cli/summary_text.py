@@ -32,9 +32,11 @@ def summary_table(summary: dict[str, Any]) -> str:
              for name, r in reqs.items()]))
     parts.append("\nProducts")
     parts.append(_table(
-        ["product", "ordered", "delivered", "backlog at end", "quoted lead time", "mean lead time"],
+        ["product", "ordered", "delivered", "backlog at end", "quoted lead time", "mean lead time",
+         "median lead time"],
         [[name, str(p["ordered_units"]), str(p["delivered_units"]), str(p["backlog_end_units"]),
-          _years(p["quoted_lead_time_months"]), _years(p["mean_lead_time_months"])]
+          _years(p["quoted_lead_time_months"]), _years(p["mean_lead_time_months"]),
+          _years(p.get("median_lead_time_months"))]
          for name, p in summary["products"].items() if p["ordered_units"]]))
     parts.append(f"\nCapex spent: {summary['capex_musd']:,.0f} $M")
     return "\n".join(parts)

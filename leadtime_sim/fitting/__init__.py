@@ -44,6 +44,7 @@ from leadtime_sim.fitting.records import (
     read_records,
     summarise_records,
 )
+from leadtime_sim.survival import kaplan_meier
 
 SIGNIFICANT = 4
 """Significant figures of the parameters in the TOML snippet."""
@@ -190,17 +191,6 @@ def toml_line(key: str, table: dict[str, Any]) -> str:
     """``key = {dist = "...", ...}``: one line to paste into a scenario file."""
     name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
     return f"{name} = {{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in table.items()) + "}"
-
-
-def kaplan_meier(values: FloatArray, censored: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The Kaplan-Meier survival function: the distinct exact values t and S just after each
-    (without censoring, 1 - the empirical distribution function)."""
-    times = np.unique(values[~censored])
-    exact = np.sort(values[~censored])
-    everything = np.sort(values)
-    deaths = np.searchsorted(exact, times, side="right") - np.searchsorted(exact, times, side="left")
-    at_risk = len(values) - np.searchsorted(everything, times, side="left")
-    return times, np.cumprod(1 - deaths / at_risk)
 
 
 def empirical_table(records: Records) -> tuple[dict[str, Any], list[str]]:

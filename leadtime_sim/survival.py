@@ -19,7 +19,8 @@ def kaplan_meier(values: FloatArray, censored: BoolArray) -> tuple[FloatArray, F
     everything = np.sort(values)
     deaths = np.searchsorted(exact, times, side="right") - np.searchsorted(exact, times, side="left")
     at_risk = len(values) - np.searchsorted(everything, times, side="left")
-    return times, np.cumprod(1 - deaths / at_risk)
+    survival: FloatArray = np.cumprod(1.0 - deaths / at_risk, dtype=np.float64)
+    return times, survival
 
 
 def kaplan_meier_median(values: FloatArray, censored: BoolArray) -> float | None:

@@ -175,3 +175,67 @@ def bottleneck_text(results: Results, requirement: str, point_id: int) -> str:
     if usage.iloc[0] >= BUSY or waiting:
         return "The bottleneck: " + text + "."
     return text[0].upper() + text[1:] + "."
+
+
+# -- the lead time a new order gets -----------------------------------------------------------
+
+def _duration(months: float | None) -> str:
+    """``10.0 y`` or ``7.5 mo``; ``not by end`` for None or NaN (a quantile past the horizon)."""
+    if months is None or not math.isfinite(months):
+        return "not by end"
+    return f"{months / 12:.1f} y" if months >= 12 else f"{months:.1f} mo"
+
+
+def _spread(row: pd.Series) -> str:
+    """``10.0 y (P10 8.1 y, P90 11.2 y)`` from a points row; the P10-P90 only where they differ."""
+    p10, p50, p90 = (float(row[q]) for q in ("p10", "p50", "p90"))
+    if _duration(p10) == _duration(p90):
+        return _duration(p50)
+    return f"{_duration(p50)} (P10 {_duration(p10)}, P90 {_duration(p90)})"
+
+
+def lead_time_text(results: Results, best_points: Mapping[str, int]) -> list[str]:
+    """The report's answer to "what lead time does a new order get?": per product ordered,
+    the lead time quoted at start to a new one-unit order of the least urgent class, and the
+    median lead time of the run's orders (Kaplan-Meier, orders still open at the end counted
+    as waiting at least until then): at the baseline and, for a sweep, at ``best_points``
+    (product -> the design point its requirement's answer names). One sentence each."""
+    start = results.start
+    if results.kind != "sweep":
+        products = results.manifest.get("products") or {}
+        return [f"{display_name(results, 'product', name)}: a new order at {start} is quoted "
+                f"{_duration(p.get('quoted_lead_time_months'))}; the run's orders waited a median of "
+                f"{_duration(p.get('median_lead_time_months'))}"
+                for name, p in products.items() if p.get("ordered_units")]
+    stats = results.stats
+    if "metric" not in stats:
+        return []
+    by_metric = {metric: rows.set_index("point_id") for metric, rows in stats.groupby("metric")}
+
+    def at(metric: str, point: int | None) -> pd.Series | None:
+        """The points row of ``metric`` at ``point`` (None: not kept, or no finished run)."""
+        table = by_metric.get(metric)
+        if point is None or table is None or point not in table.index or not int(table.loc[point, "n"]):
+            return None
+        return table.loc[point]
+
+    base = results.baseline_id
+    lines = []
+    for name in results.scenario.products:
+        best = best_points.get(name)
+        best = None if best == base else best
+        where = f" with {axes_text(results.point(best).axes)}" if best is not None else ""
+        quoted_metric, waited_metric = f"quoted_lead_time_months.{name}", f"median_lead_time_months.{name}"
+        quoted, quoted_best = at(quoted_metric, base), at(quoted_metric, best)
+        if quoted is None:
+            continue
+        text = (f"{display_name(results, 'product', name)}: a new order at {start} is quoted "
+                f"{_spread(quoted)} at the baseline")
+        if quoted_best is not None and _spread(quoted_best) != _spread(quoted):
+            text += f", {_spread(quoted_best)}{where}"
+        waited, waited_best = at(waited_metric, base), at(waited_metric, best)
+        if waited is not None:
+            text += f"; the orders of a run wait a median of {_spread(waited)} at the baseline"
+            text += f", {_spread(waited_best)}{where}" if waited_best is not None else ""
+        lines.append(text)
+    return lines

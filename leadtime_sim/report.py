@@ -21,7 +21,7 @@ from typing import Any
 from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.charts.choices import best_point
 from leadtime_sim.charts.files import chart_jobs, render
-from leadtime_sim.comparisons import bottleneck_text, display_name, option_line, options
+from leadtime_sim.comparisons import bottleneck_text, display_name, lead_time_text, option_line, options
 from leadtime_sim.dates import date_at
 from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.io import atomic_write
@@ -473,15 +473,34 @@ def method_section(results: Results) -> str:
     return "".join(f"<p>{esc(text)}</p>" for text in METHOD)
 
 
+def lead_time_section(results: Results, shown: list[Headline]) -> str:
+    """The answer's paragraph on lead times (``comparisons.lead_time_text``), at the points the
+    headlines name (a product's first requirement with a named point)."""
+    best: dict[str, int] = {}
+    for h in shown:
+        if h.point_id is not None:
+            best.setdefault(results.scenario.requirements[h.requirement].product, h.point_id)
+    lines = lead_time_text(results, best)
+    if not lines:
+        return ""
+    how = ("quoted to a new one-unit order of the least urgent class from the state at that date; "
+           "realised: each run's median over all its orders, an order still open at the end counted "
+           "as waiting at least until then (Kaplan-Meier), P10-P90 over the runs")
+    items = "".join(f"<li>{esc(line)}.</li>" for line in lines)
+    return (f"<p class='lead-times'>Lead time a new order gets ({esc(how)}):</p>"
+            f"<ul class='lead-times'>{items}</ul>")
+
+
 def report_html(results: Results) -> str:
     """The whole report as one HTML string (charts drawn now, from the stored tables)."""
     title = results.experiment.name if results.experiment else results.name
     description = (results.experiment.description if results.experiment else "") \
         or results.scenario.description
+    answers = headlines(results)
     lines = "".join(f"<p class='headline' data-requirement='{esc(h.requirement)}' "
                     f"data-point='{esc('' if h.point_id is None else h.point_id)}'>{esc(h.text)}</p>"
                     + options_list(results, h)
-                    for h in headlines(results))
+                    for h in answers)
     full = results.stats.to_html(index=False, na_rep="", escape=True) \
         if results.kind == "sweep" else ""
     manifest = json.dumps(results.manifest, indent=2, default=str)
@@ -491,8 +510,9 @@ def report_html(results: Results) -> str:
         ("question", "The question", studied or f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
         ("answer", "The answer", (f"<p class='incomplete'>{esc(incomplete)}</p>" if incomplete else "")
                                  + (sensitivity_answer(results.directory) if studied else "")
-                                 + f"{lines or '<p>The scenario has no requirements.</p>'}"
-                                 f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
+                                 + (lines or "<p>The scenario has no requirements.</p>")
+                                 + lead_time_section(results, answers)
+                                 + f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
         ("setup", "Scenario and experiment as run", setup_section(results)),
         ("method", "Method", method_section(results)),
         ("charts", "Charts", charts_section(results)),

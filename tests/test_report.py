@@ -589,3 +589,42 @@ def test_options_of_axes_that_buy_nothing_show_no_capex(tmp_path: Path) -> None:
         line = option_line(results, "army_stock", 1)
         assert ("$" in line.split(":")[0]) is shown, line
         assert "(baseline)" in option_line(results, "army_stock", 0)
+
+
+def _lead_time_items(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    block = re.search(r"<ul class='lead-times'>(.*?)</ul>", text)
+    assert block, "the answer gives no lead times"
+    return [html.unescape(re.sub("<[^>]+>", "", item)) for item in re.findall(r"<li>(.*?)</li>", block[1])]
+
+
+def _years_or_months(months: float) -> str:
+    return f"{months / 12:.1f} y" if months >= 12 else f"{months:.1f} mo"
+
+
+def test_the_answer_gives_the_lead_time_a_new_order_gets(store: Path) -> None:
+    """The question asks what lead time a new order gets: the answer gives, per product
+    ordered, the quote at start and the runs' median lead time at the baseline, as in
+    points.csv."""
+    points = pd.read_csv(store / "points.csv")
+    baseline = points[points["point_id"] == lts.load_results(store).baseline_id]
+    items = _lead_time_items(store / "report.html")
+    quoted = baseline[baseline["metric"].str.startswith("quoted_lead_time_months.")]
+    assert len(items) == len(quoted) > 0
+    for item, (_, row) in zip(items, quoted.iterrows(), strict=True):
+        assert f"is quoted {_years_or_months(float(row['p50']))}" in item, item
+        waited = baseline[baseline["metric"] == row["metric"].replace("quoted", "median")].iloc[0]
+        assert f"wait a median of {_years_or_months(float(waited['p50']))}" in item, item
+
+
+def test_the_answer_of_one_run_gives_its_lead_times(tmp_path: Path) -> None:
+    code, output = invoke("run", DATA / "charts_model.toml", "--out", tmp_path / "r")
+    assert code == 0, output
+    code, output = invoke("report", tmp_path / "r")
+    assert code == 0, output
+    products = json.loads((tmp_path / "r" / "summary.json").read_text())["products"]
+    items = _lead_time_items(tmp_path / "r" / "report.html")
+    ordered = [p for p in products.values() if p["ordered_units"]]
+    assert len(items) == len(ordered) > 0
+    for item, p in zip(items, ordered, strict=True):
+        assert f"is quoted {_years_or_months(p['quoted_lead_time_months'])}" in item

@@ -110,6 +110,45 @@ def test_class_one_before_class_two() -> None:
     assert delivery_times(flu, customer="urgent") == pytest.approx(delivery_times(des, customer="urgent"), abs=2)
 
 
+def test_units_are_committed_when_they_start_on_the_line() -> None:
+    """Two lines, lots of 10, takt 6: a class-2 book of 100 and 10 class-1 units ordered in
+    month 3. A run commits a lot's units when it starts, so the lots on the lines then stay
+    class 2's and the class-1 order takes the lots started at 6, delivered at 12; the fluid
+    committed units as they left the line, gave the class-1 order units on the line and
+    delivered it at 6, and counted units on the line as backlog (97 and 3 in WIP at the
+    first month's end, against the run's 80 and 20)."""
+    data = scenario_dict(policy={"allocation": "priority"},
+                         factories={"f": factory(lines=2, lot_size=10, takt_months=6)},
+                         orders=[order(100, customer="late", priority=2),
+                                 order(10, placed="2025-04", customer="urgent", priority=1)])
+    des, flu = both(data)
+    d_last, f_last = ({o.customer: o.last_delivery_months for o in r.records.orders} for r in (des, flu))
+    assert d_last["urgent"] == pytest.approx(12.0)
+    assert f_last["urgent"] == pytest.approx(12.0)
+    assert f_last["late"] == pytest.approx(d_last["late"], abs=6)
+    d_rows, f_rows = ([(m.backlog_units, m.wip_units) for m in r.records.products][:24] for r in (des, flu))
+    for (db, dw), (fb, fw) in zip(d_rows, f_rows, strict=True):
+        assert abs(db - fb) <= 20 and abs(dw - fw) <= 20  # (a lot per line: 20 units)
+    assert f_rows[0] == (77, 23)
+
+
+def test_a_class_one_quote_stands_behind_the_units_on_the_line() -> None:
+    """One line (lot 1, takt 2, flow 3), a class-2 book of 10; a class-1 review in month 1
+    orders for the lead time quoted then: the unit on the line is the book's, so a class-1
+    unit starts at 2 and is delivered at 7 (6 months, 70 units of a requirement rising 10 a
+    month), as in the run; the fluid quoted from the unit half made: 5 months, 60 units."""
+    data = scenario_dict(policy={"allocation": "priority"}, orders=[order(10, customer="late", priority=2)],
+                         requirements={"r": {
+                             "customer": "r", "product": "p", "initial_units": 0,
+                             "required": [{"date": "2025-01", "units": 0}, {"date": "2030-01", "units": 600}],
+                             "ordering": {"first_review": "2025-02", "review_every_months": 100,
+                                          "lookahead_months": "lead_time", "priority": 1}}})
+    des, flu = both(data)
+    d, f = ([(o.placed_months, o.quantity) for o in r.records.orders if o.customer == "r"] for r in (des, flu))
+    assert d == [(1.0, 70)]
+    assert f == d
+
+
 def test_requirement_driven_orders_match_the_des() -> None:
     data = scenario_dict(orders=[], requirements={"r": {
         "customer": "a", "product": "p", "initial_units": 0,

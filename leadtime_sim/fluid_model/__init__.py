@@ -41,10 +41,13 @@ How it models the scenario
     through the grid once).
   * Allocation: units go to orders by the policy, class by class (``priority``: class 1
     first, first come first served within a class; every other policy: first come, first
-    served), when they leave the line, or when they are delivered if the scenario reassigns
-    finished units at delivery.
+    served), when they start on the line (as a run commits a lot's units at its start), or
+    when they are delivered if the scenario reassigns finished units at delivery. A unit
+    starts one lot's line time (lot size / line rate) before it leaves the line, no more
+    than a lot per line in service ahead of the output, and no earlier than its work and
+    components are there; the month's backlog is the units ordered and not started.
   * Quotes: a new one-unit order stands behind the units the policy puts before it
-    (uncommitted, or undelivered when reassigning; as a run, not the orders placed at the
+    (uncommitted: not started, or undelivered when reassigning; as a run, not the orders placed at the
     quote's own instant but, at start, the book) and is delivered when the projected
     curves reach it at full rate, on the lines in service and those of the investments
     decided by then (as a run: not one decided at the quote's own instant, but at start

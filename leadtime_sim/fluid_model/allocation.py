@@ -2,7 +2,7 @@
 
 Positions (the product's units, counted from 0 in the order they are handed out) go to the
 open orders by class (``priority``: class 1 first; otherwise one class), first come first
-served within a class, when the allocation curve (units leaving the line, or delivered when
+served within a class, when the allocation curve (units started on the line, or delivered when
 finished units are reassigned) passes them. An order entering at a grid point takes part
 from the next one on.
 

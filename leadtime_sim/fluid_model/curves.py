@@ -1,4 +1,4 @@
-"""One product's cumulative curves on the grid: work, line output, deliveries.
+"""One product's cumulative curves on the grid: work, units started, line output, deliveries.
 
 What does not change between reviews (capacity, each factory's share of it, the times at
 which the delivery curve bends, the initial WIP's deliveries) is computed once; ``update``
@@ -20,19 +20,25 @@ CROSSING_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class Maker:
-    """A factory making the product: its name, mean flow time (months), initial WIP (units)
-    and cumulative capacity on the grid (units)."""
+    """A factory making the product: its name, mean flow time (months), initial WIP (units),
+    cumulative capacity on the grid (units) and, for the units it has started, the time a lot
+    holds a line at full rate (months) and the units its lines in service hold, one lot each,
+    at each grid point."""
 
     name: str
     flow_months: float
     wip_units: float
     capacity: np.ndarray
+    lot_months: float = 0.0
+    on_lines_units: np.ndarray | None = None
 
 
 class ProductCurves:
     """A product's curves on ``grid`` (the package docstring): ``arrivals`` (work the lines
-    can take), ``output`` (the lines' cumulative output), ``factory_output`` and
-    ``delivered`` (units delivered, at ``delivered_times``)."""
+    can take), ``started`` (units started on the lines) and ``committed`` (the positions
+    handed to orders as they start), ``output`` (the lines' cumulative
+    output), ``factory_output``, ``factory_started`` and ``delivered`` (units delivered, at
+    ``delivered_times``)."""
 
     def __init__(self, name: str, grid: np.ndarray, capacity: np.ndarray, makers: list[Maker]):
         self.name = name
@@ -52,8 +58,10 @@ class ProductCurves:
         self._set_times()
         self.version = 0
         """Counts updates (what caches of these curves compare)."""
-        self.arrivals = self.output = self.delivered = self.delivered_on_grid = np.zeros(0)
+        self.arrivals = self.started = self.committed = self.output = np.zeros(0)
+        self.delivered = self.delivered_on_grid = np.zeros(0)
         self.factory_output: dict[str, np.ndarray] = {}
+        self.factory_started: dict[str, np.ndarray] = {}
         self._lists: tuple[list[float], list[float], list[float]] | None = None
 
     def update(self, work: np.ndarray, limits: list[np.ndarray]) -> None:
@@ -74,17 +82,39 @@ class ProductCurves:
         d_out = steps(out)
         at = self._find_kinks(out, d_out, before)
         total = np.zeros_like(self.delivered_times)
+        taken = np.zeros_like(self.grid)
+        on_lines: list[np.ndarray] = []
         for m, share, wip, shifted in zip(self.makers, self.shares, self.wip_deliveries,
                                           self.shifted_times, strict=True):
             made = np.cumsum(d_out if share is None else d_out * share)
             self.factory_output[m.name] = made
             if wip is not None:
                 total += wip
+            times, values = self.grid, made
             if len(at):  # at full rate until the kink, then idle to the step's end
-                bent = np.insert(self.grid, at, self.kinks)
-                total += np.interp(shifted, bent, np.insert(made, at, made[at]), left=0.0)
-            else:
-                total += np.interp(shifted, self.grid, made, left=0.0)
+                times, values = np.insert(self.grid, at, self.kinks), np.insert(made, at, made[at])
+            total += np.interp(shifted, times, values, left=0.0)
+            taken += made
+            held = np.zeros_like(made)
+            if 0 < m.lot_months < math.inf and m.on_lines_units is not None:  # (the lots on its lines)
+                held = np.minimum(np.interp(self.grid + m.lot_months, times, values) - made, m.on_lines_units)
+                taken += held
+            on_lines.append(held)
+        # a unit is started (committed to an order, as a run commits a lot at its start) one lot
+        # time before it leaves the line: no more than the work there and the components on hand
+        started = np.minimum(taken, before)
+        started[0] = min(taken[0], a[0])
+        for have in limits:
+            started = np.minimum(started, have)
+        self.started = started = np.maximum.accumulate(np.maximum(started, out))
+        # a unit (positions u to u + 1) is committed when its lot starts, as the started curve
+        # reaches u + 1; whole units go to the order holding u + 0.5 (``UnitCount``): half a unit less
+        self.committed = np.maximum(started - 0.5, out)
+        held_all = taken - out  # (each factory's started: its output and its share of the rest)
+        left = started - out
+        for m, held in zip(self.makers, on_lines, strict=True):
+            share = np.divide(held, held_all, out=np.zeros_like(held), where=held_all > CROSSING_TOLERANCE)
+            self.factory_started[m.name] = self.factory_output[m.name] + share * left
         self.delivered = total
         self.delivered_on_grid = total[self.grid_positions]
         self.version += 1

@@ -60,8 +60,9 @@ class Watch:
 
 
 class AllocationCurve:
-    """Positions handed to orders by each grid point: committed (leaving the line, WIP at
-    start) or, when reassigning, delivered; as a list, remade when the curves change."""
+    """Positions handed to orders by each grid point: committed (started on the line, as a
+    run commits a lot at its start; WIP at start) or, when reassigning, delivered; as a list,
+    remade when the curves change."""
 
     def __init__(self, curves: ProductCurves, wip_units: float, reassign: bool):
         self.curves = curves
@@ -75,7 +76,7 @@ class AllocationCurve:
         if self.reassign:
             return c.lists()[2]
         if self.version != c.version:
-            self.values = (self.wip_units + c.output).tolist()
+            self.values = (self.wip_units + c.committed).tolist()
             self.version = c.version
         return self.values
 
@@ -139,8 +140,8 @@ class FluidModel:
         self.order_of = self._topological()
         self.groups = self._groups()
         self.curves = {p: ProductCurves(p, grid, self.product_capacity[p], [
-            Maker(f, scenario.factories[f].flow_months.mean, self.wip_by_factory[f], self.capacity[f])
-            for f in self.makers[p]]) for p in scenario.products}
+            Maker(f, scenario.factories[f].flow_months.mean, self.wip_by_factory[f], self.capacity[f],
+                  *self._lots_on_lines(f)) for f in self.makers[p]]) for p in scenario.products}
         entered = np.array([o.entered for o in orders])
         for o, at in zip(orders, np.searchsorted(grid, entered - 1e-12).tolist(), strict=True):
             o.at = at
@@ -176,6 +177,17 @@ class FluidModel:
             self.cohort_decided[inv.factory].append(decided)
             events += [at, at + inv.ramp_months]
         return events
+
+    def _lots_on_lines(self, factory: str) -> tuple[float, np.ndarray]:
+        """The months a lot holds one of ``factory``'s lines at full rate, and the units its
+        lines in service can hold at each grid point (a lot each): a run commits a lot's units
+        to orders when the lot starts, so these are started, not yet made."""
+        spec = self.scenario.factories[factory]
+        rate = line_rate(spec)
+        lot_months = spec.lot_size / rate if 0 < rate < math.inf else 0.0
+        lines = sum((c.lines * (self.grid >= c.at - 1e-12) for c in self.cohorts[factory]),
+                    np.zeros_like(self.grid))
+        return lot_months, spec.lot_size * lines
 
     def _reviews(self) -> list[tuple[float, str]]:
         """(time, requirement) of every review, in time order (ties: requirements in order)."""
@@ -417,8 +429,8 @@ class FluidModel:
                 done = crossing(delivered, c.delivered_times_list, position)
             else:
                 done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
-        else:
-            position = made + ahead + 1
+        else:  # behind the units committed (started) and those the policy serves first
+            position = self.wip0[product] + float(c.committed[i]) + ahead + 1
             extra = max(position - made, 0.0)
             done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
         return None if not math.isfinite(done) or done >= self.horizon - EPS else max(0.0, done - t)
@@ -443,8 +455,8 @@ class FluidModel:
             extra = np.maximum(positions - made, 0.0)
             done_new = self._made_by(product, ts, extra) + c.flow_months
             done = np.where(positions <= made + EPS, existing, np.maximum(done_new, ts))
-        else:
-            positions = made + ahead + 1
+        else:  # behind the units committed (started) and those the policy serves first
+            positions = self.wip0[product] + np.interp(ts, self.grid, c.committed) + ahead + 1
             extra = positions - made
             done = np.maximum(self._made_by(product, ts, np.maximum(extra, 0.0)) + c.flow_months, ts)
         return [None if not math.isfinite(d) or d >= self.horizon - EPS else max(0.0, d - t)

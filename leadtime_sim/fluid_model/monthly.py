@@ -43,7 +43,8 @@ def factory_columns(model: FluidModel) -> dict[str, Columns]:
         cap = model.capacity[f]
         d_cap = cap[idx] - cap[prev]
         used = np.divide(out[idx] - out[prev], d_cap, out=np.zeros_like(ends), where=d_cap > 0)
-        started = np.round(out[idx]).astype(np.int64) - np.round(out[prev]).astype(np.int64)
+        begun = model.curves[spec.product].factory_started[f]
+        started = np.round(begun[idx]).astype(np.int64) - np.round(begun[prev]).astype(np.int64)
         result[f] = {"product": spec.product, "lines": lines, "capacity": cap_rate,
                      "utilisation": _at_most_one(used), "started": started}
     return result
@@ -70,13 +71,14 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
             wip = np.maximum(0, np.round(model.wip0[p] + out_now - d_units))
             backlog = 0 * ends
             parents = [(parent, spec.bom[p]) for parent, spec in scenario.products.items() if p in spec.bom]
-            used_up = sum((per_unit * model.curves[parent].output[idx] for parent, per_unit in parents),
+            used_up = sum((per_unit * model.curves[parent].started[idx] for parent, per_unit in parents),
                           np.zeros_like(ends))
             stock = np.maximum(0, np.round(scenario.products[p].initial_stock_units + d_units - used_up))
             cum = np.zeros(months, np.int64)  # (as a run's: a component goes to stock, never delivered)
             monthly = cum
         else:
-            backlog = np.maximum(0, np.round(c.arrivals[np.maximum(idx - 1, 0)] - out_now))
+            # (the backlog: ordered and not started)
+            backlog = np.maximum(0, np.round(c.arrivals[np.maximum(idx - 1, 0)] - c.committed[idx]))
             stock = np.zeros_like(ends)
             f = flows[p]
             m = np.floor(f.time + 1e-12).astype(np.int64)

@@ -592,3 +592,66 @@ def test_a_file_of_the_other_kind_is_one_line_saying_so(tmp_path: Path) -> None:
     assert done.exit_code == 2 and done.output.count("error:") == 1, done.output
     assert "is a scenario file, not an experiment" in done.output
     assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
+def _ordering_until(until: str, first_review: str | None = "2026-01", end: str = "2030-01") -> dict:
+    """One requirement whose rule reviews yearly from ``first_review`` until ``until``."""
+    ordering: dict = {"review_every_months": 12, "lookahead_months": 12, "until": until}
+    if first_review is not None:
+        ordering["first_review"] = first_review
+    return scenario_dict(end=end, requirements={"r": {
+        "customer": "a", "product": "p", "initial_units": 0,
+        "required": [{"date": "2025-01", "units": 0}, {"date": "2030-01", "units": 50}], "ordering": ordering}})
+
+
+@pytest.mark.parametrize(("until", "first_review", "wrong"), [
+    ("2024-06", "2026-01", "2024-06 is before the scenario start 2025-01"),
+    ("2031-01", "2026-01", "2031-01 is after the scenario end 2030-01"),
+    ("2025-06", "2026-01", "2025-06 is not after first_review 2026-01: the rule would never review"),
+    ("2026-01", "2026-01", "2026-01 is not after first_review 2026-01: the rule would never review"),
+    ("2025-01", None, "2025-01 is not after the scenario start 2025-01 (the first review): the rule would "
+                      "never review"),
+])
+def test_ordering_until_outside_the_reviews(until: str, first_review: str | None, wrong: str) -> None:
+    """``ordering.until`` was not checked: before the start, after the end or not after the
+    first review, the file was accepted and the rule silently never (or always) reviewed."""
+    path, message = _only(_ordering_until(until, first_review))
+    assert path == "requirements.r.ordering.until"
+    assert message == wrong
+
+
+def test_ordering_until_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leadtime_sim.cli import main
+
+    path = tmp_path / "s.toml"
+    model = Path(__file__).parent.parent / "models" / "single_line.toml"
+    path.write_text(model.read_text() + """
+[requirements.army_stock.ordering]
+first_review = "2026-01"
+until = "2024-06"
+""")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: {path}: requirements.army_stock.ordering.until: 2024-06 is before the scenario start 2025-01"]
+
+
+def test_ordering_until_is_honoured_alike_by_the_run_and_the_fluid() -> None:
+    """Reviews happen while ``t < until``, in a run and in the fluid model: until mid-January
+    2028 keeps the 2028-01 review, until 2028-01 itself does not."""
+    for until, reviews in (("2028-01-15", [12.0, 24.0, 36.0]), ("2028-01", [12.0, 24.0])):
+        scenario = build(_ordering_until(until))
+        for result in (lts.simulate(scenario), lts.fluid(scenario)):
+            placed = [o.placed_months for o in result.records.orders if o.source == "requirement"]
+            assert placed == reviews, (until, result.summary.get("estimate"))
+
+
+def test_a_first_review_at_the_end_is_a_warning() -> None:
+    from leadtime_sim.scenario.checks import scenario_warnings
+
+    data = _ordering_until("2030-01", first_review="2030-01")
+    data["requirements"]["r"]["ordering"].pop("until")
+    assert scenario_warnings(build(data)) == [
+        ("requirements.r.ordering.first_review", "2030-01 is the end (2030-01): the rule never reviews")]

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from leadtime_sim.dates import month_index
-from leadtime_sim.scenario.schema import ConsumptionPeriod, Requirement, Scenario
+from leadtime_sim.scenario.schema import ConsumptionPeriod, Ordering, Requirement, Scenario
 
 Problem = tuple[str, str]
 MAX_HORIZON_MONTHS = 12 * 10_000
@@ -189,6 +189,7 @@ def check_scenario(
                 in_horizon(f"{path}.consumption_per_year[{k}].until", period.until)
         if req.ordering is not None:
             in_horizon(f"{path}.ordering.first_review", req.ordering.first_review)
+            problems += _until_problems(f"{path}.ordering", req.ordering, scenario)
             if req.ordering.customer is not None and req.ordering.customer not in req.customer_names:
                 problems.append((f"{path}.ordering.customer", f"{req.ordering.customer!r} is not one of the "
                                  f"requirement's customers ({', '.join(req.customer_names)})"))
@@ -208,6 +209,28 @@ def check_scenario(
     for i, date in enumerate(scenario.quote_dates):
         in_horizon(f"quote_dates[{i}]", date)
     return problems
+
+
+def _until_problems(path: str, ordering: Ordering, scenario: Scenario) -> list[Problem]:
+    """``ordering.until``, the date reviews stop (exclusive, as a run and the fluid model
+    review while ``t < until``): inside the horizon, and after the first review (else the
+    rule never reviews: a typo, as a stream's ``until`` before its ``from``)."""
+    until = ordering.until
+    if until is None or month_index(scenario.end) <= month_index(scenario.start):
+        return []
+    at, start, end = month_index(until), month_index(scenario.start), month_index(scenario.end)
+    if at < start:
+        return [(f"{path}.until", f"{until} is before the scenario start {scenario.start}")]
+    if at > end:
+        return [(f"{path}.until", f"{until} is after the scenario end {scenario.end}")]
+    first = ordering.first_review
+    if first is not None and not start <= month_index(first) <= end:
+        return []  # (first_review's own problem)
+    if at <= month_index(first or scenario.start):
+        after = f"first_review {first}" if first else f"the scenario start {scenario.start}"
+        after += "" if first else " (the first review)"
+        return [(f"{path}.until", f"{until} is not after {after}: the rule would never review")]
+    return []
 
 
 def _deferral_problems(scenario: Scenario, name: str, req: Requirement) -> list[Problem]:
@@ -298,11 +321,17 @@ def _names(table: Iterable[str]) -> str:
 
 def scenario_warnings(scenario: Scenario) -> list[Problem]:
     """What is allowed but probably not meant: orders placed at or after the horizon's end
-    (never placed, so never in any output); a budget for orders of a product without a price."""
+    (never placed, so never in any output), an ordering whose first review is the end (it
+    never reviews); a budget for orders of a product without a price."""
     end = month_index(scenario.end)
     warnings: list[Problem] = [
         (f"orders[{i}]", f"placed {order.placed}, at or after the end ({scenario.end}): it is never placed")
         for i, order in enumerate(scenario.orders) if month_index(order.placed) >= end]
+    for name, req in scenario.requirements.items():
+        review = req.ordering.first_review if req.ordering is not None else None
+        if review is not None and month_index(review) == end:
+            warnings.append((f"requirements.{name}.ordering.first_review",
+                             f"{review} is the end ({scenario.end}): the rule never reviews"))
     for i, budget in enumerate(scenario.all_budgets):
         first = scenario.budget is not None
         path = "budget" if first and i == 0 else f"budgets[{i - first}]"

@@ -655,3 +655,39 @@ def test_a_first_review_at_the_end_is_a_warning() -> None:
     data["requirements"]["r"]["ordering"].pop("until")
     assert scenario_warnings(build(data)) == [
         ("requirements.r.ordering.first_review", "2030-01 is the end (2030-01): the rule never reviews")]
+
+
+def test_initial_wip_beyond_the_order_book_is_a_warning(tmp_path: Path) -> None:
+    """A final product's factory with more initial_wip_units than its order book: a run and the
+    fluid model both commit the WIP to the book and drop the rest, silently (400 in progress
+    for a book of 300: 100 units gone). Now ``validate`` and ``run`` say so in one warning
+    line; the two models drop the same units (factory by factory, in file order)."""
+    from click.testing import CliRunner
+
+    from leadtime_sim.cli import main
+    from leadtime_sim.scenario.checks import scenario_warnings
+
+    model = str(Path(__file__).parent.parent / "models" / "single_line.toml")
+    expected = ("warning: models/single_line.toml: factories.line.initial_wip_units: 400 units in progress at "
+                "start, but the order book of 'interceptor' (orders placed by the start 2025-01) has 300 for "
+                "them: the other 100 are dropped (work in progress at start is the book's)")
+    for args in (["validate", model], ["run", model, "--out", str(tmp_path / "run")]):
+        result = CliRunner().invoke(main, [*args, "--set", "factories.line.initial_wip_units=400"])
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+        assert warnings == [expected.replace("models/single_line.toml", model)]
+    result = CliRunner().invoke(main, ["validate", model])
+    assert "warning" not in result.stderr
+
+    data = scenario_dict(factories={"f": factory(takt_months=1, flow_months=6, initial_wip_units=6),
+                                    "g": factory(takt_months=1, flow_months=2, initial_wip_units=8)},
+                         orders=[order(10, placed="2024-06"), order(5, placed="2025-03")])
+    scenario = build(data)
+    assert scenario_warnings(scenario) == [("factories.g.initial_wip_units", (
+        "8 units in progress at start, but the order book of 'p' (orders placed by the start 2025-01) has 4 for "
+        "them (6 are in the factories listed before it): the other 4 are dropped (work in progress at start is "
+        "the book's)"))]
+    for result in (lts.simulate(scenario), lts.fluid(scenario)):  # 10 of the 14 in the flow, by 6 months
+        assert result.summary["products"]["p"]["delivered_units"] == 15
+        assert sum(d.units for d in result.records.deliveries if d.time_months <= 6 + 1e-9) == 12
+        assert result.records.products[0].ordered_units == 10

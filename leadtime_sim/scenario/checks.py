@@ -211,6 +211,35 @@ def check_scenario(
     return problems
 
 
+def _wip_beyond_the_book(scenario: Scenario) -> list[Problem]:
+    """A final product's factories with more ``initial_wip_units`` than the order book (the
+    orders placed by the start) has left for them, taken factory by factory in file order:
+    work in progress at start is committed to the book, so a run and the fluid model both
+    drop the rest (``Factory.fill_flow``, ``FluidModel._initial_wip``)."""
+    start = month_index(scenario.start)
+    book: dict[str, int] = {}
+    for o in scenario.orders:
+        if month_index(o.placed) <= start:
+            book[o.product] = book.get(o.product, 0) + o.quantity
+    left = dict(book)
+    components = component_products(scenario)
+    warnings: list[Problem] = []
+    for name, factory in scenario.factories.items():
+        wip, product = factory.initial_wip_units, factory.product
+        if not wip or product in components or product not in scenario.products:
+            continue
+        free = left.get(product, 0)
+        left[product] = free - min(wip, free)
+        if wip > free:
+            taken = book.get(product, 0) - free
+            others = f" ({taken} are in the factories listed before it)" if taken else ""
+            warnings.append((f"factories.{name}.initial_wip_units",
+                             f"{wip} units in progress at start, but the order book of {product!r} (orders "
+                             f"placed by the start {scenario.start}) has {free} for them{others}: the other "
+                             f"{wip - free} are dropped (work in progress at start is the book's)"))
+    return warnings
+
+
 def _until_problems(path: str, ordering: Ordering, scenario: Scenario) -> list[Problem]:
     """``ordering.until``, the date reviews stop (exclusive, as a run and the fluid model
     review while ``t < until``): inside the horizon, and after the first review (else the
@@ -322,11 +351,13 @@ def _names(table: Iterable[str]) -> str:
 def scenario_warnings(scenario: Scenario) -> list[Problem]:
     """What is allowed but probably not meant: orders placed at or after the horizon's end
     (never placed, so never in any output), an ordering whose first review is the end (it
-    never reviews); a budget for orders of a product without a price."""
+    never reviews), initial WIP beyond the order book (dropped); a budget for orders of a
+    product without a price."""
     end = month_index(scenario.end)
     warnings: list[Problem] = [
         (f"orders[{i}]", f"placed {order.placed}, at or after the end ({scenario.end}): it is never placed")
         for i, order in enumerate(scenario.orders) if month_index(order.placed) >= end]
+    warnings += _wip_beyond_the_book(scenario)
     for name, req in scenario.requirements.items():
         review = req.ordering.first_review if req.ordering is not None else None
         if review is not None and month_index(review) == end:

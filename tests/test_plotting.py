@@ -739,3 +739,40 @@ def test_a_chart_of_some_of_the_axes_names_the_values_it_holds_the_others_at(tmp
     assert len(titles) == 3
     for stem, title in titles.items():
         assert title.endswith("Charts test; construction = 9 (as at the baseline)"), (stem, title)
+
+
+@pytest.mark.parametrize("end", ["2029-06-15", "2030-01"])
+def test_time_axes_end_at_the_horizon(tmp_path: Path, end: str) -> None:
+    """A run ending mid-month (2029-06-15): the last month's row, cut short by the horizon,
+    was drawn at the month's end and every time axis ran to 2029-07-01, a fortnight past the
+    end, with a 2029-07 tick label; the utilisation chart's last cell did too. Now each time
+    axis and last point stop at the horizon."""
+    from leadtime_sim.charts.files import chart_jobs
+
+    code, output = invoke("run", MODEL, "--out", tmp_path / "r", "--set", f'end="{end}"')
+    assert code == 0, output
+    results = load_results(tmp_path / "r")
+    at_end = float(dates(results, [months_between(results.start, end)])[0])
+    drawn = set()
+    for job in chart_jobs(results):
+        if job.kind == "lead_time":  # (no time axis)
+            continue
+        _fig, axes = plotting.new_figure(rows=job.rows)
+        job.draw(axes)
+        for axis in axes:
+            assert axis.get_xlim()[1] == pytest.approx(at_end), job.stem
+            lines = [line for line in axis.lines if len(line.get_xdata()) > 1]
+            assert all(max(line.get_xdata()) <= at_end + 1e-6 for line in lines), job.stem
+        drawn.add(job.kind)
+    assert drawn == {"fan", "backlog", "utilisation"}
+
+
+def test_a_quote_chart_ends_at_the_horizon(ax) -> None:
+    """The what-if delivery chart's axis ran 60 days past the horizon."""
+    from leadtime_sim.plotting.quote import delivery_chart
+
+    answer = {"start": "2025-01", "end": "2030-01", "date": "2026-01", "quantity": 1, "product": "p",
+              "priority": 1, "last_delivery_months": [30.0, 32.0, None], "share_not_by_end": 1 / 3,
+              "last_delivery": {"p10": "2027-07", "p50": "2027-09", "p90": None}}
+    delivery_chart(answer, ax=ax)
+    assert ax.get_xlim()[1] == pytest.approx(plotting.date_numbers("2025-01", [60.0])[0])

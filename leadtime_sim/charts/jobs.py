@@ -260,13 +260,15 @@ def fan_jobs(results: Results, spec: Chart) -> list[Job]:
     for req in _names(spec.requirements, results.requirements, "requirement", results):
         if results.sampled and not spec.points:
             quantiles, labels = pooled_quantiles(results, req)
-            draw = partial(fan_chart, quantiles, req, start=results.start, points=sorted(labels),
-                           labels=labels, scenario=_scenario(results), label=_label(results, req))
+            draw = partial(fan_chart, quantiles, req, start=results.start, end=results.end,
+                           points=sorted(labels), labels=labels, scenario=_scenario(results),
+                           label=_label(results, req))
             jobs.append(Job(f"fan-{req}", 1, on_axes(draw)))
             continue
         points = _points(results, spec, req)
         product = results.scenario.requirements[req].product
-        draw = partial(fan_chart, results.quantiles_of(points), req, start=results.start, points=points,
+        draw = partial(fan_chart, results.quantiles_of(points), req, start=results.start, end=results.end,
+                       points=points,
                        labels=_labels(results, points, req, chosen=not spec.points),
                        milestones=milestones(results, product, points),
                        scenario=_scenario(results), label=_label(results, req))
@@ -293,7 +295,7 @@ def backlog_jobs(results: Results, spec: Chart) -> list[Job]:
 
         def draw(axes: list[Axes], product: str = product, common: dict[str, Any] = common) -> None:
             series = results.quantiles_of(common["points"])
-            backlog_chart(series, product, ax=axes[0], **common)
+            backlog_chart(series, product, end=results.end, ax=axes[0], **common)
             quoted_lead_time_chart(series, product, end=results.end, ax=axes[1], title=False, **common)
 
         jobs.append(Job(f"backlog-{product}", 2, draw))
@@ -318,7 +320,8 @@ def utilisation_jobs(results: Results, spec: Chart) -> list[Job]:
     jobs = []
     for point in _points(results, spec, None):
         subtitle = results.point_label(point) if results.kind == "sweep" else ""
-        draw = partial(utilisation_chart, results.quantiles_of([point]), start=results.start, point=point,
+        draw = partial(utilisation_chart, results.quantiles_of([point]), start=results.start, end=results.end,
+                       point=point,
                        period_months=spec.period_months or _period(results), row_labels=row_labels,
                        scenario=_scenario(results), subtitle=subtitle)
         stem = f"utilisation-point{point}" if results.kind == "sweep" else "utilisation"

@@ -58,7 +58,7 @@ def delivery_chart(answer: Mapping[str, Any], *, targets: tuple[str, ...] = (), 
     ax.set_xlabel("last unit delivered")
     span = (horizon - months_between(start, answer["date"])) / 12
     date_axis("x", ax, span, last=date_numbers(start, [horizon])[0])
-    ax.set_xlim(placed - 60, date_numbers(start, [horizon])[0] + 60)
+    ax.set_xlim(placed - 60, date_numbers(start, [horizon])[0])  # (to the horizon: nothing is known past it)
     what = (f"What-if: {answer['quantity']} x {answer['product']} ordered {answer['date']} "
             f"(priority {answer['priority']}), {runs} paired runs")
     titled(ax, what, scenario)

@@ -54,9 +54,13 @@ def series_rows(quantiles: pd.DataFrame, entity: str, name: str, field: str) -> 
     return rows.sort_values(["point_id", "month"], kind="stable")
 
 
-def month_ends(start: str, months: pd.Series) -> np.ndarray:
-    """Date numbers of the end of each month (the instant the row describes)."""
-    return date_numbers(start, months.to_numpy(dtype=float) + 1)
+def month_ends(start: str, months: pd.Series, end: str | None = None) -> np.ndarray:
+    """Date numbers of the end of each month (the instant the row describes); with ``end``,
+    a last month the horizon cuts short ends at the horizon (as its row is taken there)."""
+    ends = months.to_numpy(dtype=float) + 1
+    if end is not None:
+        ends = np.minimum(ends, months_between(start, end))
+    return date_numbers(start, ends)
 
 
 def _chosen(rows: pd.DataFrame, points: Sequence[int] | None) -> list[int]:
@@ -65,7 +69,8 @@ def _chosen(rows: pd.DataFrame, points: Sequence[int] | None) -> list[int]:
 
 
 def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | None,
-           labels: Mapping[int, str] | None, scale: float = 1.0, single: str = "") -> list[int]:
+           labels: Mapping[int, str] | None, scale: float = 1.0, single: str = "",
+           end: str | None = None) -> list[int]:
     """Median line and P10-P90 band (where both ends are known) per point; returns the points.
 
     A band is a light fill with its P10 and P90 edges as thin dashed lines in its line's
@@ -77,7 +82,7 @@ def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | Non
     chosen = _chosen(rows, points)
     for i, point in enumerate(chosen):
         part = rows[rows["point_id"] == point]
-        x = month_ends(start, part["month"])
+        x = month_ends(start, part["month"], end)
         p10, p50, p90 = (part[q].to_numpy(dtype=float) * scale for q in ("p10", "p50", "p90"))
         both = np.isfinite(p10) & np.isfinite(p90)
         band = bool(both.any() and np.any(p10[both] != p90[both]))
@@ -121,26 +126,30 @@ def _band_key(ax: Axes) -> list[Artist]:
                           "(where bands overlap, follow the edges)")]
 
 
-def _time_axis(ax: Axes, start: str, rows: pd.DataFrame) -> None:
+def _time_axis(ax: Axes, start: str, rows: pd.DataFrame, end: str | None = None) -> None:
+    """Dates from the start to the horizon ``end`` (without it, to the last row's month end),
+    with no tick label past it."""
     months = rows["month"].to_numpy(dtype=float)
-    ax.set_xlim(*date_numbers(start, [0, months.max() + 1]))
-    date_axis("x", ax, (months.max() + 1) / 12)
+    last = months_between(start, end) if end is not None else months.max() + 1
+    ax.set_xlim(*date_numbers(start, [0, last]))
+    date_axis("x", ax, last / 12, last=date_numbers(start, [last])[0])
 
 
 def fan_chart(quantiles: pd.DataFrame, requirement: str, *, start: str,
               points: Sequence[int] | None = None, labels: Mapping[int, str] | None = None,
               milestones: Sequence[Milestone] = (), scenario: str = "", label: str | None = None,
-              ax: Axes | None = None) -> Axes:
-    """Inventory (median, P10-P90) against the required inventory over time, per point."""
+              end: str | None = None, ax: Axes | None = None) -> Axes:
+    """Inventory (median, P10-P90) against the required inventory over time, per point;
+    ``end``: the horizon, where the time axis stops."""
     ax = default_axes(ax)
     inventory = series_rows(quantiles, "requirement", requirement, "inventory_units")
     required = series_rows(quantiles, "requirement", requirement, "required_units")
-    chosen = _bands(ax, inventory, start, points, labels, single="inventory")
+    chosen = _bands(ax, inventory, start, points, labels, single="inventory", end=end)
     first = required[required["point_id"] == chosen[0]]
-    ax.plot(month_ends(start, first["month"]), first["p50"], color="black", linestyle="--",
+    ax.plot(month_ends(start, first["month"], end), first["p50"], color="black", linestyle="--",
             linewidth=1.8, label="required")
     keys = _milestones(ax, start, milestones, chosen)
-    _time_axis(ax, start, inventory)
+    _time_axis(ax, start, inventory, end)
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
     ax.yaxis.set_major_formatter(THOUSANDS)
@@ -170,13 +179,14 @@ def _milestones(ax: Axes, start: str, milestones: Sequence[Milestone], chosen: l
 
 def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
                   points: Sequence[int] | None = None, labels: Mapping[int, str] | None = None,
-                  scenario: str = "", name: str = "", ax: Axes | None = None) -> Axes:
+                  scenario: str = "", name: str = "", end: str | None = None,
+                  ax: Axes | None = None) -> Axes:
     """Units ordered and not yet started on a line (work in progress not counted), over time,
-    per point."""
+    per point; ``end``: the horizon, where the time axis stops."""
     ax = default_axes(ax)
     rows = series_rows(quantiles, "product", product, "backlog_units")
-    _bands(ax, rows, start, points, labels, single="backlog")
-    _time_axis(ax, start, rows)
+    _bands(ax, rows, start, points, labels, single="backlog", end=end)
+    _time_axis(ax, start, rows, end)
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
     ax.yaxis.set_major_formatter(THOUSANDS)
@@ -198,17 +208,17 @@ def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     """
     ax = default_axes(ax)
     rows = series_rows(quantiles, "product", product, "quoted_lead_time_months")
-    chosen = _bands(ax, rows, start, points, labels, scale=1 / 12, single="quoted lead time")
-    _time_axis(ax, start, rows)
+    chosen = _bands(ax, rows, start, points, labels, scale=1 / 12, single="quoted lead time", end=end)
+    _time_axis(ax, start, rows, end)
     ends = rows[rows["point_id"].isin(chosen) & rows["p50"].notna()].groupby("point_id")["month"].max()
     last = ends.max() if not ends.empty else -1
     if last < rows["month"].max():
-        _not_delivered(ax, month_ends(start, pd.Series([last]))[0], end)
+        _not_delivered(ax, month_ends(start, pd.Series([last]), end)[0], end)
     for i, point in enumerate(chosen):  # a line that stops earlier says why, at its end
         if point in ends and ends[point] < last:
             at = rows[(rows["point_id"] == point) & (rows["month"] == ends[point])]
             ax.annotate(f"orders after this: not delivered by {end}",
-                        (month_ends(start, at["month"])[0], float(at["p50"].iloc[0]) / 12),
+                        (month_ends(start, at["month"], end)[0], float(at["p50"].iloc[0]) / 12),
                         xytext=(6, 8), textcoords="offset points", fontsize=10, color=colour(i),
                         arrowprops={"arrowstyle": "-", "color": colour(i)})
     ax.set_ylim(bottom=0)
@@ -232,16 +242,21 @@ def _not_delivered(ax: Axes, since: float, end: str) -> None:
 
 def utilisation_chart(quantiles: pd.DataFrame, *, start: str, point: int | None = None,
                       period_months: int = 3, row_labels: Mapping[str, str] | None = None,
-                      scenario: str = "", subtitle: str = "", ax: Axes | None = None) -> Axes:
+                      scenario: str = "", subtitle: str = "", end: str | None = None,
+                      ax: Axes | None = None) -> Axes:
     """Share of lines busy, per factory and period (median over runs): shows the bottleneck tier.
 
-    Periods in which a factory has no lines yet are grey, not "idle".
+    Periods in which a factory has no lines yet are grey, not "idle"; ``end``: the horizon,
+    where the last period (and the time axis) stops.
     """
     ax = default_axes(ax)
     util = utilisation_grid(quantiles, point, period_months, list(row_labels or ()))
     names = list(util.index)
     periods = util.columns.to_numpy(dtype=float)
-    edges = date_numbers(start, np.append(periods, periods[-1] + period_months))
+    last = periods[-1] + period_months
+    if end is not None:
+        last = min(last, months_between(start, end))
+    edges = date_numbers(start, np.append(periods, last))
     ax.set_facecolor("#d9d9d9")
     mesh = ax.pcolormesh(edges, np.arange(len(names) + 1), np.ma.masked_invalid(util.to_numpy()) * 100,
                          cmap=HEAT, vmin=0, vmax=100)
@@ -249,7 +264,7 @@ def utilisation_chart(quantiles: pd.DataFrame, *, start: str, point: int | None 
                   [(row_labels or {}).get(n, n) for n in names])
     ax.invert_yaxis()
     ax.grid(False)
-    date_axis("x", ax, (periods[-1] + period_months) / 12)
+    date_axis("x", ax, last / 12, last=edges[-1])
     bar = ax.figure.colorbar(mesh, ax=ax, shrink=0.9)
     runs = "; median run" if quantiles["p10"].notna().any() else ""
     bar.set_label(f"lines busy (%; mean over {period_months} months{runs})")

@@ -776,3 +776,29 @@ def test_a_quote_chart_ends_at_the_horizon(ax) -> None:
               "last_delivery": {"p10": "2027-07", "p50": "2027-09", "p90": None}}
     delivery_chart(answer, ax=ax)
     assert ax.get_xlim()[1] == pytest.approx(plotting.date_numbers("2025-01", [60.0])[0])
+
+
+@pytest.mark.parametrize("most", [0.0, 0.4, 3.0])
+def test_unit_axes_tick_at_whole_units_even_with_few_units(most: float) -> None:
+    """A product with no backlog (or a requirement of a unit or less): the integer locator
+    falls back to fractional ticks on a range below one unit, and the backlog axis showed
+    eleven ticks from 0 to 0.05, each labelled 0. Now every tick is a whole unit, labelled once."""
+    rows = []
+    for m in range(24):
+        for entity, name, field, value in (
+                ("product", "p", "backlog_units", most), ("requirement", "r", "inventory_units", most * m / 23),
+                ("requirement", "r", "required_units", most)):
+            rows.append({"point_id": 0, "entity": entity, "name": name, "field": field, "month": m,
+                         "p10": np.nan, "p50": value, "p90": np.nan})
+    q = pd.DataFrame(rows)
+    for draw in (lambda ax: plotting.backlog_chart(q, "p", start="2025-01", ax=ax),
+                 lambda ax: plotting.fan_chart(q, "r", start="2025-01", ax=ax)):
+        fig, (ax,) = plotting.new_figure()
+        draw(ax)
+        fig.canvas.draw()
+        low, high = ax.get_ylim()
+        ticks = [t for t in ax.get_yticks() if low - 1e-9 <= t <= high + 1e-9]
+        assert low == 0 and high >= 1
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+        labels = [t.get_text() for t in ax.get_yticklabels() if low - 1e-9 <= t.get_position()[1] <= high + 1e-9]
+        assert len(set(labels)) == len(labels)

@@ -126,6 +126,15 @@ def _band_key(ax: Axes) -> list[Artist]:
                           "(where bands overlap, follow the edges)")]
 
 
+def whole_units(ax: Axes) -> None:
+    """A y axis counting units: from 0, ticks at whole units with thousands separators, and
+    at least one unit high. MaxNLocator(integer=True) gives fractional ticks on a range below
+    one unit: a product with no backlog showed eleven ticks from 0 to 0.05, each labelled 0."""
+    ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
+    ax.yaxis.set_major_formatter(THOUSANDS)
+
+
 def _time_axis(ax: Axes, start: str, rows: pd.DataFrame, end: str | None = None) -> None:
     """Dates from the start to the horizon ``end`` (without it, to the last row's month end),
     with no tick label past it."""
@@ -150,9 +159,7 @@ def fan_chart(quantiles: pd.DataFrame, requirement: str, *, start: str,
             linewidth=1.8, label="required")
     keys = _milestones(ax, start, milestones, chosen)
     _time_axis(ax, start, inventory, end)
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
-    ax.yaxis.set_major_formatter(THOUSANDS)
+    whole_units(ax)
     ax.set_ylabel("units in inventory")
     titled(ax, f"{label or requirement}: inventory against requirement", scenario)
     legend_outside(ax, extra=_band_key(ax) + keys)
@@ -187,9 +194,7 @@ def backlog_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     rows = series_rows(quantiles, "product", product, "backlog_units")
     _bands(ax, rows, start, points, labels, single="backlog", end=end)
     _time_axis(ax, start, rows, end)
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
-    ax.yaxis.set_major_formatter(THOUSANDS)
+    whole_units(ax)
     ax.set_ylabel("backlog (units)")
     titled(ax, f"{name or product}: backlog and quoted lead time", scenario)
     legend_outside(ax, extra=_band_key(ax))

@@ -91,6 +91,27 @@ def test_the_runs_line_compares_candidate_runs_with_the_full_grid(experiment: Pa
             f"{answer['full_grid_runs']}) and {fresh} fresh.") in answer_text(answer)
 
 
+@pytest.mark.parametrize(("cap", "batch"), [(25, 10), (5, 10), (1, 10)])
+def test_no_candidate_runs_past_the_cap(experiment: Path, tmp_path: Path, cap: int, batch: int) -> None:
+    """Two added lines close the gap in every run, but the Wilson interval of n/n reaches
+    0.9 only from n = 35 on, so that candidate runs to the cap. The last batch overshot it:
+    --cap 25 --batch 10 ran 30 ("a close call at the cap of 25 runs" on 30), --cap 5 --batch
+    10 ran 10; now the last batch is cut at the cap, and the store's replications are the cap."""
+    out = tmp_path / "opt"
+    result = CliRunner().invoke(main, ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01",
+                                       "--cap", str(cap), "--batch", str(batch), "--fresh", "5",
+                                       "--executor", "serial", "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    ran = {c["values"]["lines added"]: c["replications"] for c in answer["candidates"]}
+    assert ran[2] == cap and max(ran.values()) == cap
+    assert answer["runs"] == sum(ran.values()) + 5
+    assert answer["prescreen"]["runs_saved_at_least"] == min(cap, batch) * len(answer["prescreen"]["skipped"])
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert runs.loc[runs["replication"] < 1_000_000, "replication"].max() == cap - 1
+    assert json.loads((out / "manifest.json").read_text())["replications"] == cap
+
+
 def test_nothing_within_the_budget_is_infeasible_and_says_why(experiment: Path) -> None:
     answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=150), "serial")
     assert answer["feasible"] is False

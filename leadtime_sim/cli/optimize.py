@@ -46,7 +46,7 @@ from leadtime_sim.plotting.frontier import frontier_chart
 @click.option("--batch", type=click.IntRange(min=1, max=10_000), metavar="N", default=10, show_default=True,
               help="Replications added to a candidate at a time.")
 @click.option("--cap", type=click.IntRange(min=1, max=100_000), metavar="N", default=80, show_default=True,
-              help="Most replications a candidate gets.")
+              help="Most replications a candidate gets (the last batch is cut at it).")
 @click.option("--fresh", type=click.IntRange(min=1, max=100_000), metavar="N", default=100, show_default=True,
               help="Fresh replications re-estimating the chosen design.")
 @click.option("--prescreen-months", type=click.FloatRange(min=0, max=1200), metavar="MONTHS",
@@ -82,7 +82,7 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
     question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh,  # type: ignore[arg-type]
                         prescreen_months)
     tty = sys.stderr.isatty()
-    bound = len(plan.points) * (cap + batch) + fresh
+    bound = len(plan.points) * cap + fresh
     shown = [0.0]
 
     def progress(runs: int) -> None:

@@ -241,7 +241,7 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
             "limited_by": _limit(fresh), "confirmed": fresh.interval[0] >= question.confidence}
         """``confirmed``: the fresh runs' interval lies wholly above the confidence."""
     skipped = [c.point.point_id for c in candidates if "fluid pre-screen" in c.verdict]
-    per_design = question.cap if question.minimize == "close" else question.batch
+    per_design = question.cap if question.minimize == "close" else min(question.batch, question.cap)
     return {
         "requirement": question.requirement, "by": question.by, "confidence": question.confidence,
         "minimize": question.minimize, "budget_musd": budget, "feasible": feasible, "best": best,
@@ -299,8 +299,8 @@ def _cheapest(candidates: list[Candidate], question: Question,
             candidate.verdict = f"fails: fewer lines than point {dominator.point.point_id}, which fails"
             continue
         while True:
-            done = candidate.runs
-            evaluate([candidate], range(done, done + question.batch))
+            done = candidate.runs  # the last batch is cut at the cap (never more than it)
+            evaluate([candidate], range(done, min(done + question.batch, question.cap)))
             lo, hi = candidate.interval
             if lo >= confidence or hi < confidence or candidate.runs >= question.cap:
                 break

@@ -31,7 +31,7 @@ def optimize_manifest(plan: Plan, question: Question, overrides: Sequence[str]) 
                                            "optimize": {"requirement": question.requirement,
                                                         "by": question.by}}
     identity, _ = manifest_hashes(experiment, manifest["scenario"], list(overrides))
-    cap = question.cap + question.batch  # the last batch may pass the cap
+    cap = question.cap  # a candidate never runs past it (the last batch is cut at it)
     return manifest | {
         "experiment": experiment, "identity": identity, "replications": cap,
         "replication_ranges": [[0, cap], [FRESH_REPLICATION, FRESH_REPLICATION + question.fresh]],

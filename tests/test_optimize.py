@@ -4,6 +4,7 @@ whose answer follows by hand, an infeasible one, a budget, and the CLI contract.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 import leadtime_sim as lts
 from leadtime_sim.cli import main
+from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.optimize import Question, answer_text, optimize
 from leadtime_sim.experiment.runner import plan_experiment
 
@@ -154,11 +156,22 @@ def test_cli_json_contract_and_frontier_chart(experiment: Path, tmp_path: Path) 
     (["--requirement", "a_p", "--by", "2027-01", "--confidence", "1.5"], "--confidence 1.5"),
     (["--requirement", "a_p", "--by", "2027-01", "--minimize", "close"], "--minimize close: needs --budget-musd"),
     (["--requirement", "a_p", "--by", "soon"], "--by 'soon'"),
+    # (click's FloatRange(min=0) lets NaN through: every design was "within" a NaN budget)
+    (["--requirement", "a_p", "--by", "2027-01", "--budget-musd", "nan"], "--budget-musd nan: must be a finite"),
+    (["--requirement", "a_p", "--by", "2027-01", "--budget-musd", "inf"], "--budget-musd inf: must be a finite"),
+    (["--requirement", "a_p", "--by", "2027-01", "--minimize", "close", "--budget-musd", "nan"],
+     "--budget-musd nan: must be a finite"),
 ])
 def test_bad_input_is_one_line_and_exit_2(experiment: Path, args: list[str], problem: str) -> None:
     result = CliRunner().invoke(main, ["optimize", str(experiment), *args])
     assert result.exit_code == 2
     assert problem in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("budget", [math.nan, math.inf, -1.0])
+def test_a_budget_that_is_not_a_finite_number_is_refused_by_the_api(experiment: Path, budget: float) -> None:
+    with pytest.raises(InputError, match=r"--budget-musd .*: must be a finite number >= 0"):
+        optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=budget), "serial")
 
 
 @pytest.mark.slow

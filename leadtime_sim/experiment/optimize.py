@@ -116,6 +116,9 @@ def check_question(plan: Plan, question: Question) -> None:
         problems.append(f"--confidence {question.confidence}: must be between 0 and 1")
     if not (math.isfinite(question.prescreen_months) and question.prescreen_months >= 0):
         problems.append(f"--prescreen-months {question.prescreen_months}: must be a number >= 0")
+    budget = question.budget_musd
+    if budget is not None and not (isinstance(budget, int | float) and math.isfinite(budget) and budget >= 0):
+        problems.append(f"--budget-musd {budget}: must be a finite number >= 0 (million USD)")
     if question.minimize == "close" and question.budget_musd is None:
         problems.append("--minimize close: needs --budget-musd")
     if problems:

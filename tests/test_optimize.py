@@ -168,6 +168,27 @@ def test_bad_input_is_one_line_and_exit_2(experiment: Path, args: list[str], pro
     assert problem in result.output and "Traceback" not in result.output
 
 
+def test_a_bad_question_with_out_leaves_no_store(experiment: Path, tmp_path: Path) -> None:
+    """It left a manifest-only store ("interrupted"), which then refused the corrected
+    question without --resume or --force."""
+    out = tmp_path / "opt"
+    args = ["optimize", str(experiment), "--by", "2027-01", "--executor", "serial", "--fresh", "5", "--out", str(out)]
+    bad = CliRunner().invoke(main, [*args, "--requirement", "nope"])
+    assert bad.exit_code == 2 and "no such requirement" in bad.output
+    assert not out.exists() or not any(out.iterdir())
+    good = CliRunner().invoke(main, [*args, "--requirement", "a_p"])
+    assert good.exit_code == 0, good.output
+
+
+@pytest.mark.parametrize(("field", "value"), [("batch", 0), ("cap", 0), ("fresh", -1), ("batch", 2.5)])
+def test_replication_counts_the_cli_refuses_are_refused_by_the_api(experiment: Path, field: str,
+                                                                   value: float) -> None:
+    """Question(batch=0) looped for ever (each batch added no run)."""
+    question = Question("a_p", "2027-01", 0.9, **{field: value})  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=rf"--{field} {value}: must be a whole number >= 1"):
+        optimize(plan_experiment(experiment), question, "serial")
+
+
 @pytest.mark.parametrize("budget", [math.nan, math.inf, -1.0])
 def test_a_budget_that_is_not_a_finite_number_is_refused_by_the_api(experiment: Path, budget: float) -> None:
     with pytest.raises(InputError, match=r"--budget-musd .*: must be a finite number >= 0"):

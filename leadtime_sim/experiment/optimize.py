@@ -119,6 +119,10 @@ def check_question(plan: Plan, question: Question) -> None:
     budget = question.budget_musd
     if budget is not None and not (isinstance(budget, int | float) and math.isfinite(budget) and budget >= 0):
         problems.append(f"--budget-musd {budget}: must be a finite number >= 0 (million USD)")
+    for name in ("batch", "cap", "fresh"):  # (batch = 0 looped for ever)
+        value = getattr(question, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(f"--{name} {value!r}: must be a whole number >= 1")
     if question.minimize == "close" and question.budget_musd is None:
         problems.append("--minimize close: needs --budget-musd")
     if problems:

@@ -17,7 +17,14 @@ from typing import Any
 from leadtime_sim.dates import months_between
 from leadtime_sim.experiment.executors import check_executor
 from leadtime_sim.experiment.integrity import manifest_hashes
-from leadtime_sim.experiment.optimize import FRESH_REPLICATION, Known, Question, limit_column, optimize
+from leadtime_sim.experiment.optimize import (
+    FRESH_REPLICATION,
+    Known,
+    Question,
+    check_question,
+    limit_column,
+    optimize,
+)
 from leadtime_sim.experiment.runner import Plan, flush_due, manifest_for
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome
@@ -63,6 +70,7 @@ def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence
     replaced); ``optimize.json`` is written last. An interruption leaves the store valid and
     "interrupted", every finished run kept."""
     check_executor(executor, workers)
+    check_question(plan, question)  # before the store: a bad question leaves no store behind
     by_months = months_between(plan.scenario.start, question.by)
     store = ResultsStore.open(out.resolve(), optimize_manifest(plan, question, overrides), plan.points,
                               {question.by: by_months}, plan.baseline.point_id, plan.scenario.start,

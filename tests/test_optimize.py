@@ -114,6 +114,58 @@ def test_no_candidate_runs_past_the_cap(experiment: Path, tmp_path: Path, cap: i
     assert json.loads((out / "manifest.json").read_text())["replications"] == cap
 
 
+BOOM_PLUGIN = """
+from leadtime_sim import AllocationPolicy
+
+
+class Boom(AllocationPolicy):
+    name = "boom"
+
+    def take(self, units):
+        raise RuntimeError("boom: this policy refuses to allocate")
+
+
+POLICIES = {"boom": Boom}
+"""
+
+
+@pytest.mark.slow
+def test_a_failed_run_is_recorded_and_resume_continues_past_it(experiment: Path, tmp_path: Path) -> None:
+    """Two added lines run a policy that raises. optimize stopped at that run's failure
+    (exit 2, the store "interrupted"), and --resume ran it again and stopped the same way,
+    for ever. Now, as in a sweep, a failed run is recorded as failed and left out of the
+    estimates; a design none of whose runs succeeds is not judged (after one batch) and rules
+    out nothing; the answer says how many failed, the exit is 1; --resume reuses every run."""
+    (tmp_path / "lts_test_optimize_boom.py").write_text(BOOM_PLUGIN)
+    experiment.write_text('plugins = ["lts_test_optimize_boom"]\n' + EXPERIMENT.replace(
+        "values = [0, 1, 2, 3, 4]",
+        'values = [0, 1, 2, 3, 4]\ntied = { "policy.allocation" = ["fifo", "fifo", "boom", "fifo", "fifo"] }'))
+    out = tmp_path / "opt"
+    args = ["optimize", str(experiment), "--requirement", "a_p", "--by", "2027-01", "--executor", "serial",
+            "--fresh", "5", "--json", "--out", str(out)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 1, first.output
+    assert "failed: point 2, replication 0: RuntimeError: boom" in first.stderr
+    answer = json.loads(first.stdout)
+    verdicts = {c["values"]["lines added"]: c["verdict"] for c in answer["candidates"]}
+    assert verdicts[2] == "not judged: all 10 runs failed (RuntimeError: boom: this policy refuses to allocate)"
+    assert answer["best"]["values"] == {"lines added": 3} and answer["feasible"] is True
+    assert answer["failed_runs"] == 10 and answer["failures"][0].startswith("point 2, replication 0: ")
+    assert "10 run(s) failed (recorded as failed" in answer_text(answer)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["counts"]["failed"] == 10
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == answer["runs"]
+    assert set(runs.loc[runs["status"] != "ok", "point_id"]) == {2}
+    again = CliRunner().invoke(main, [*args, "--resume"])
+    assert again.exit_code == 1, again.output
+    resumed = json.loads(again.stdout)
+    assert resumed["reused_runs"] == answer["runs"]
+    assert {k: v for k, v in resumed.items() if k != "reused_runs"} == {
+        k: v for k, v in answer.items() if k != "reused_runs"}
+    assert len(pd.read_parquet(out / "runs.parquet")) == answer["runs"]
+
+
 def test_nothing_within_the_budget_is_infeasible_and_says_why(experiment: Path) -> None:
     answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=150), "serial")
     assert answer["feasible"] is False

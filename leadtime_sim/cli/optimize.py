@@ -104,6 +104,10 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
         job = Job("frontier", 1, on_axes(partial(frontier_chart, answer, scenario=plan.scenario.name)))
         atomic_write(out_dir.resolve() / "charts" / "frontier.png", bytes_writer(render(job)))
     click.echo(json.dumps(answer, indent=2) if as_json else answer_text(answer))
+    if answer.get("failed_runs"):  # as sweep: the answer stands on the runs that succeeded; exit 1
+        for failure in answer["failures"][:5]:
+            click.echo(f"  failed: {failure}", err=True)
+        sys.exit(1)
 
 
 

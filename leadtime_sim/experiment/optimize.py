@@ -11,6 +11,9 @@ with fewer of them and the same other values, unrun. A small design (at most
 re-estimated on fresh, independent replications (numbers no candidate used), which is what
 is reported: picking the best of noisy estimates would flatter it.
 
+A failed run is recorded as failed (as in a sweep) and left out of its design's estimate; a
+design none of whose runs succeeds is not judged (after one batch) and rules out nothing.
+
 ``minimize="close"``: the earliest median close among the designs within the budget
 (each evaluated on the cap's replications), re-estimated the same way.
 
@@ -44,6 +47,8 @@ FRESH_REPLICATION = 1_000_000
 """Re-estimates use replications from this number on (no candidate's)."""
 MONOTONE_SUFFIXES = ("lines_added", ".lines")
 """Axes along which more never closes a gap later (integer lines)."""
+MAX_FAILURES_LISTED = 20
+"""The answer lists at most this many failed runs (``failed_runs`` counts them all)."""
 
 
 @dataclass
@@ -61,11 +66,19 @@ class Candidate:
     close_months: list[float] = field(default_factory=list)
     """Close month per run, censored at the horizon (math.inf: not by end)."""
     labels: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """Its failed runs ("point P, replication R: error"): recorded, left out of P and the close."""
     verdict: str = "not run"
 
     @property
     def runs(self) -> int:
+        """Runs that succeeded (what P and the median close are over)."""
         return len(self.closed)
+
+    @property
+    def tried(self) -> int:
+        """Replications run, failed ones included (what the cap counts)."""
+        return len(self.closed) + len(self.failures)
 
     def member(self, replication: int) -> int:
         """The point id replication ``replication`` runs."""
@@ -160,9 +173,10 @@ def capex_of(plan: Plan, point: DesignPoint) -> float:
     return sum(scenario.investments[n].total_capex_musd for n in scenario.investments if n in names)
 
 
-Known = dict[tuple[int, int], tuple[float, str]]
-"""(point id, replication) -> (close month or NaN, what limits the gap at the date): all a
-run tells ``optimize`` (``experiment/optimize_store.py`` keeps them in a results store)."""
+Known = dict[tuple[int, int], tuple[float, str, str]]
+"""(point id, replication) -> (close month or NaN, what limits the gap at the date, the error
+of a failed run or ""): all a run tells ``optimize`` (``experiment/optimize_store.py`` keeps
+them in a results store)."""
 
 
 def optimize(plan: Plan, question: Question, executor: str = "process", workers: int | None = None,
@@ -202,15 +216,15 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
                     outcomes.append(outcome)
                     if keep is not None:
                         keep(outcome)
-        for outcome in outcomes:
-            if outcome.status != "ok":
-                raise InputError([f"{plan.experiment_path}: point {outcome.point_id}, replication "
-                                  f"{outcome.replication}: the run failed: {outcome.error}"])
+        for outcome in outcomes:  # (a failed run is recorded as failed, as a sweep's: not fatal)
             known[(outcome.point_id, outcome.replication)] = run_record(outcome, question)
         by_point = {p: c for c in candidates for p in c.point_ids}
         for point, replication in sorted(wanted, key=lambda w: (by_point[w[0]].point.point_id, w[1])):
-            closed, label = known[(point, replication)]
+            closed, label, error = known[(point, replication)]
             candidate = by_point[point]
+            if error:
+                candidate.failures.append(f"point {point}, replication {replication}: {error}")
+                continue
             candidate.closed.append(not math.isnan(closed) and closed <= by_months)
             candidate.close_months.append(horizon if math.isnan(closed) else closed)
             candidate.labels.append(label)
@@ -230,8 +244,10 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
     if question.minimize == "close":
         evaluate(affordable, range(question.cap))
         for c in affordable:
-            c.verdict = f"median close {_month(scenario.start, c.median_close, horizon)}"
-        chosen = min(affordable, key=lambda c: (c.median_close, c.capex_musd), default=None)
+            c.verdict = (_all_failed(c) if not c.runs else
+                         f"median close {_month(scenario.start, c.median_close, horizon)}{_failed_note(c)}")
+        chosen = min((c for c in affordable if c.runs), key=lambda c: (c.median_close, c.capex_musd),
+                     default=None)
         feasible = chosen is not None
     else:
         chosen = _cheapest(affordable, question, evaluate, whole=len(candidates) <= WHOLE_SPACE,
@@ -245,15 +261,18 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
         fresh = Candidate(chosen.point, chosen.capex_musd, chosen.members)
         evaluate([fresh], range(FRESH_REPLICATION, FRESH_REPLICATION + question.fresh))
         best = _entry(fresh, scenario.start, horizon) | {
-            "limited_by": _limit(fresh), "confirmed": fresh.interval[0] >= question.confidence}
+            "limited_by": _limit(fresh),
+            "confirmed": bool(fresh.runs) and fresh.interval[0] >= question.confidence}
         """``confirmed``: the fresh runs' interval lies wholly above the confidence."""
     skipped = [c.point.point_id for c in candidates if "fluid pre-screen" in c.verdict]
+    failures = [f for c in candidates for f in c.failures] + (fresh.failures if chosen is not None else [])
     per_design = question.cap if question.minimize == "close" else min(question.batch, question.cap)
     return {
         "requirement": question.requirement, "by": question.by, "confidence": question.confidence,
         "minimize": question.minimize, "budget_musd": budget, "feasible": feasible, "best": best,
         "candidates": [_entry(c, scenario.start, horizon) | {"verdict": c.verdict} for c in candidates],
         "runs": ran[0], "reused_runs": reused[0], "full_grid_runs": len(candidates) * question.cap,
+        "failed_runs": len(failures), "failures": failures[:MAX_FAILURES_LISTED],
         "prescreen": fluid.record() | {"skipped": skipped, "runs_saved_at_least": per_design * len(skipped)},
     }
 
@@ -276,10 +295,25 @@ def _prescreened(candidates: list[Candidate], fluid: Screen, minimize: str) -> l
     return [c for c in candidates if c.verdict == "not run"]
 
 
-def run_record(outcome: RunOutcome, question: Question) -> tuple[float, str]:
-    """What a run tells ``optimize``: the close month (NaN: not by end) and the label."""
+def run_record(outcome: RunOutcome, question: Question) -> tuple[float, str, str]:
+    """What a run tells ``optimize``: the close month (NaN: not by end), the label and, for a
+    failed run, its error (NaN and "" with it)."""
+    if outcome.status != "ok":
+        return math.nan, "", outcome.error or "failed"
     return (outcome.metrics[f"gap_closed_months.{question.requirement}"],
-            outcome.labels.get(limit_column(question), ""))
+            outcome.labels.get(limit_column(question), ""), "")
+
+
+def _all_failed(candidate: Candidate) -> str:
+    """The verdict of a candidate none of whose runs succeeded (not judged, rules out nothing)."""
+    return (f"not judged: all {candidate.tried} runs failed "
+            f"({candidate.failures[0].split(': ', 1)[-1]})")
+
+
+def _failed_note(candidate: Candidate) -> str:
+    """"; K of N runs failed (left out)" for a candidate with failed runs, else ""."""
+    return (f"; {len(candidate.failures)} of {candidate.tried} runs failed (left out)"
+            if candidate.failures else "")
 
 
 def limit_column(question: Question) -> str:
@@ -306,22 +340,24 @@ def _cheapest(candidates: list[Candidate], question: Question,
             candidate.verdict = f"fails: fewer lines than point {dominator.point.point_id}, which fails"
             continue
         while True:
-            done = candidate.runs  # the last batch is cut at the cap (never more than it)
+            done = candidate.tried  # the last batch is cut at the cap (never more than it)
             evaluate([candidate], range(done, min(done + question.batch, question.cap)))
             lo, hi = candidate.interval
-            if lo >= confidence or hi < confidence or candidate.runs >= question.cap:
-                break
+            if lo >= confidence or hi < confidence or candidate.tried >= question.cap or not candidate.runs:
+                break  # (no run of a whole batch succeeded: more would fail the same way)
         lo, hi = candidate.interval
-        if lo >= confidence or (hi >= confidence and candidate.p >= confidence):
+        if not candidate.runs:  # every run failed: nothing to judge it by
+            candidate.verdict = _all_failed(candidate)
+        elif lo >= confidence or (hi >= confidence and candidate.p >= confidence):
             close_call = "" if lo >= confidence else f" (a close call at the cap of {question.cap} runs)"
-            candidate.verdict = f"meets {confidence:g}{close_call}"
+            candidate.verdict = f"meets {confidence:g}{close_call}{_failed_note(candidate)}"
             if found is None or (candidate.capex_musd, candidate.median_close) < (found.capex_musd,
                                                                                   found.median_close):
                 found = candidate
         else:
             limit = _limit(candidate)
             candidate.verdict = f"fails: P = {candidate.p:.2f} [{lo:.2f}, {hi:.2f}] < {confidence:g}" + (
-                f"; limited by {limit}" if limit else "")
+                f"; limited by {limit}" if limit else "") + _failed_note(candidate)
             failed.append(candidate)
     if found is not None:
         for c in candidates:  # dearer ones, judged or not, lose to the cheapest that meets it
@@ -365,6 +401,7 @@ def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
         "p_closed": None if not candidate.runs else candidate.p,
         "p_closed_ci": None if not candidate.runs else [lo, hi],
         "replications": candidate.runs,
+        "failed_runs": len(candidate.failures),
         "median_close": None if not candidate.runs else _month(start, candidate.median_close, horizon),
     }
 
@@ -404,9 +441,13 @@ def answer_text(answer: dict[str, Any]) -> str:
     if best is None:
         lines = [_nothing_judged(answer, goal)]
     else:
-        lo, hi = best["p_closed_ci"]
-        estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh runs, "
-                    f"median close {best['median_close'] or 'not by end'}")
+        if best["p_closed_ci"] is None:  # every fresh run failed
+            estimate = f"no estimate: all {best['failed_runs']} fresh runs failed"
+        else:
+            lo, hi = best["p_closed_ci"]
+            failed = f" ({best['failed_runs']} more failed)" if best.get("failed_runs") else ""
+            estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh "
+                        f"runs{failed}, median close {best['median_close'] or 'not by end'}")
         if answer["minimize"] == "close":
             budget = answer["budget_musd"]
             lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best, swept)}; {estimate}."]
@@ -417,9 +458,12 @@ def answer_text(answer: dict[str, Any]) -> str:
         else:
             limit = f"; limited by {best['limited_by']}" if best.get("limited_by") else ""
             lines = [f"No design meets {goal}. The best found: {_design(best, swept)}; {estimate}{limit}."]
-    fresh = best["replications"] if best else 0
+    fresh = best["replications"] + best.get("failed_runs", 0) if best else 0
     lines.append(f"{answer['runs']} runs: {answer['runs'] - fresh} on candidates (the full grid at the cap: "
                  f"{answer['full_grid_runs']}) and {fresh} fresh.")
+    if answer.get("failed_runs"):
+        lines.append(f"{answer['failed_runs']} run(s) failed (recorded as failed, left out of the "
+                     f"estimates); the first: {answer['failures'][0]}.")
     pre = answer.get("prescreen") or {}
     if pre.get("off"):
         lines.append(f"Fluid pre-screen off: {pre['off']}.")

@@ -9,6 +9,7 @@ from 0 (candidates) and from ``FRESH_REPLICATION`` (the chosen design's fresh ru
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,16 +51,23 @@ def optimize_manifest(plan: Plan, question: Question, overrides: Sequence[str]) 
 
 
 def known_runs(store: ResultsStore, question: Question) -> Known:
-    """What the store's runs tell ``optimize`` (failed runs were dropped on resume; NaN:
-    not closed by the end)."""
+    """What the store's runs tell ``optimize`` (NaN: not closed by the end); a failed run
+    (kept on resume, as a sweep keeps it) with its error, so that it is not run again."""
     runs = store.runs_frame()
-    metric, label = f"gap_closed_months.{question.requirement}", limit_column(question)
-    if runs.empty or metric not in runs.columns:
+    if runs.empty:
         return {}
+    metric, label = f"gap_closed_months.{question.requirement}", limit_column(question)
+    closes = runs[metric] if metric in runs.columns else [math.nan] * len(runs)
     labels = runs[label] if label in runs.columns else [""] * len(runs)
-    return {(int(p), int(r)): (float(c), "" if not isinstance(text, str) else text)
-            for p, r, c, text in zip(runs["point_id"], runs["replication"], runs[metric], labels,
-                                     strict=True)}
+    errors = runs["error"] if "error" in runs.columns else [""] * len(runs)
+    known: Known = {}
+    for p, r, status, error, c, text in zip(runs["point_id"], runs["replication"], runs["status"], errors,
+                                            closes, labels, strict=True):
+        if status != "ok":
+            known[(int(p), int(r))] = (math.nan, "", error if isinstance(error, str) and error else "failed")
+        else:
+            known[(int(p), int(r))] = (float(c), text if isinstance(text, str) else "", "")
+    return known
 
 
 def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence[str] = (),
@@ -74,7 +82,7 @@ def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence
     by_months = months_between(plan.scenario.start, question.by)
     store = ResultsStore.open(out.resolve(), optimize_manifest(plan, question, overrides), plan.points,
                               {question.by: by_months}, plan.baseline.point_id, plan.scenario.start,
-                              resume, force, retry_failed=True)
+                              resume, force)
     try:
         due = [flush_due(store)]
 

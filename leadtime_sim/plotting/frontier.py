@@ -62,7 +62,7 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
     ax.axhline(answer["confidence"], color=GREY, linestyle="--", linewidth=1.2,
                label=f"confidence asked: {answer['confidence']:g}")
     best = answer["best"]
-    if best is not None:
+    if best is not None and best["p_closed_ci"] is not None:  # (None: every fresh run failed)
         lo, hi = best["p_closed_ci"]
         p = best["p_closed"]
         x = next((c["x"] for c in run if "point_id" in best and c.get("point_id") == best["point_id"]),

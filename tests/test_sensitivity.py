@@ -147,6 +147,26 @@ def test_a_p_closed_date_outside_the_horizon_is_warned_of_as_targets_are(experim
     assert told == ([f"warning: --metric p_closed.a_p@{date}: {warning}"] if warning else [])
 
 
+def test_a_scenario_without_requirements_needs_a_metric_and_analyses_those_it_has(experiment: Path) -> None:
+    """With no requirements the default metrics (every requirement's gap_closed_months) are
+    none: a traceback from pandas ("No objects to concatenate") after every run. Now one
+    line before any run naming metrics it has; --metric quoted_lead_time_months.p works."""
+    model = experiment.parent / "model.toml"
+    model.write_text(MODEL.split("[requirements.a_p]")[0])
+    out = experiment.parent / "out"
+    args = ["sensitivity", str(experiment), "--method", "morris", "--samples", "2", "--executor", "serial",
+            "--out", str(out)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output and refused.exception is not None
+    assert refused.output.strip().splitlines() == [
+        f"error: {experiment}: the scenario has no requirements, so there is no default metric (every "
+        "requirement's gap_closed_months); give --metric, e.g. quoted_lead_time_months.p, capex_musd"]
+    assert not out.exists()
+    done = CliRunner().invoke(main, [*args, "--metric", "quoted_lead_time_months.p", "--metric", "capex_musd"])
+    assert done.exit_code == 0, done.output
+    assert set(pd.read_csv(out / "sensitivity.csv")["metric"]) == {"quoted_lead_time_months.p", "capex_musd"}
+
+
 def test_the_noise_share_by_hand() -> None:
     """Two points, two replications each: (10, 12) and (20, 22). Point means 11 and 21
     (variance 50); within-point variance 2, over 2 replications: 1; noise share 1/50."""

@@ -41,7 +41,8 @@ from leadtime_sim.plotting.sensitivity import sensitivity_chart
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
               help="A run metric (gap_closed_months.<requirement>, quoted_lead_time_months.<product>, "
                    "max_gap_units.<requirement>, capex_musd, ...) or p_closed.<requirement>@YYYY-MM; "
-                   "repeat for more [default: every requirement's gap_closed_months].")
+                   "repeat for more [default: every requirement's gap_closed_months; a scenario without "
+                   "requirements needs --metric].")
 @click.option("--replications", type=click.IntRange(min=1, max=10_000), metavar="N", default=None,
               help="Replications per point [default: the experiment's].")
 @experiment_seed_option

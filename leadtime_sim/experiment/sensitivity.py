@@ -219,6 +219,11 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
     """Each metric names a run metric and a subject the scenario has (InputError)."""
     subjects = {"requirement": list(plan.scenario.requirements), "product": list(plan.scenario.products),
                 "customer": customer_products(plan.scenario)}
+    if not metrics:  # the default (every requirement's close) is empty: nothing to analyse
+        examples = [f"quoted_lead_time_months.{p}" for p in list(plan.scenario.products)[:2]] + ["capex_musd"]
+        raise InputError([f"{plan.experiment_path}: the scenario has no requirements, so there is no "
+                          "default metric (every requirement's gap_closed_months); give --metric, e.g. "
+                          f"{', '.join(examples)}"])
     problems = []
     for name in metrics:
         if name.startswith("p_closed."):
@@ -337,6 +342,8 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
     """``sensitivity.csv`` (every metric) and ``sensitivity.json`` (the settings, the inputs,
     each metric's noise share and how "not by end" was counted)."""
     axes = inputs_of(plan)
+    if not study.metrics:  # (one line, not pandas' "No objects to concatenate")
+        check_metrics(plan, study.metrics)
     scenario = plan.scenario
     horizon = months_between(scenario.start, scenario.end)
     tables, metrics = [], {}

@@ -684,6 +684,72 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path, executo
     assert (out / "series_quantiles.parquet").exists()
 
 
+DYING_PLUGIN = '''
+import os, signal, time
+from pathlib import Path
+from leadtime_sim import AllocationPolicy
+
+KILLS = Path(os.environ["LTS_TEST_KILLS"])  # how many more times "dying" kills its worker
+
+
+class Slow(AllocationPolicy):
+    """Its runs take a second (so that a worker is busy when the other one dies)."""
+    name = "slow"
+
+    def take(self, units):
+        if not getattr(self, "slept", False):
+            self.slept = True
+            time.sleep(1.0)
+        return super().take(units)
+
+
+class Dying(AllocationPolicy):
+    name = "dying"
+
+    def take(self, units):
+        left = int(KILLS.read_text())
+        if left:
+            KILLS.write_text(str(left - 1))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().take(units)
+
+
+POLICIES = {"slow": Slow, "dying": Dying}
+'''
+
+
+@pytest.mark.parametrize(("kills", "code"), [(1, 0), (99, 1)], ids=["once", "always"])
+def test_a_killed_worker_is_retried_and_the_sweep_exits(tmp_path: Path, kills: int, code: int) -> None:
+    """A worker killed (SIGKILL) mid-sweep while the other was in a run: the sweep hung at its
+    exit with the store complete (the pool sends the surviving worker SIGTERM, which the
+    worker took with the sweep's own handler, inherited at the fork: the run ended in
+    SystemExit, sent back as its result, and the worker went on to its next run, whose
+    result, more than a pipe holds, it could never send: the pool's manager thread, joined
+    at exit, waited for it). Now the runs in flight are run again and a run that kills its
+    worker twice is recorded as failed."""
+    (tmp_path / "lts_test_dying.py").write_text(DYING_PLUGIN)
+    (tmp_path / "kills").write_text(str(kills))
+    env = dict(os.environ, LTS_TEST_KILLS=str(tmp_path / "kills"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    out = tmp_path / "out"
+    try:
+        result = sweep_process(str(DATA / "dying_worker.toml"), "--out", str(out), "--workers", "2",
+                               "--no-charts", env=env, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the sweep did not exit after a worker was killed")
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    runs = runs_of(out)
+    assert len(runs) == 6 and manifest_of(out)["status"] == "complete"
+    dying = runs[runs["axis:lines"] == 3]
+    if kills == 1:
+        assert (runs.status == "ok").all()
+    else:
+        assert (dying.status == "failed").all()
+        assert dying.error.str.contains("the worker process died running this run").all()
+        assert (runs[runs["axis:lines"] == 2].status == "ok").all()
+
+
 # -- bad experiment files ---------------------------------------------------------------------
 
 BAD_FILES = {

@@ -36,10 +36,16 @@ _WORKER_CONTEXT: SweepContext | None = None
 
 def _init_worker(context: SweepContext) -> None:
     """Receive the shared context once per worker process; Ctrl-C is the parent's to handle,
-    and a worker never outlives its parent."""
+    and a worker never outlives its parent.
+
+    SIGTERM kills a worker outright: a broken pool stops its surviving workers with it. A
+    handler inherited at the fork (the sweep's, which raises SystemExit) made a worker end
+    its run with an error result and go on to the next run, whose result it then could not
+    send (nobody reads a broken pool's results): the pool, joined at exit, waited forever."""
     global _WORKER_CONTEXT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal: the parent stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(os.getppid())
     _WORKER_CONTEXT = context
 
@@ -141,8 +147,9 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
             done = True
         except BaseException as exc:  # interrupted, or the pool broke
             _KEPT.pop(_key(context, workers), None)  # (never reused after a failure)
+            _kill_workers(pool)  # a Ctrl-C, SIGTERM or close(): stop now, not after their runs;
+            # a broken pool: its other workers too (no worker of it can send a result now)
             if not isinstance(exc, BrokenProcessPool):
-                _kill_workers(pool)  # a Ctrl-C, SIGTERM or close(): stop now, not after their runs
                 raise
             if isolating:
                 task = suspects.pop()

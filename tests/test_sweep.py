@@ -635,6 +635,41 @@ def test_a_non_empty_directory_without_a_store_is_refused(tmp_path: Path) -> Non
     assert [p.name for p in out.iterdir()] == ["thesis.txt"]
 
 
+@pytest.mark.parametrize(("signum", "code", "word"), [(signal.SIGINT, 130, "interrupted"),
+                                                      (signal.SIGTERM, 143, "terminated")],
+                         ids=["Ctrl-C", "SIGTERM"])
+def test_a_signal_while_the_charts_are_drawn_says_the_results_are_complete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int, word: str) -> None:
+    """After the runs, while the charts are drawn: SIGTERM exited 143 with no word, Ctrl-C
+    told to run the command again with --resume (which has nothing to run). Now one line:
+    the results are complete, and the command that draws the charts."""
+    from leadtime_sim.cli import sweep as sweep_command
+
+    def stopped(out: Path) -> list[Path]:
+        (out / "charts").mkdir()
+        (out / "charts" / "fan-1.png").write_bytes(b"a chart")  # one drawn before the signal
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        sweep_command.terminate(signum, None)  # what the sweep's handler does
+        return []
+
+    monkeypatch.setattr(sweep_command, "write_charts", stopped)
+    out = tmp_path / "store"
+    result = CliRunner().invoke(main, ["sweep", str(TINY), "--out", str(out), "--executor", "serial"])
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith(word)]
+    assert lines == [f"{word}: the results in {out} are complete; the charts may not all be drawn: "
+                     f"draw them with leadtime-sim plot {out}"], result.stderr
+    assert "--resume" not in result.stderr and "Traceback" not in result.output
+    assert manifest_of(out)["status"] == "complete"
+    assert manifest_of(out)["counts"] == {"done": TINY_POINTS * TINY_REPS, "failed": 0}
+    assert not list(out.rglob("*.tmp"))
+    monkeypatch.undo()
+    again = CliRunner().invoke(main, ["sweep", str(TINY), "--out", str(out), "--executor", "serial",
+                                      "--resume", "--no-charts"])
+    assert again.exit_code == 0, again.output
+
+
 # -- a failing run ----------------------------------------------------------------------------
 
 BOOM_PLUGIN = '''

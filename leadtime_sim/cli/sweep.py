@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 import signal
 import statistics
 import sys
@@ -86,6 +87,28 @@ SECONDS_PER_LOT = 20e-6
 """A run's time per lot that ``estimate_lots`` counts (an upper bound: ~14,600 for the default
 scenario, which starts ~7,000), on the 2-core Intel Xeon VM of README's Speed section (about
 0.29 s a run): ``--dry-run``'s rough estimate, made without running anything."""
+
+
+def _answer_and_charts(out: Path, no_charts: bool) -> None:
+    """The headlines and the charts of a finished store. A Ctrl-C, SIGTERM or SIGHUP now
+    stops with one line saying the results are complete and how to draw the charts (it
+    was a bare exit 143, or a line telling to ``--resume``, which has nothing to run)."""
+    try:
+        for headline in headlines(load_results(out)):
+            click.echo(f"  {headline.text}")
+        if not no_charts:
+            if not SETTINGS.quiet:
+                click.echo("drawing the charts ...", err=True)
+            click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
+    except (KeyboardInterrupt, SystemExit) as exc:
+        code = 130 if isinstance(exc, KeyboardInterrupt) else exc.code
+        if code not in (130, 128 + signal.SIGTERM, 128 + signal.SIGHUP):
+            raise
+        no_more_interrupts()
+        word = "interrupted" if code == 130 else "terminated"
+        click.echo(f"{word}: the results in {out} are complete; the charts may not all be drawn: "
+                   f"draw them with leadtime-sim plot {shlex.quote(str(out))}", err=True)
+        sys.exit(code)
 
 
 def show_design(plan: Plan, workers: int) -> None:
@@ -177,12 +200,7 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     counts = store.counts
     click.echo(f"{counts['done']} runs done, {counts['failed']} failed; results in {out}")
     if counts["done"]:
-        for headline in headlines(load_results(out)):
-            click.echo(f"  {headline.text}")
-    if not no_charts and counts["done"]:
-        if not SETTINGS.quiet:
-            click.echo("drawing the charts ...", err=True)
-        click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
+        _answer_and_charts(out, no_charts)
     if counts["failed"]:
         runs = store.runs_frame()
         errors = sorted(set(runs.loc[runs["status"] != "ok", "error"].astype(str)))

@@ -62,6 +62,23 @@ def test_gap_that_reopens_closes_only_for_good() -> None:
     assert state.closed_at == pytest.approx(4.5)
 
 
+def test_a_falling_requirement_closes_the_gap_where_it_meets_the_inventory() -> None:
+    """50 held, required 100 at start falling linearly to 40 by month 10: required is 50 at
+    month 25/3 (8.33), between two month ends. The gap closed there, not at the month end
+    (9) at which it was next observed; the fluid model says the same of a whole run."""
+    state = _requirement(50, [(START, 100), ("2025-11", 40)])
+    for month_end in range(1, 12):
+        state.observe(float(month_end))
+    assert state.closed_at == pytest.approx(25 / 3)
+    data = scenario_dict(orders=[], requirements={"r": {
+        "customer": "a", "product": "p", "initial_units": 50,
+        "required": [{"date": START, "units": 100}, {"date": "2025-11", "units": 40}]}})
+    from conftest import run
+
+    assert run(data).summary["requirements"]["r"]["gap_closed_months"] == pytest.approx(25 / 3)
+    assert lts.fluid(build(data)).summary["requirements"]["r"]["gap_closed_months"] == pytest.approx(25 / 3)
+
+
 def test_gap_open_at_the_end_is_not_by_end() -> None:
     state = _requirement(10, [(START, 10)], consumption=12)  # 1 unit a month
     assert state.closed_at == 0.0  # exactly met at start

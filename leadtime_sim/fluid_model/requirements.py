@@ -15,7 +15,7 @@ import numpy as np
 
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.consumption import ConsumptionSchedule
-from leadtime_sim.sim.state import GAP_TOLERANCE
+from leadtime_sim.sim.state import GAP_TOLERANCE, closing_time
 
 MONTH_END, POINT, DELIVERY = 0, 1, 2
 
@@ -95,7 +95,8 @@ def gap_series(spec: Requirement, consumption: ConsumptionSchedule, times: list[
         max_gap = 0.0
     else:
         last = int(np.flatnonzero(opened)[-1])
-        closed_at = float(obs_t[last + 1]) if last + 1 < len(obs_t) else None
+        closed_at = closing_time(float(obs_t[last]), float(short[last]), float(obs_t[last + 1]),
+                                 float(short[last + 1])) if last + 1 < len(obs_t) else None
         max_gap = float(gap[opened].max())
     return GapSeries(level[month_obs], req[month_obs], gap[month_obs], peak, closed_at, max_gap)
 

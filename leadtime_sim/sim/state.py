@@ -172,17 +172,22 @@ class RequirementState:
         self.peak_gap = 0.0
         """Largest gap since the last month end."""
         self.closed_at: float | None = None
+        self._last = (0.0, 0.0)
+        """The last observation: time and required - inventory."""
         self.observe(0.0)
 
     def observe(self, now: float) -> float:
-        """Note the gap at ``now``; return it."""
-        gap = max(0.0, self.required(now) - self.inventory(now))
+        """Note the gap at ``now``; return it. A gap that closes between two observations
+        (a falling requirement) closes where the line between them crosses zero."""
+        short = self.required(now) - self.inventory(now)
+        gap = max(0.0, short)
         if gap > GAP_TOLERANCE:
             self.closed_at = None
             self.max_gap = max(self.max_gap, gap)
             self.peak_gap = max(self.peak_gap, gap)
         elif self.closed_at is None:
-            self.closed_at = float(now)
+            self.closed_at = closing_time(*self._last, float(now), short)
+        self._last = (float(now), short)
         return gap
 
     def inventory(self, now: float) -> float:
@@ -199,6 +204,15 @@ class RequirementState:
 
     def required(self, t: float) -> float:
         return interpolate(self.times, self.units, t)
+
+
+def closing_time(t0: float, short0: float, t1: float, short1: float) -> float:
+    """When a gap open at ``t0`` (``short0`` = required - inventory > tolerance) and closed
+    at ``t1`` closed: between the two both curves are linear (every bend is observed), so
+    where the straight line reaches the tolerance; ``t1`` for a jump (a delivery)."""
+    if t1 <= t0 or short0 <= GAP_TOLERANCE or short1 >= short0:
+        return t1
+    return min(t1, max(t0, t0 + (t1 - t0) * (short0 - GAP_TOLERANCE) / (short0 - short1)))
 
 
 def required_curve(spec: Requirement, start: str) -> tuple[list[float], list[float]]:

@@ -802,3 +802,49 @@ def test_unit_axes_tick_at_whole_units_even_with_few_units(most: float) -> None:
         assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
         labels = [t.get_text() for t in ax.get_yticklabels() if low - 1e-9 <= t.get_position()[1] <= high + 1e-9]
         assert len(set(labels)) == len(labels)
+
+
+def _quotes(stops: dict[int, int], months: int = 240) -> pd.DataFrame:
+    """Backlog and quoted lead time rows of points whose quotes stop after ``stops[point]``."""
+    rows = []
+    for point, stop in stops.items():
+        for m in range(months):
+            quoted = 120.0 - m / 4 + 10 * point if m <= stop else np.nan
+            rows += [{"point_id": point, "entity": "product", "name": "p", "field": field, "month": m,
+                      "p10": np.nan, "p50": value, "p90": np.nan}
+                     for field, value in (("backlog_units", 50.0), ("quoted_lead_time_months", quoted))]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("stops", [{0: 200, 1: 110}, {0: 236, 1: 233}, {0: 140}])
+def test_backlog_chart_labels_do_not_overlap(stops: dict[int, int]) -> None:
+    """The quoted lead time panel labelled a line that stops early with 'orders after this: not
+    delivered by ...' beside its end, which ran into the hatched strip and its label (a
+    two-point sweep of models/nato_air_defence.toml, Patriot fire units); a narrow strip's
+    label, turned upright, spilled over the lines and past the axes' edge (the fluid estimate's
+    GEM-T). Now a stopping line is marked at its end and the legend says what the mark and a
+    narrow strip mean; every text in the panel lies inside it and apart from the others."""
+    q = _quotes(stops)
+    fig, (top, bottom) = plotting.new_figure(rows=2)
+    points = sorted(stops)
+    plotting.backlog_chart(q, "p", start="2025-01", points=points, end="2045-01", ax=top)
+    plotting.quoted_lead_time_chart(q, "p", start="2025-01", end="2045-01", points=points, title=False,
+                                    ax=bottom)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    inside = bottom.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in bottom.texts] + [
+        a.get_window_extent(renderer) for a in bottom.get_children() if type(a).__name__ == "Annotation"]
+    for k, box in enumerate(boxes):
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+        assert not any(box.overlaps(other) for other in boxes[k + 1:])
+    key = [t.get_text() for t in bottom.get_legend().get_texts()] if bottom.get_legend() else []
+    narrow = (240 - max(stops.values()) - 1) / 240 < 0.3  # (the strip: after the last quote)
+    assert bool(bottom.texts) != narrow  # (the strip's label: inside a wide strip, else in the legend)
+    assert any("ordered here" in text for text in key) == narrow
+    early = len(stops) > 1
+    assert any("later orders: not" in text for text in key) == early
+    assert len([line for line in bottom.lines if line.get_gid() == "quote-stop"]) == (1 if early else 0)

@@ -9,13 +9,14 @@ Each row is the state at the end of its month, so it is drawn at the month's end
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from leadtime_sim.dates import months_between
@@ -208,7 +209,8 @@ def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     """Lead time (years) an order of one unit placed at each date would get, per point.
 
     No line where the quote is "not by end" (the unit would not be delivered by ``end``):
-    the dates after the last quote are hatched, and a line that stops earlier is labelled.
+    the dates after the last quote are hatched (said inside the hatching where it is wide
+    enough, else in the legend), and a line that stops earlier is marked at its end.
     ``title=False`` when it sits under :func:`backlog_chart`, which titles both.
     """
     ax = default_axes(ax)
@@ -217,32 +219,53 @@ def quoted_lead_time_chart(quantiles: pd.DataFrame, product: str, *, start: str,
     _time_axis(ax, start, rows, end)
     ends = rows[rows["point_id"].isin(chosen) & rows["p50"].notna()].groupby("point_id")["month"].max()
     last = ends.max() if not ends.empty else -1
+    keys: list[Artist] = []
     if last < rows["month"].max():
-        _not_delivered(ax, month_ends(start, pd.Series([last]), end)[0], end)
-    for i, point in enumerate(chosen):  # a line that stops earlier says why, at its end
+        keys += _not_delivered(ax, month_ends(start, pd.Series([last]), end)[0], end)
+    stops = False
+    for i, point in enumerate(chosen):  # a line that stops earlier is marked at its end (the key says why)
         if point in ends and ends[point] < last:
             at = rows[(rows["point_id"] == point) & (rows["month"] == ends[point])]
-            ax.annotate(f"orders after this: not delivered by {end}",
-                        (month_ends(start, at["month"], end)[0], float(at["p50"].iloc[0]) / 12),
-                        xytext=(6, 8), textcoords="offset points", fontsize=10, color=colour(i),
-                        arrowprops={"arrowstyle": "-", "color": colour(i)})
+            ax.plot(month_ends(start, at["month"], end)[0], float(at["p50"].iloc[0]) / 12, **STOP_MARK,
+                    color=colour(i), label="_stop", gid=STOP_GID)
+            stops = True
+    if stops:
+        keys.append(Line2D([], [], color=GREY, label=f"last quote delivered by {end} (later orders: not)",
+                           **STOP_MARK))
     ax.set_ylim(bottom=0)
     ax.set_ylabel("quoted lead time (years)")
     ax.set_xlabel("order placed (date)")
     if title:
         titled(ax, f"{name or product}: quoted lead time", scenario)
-        legend_outside(ax, extra=_band_key(ax))
+        legend_outside(ax, extra=_band_key(ax) + keys)
+    elif keys:  # (under backlog_chart, whose legend names the lines: only what marks this panel)
+        legend_outside(ax, extra=keys, lines=False)
     return ax
 
 
-def _not_delivered(ax: Axes, since: float, end: str) -> None:
-    """Hatch the order dates whose units would not be delivered by the horizon, and say so."""
+STOP_MARK: dict[str, Any] = {"marker": "|", "markersize": 16, "markeredgewidth": 2.5, "linestyle": "none"}
+"""The mark at the end of a quoted lead time line that stops before the others."""
+STOP_GID = "quote-stop"
+
+
+def _not_delivered(ax: Axes, since: float, end: str) -> list[Artist]:
+    """Hatch the order dates whose units would not be delivered by the horizon, and say so:
+    inside the hatching where it is wide enough for the text, else in the legend (a narrow
+    strip's text, even turned upright, spilled over the lines and past the axes' edge).
+    Returns the legend entries to add."""
     low, high = ax.get_xlim()
-    ax.axvspan(since, high, facecolor="#f2f2f2", edgecolor="#bbbbbb", hatch="//", linewidth=0, zorder=0)
-    narrow = (high - since) / (high - low) < 0.3
-    ax.text((since + high) / 2, 0.5, f"ordered here: not\ndelivered by {end}",
-            transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=10,
-            rotation=90 if narrow else 0, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    hatch: dict[str, Any] = {"facecolor": "#f2f2f2", "edgecolor": "#bbbbbb", "hatch": "//"}
+    ax.axvspan(since, high, **hatch, linewidth=0, zorder=0)
+    if (high - since) / (high - low) >= WIDE_ENOUGH:
+        ax.text((since + high) / 2, 0.5, f"ordered here: not\ndelivered by {end}",
+                transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=10,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        return []
+    return [Patch(**hatch, label=f"ordered here: not delivered by {end}")]
+
+
+WIDE_ENOUGH = 0.3
+"""Share of the time axis a hatched strip needs to hold its text (two lines of 20 characters)."""
 
 
 def utilisation_chart(quantiles: pd.DataFrame, *, start: str, point: int | None = None,

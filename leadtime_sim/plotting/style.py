@@ -198,13 +198,15 @@ class HandlerBand(HandlerBase):
         return [fill, *edges]
 
 
-def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] = ()) -> None:
+def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] = (),
+                   lines: bool = True) -> None:
     """A legend right of the axes, so it never covers data.
 
     ``extra``: proxy artists explaining marks (bands, markers) that are not in the axes, so
-    they take no room in the layout.
+    they take no room in the layout; ``lines=False``: only those (the axes' labelled lines
+    are in another axes' legend).
     """
-    handles, labels = ax.get_legend_handles_labels()
+    handles, labels = ax.get_legend_handles_labels() if lines else ([], [])
     handles += list(extra)
     labels += [str(h.get_label()) for h in extra]
     labels = [textwrap.fill(text, LEGEND_WIDTH, subsequent_indent="  ") for text in labels]

@@ -61,7 +61,10 @@ class ProductCurves:
         self.arrivals = self.started = self.committed = self.output = np.zeros(0)
         self.delivered = self.delivered_on_grid = np.zeros(0)
         self.factory_output: dict[str, np.ndarray] = {}
-        self.factory_started: dict[str, np.ndarray] = {}
+        self._factory_started: dict[str, np.ndarray] | None = None
+        self._on_lines: list[np.ndarray | None] = []
+        """Per maker, the units on its lines (started, not made) before the work's cap."""
+        self._held = np.zeros(0)
         self._lists: tuple[list[float], list[float], list[float]] | None = None
 
     def update(self, work: np.ndarray, limits: list[np.ndarray]) -> None:
@@ -82,8 +85,8 @@ class ProductCurves:
         d_out = steps(out)
         at = self._find_kinks(out, d_out, before)
         total = np.zeros_like(self.delivered_times)
-        taken = np.zeros_like(self.grid)
-        on_lines: list[np.ndarray] = []
+        held = np.zeros_like(self.grid)
+        self._on_lines = []
         for m, share, wip, shifted in zip(self.makers, self.shares, self.wip_deliveries,
                                           self.shifted_times, strict=True):
             made = np.cumsum(d_out if share is None else d_out * share)
@@ -94,14 +97,15 @@ class ProductCurves:
             if len(at):  # at full rate until the kink, then idle to the step's end
                 times, values = np.insert(self.grid, at, self.kinks), np.insert(made, at, made[at])
             total += np.interp(shifted, times, values, left=0.0)
-            taken += made
-            held = np.zeros_like(made)
+            on_lines = None
             if 0 < m.lot_months < math.inf and m.on_lines_units is not None:  # (the lots on its lines)
-                held = np.minimum(np.interp(self.grid + m.lot_months, times, values) - made, m.on_lines_units)
-                taken += held
-            on_lines.append(held)
+                ahead = np.interp(self.grid + m.lot_months, times, values) - made
+                on_lines = np.minimum(ahead, m.on_lines_units)
+                held += on_lines
+            self._on_lines.append(on_lines)
         # a unit is started (committed to an order, as a run commits a lot at its start) one lot
         # time before it leaves the line: no more than the work there and the components on hand
+        taken = out + held
         started = np.minimum(taken, before)
         started[0] = min(taken[0], a[0])
         for have in limits:
@@ -110,11 +114,8 @@ class ProductCurves:
         # a unit (positions u to u + 1) is committed when its lot starts, as the started curve
         # reaches u + 1; whole units go to the order holding u + 0.5 (``UnitCount``): half a unit less
         self.committed = np.maximum(started - 0.5, out)
-        held_all = taken - out  # (each factory's started: its output and its share of the rest)
-        left = started - out
-        for m, held in zip(self.makers, on_lines, strict=True):
-            share = np.divide(held, held_all, out=np.zeros_like(held), where=held_all > CROSSING_TOLERANCE)
-            self.factory_started[m.name] = self.factory_output[m.name] + share * left
+        self._held = held
+        self._factory_started = None
         self.delivered = total
         self.delivered_on_grid = total[self.grid_positions]
         self.version += 1
@@ -154,6 +155,23 @@ class ProductCurves:
             self.kinks = kinks
             self._set_times()
         return at
+
+    @property
+    def factory_started(self) -> dict[str, np.ndarray]:
+        """Units each factory has started: its output and its share (by the lots on its lines)
+        of the product's started units not yet made (made when asked: the summary never is)."""
+        if self._factory_started is None:
+            left = self.started - self.output
+            self._factory_started = {}
+            for m, on_lines in zip(self.makers, self._on_lines, strict=True):
+                made = self.factory_output[m.name]
+                if on_lines is None:
+                    self._factory_started[m.name] = made
+                    continue
+                share = np.divide(on_lines, self._held, out=np.zeros_like(on_lines),
+                                  where=self._held > CROSSING_TOLERANCE)
+                self._factory_started[m.name] = made + share * left
+        return self._factory_started
 
     @cached_property
     def capacity_list(self) -> list[float]:

@@ -64,8 +64,10 @@ def sensitivity_answer(directory: Path) -> str:
         top = rows.iloc[0]
         index = (f"ST = {top['ST']:.2f} [{top['ST_lo']:.2f}, {top['ST_hi']:.2f}], S1 = {top['S1']:.2f}"
                  if sobol else f"mu* = {top['mu_star']:.3g}, sigma = {top['sigma']:.3g}")
+        caution = ("; caution: indices or intervals outside [0, 1], sampling error"
+                   if summary["metrics"][metric].get("caution") else "")
         lines.append(f"<p class='headline'>{html.escape(metric)} moves most with "
-                     f"{html.escape(str(top['input']))} ({index}; every input in Sensitivity).</p>")
+                     f"{html.escape(str(top['input']))} ({index}{caution}; every input in Sensitivity).</p>")
     return "".join(lines)
 
 
@@ -87,6 +89,8 @@ def sensitivity_section(directory: Path) -> str:
                  else "No input moves it: every point gives the same mean" if info["noise_share"] is None
                  else f"Simulation noise: {info['noise_share']:.0%} of the variance")
         parts.append(f"<h3>{html.escape(metric)}</h3><p>{noise}{html.escape(censored)}.</p>")
+        if info.get("caution"):
+            parts.append(f"<p>Caution: {html.escape(info['caution'])}.</p>")
         parts.append(rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True))
         stem = metric.replace("@", "-").replace(":", "-")
         chart = directory / "charts" / f"sensitivity-{stem}.png"

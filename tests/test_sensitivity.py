@@ -407,6 +407,51 @@ def test_morris_on_a_rounded_input_is_salib_for_the_others_and_drops_steps_that_
     assert any(note.startswith("m: no step") for note in notes)
 
 
+def test_morris_mu_star_intervals_do_not_go_below_zero() -> None:
+    """mu* is a mean of absolute effects (>= 0), but its interval was mu* -/+ SALib's normal
+    bootstrap half-width: on a noisy output with few trajectories mu*_lo came out below 0
+    (here for every input). Now it is cut at 0; mu* and the upper end are SALib's."""
+    from SALib.analyze import morris
+
+    axes = [Axis(path="a", range=[0.0, 1.0]), Axis(path="b", range=[0.0, 1.0]),
+            Axis(path="n", range=[0, 4], integer=True)]
+    study = Study("morris", 4)
+    matrix = sample(axes, study, 3)
+    y = np.random.default_rng(3).normal(0.0, 1.0, len(matrix)) ** 3
+    table = analyse_indices(axes, study, matrix, y, "y", 3)
+    salib = morris.analyze(problem_of(axes), matrix, y, num_levels=4, seed=3)
+    assert (salib["mu_star"][:2] - salib["mu_star_conf"][:2] < 0).all()  # (the case: SALib's would)
+    assert (table["mu_star_lo"] >= 0).all() and (table["mu_star_lo"] <= table["mu_star"]).all()
+    assert list(table["mu_star_hi"][:2]) == list(salib["mu_star"][:2] + salib["mu_star_conf"][:2])
+
+
+def test_sobol_indices_outside_0_1_get_a_caution(tmp_path: Path) -> None:
+    """At N = 4 the takt's S1 came out 1.43 [0.19, 2.66] and ST 1.62 with no word that no
+    index can exceed 1; now the printed output, sensitivity.json and the report say so."""
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "sens.toml").write_text(EXPERIMENT)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sensitivity", str(tmp_path / "sens.toml"), "--samples", "4",
+                                       "--executor", "serial", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    caution = json.loads((out / "sensitivity.json").read_text())["metrics"]["gap_closed_months.a_p"]["caution"]
+    assert caution == ("S1 of takt is 1.43 and ST of takt is 1.62, outside [0, 1] where no index can be: "
+                       "sampling error, the indices have not settled; raise --samples (and --replications "
+                       "if the noise share is large)")
+    assert f"  caution: {caution}" in result.output
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Caution: S1 of takt is 1.43" in report and "caution: indices or intervals outside [0, 1]" in report
+    # An index 1.0004 (1.00 printed) is no caution, an interval reaching 1.29 is; none outside: none.
+    from leadtime_sim.experiment.sensitivity import sobol_caution
+
+    wide = pd.DataFrame({"input": ["takt", "cost"], "S1": [1.0004, 0.0], "S1_lo": [0.71, 0.0],
+                         "S1_hi": [1.29, 0.0], "ST": [0.98, 0.0], "ST_lo": [0.8, 0.0], "ST_hi": [1.003, 0.0]})
+    assert sobol_caution(wide) == ("the interval of S1 of takt reaches outside [0, 1] (sampling error: "
+                                   "more --samples narrow them)")
+    assert sobol_caution(wide.assign(S1_hi=[1.0, 0.0])) is None
+
+
 def test_report_of_an_interrupted_analysis_gives_the_command_that_resumes_it(
         experiment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A sensitivity store stopped after 5 runs: its report said "This sweep did not finish

@@ -53,6 +53,9 @@ MORRIS_COLUMNS = ["input", "metric", "mu", "mu_star", "mu_star_lo", "mu_star_hi"
 MORRIS_LEVELS = 4
 NOISE_NOT_ESTIMATED = "not estimated (one replication per point)"
 """The noise share with no point run twice: no replications' variance to measure it by."""
+OUTSIDE_TOLERANCE = 0.005
+"""Sobol indices or interval ends further than this outside [0, 1] (so that they print, to
+2 decimals, outside it) get a caution (``sobol_caution``)."""
 MORRIS_RESAMPLES = 100
 """Bootstrap resamples of mu* (SALib's default, which it uses for the other inputs)."""
 
@@ -331,10 +334,36 @@ def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, m
                              "S1_hi": result["S1"] + result["S1_conf"],
                              "ST": result["ST"], "ST_lo": result["ST"] - result["ST_conf"],
                              "ST_hi": result["ST"] + result["ST_conf"]})[SOBOL_COLUMNS]
+    # mu* is a mean of absolute values (>= 0): the normal bootstrap interval is cut at 0
     return pd.DataFrame({"input": names, "metric": metric, "mu": result["mu"], "mu_star": result["mu_star"],
-                         "mu_star_lo": np.asarray(result["mu_star"]) - np.asarray(result["mu_star_conf"]),
+                         "mu_star_lo": np.maximum(0.0, np.asarray(result["mu_star"])
+                                                  - np.asarray(result["mu_star_conf"])),
                          "mu_star_hi": np.asarray(result["mu_star"]) + np.asarray(result["mu_star_conf"]),
                          "sigma": result["sigma"]})[MORRIS_COLUMNS]
+
+
+def sobol_caution(rows: pd.DataFrame) -> str | None:
+    """A caution for Sobol indices (one metric's rows) or their intervals outside [0, 1],
+    where no index can be: sampling error, too few samples (or replications) for them to have
+    settled. None when every index and interval lies within it (to the printed 2 decimals)."""
+    outside, reaching = [], []
+    for row in rows.itertuples():
+        for key in ("S1", "ST"):
+            value, lo, hi = getattr(row, key), getattr(row, f"{key}_lo"), getattr(row, f"{key}_hi")
+            if value < -OUTSIDE_TOLERANCE or value > 1 + OUTSIDE_TOLERANCE:
+                outside.append(f"{key} of {row.input} is {value:.2f}")
+            elif lo < -OUTSIDE_TOLERANCE or hi > 1 + OUTSIDE_TOLERANCE:
+                reaching.append(f"{key} of {row.input}")
+    parts = []
+    if outside:
+        parts.append(f"{' and '.join(outside)}, outside [0, 1] where no index can be: sampling error, "
+                     "the indices have not settled; raise --samples (and --replications if the noise "
+                     "share is large)")
+    if reaching:
+        parts.append(f"the interval{'s' if len(reaching) > 1 else ''} of {', '.join(reaching)} "
+                     f"reach{'' if len(reaching) > 1 else 'es'} outside [0, 1] (sampling error: more "
+                     "--samples narrow them)")
+    return "; ".join(parts) or None
 
 
 def indices(plan: Plan, study: Study, matrix: np.ndarray,
@@ -349,12 +378,14 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
     tables, metrics = [], {}
     for metric in study.metrics:
         y, noise, noise_note = outputs(runs, metric, len(matrix), horizon, scenario.start)
-        tables.append(analyse(axes, study, matrix, y, metric, plan.experiment.seed))
+        table = analyse(axes, study, matrix, y, metric, plan.experiment.seed)
+        tables.append(table)
         censored = not metric.startswith("p_closed.") and metric in runs and bool(runs[metric].isna().any())
         metrics[metric] = {"noise_share": noise, "noise_share_note": noise_note,
                            "mean": float(np.mean(y)), "sd": float(np.std(y, ddof=1)),
                            "not_by_end": ("censored at the horizon "
-                                          f"({scenario.end}, {horizon:g} months)") if censored else None}
+                                          f"({scenario.end}, {horizon:g} months)") if censored else None,
+                           "caution": sobol_caution(table) if study.method == "sobol" else None}
     summary = {"method": study.method, "samples": study.samples, "points": len(matrix),
                "replications": plan.experiment.replications,
                "inputs": [_input_record(a) for a in axes],
@@ -382,6 +413,8 @@ def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
                  else f"noise {info['noise_share']:.0%} of the variance")
         censored = f"; not by end {info['not_by_end']}" if info["not_by_end"] else ""
         lines.append(f"{metric} ({noise}{censored}):")
+        if info.get("caution"):
+            lines.append(f"  caution: {info['caution']}")
         for row in rows.itertuples():
             if summary["method"] == "sobol":
                 lines.append(f"  {row.input}: S1 = {row.S1:.2f} [{row.S1_lo:.2f}, {row.S1_hi:.2f}], "

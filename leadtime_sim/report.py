@@ -131,11 +131,21 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     base = rows[rows["point_id"] == results.baseline_id]
     if not same and best != results.baseline_id and not base.empty:
         failed = results.failures.get(results.baseline_id, (0, []))[0]
-        close = (month_text(start, float(base.iloc[0]["p50"]), end) if int(base.iloc[0]["n"])
+        close = (_close_and_share(base.iloc[0], start, end) if int(base.iloc[0]["n"])
                  else f"all {failed} runs failed" if failed else "not run")
         text += (f". Baseline ({results.point_label(results.baseline_id).removesuffix(' (baseline)')}): "
                  f"{close}; {paired_text(row, end)}")
     return Headline(requirement, best, text + ".")
+
+
+def _close_and_share(row: Any, start: str, end: str) -> str:
+    """A point's median close and its "not by end" share: ``2026-07, not closed by 2026-09 in
+    30% of runs``, or ``not closed by 2026-06 in 80% of runs`` (the median itself not closed)."""
+    share = float(row["share_not_by_end"])
+    if not math.isfinite(float(row["p50"])):
+        return f"not closed by {end} in {share:.0%} of runs"
+    close = month_text(start, float(row["p50"]), end)
+    return f"{close}, not closed by {end} in {share:.0%} of runs" if share > 0 else close
 
 
 def spread_headline(results: Results, requirement: str) -> Headline:

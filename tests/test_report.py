@@ -628,3 +628,33 @@ def test_the_answer_of_one_run_gives_its_lead_times(tmp_path: Path) -> None:
     assert len(items) == len(ordered) > 0
     for item, p in zip(items, ordered, strict=True):
         assert f"is quoted {_years_or_months(p['quoted_lead_time_months'])}" in item
+
+
+@pytest.mark.parametrize(("end", "baseline"), [
+    ("2026-06", "Baseline (lines 1): not closed by 2026-06 in 80% of runs;"),
+    ("2026-09", "Baseline (lines 1): 2026-07, not closed by 2026-09 in 30% of runs;")])
+def test_the_headline_gives_the_baselines_not_by_end_share_with_its_close(tmp_path: Path, end: str,
+                                                                          baseline: str) -> None:
+    """One line (the baseline) against demand of 2.4 a month closes r in some runs only. The
+    headline gave its median close alone: "Baseline (lines 1): not by 2026-06" (80% of runs
+    not closed) and "2026-07" (30% not closed by 2026-09), beside the best point's share."""
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'''name = "baseline share"
+model = "{DATA / "mmc_requirements.toml"}"
+replications = 10
+seed = 7
+targets = ["2026-01"]
+baseline = {{ lines = 1 }}
+[overrides]
+end = "{end}"
+[[axes]]
+path = "factories.server.lines"
+label = "lines"
+values = [1, 2, 3]
+''')
+    out = tmp_path / "store"
+    code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
+    assert code == 0, output
+    assert baseline in output
+    assert invoke("report", out)[0] == 0
+    assert baseline in html.unescape((out / "report.html").read_text(encoding="utf-8"))

@@ -17,8 +17,10 @@ HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs
        "Morris: mu* is the mean absolute effect of moving the input over its range (an uncertain "
        "input: from its 1/8 to its 7/8 quantile), sigma its "
        "spread (interactions, non-linearity). Intervals: 95% bootstrap. The noise share is the "
-       "part of the variance of the point means that is simulation noise (the replications' "
-       "own variance at a point, over their number), not input; it needs two replications or more.")
+       "part of the variance of the point means that is simulation noise, not input: the noise "
+       "that differs between points (the residual variance of the points x replications table, "
+       "over the replications; noise common to every point under common random numbers moves "
+       "every mean alike); it needs two replications or more.")
 
 
 QUESTION = "Which uncertain input moves each metric most, so that effort goes to pinning it down?"

@@ -168,13 +168,44 @@ def test_a_scenario_without_requirements_needs_a_metric_and_analyses_those_it_ha
 
 
 def test_the_noise_share_by_hand() -> None:
-    """Two points, two replications each: (10, 12) and (20, 22). Point means 11 and 21
-    (variance 50); within-point variance 2, over 2 replications: 1; noise share 1/50."""
-    runs = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "status": "ok",
-                         "gap_closed_months.r": [10.0, 12.0, 20.0, np.nan]})
-    means, noise, note = outputs(runs, "gap_closed_months.r", 2, 22.0, "2025-01")
-    assert list(means) == [11, 21] and note is None  # the run not closed by the end is censored at the horizon (22)
-    assert noise == pytest.approx(1 / 50)
+    """Two points, three replications under common random numbers: (10, 12, 14) and (20, 23,
+    23). Point means 12 and 22 (variance 50). Replication means 15, 17.5, 18.5, grand mean
+    17: the residuals y - point mean - replication mean + 17 are 0, -0.5, 0.5 and 0, 0.5,
+    -0.5, a sum of squares of 1 over (2 - 1)(3 - 1) = 2 degrees of freedom: 0.5, over 3
+    replications 1/6: noise share 1/300. (The replications' own variance at a point, 4 and 3,
+    gave 3.5 / 3 / 50 = 7/300: it counted the noise common to both points, which moves both
+    means alike.)"""
+    runs = pd.DataFrame({"point_id": [0, 0, 0, 1, 1, 1], "replication": [0, 1, 2, 0, 1, 2], "status": "ok",
+                         "gap_closed_months.r": [10.0, 12.0, 14.0, 20.0, 23.0, np.nan]})
+    means, noise, note = outputs(runs, "gap_closed_months.r", 2, 23.0, "2025-01")
+    assert list(means) == [12, 22] and note is None  # the run not closed by the end is censored at the horizon (23)
+    assert noise == pytest.approx(1 / 300)
+
+
+def test_noise_common_to_every_point_is_not_counted_and_the_rest_is_unbiased() -> None:
+    """y = input effect + a replication's common noise (sd 3, the same at every point) + noise
+    of its own (sd 1). The point means' spread holds 1/R of the own noise only: over many
+    draws the share's numerator estimates 1/R exactly (the old estimate, 1 + 9 over R, ten
+    times too much)."""
+    rng = np.random.default_rng(7)
+    points, reps = 20, 4
+    effect = np.linspace(0.0, 2.0, points)
+    estimates = []
+    for _ in range(200):
+        y = effect[:, None] + rng.normal(0, 3, reps)[None, :] + rng.normal(0, 1, (points, reps))
+        runs = pd.DataFrame({"point_id": np.repeat(np.arange(points), reps),
+                             "replication": np.tile(np.arange(reps), points), "status": "ok",
+                             "gap_closed_months.r": y.ravel()})
+        means, noise, _ = outputs(runs, "gap_closed_months.r", points, 1e9, "2025-01")
+        estimates.append(noise * float(np.var(means, ddof=1)))
+    assert np.mean(estimates) == pytest.approx(1 / reps, rel=0.1)
+
+
+def test_runs_failed_so_that_no_two_replications_are_whole_leave_the_noise_unestimated() -> None:
+    runs = pd.DataFrame({"point_id": [0, 0, 1, 1], "replication": [0, 1, 1, 2], "status": "ok",
+                         "gap_closed_months.r": [10.0, 12.0, 20.0, 23.0]})
+    _, noise, note = outputs(runs, "gap_closed_months.r", 2, 30.0, "2025-01")
+    assert noise is None and note == "not estimated (fewer than two replications succeeded at every point)"
 
 
 @pytest.mark.slow

@@ -21,8 +21,10 @@ Metrics are run metrics (``gap_closed_months.<requirement>``, ``quoted_lead_time
 explicitly: a month metric with no value is censored at the horizon (counted as closing at
 the end), and ``p_closed.<requirement>@YYYY-MM`` is the share of replications closed by a
 date. ``noise_share`` says how much of the variance of the point means is simulation noise
-(the replications' own variance at a point, over the replications) rather than input; with
-one replication per point it cannot be told (``noise_share_note`` says so).
+rather than input: the noise that differs between points (under common random numbers a
+replication's noise is partly common to every point, which moves every mean alike), measured
+by the residual of the points x replications table (``_differing_noise``), over the
+replications; with one replication per point it cannot be told (``noise_share_note`` says so).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ MORRIS_COLUMNS = ["input", "metric", "mu", "mu_star", "mu_star_lo", "mu_star_hi"
 MORRIS_LEVELS = 4
 NOISE_NOT_ESTIMATED = "not estimated (one replication per point)"
 """The noise share with no point run twice: no replications' variance to measure it by."""
+NOISE_NOT_SHARED = "not estimated (fewer than two replications succeeded at every point)"
+"""The noise share when runs failed so that no two replications are whole at every point."""
 OUTSIDE_TOLERANCE = 0.005
 """Sobol indices or interval ends further than this outside [0, 1] (so that they print, to
 2 decimals, outside it) get a caution (``sobol_caution``)."""
@@ -290,7 +294,8 @@ def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
                 values = values.fillna(horizon)  # censored at the horizon (module docstring)
             else:
                 raise InputError([f"--metric {metric}: some runs have no value; it cannot be analysed"])
-    frame = pd.DataFrame({"point": ok["point_id"].to_numpy(), "y": values.to_numpy()})
+    frame = pd.DataFrame({"point": ok["point_id"].to_numpy(), "replication": ok["replication"].to_numpy(),
+                          "y": values.to_numpy()})
     grouped = frame.groupby("point")["y"]
     means = grouped.mean().reindex(range(points)).to_numpy()
     if np.isnan(means).any():
@@ -301,9 +306,32 @@ def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
         return means, None, None
     if grouped.size().max() < 2:  # no replications' variance: 0 would claim no noise
         return means, None, NOISE_NOT_ESTIMATED
-    within = float(np.nanmean(grouped.var(ddof=1).to_numpy()))  # (points run once: NaN, left out)
+    noise = _differing_noise(frame)
+    if noise is None:
+        return means, None, NOISE_NOT_SHARED
     reps = float(grouped.size().mean())
-    return means, min(1.0, within / reps / total), None
+    return means, min(1.0, noise / reps / total), None
+
+
+def _differing_noise(frame: pd.DataFrame) -> float | None:
+    """The variance of the noise that differs between points, per run: the residual mean square
+    of the points x replications table (two-way, no interaction term), over the replications
+    every point has (None: fewer than two).
+
+    Under common random numbers replication r draws the same streams at every point, so part
+    of its noise is common to all points; that part shifts every point mean alike and is no
+    part of their spread. With noise n_pr (independent over r), the spread of the point means
+    over R replications holds E[MS_res] / R of noise, MS_res = sum (y_pr - y_p. - y_.r + y_..)^2
+    / ((P - 1)(R - 1)); the replications' own variance at a point (the estimate until
+    2026-12-03) holds the common part too, and so overstated the noise."""
+    table = frame.pivot_table(index="point", columns="replication", values="y", aggfunc="first")
+    table = table.dropna(axis=1)  # (a replication failed at some point: left out of this estimate)
+    p, r = table.shape
+    if r < 2 or p < 2:
+        return None
+    y = table.to_numpy(dtype=float)
+    residual = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    return float((residual ** 2).sum() / ((p - 1) * (r - 1)))
 
 
 def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, metric: str,

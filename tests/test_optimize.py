@@ -179,6 +179,11 @@ def test_minimize_close_within_a_budget_takes_the_most_lines_affordable(experime
     answer = optimize(plan_experiment(experiment),
                       Question("a_p", "2027-01", 0.9, budget_musd=300, minimize="close", cap=5, fresh=5), "serial")
     assert answer["best"]["values"] == {"lines added": 3}  # earliest median close, capex at most $300M
+    # (no line added never closes it by the end: its verdict read "median close None")
+    every = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=300, minimize="close",
+                                                           cap=5, fresh=5, prescreen_months=0), "serial")
+    verdicts = {c["values"]["lines added"]: c["verdict"] for c in every["candidates"]}
+    assert verdicts[0] == "median close not by 2029-01" and verdicts[2] == "median close 2025-06"
 
 
 def test_the_answer_is_the_same_on_every_executor(experiment: Path) -> None:

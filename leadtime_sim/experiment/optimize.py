@@ -244,8 +244,8 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
     if question.minimize == "close":
         evaluate(affordable, range(question.cap))
         for c in affordable:
-            c.verdict = (_all_failed(c) if not c.runs else
-                         f"median close {_month(scenario.start, c.median_close, horizon)}{_failed_note(c)}")
+            close = _month(scenario.start, c.median_close, horizon) or f"not by {scenario.end}"
+            c.verdict = _all_failed(c) if not c.runs else f"median close {close}{_failed_note(c)}"
         chosen = min((c for c in affordable if c.runs), key=lambda c: (c.median_close, c.capex_musd),
                      default=None)
         feasible = chosen is not None

@@ -66,7 +66,7 @@ def sensitivity_answer(directory: Path) -> str:
         top = rows.iloc[0]
         index = (f"ST = {top['ST']:.2f} [{top['ST_lo']:.2f}, {top['ST_hi']:.2f}], S1 = {top['S1']:.2f}"
                  if sobol else f"mu* = {top['mu_star']:.3g}, sigma = {top['sigma']:.3g}")
-        caution = ("; caution: indices or intervals outside [0, 1], sampling error"
+        caution = ("; caution: indices outside [0, 1], sampling error"
                    if summary["metrics"][metric].get("caution") else "")
         lines.append(f"<p class='headline'>{html.escape(metric)} moves most with "
                      f"{html.escape(str(top['input']))} ({index}{caution}; every input in Sensitivity).</p>")

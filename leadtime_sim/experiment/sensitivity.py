@@ -58,8 +58,8 @@ NOISE_NOT_ESTIMATED = "not estimated (one replication per point)"
 NOISE_NOT_SHARED = "not estimated (fewer than two replications succeeded at every point)"
 """The noise share when runs failed so that no two replications are whole at every point."""
 OUTSIDE_TOLERANCE = 0.005
-"""Sobol indices or interval ends further than this outside [0, 1] (so that they print, to
-2 decimals, outside it) get a caution (``sobol_caution``)."""
+"""Sobol indices further than this outside [0, 1] (so that they print, to 2 decimals,
+outside it) get a caution (``sobol_caution``)."""
 MORRIS_RESAMPLES = 100
 """Bootstrap resamples of mu* (SALib's default, which it uses for the other inputs)."""
 
@@ -371,27 +371,21 @@ def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, m
 
 
 def sobol_caution(rows: pd.DataFrame) -> str | None:
-    """A caution for Sobol indices (one metric's rows) or their intervals outside [0, 1],
-    where no index can be: sampling error, too few samples (or replications) for them to have
-    settled. None when every index and interval lies within it (to the printed 2 decimals)."""
-    outside, reaching = [], []
+    """A caution for Sobol indices (one metric's rows) outside [0, 1], where no index can be:
+    sampling error, too few samples (or replications) for them to have settled. None when
+    every index lies within it (to the printed 2 decimals). An interval reaching past 0 or 1
+    is no caution: it says the index cannot be told from 0 (an inert input) or 1."""
+    outside = []
     for row in rows.itertuples():
         for key in ("S1", "ST"):
-            value, lo, hi = getattr(row, key), getattr(row, f"{key}_lo"), getattr(row, f"{key}_hi")
+            value = getattr(row, key)
             if value < -OUTSIDE_TOLERANCE or value > 1 + OUTSIDE_TOLERANCE:
                 outside.append(f"{key} of {row.input} is {value:.2f}")
-            elif lo < -OUTSIDE_TOLERANCE or hi > 1 + OUTSIDE_TOLERANCE:
-                reaching.append(f"{key} of {row.input}")
-    parts = []
-    if outside:
-        parts.append(f"{' and '.join(outside)}, outside [0, 1] where no index can be: sampling error, "
-                     "the indices have not settled; raise --samples (and --replications if the noise "
-                     "share is large)")
-    if reaching:
-        parts.append(f"the interval{'s' if len(reaching) > 1 else ''} of {', '.join(reaching)} "
-                     f"reach{'' if len(reaching) > 1 else 'es'} outside [0, 1] (sampling error: more "
-                     "--samples narrow them)")
-    return "; ".join(parts) or None
+    if not outside:
+        return None
+    return (f"{' and '.join(outside)}, outside [0, 1] where no index can be: sampling error, "
+            "the indices have not settled; raise --samples (and --replications if the noise "
+            "share is large)")
 
 
 def indices(plan: Plan, study: Study, matrix: np.ndarray,

@@ -244,6 +244,8 @@ POINTS_COLUMNS = ("point_id", "metric", "n", "n_failed", "share_not_by_end", "me
 """The columns of ``points.csv`` (and the charts' ``capex``) beside the axes, which take their
 labels as names: an axis of one of these names would overwrite it, or be overwritten."""
 POINTS_PREFIXES = ("diff_", "p_closed_by_", "limited_by.")
+HORIZON_PATHS = (("start",), ("end",))
+"""Scenario paths no axis may set (``axis_problems``)."""
 
 
 def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
@@ -268,7 +270,12 @@ def axis_problems(experiment: Experiment) -> list[tuple[str, str]]:
                              f"{axis.name!r} is a column of points.csv: give the axis another label"))
         for where, path in [("path", axis.path), *(("tied", tied) for tied in axis.tied)]:
             key = _path_key(path)  # orders[1].x and orders.1.x are one path
-            if where == "tied" and key == _path_key(axis.path):
+            if key[:1] in HORIZON_PATHS:
+                problems.append((f"{at}.{where}", f"{path!r} cannot be varied: the points of an experiment "
+                                 "share one calendar (their close dates, targets, charts and P(closed by) "
+                                 "are read against it); set it in [overrides] or with --set, and run one "
+                                 "experiment per horizon"))
+            elif where == "tied" and key == _path_key(axis.path):
                 problems.append((f"{at}.tied", f"{path!r} is the axis's own path"))
             elif key in owner:
                 problems.append((f"{at}.{where}", f"{path!r} is already varied by {owner[key]}"))

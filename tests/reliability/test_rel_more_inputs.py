@@ -49,15 +49,18 @@ AXIS = {"path": "factories.server.lines", "label": "lines", "values": [2, 3]}
 
 @pytest.mark.parametrize(("axes", "problem"), [
     ([AXIS, {**AXIS, "label": "other"}], "axes[1].path: 'factories.server.lines' is already varied by axis 0"),
-    ([AXIS, {**AXIS, "path": "end", "values": ["2026-01", "2027-01"]}], "axes[1].label: 'lines' is already"),
+    ([AXIS, {**AXIS, "path": "factories.server.lot_size", "values": [1, 2]}], "axes[1].label: 'lines' is already"),
     ([{**AXIS, "tied": {"factories.server.lines": [5, 7]}}], "is the axis's own path"),
-    ([AXIS, {"path": "end", "values": ["2026-01", "2027-01"], "tied": {"factories.server.lines": [5, 7]}}],
+    ([AXIS, {"path": "factories.server.lot_size", "values": [1, 2], "tied": {"factories.server.lines": [5, 7]}}],
      "axes[1].tied: 'factories.server.lines' is already varied by axis 0"),
     # one path spelt two ways: both axes ran, the second's values in every run (the first's label wrong)
     ([{**AXIS, "path": "order_streams[0].rate_per_year", "values": [1.0, 2.0]},
       {**AXIS, "label": "other", "path": "order_streams.0.rate_per_year", "values": [3.0, 4.0]}],
      "axes[1].path: 'order_streams.0.rate_per_year' is already varied by axis 0"),
     ([{**AXIS, "tied": {"factories[server].lines": [5, 7]}}], "is the axis's own path"),
+    # the horizon: every point was charted and summarised against the base scenario's end
+    ([{"path": "end", "values": ["2026-01", "2027-01"]}], "axes[0].path: 'end' cannot be varied"),
+    ([{**AXIS, "tied": {"start": ["2025-01", "2025-06"]}}], "axes[0].tied: 'start' cannot be varied"),
 ])
 def test_contradicting_axes_are_refused(tmp_path: Path, axes: list, problem: str) -> None:
     (line,) = assert_clean_exit_2(invoke("sweep", experiment(tmp_path, axes=axes), "--out", tmp_path / "s"))

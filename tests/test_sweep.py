@@ -591,8 +591,7 @@ def test_a_different_experiment_into_a_full_store_is_refused(tiny_copy: Path, fl
 
 @pytest.mark.parametrize(("args", "told"), [
     ([str(TINY), "--replications", "2"], ["replications: 3 in the store, 2 now"]),
-    ([str(TINY_OTHER)], ['name: "tiny lines" in the store, "tiny lines, other seed" now',
-                         "seed: 7 in the store, 8 now"]),
+    ([str(TINY_OTHER)], ["seed: 7 in the store, 8 now"]),  # (its name, free text, is not told)
     ([str(TINY), "--set", "factories.server.lot_size=2"],
      ['--set: none in the store, ["factories.server.lot_size=2"] now',
       "scenario.factories.server.lot_size: 1 in the store, 2 now"]),
@@ -603,6 +602,46 @@ def test_a_refused_resume_names_what_differs(tiny_copy: Path, args: list[str], t
     assert len(err.strip().splitlines()) == 1, err
     for difference in told:
         assert difference in err, err
+
+
+def _tiny_edited(tmp_path: Path, **text: str) -> Path:
+    """The tiny experiment in tmp_path, its name or description replaced."""
+    lines = [line for line in TINY.read_text().splitlines() if not line.startswith(tuple(text))]
+    shutil.copy(MODEL, tmp_path / MODEL.name)  # (the model as written, "mmc_requirements.toml")
+    path = tmp_path / "edited.toml"
+    path.write_text("\n".join([*(f"{k} = {json.dumps(v)}" for k, v in text.items()), *lines]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("text", [{"description": "A new description"}, {"name": "tiny lines, renamed"}],
+                         ids=["description", "name"])
+def test_an_edit_of_free_text_alone_does_not_block_resume(tiny_copy: Path, tmp_path: Path,
+                                                          text: dict[str, str]) -> None:
+    """Editing the experiment's description (or name) alone made --resume refuse the store as
+    another experiment ('description: "" in the store, "..." now'): they say nothing of the
+    runs, and are now left out of the store's identity; the manifest takes the new text."""
+    runs = runs_of(tiny_copy)
+    code, out, err, _ = invoke(str(_tiny_edited(tmp_path, **text)), "--out", str(tiny_copy), "--executor",
+                               "serial", "--resume", "--no-charts")
+    assert code == 0, (out, err)
+    assert_frame_equal(runs_of(tiny_copy), runs)  # nothing run again
+    (field, value), = text.items()
+    assert manifest_of(tiny_copy)["experiment"][field] == value
+    assert manifest_of(tiny_copy)["status"] == "complete"
+
+
+def test_a_store_of_an_identity_with_its_free_text_still_resumes(tiny_copy: Path) -> None:
+    """Stores of earlier versions hashed the whole experiment, description too: they read and
+    resume as before."""
+    path = tiny_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    text = json.dumps([manifest["experiment"], manifest["scenario"], manifest["overrides"]], sort_keys=True)
+    manifest["identity"] = hashlib.sha256(text.encode()).hexdigest()
+    path.write_text(json.dumps(manifest))
+    code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial", "--resume",
+                               "--no-charts")
+    assert code == 0, (out, err)
+    assert manifest_of(tiny_copy)["status"] == "complete"
 
 
 @pytest.mark.slow

@@ -25,11 +25,33 @@ RUN_KEYS = ["point_id", "replication"]
 REQUIRED_RUN_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots")
 
 
+FREE_TEXT = ("name", "description")
+"""Fields of the experiment that say nothing of its runs: left out of the store's identity,
+so that editing them does not make the store another experiment's (``--resume`` takes the
+new text into the manifest)."""
+
+
 def manifest_hashes(experiment: Any, scenario: Any, overrides: list[str]) -> tuple[str, str]:
-    """(identity, scenario_sha256): what a manifest says it describes, as hashes."""
+    """(identity, scenario_sha256): what a manifest says it describes, as hashes. The identity
+    leaves out the experiment's FREE_TEXT."""
+    runs_of = {k: v for k, v in experiment.items() if k not in FREE_TEXT} if isinstance(experiment, dict) \
+        else experiment
+    return _identity(runs_of, scenario, overrides), _scenario_sha256(scenario)
+
+
+def _identity(experiment: Any, scenario: Any, overrides: list[str]) -> str:
     text = json.dumps([experiment, scenario, overrides], sort_keys=True)
-    identity = hashlib.sha256(text.encode()).hexdigest()
-    return identity, hashlib.sha256(json.dumps(scenario, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _scenario_sha256(scenario: Any) -> str:
+    return hashlib.sha256(json.dumps(scenario, sort_keys=True).encode()).hexdigest()
+
+
+def store_identity(manifest: dict[str, Any]) -> str:
+    """A (checked) manifest's identity as this version computes it: stores of earlier versions
+    hashed the whole experiment, free text too."""
+    return manifest_hashes(manifest["experiment"], manifest["scenario"], list(manifest["overrides"]))[0]
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -48,9 +70,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
     try:
         identity, scenario_sha = manifest_hashes(manifest["experiment"], manifest["scenario"],
                                                  list(manifest["overrides"]))
+        earlier = _identity(manifest["experiment"], manifest["scenario"], list(manifest["overrides"]))
     except (KeyError, TypeError) as exc:
         raise damaged(f"no {exc}") from None
-    if (identity, scenario_sha) != (manifest.get("identity"), manifest.get("scenario_sha256")):
+    if manifest.get("identity") not in (identity, earlier) or scenario_sha != manifest.get("scenario_sha256"):
         raise damaged("its experiment or scenario does not match its hashes: edited?")
     return manifest
 
@@ -61,10 +84,11 @@ DIFFERENCES_SHOWN = 5
 
 def differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Why two manifests are of different experiments, as ``path: X in the store, Y now``: the
-    experiment's fields (as written in its file), the ``--set`` texts, then the scenario as run
-    (``scenario`` and its path), at most DIFFERENCES_SHOWN of them and a count of the rest.
-    Without it a refused ``--resume`` leaves the user to guess what changed."""
-    found = [*_diff(stored.get("experiment"), now.get("experiment"), ()),
+    experiment's fields (as written in its file; not its FREE_TEXT), the ``--set`` texts, then
+    the scenario as run (``scenario`` and its path), at most DIFFERENCES_SHOWN of them and a
+    count of the rest. Without it a refused ``--resume`` leaves the user to guess what changed."""
+    found = [*(d for d in _diff(stored.get("experiment"), now.get("experiment"), ()) if d[0][:1] not in
+               [(k,) for k in FREE_TEXT]),
              *(((("--set",), stored.get("overrides"), now.get("overrides")),)
                if stored.get("overrides") != now.get("overrides") else ()),
              *_diff(stored.get("scenario"), now.get("scenario"), ("scenario",))]

@@ -37,7 +37,7 @@ from leadtime_sim.dates import date_at
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import META_COLUMNS, points_table
 from leadtime_sim.experiment.design import DesignPoint
-from leadtime_sim.experiment.integrity import differences, inspect_runs, read_manifest
+from leadtime_sim.experiment.integrity import differences, inspect_runs, read_manifest, store_identity
 from leadtime_sim.experiment.lock import LOCK_NAME, WRITER_NAME, StoreLock
 from leadtime_sim.experiment.task import RunOutcome
 from leadtime_sim.io import atomic_write, foreign_files, make_directory, write_json, write_table
@@ -111,7 +111,7 @@ class ResultsStore:
                 if not force:
                     raise
                 old = {}  # damaged beyond resuming: --force replaces it
-            same = old.get("identity") == manifest["identity"]
+            same = bool(old) and store_identity(old) == manifest["identity"]
             if resume and old and not same and not force:
                 what = "; ".join(differences(old, manifest))
                 raise InputError([f"{directory}: holds another experiment (or other settings)"

@@ -209,10 +209,11 @@ class RequirementState:
 def closing_time(t0: float, short0: float, t1: float, short1: float) -> float:
     """When a gap open at ``t0`` (``short0`` = required - inventory > tolerance) and closed
     at ``t1`` closed: between the two both curves are linear (every bend is observed), so
-    where the straight line reaches the tolerance; ``t1`` for a jump (a delivery)."""
+    where the straight line reaches zero (``t1`` if only within the tolerance there); ``t1``
+    for a jump (a delivery)."""
     if t1 <= t0 or short0 <= GAP_TOLERANCE or short1 >= short0:
         return t1
-    return min(t1, max(t0, t0 + (t1 - t0) * (short0 - GAP_TOLERANCE) / (short0 - short1)))
+    return min(t1, max(t0, t0 + (t1 - t0) * short0 / (short0 - short1)))
 
 
 def required_curve(spec: Requirement, start: str) -> tuple[list[float], list[float]]:

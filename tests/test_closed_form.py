@@ -365,3 +365,18 @@ def test_learning_curve_follows_wrights_law() -> None:
     assert takts[0] == pytest.approx(0.8) and takts[-1] == 0.5
     expected = list(itertools.accumulate(takts))
     assert delivery_times(run(data)) == pytest.approx(expected, abs=TOL)
+
+
+def test_a_lots_learning_is_the_mean_of_its_units() -> None:
+    """As above in lots of 4 (10 units: lots of 4, 4 and 2): a lot takes the takt at start
+    times the mean of its units' multipliers, not the multiplier of its last unit (which made
+    the first lot 1 x 5^log2(0.8) = 0.60 months long instead of 0.68, the mean of 0.80, 0.70,
+    0.64 and 0.60)."""
+    data = scenario_dict(factories={"f": factory(takt_months=1, lot_size=4, learning={
+        "progress_ratio": 0.8, "prior_units": 1, "floor_fraction": 0.5})})
+    exponent = math.log2(0.8)
+    unit = [max(0.5, (1 + k) ** exponent) for k in range(1, 11)]
+    lots = [sum(unit[0:4]) / 4, sum(unit[4:8]) / 4, sum(unit[8:10]) / 2]
+    ends = list(itertools.accumulate(lots))
+    assert lots[0] == pytest.approx(0.6844, abs=1e-4)
+    assert delivery_times(run(data)) == pytest.approx([ends[0]] * 4 + [ends[1]] * 4 + [ends[2]] * 2, abs=TOL)

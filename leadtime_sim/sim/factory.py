@@ -308,7 +308,8 @@ class Factory:
             self.idle.append(line)
             return None
         # The usual lot: one takt draw (no learning, ramp-up or rework to apply).
-        work = next(line.takt) if self.plain and now >= line.ramp_end else self._work_months(line, now)
+        work = next(line.takt) if self.plain and now >= line.ramp_end \
+            else self._work_months(line, now, lot.units)
         end = line.finish_time(now, work) if line.between_failures is not None else now + work
         self.busy_area += self.busy * (now - self.area_time)  # inlined _advance_areas
         self.line_area += len(self.lines) * (now - self.area_time)
@@ -358,12 +359,26 @@ class Factory:
             self.finish(lot)
         self._try_start(line)
 
-    def _work_months(self, line: Line, now: float) -> float:
-        """Takt of one lot, with ramp-up and learning, repeated until it passes acceptance."""
+    def lot_learning_multiplier(self, units: int) -> float:
+        """The learning multiplier of a lot of ``units`` just started: the mean of its units'
+        own (unit ``prior + k`` at ``((prior + k) / prior) ** exponent``, at least the floor),
+        so that a lot of ten is not made at the rate of its tenth unit."""
+        learning = self.spec.learning
+        if learning is None:
+            return 1.0
+        prior, floor, exponent = learning.prior_units, learning.floor_fraction, self.learning_exponent
+        first = prior + self.started_units - units + 1
+        if units <= 1:
+            return max(floor, (first / prior) ** exponent)
+        return math.fsum(max(floor, (n / prior) ** exponent) for n in range(first, first + units)) / units
+
+    def _work_months(self, line: Line, now: float, units: int) -> float:
+        """Takt of one lot of ``units``, with ramp-up and learning, repeated until it passes
+        acceptance."""
         work = next(line.takt)
         scale = 1.0
         if self.spec.learning is not None or now < line.ramp_end:  # (else the scale is exactly 1)
-            scale = self.learning_multiplier() / line.rate_fraction(now)
+            scale = self.lot_learning_multiplier(units) / line.rate_fraction(now)
             work *= scale
         if line.yield_draws is not None:
             while next(line.yield_draws) >= self.spec.yield_fraction:

@@ -8,6 +8,7 @@ be running when it is killed).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -422,12 +423,14 @@ def test_dask_batches_hold_every_run_once_in_order() -> None:
 
 def test_flushes_take_a_bounded_share_of_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next flush comes FLUSH_SECONDS after the last, or 1 / FLUSH_SHARE times the last
-    flush's duration if longer (flushes rewrite tables that grow with the runs)."""
+    flush's CPU time if longer (flushes rewrite tables that grow with the runs)."""
     class Store:
         seconds = 0.0
 
         def flush(self, status: str) -> None:
-            time.sleep(self.seconds)
+            began = time.process_time()
+            while time.process_time() - began < self.seconds:  # CPU, as a flush's work
+                pass
 
     store = Store()
     due = runner.flush_due(store)  # type: ignore[arg-type]
@@ -435,6 +438,54 @@ def test_flushes_take_a_bounded_share_of_the_time(monkeypatch: pytest.MonkeyPatc
     store.seconds = 0.2
     due = runner.flush_due(store)  # type: ignore[arg-type]
     assert due - time.monotonic() >= 0.9 * 0.2 / runner.FLUSH_SHARE > runner.FLUSH_SECONDS
+
+
+class FakeClock:
+    """Wall and CPU time that only the test moves."""
+
+    def __init__(self) -> None:
+        self.now = self.used = 0.0
+
+    def clock(self) -> runner.Clock:
+        return runner.Clock(wall=lambda: self.now, cpu=lambda: self.used)
+
+
+def test_flushes_keep_their_interval_in_wall_time_under_load(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a busy machine a flush's wall time is mostly waiting for a core: a flush of 0.05 s of
+    CPU taking 1 s made the next one due 20 s later (1 / FLUSH_SHARE of the wall time), and a
+    crash lost all that. The rule now counts the flush's CPU time: with runs finishing every
+    0.25 s and each flush taking 1 s of wall time but 0.05 s of CPU, a flush comes about every
+    FLUSH_SECONDS + 1 s (seen 8 s apart, 17 s under more load)."""
+    from leadtime_sim.experiment.store import ResultsStore
+
+    fake = FakeClock()
+    monkeypatch.setattr(runner, "CLOCK", fake.clock())
+    flush, add, flushes = ResultsStore.flush, ResultsStore.add, []
+
+    def slow_flush(self: ResultsStore, status: str = "running") -> None:
+        flush(self, status)
+        fake.now += 1.0
+        fake.used += 0.05
+        flushes.append(fake.now)
+
+    def add_later(self: ResultsStore, outcome: object) -> None:
+        fake.now += 0.25
+        add(self, outcome)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResultsStore, "flush", slow_flush)
+    monkeypatch.setattr(ResultsStore, "add", add_later)
+    run_experiment(TINY, tmp_path / "store", executor="serial", replications=40)  # 120 runs: 30 s
+    running = flushes[:-1]  # (the last is the final one)
+    gaps = [b - a for a, b in itertools.pairwise(running)]
+    assert len(running) >= 9 and max(gaps) <= runner.FLUSH_SECONDS + 1.0 + 0.25, gaps
+    # a flush that takes CPU is still spaced so as to take at most FLUSH_SHARE of it
+    fake.used, fake.now = 0.0, 100.0
+    store = type("Store", (), {"flush": lambda self, status: setattr(fake, "used", fake.used + 0.2)})()
+    assert runner.flush_due(store) == pytest.approx(100.0 + 0.0 + runner.FLUSH_SECONDS)  # no wall time
+    store = type("Store", (), {"flush": lambda self, status: (setattr(fake, "used", fake.used + 0.2),
+                                                              setattr(fake, "now", fake.now + 0.3))})()
+    assert runner.flush_due(store) == pytest.approx(100.3 + 0.2 / runner.FLUSH_SHARE)
 
 
 # -- resume ----------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from 0 (candidates) and from ``FRESH_REPLICATION`` (the chosen design's fresh ru
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from leadtime_sim.experiment.optimize import (
     limit_column,
     optimize,
 )
-from leadtime_sim.experiment.runner import Plan, flush_due, manifest_for
+from leadtime_sim.experiment.runner import Plan, flush_due, flush_if_due, manifest_for
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.experiment.task import RunOutcome
 from leadtime_sim.io import write_json
@@ -88,8 +87,7 @@ def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence
 
         def keep(outcome: RunOutcome) -> None:
             store.add(outcome)
-            if time.monotonic() >= due[0]:
-                due[0] = flush_due(store)
+            due[0] = flush_if_due(store, due[0])
 
         try:
             answer = optimize(plan, question, executor, workers, progress, known_runs(store, question), keep)

@@ -24,6 +24,7 @@ from leadtime_sim.charts.files import chart_jobs, render
 from leadtime_sim.comparisons import bottleneck_text, display_name, lead_time_text, option_line, options
 from leadtime_sim.dates import date_at
 from leadtime_sim.experiment.design import axes_text
+from leadtime_sim.experiment.optimize import Question
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
 from leadtime_sim.report_sensitivity import sensitivity_answer, sensitivity_question, sensitivity_section
@@ -271,25 +272,39 @@ def partial_warning(results: Results, shown: str) -> str:
 
 def resume_command(results: Results) -> str:
     """The command that finishes a store: the one that made it (sweep, optimize, sensitivity)
-    with every setting of its identity (``--replications``, ``--set``, a study's own), since
-    any other is refused as another experiment."""
+    with every setting of its identity (``--replications``, ``--seed``, ``--set``, a study's
+    own; optimize's question), since any other is refused as another experiment, or (optimize's
+    cap, batch, fresh runs and pre-screen) asks another question. Paths are absolute: the
+    command works from any directory (stores of earlier versions name the experiment file as
+    it was given)."""
     manifest = results.manifest
-    experiment_file = manifest.get("experiment_file") or "EXPERIMENT"
+    experiment_file = shlex.quote(str(manifest.get("experiment_file") or "EXPERIMENT"))
+    seed = f" --seed {manifest['seed']}" if isinstance(manifest.get("seed"), int) else ""
     sets = "".join(f" --set {shlex.quote(str(text))}" for text in manifest.get("overrides") or [])
-    out = f" --out {shlex.quote(str(results.directory))} --resume"
+    out = f" --out {shlex.quote(str(Path(results.directory).resolve()))} --resume"
     if "optimize" in manifest:
         q = manifest["optimize"]
         args = f"--requirement {q['requirement']} --by {q['by']} --confidence {q['confidence']}"
         args += f" --budget-musd {q['budget_musd']}" if q.get("budget_musd") is not None else ""
         args += f" --minimize {q['minimize']}" if q.get("minimize", "capex") != "capex" else ""
-        return f"leadtime-sim optimize {experiment_file} {args}{sets}{out}"
+        for option, key, default in OPTIMIZE_SETTINGS:
+            if q.get(key, default) != default:
+                args += f" --{option} {q[key]}"
+        return f"leadtime-sim optimize {experiment_file} {args}{seed}{sets}{out}"
     replications = f" --replications {results.provenance.replications}" if results.provenance.replications \
         else ""
     study = (manifest.get("experiment") or {}).get("sensitivity")
     if isinstance(study, dict):
         return (f"leadtime-sim sensitivity {experiment_file} --method {study.get('method')} --samples "
-                f"{study.get('samples')}{replications}{sets}{out}")
-    return f"leadtime-sim sweep {experiment_file}{replications}{sets}{out}"
+                f"{study.get('samples')}{replications}{seed}{sets}{out}")
+    return f"leadtime-sim sweep {experiment_file}{replications}{seed}{sets}{out}"
+
+
+OPTIMIZE_SETTINGS = (("batch", "batch", Question.batch), ("cap", "cap", Question.cap),
+                     ("fresh", "fresh", Question.fresh),
+                     ("prescreen-months", "prescreen_months", Question.prescreen_months))
+"""optimize's options kept in its store's manifest, with the command's defaults (left out
+of the resume command when they are the default)."""
 
 
 def headlines(results: Results) -> list[Headline]:

@@ -318,6 +318,44 @@ def test_report_of_an_interrupted_optimize_says_it_has_no_answer(tmp_path: Path,
     assert "leadtime-sim sweep" not in answer
 
 
+@pytest.mark.parametrize("command", [
+    ["sweep", "experiment.toml", "--seed", "3", "--replications", "4", "--no-charts"],
+    ["optimize", "experiment.toml", "--requirement", "army_stock", "--by", "2028-01", "--seed", "4",
+     "--cap", "20", "--batch", "5", "--fresh", "7", "--prescreen-months", "0"],
+], ids=["sweep", "optimize"])
+def test_the_resume_command_of_an_interrupted_store_resumes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """The report's 'finish it with ...' of a store stopped mid-way left out --seed (refused:
+    'seed: 3 in the store, 2 now'), optimize's --cap, --batch, --fresh and --prescreen-months
+    (another question), and named the experiment file as given, relative to the directory the
+    sweep ran in (from any other: no such file). The command now works as printed."""
+    from conftest import ctrl_c_after_runs
+
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir(), elsewhere.mkdir()
+    for name in ("charts_sweep.toml", "charts_model.toml"):
+        shutil.copy(DATA / name, work / ("experiment.toml" if name == "charts_sweep.toml" else name))
+    monkeypatch.chdir(work)
+    undo = ctrl_c_after_runs(monkeypatch, 6)
+    code, output = invoke(*command, "--out", "store", "--executor", "serial")
+    assert code == 130, output
+    undo()
+    monkeypatch.chdir(elsewhere)
+    code, output = invoke("report", work / "store")
+    assert code == 0, output
+    page = html.unescape((work / "store" / "report.html").read_text())
+    found = re.search(r"finish it with (leadtime-sim [^<]*?--resume)", page)
+    assert found, page.split("did not finish")[1][:400]
+    printed = found.group(1)
+    for option in command[2:]:
+        if option.startswith("--") and option != "--no-charts":
+            assert option in printed, printed
+    assert f"{work / 'experiment.toml'} " in printed and f"--out {work / 'store'} " in printed
+    done = CliRunner().invoke(main, [*printed.split()[1:], "--executor", "serial"])
+    assert done.exit_code == 0, done.output
+    assert json.loads((work / "store" / "manifest.json").read_text())["status"] == "complete"
+
+
 def test_report_of_a_missing_directory_is_exit_2(tmp_path: Path) -> None:
     code, output = invoke("report", tmp_path / "nothing")
     assert code == 2 and output == f"error: {tmp_path / 'nothing'}: no such directory\n"

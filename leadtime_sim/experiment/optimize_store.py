@@ -45,7 +45,7 @@ def optimize_manifest(plan: Plan, question: Question, overrides: Sequence[str]) 
         "optimize": {"requirement": question.requirement, "by": question.by,
                      "confidence": question.confidence, "budget_musd": question.budget_musd,
                      "minimize": question.minimize, "batch": question.batch, "cap": question.cap,
-                     "fresh": question.fresh},
+                     "fresh": question.fresh, "prescreen_months": question.prescreen_months},
     }
 
 

@@ -319,7 +319,7 @@ def manifest_for(plan: Plan, overrides: Sequence[str], study: dict[str, Any] | N
     return {
         "experiment_name": plan.experiment.name,
         "identity": identity,
-        "experiment_file": str(plan.experiment_path),
+        "experiment_file": str(plan.experiment_path.resolve()),
         "experiment_sha256": _sha256(plan.experiment_path, plan.experiment),
         "model_file": str(plan.model_path),
         "model_sha256": _sha256(plan.model_path),

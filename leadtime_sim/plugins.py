@@ -10,12 +10,14 @@ built-in registries (``sim.policies.POLICIES``, ``sim.ordering.ORDERING_RULES``)
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from leadtime_sim.errors import InputError
@@ -38,6 +40,12 @@ class Plugins:
         if self.modules:
             return load_plugins, (self.modules,)
         return Plugins, (dict(self.policies), dict(self.ordering_rules))
+
+    @cached_property
+    def code_modules(self) -> frozenset[str]:
+        """The modules the plugins' code lives in (their own, and those they were named by)."""
+        entries: list[Any] = [*self.policies.values(), *self.ordering_rules.values()]
+        return frozenset(self.modules) | {str(getattr(e, "__module__", None)) for e in entries} - {"None"}
 
     @cached_property
     def all_policies(self) -> Registry[type[AllocationPolicy]]:
@@ -86,3 +94,51 @@ def load_plugins(modules: Iterable[str], search: Iterable[str | Path] = ()) -> P
         policies.update(found_policies)  # type: ignore[arg-type]
         rules.update(found_rules)
     return Plugins(policies, rules, names)
+
+
+class PluginError(InputError):
+    """A plugin's policy or ordering rule raised: one line naming the plugin, the function
+    and the error (the user's code, not the simulator's: no traceback)."""
+
+
+def plugin_failure(exc: BaseException, plugins: Plugins) -> str | None:
+    """``plugin MODULE: FUNCTION raised TYPE: message (FILE:LINE)`` if ``exc`` was raised in a
+    plugin's code (the first plugin frame of its traceback: the function the simulator
+    called; the line where it was raised), else None."""
+    modules = plugins.code_modules
+    if not modules:
+        return None
+    frames: list[TracebackType] = []
+    seen: set[int] = set()
+    while not frames and exc is not None and id(exc) not in seen:  # (SimPy raises a copy, caused by it)
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_globals.get("__name__", "")
+            if name in modules or name.partition(".")[0] in modules:
+                frames.append(tb)
+            tb = tb.tb_next
+        if not frames:
+            exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    if not frames:
+        return None
+    entry, last = frames[0], frames[-1]
+    module = entry.tb_frame.f_globals.get("__name__", "")
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    where = f"{Path(last.tb_frame.f_code.co_filename).name}:{last.tb_lineno}"
+    return (f"plugin {module}: {entry.tb_frame.f_code.co_qualname} raised {type(exc).__name__}"
+            f"{': ' + text if text else ''} ({where})")
+
+
+@contextlib.contextmanager
+def plugin_errors(plugins: Plugins) -> Iterator[None]:
+    """Within the block, an exception raised in a plugin's code becomes a PluginError."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:
+        line = plugin_failure(exc, plugins)
+        if line is None:
+            raise
+        raise PluginError([line]) from exc

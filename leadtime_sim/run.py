@@ -11,7 +11,7 @@ import numpy as np
 
 from leadtime_sim.errors import InputError
 from leadtime_sim.metrics import Flows, product_flows, summarize
-from leadtime_sim.plugins import NO_PLUGINS, Plugins
+from leadtime_sim.plugins import NO_PLUGINS, Plugins, plugin_errors
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import KernelRecords, Limits, run_kernel
@@ -43,14 +43,16 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
 
     Pure: the same scenario, seed and replication give the same result, bit for bit.
     ``limits`` (most lots, wall seconds) stop a runaway run with ``RunLimitExceeded``.
-    ``asks``: quotes the run should give besides its own (``records.quotes``).
+    ``asks``: quotes the run should give besides its own (``records.quotes``). A plugin's
+    policy or rule that raises is a ``PluginError`` naming it.
     """
     check_seed(seed, replication)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     check_plugins(scenario, plugins)
     with fewer_collections():
-        records = run_kernel(scenario, seed, replication, plugins, limits, asks)
+        with plugin_errors(plugins):
+            records = run_kernel(scenario, seed, replication, plugins, limits, asks)
         flows = product_flows(records)
         return RunResult(scenario, seed, replication, records,
                          summarize(scenario, records, seed, replication, flows), flows)

@@ -393,3 +393,50 @@ def test_run_fluid_warns_of_what_the_fluid_model_leaves_out(tmp_path: Path) -> N
     assert "allocation 'fair-share' is not modelled" in warnings[1] and "first come, first served" in warnings[1]
     code, _, err = invoke("run", model, "--fluid", "--out", str(tmp_path / "b"))
     assert code == 0 and "warning" not in err
+
+
+RAISING_PLUGIN = '''
+from leadtime_sim import AllocationPolicy
+
+
+def _check(units):
+    raise RuntimeError("boom: this policy refuses to allocate")
+
+
+class Boom(AllocationPolicy):
+    def take(self, units):
+        return _check(units)
+
+
+def broken(review):
+    return 1 // 0
+
+
+POLICIES = {"boom": Boom}
+ORDERING_RULES = {"broken": broken}
+'''
+
+
+@pytest.mark.parametrize(("settings", "told"), [
+    (["models/mmc_check.toml", "--set", 'policy.allocation="boom"', "--set", "end=2027-01"],
+     "Boom.take raised RuntimeError: boom: this policy refuses to allocate (lts_raising_{n}.py:6)"),
+    (["models/nato_air_defence.toml", "--set", 'requirements.germany_patriot.ordering.rule="broken"'],
+     "broken raised ZeroDivisionError: integer division or modulo by zero (lts_raising_{n}.py:15)"),
+    (["models/nato_air_defence.toml", "--fluid", "--set",
+      'requirements.germany_patriot.ordering.rule="broken"'],
+     "broken raised ZeroDivisionError: integer division or modulo by zero (lts_raising_{n}.py:15)"),
+], ids=["policy", "ordering rule", "ordering rule, fluid"])
+def test_a_plugin_that_raises_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    settings: list[str], told: str) -> None:
+    """A plugin's policy or ordering rule that raised gave the kernel's traceback (40 lines,
+    exit 1); now one line naming the plugin, its function (the one the simulator called),
+    the error and where it was raised, exit 2."""
+    n = len(list(tmp_path.parent.iterdir()))  # (a module name of its own: imports are cached)
+    (tmp_path / f"lts_raising_{n}.py").write_text(RAISING_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model, *rest = settings
+    code, out, err = invoke("run", str(ROOT / model), "--plugin", f"lts_raising_{n}", *rest,
+                            "--out", str(tmp_path / "out"))
+    assert code == 2, (out, err)
+    assert err == f"error: plugin lts_raising_{n}: {told.format(n=n)}\n"
+    assert not (tmp_path / "out").exists()

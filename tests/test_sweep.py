@@ -795,7 +795,9 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path, executo
     ok = runs[runs.status == "ok"]
     assert sorted(failed["axis:lines"]) == [3, 3, 3]
     assert sorted(failed.replication) == [0, 1, 2]
-    assert failed.error.str.contains("boom: this policy refuses to allocate").all()
+    # (the reason names the plugin and its function: it said only "RuntimeError: boom: ...")
+    assert (failed.error == "plugin lts_test_boom: Boom.take raised RuntimeError: boom: this policy "
+            "refuses to allocate (lts_test_boom.py:9)").all(), failed.error.tolist()
     assert len(ok) == 6 and set(ok["axis:lines"]) == {2, 4}
     assert (ok.error.fillna("") == "").all()
     assert ok["delivered_units.unit"].notna().all() and (ok["delivered_units.unit"] > 0).all()

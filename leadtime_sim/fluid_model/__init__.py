@@ -76,7 +76,7 @@ from leadtime_sim.fluid_model.model import FluidModel
 from leadtime_sim.fluid_model.records import full_records, quote_samples
 from leadtime_sim.fluid_model.summary import summary_records
 from leadtime_sim.metrics import product_flows, summarize
-from leadtime_sim.plugins import NO_PLUGINS, Plugins
+from leadtime_sim.plugins import NO_PLUGINS, Plugins, plugin_errors
 from leadtime_sim.run import RunResult, check_plugins
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.loading import load_scenario
@@ -110,7 +110,7 @@ def not_modelled(scenario: Scenario) -> list[str]:
 
 def fluid_records(scenario: Scenario, plugins: Plugins = NO_PLUGINS) -> KernelRecords:
     """The fluid model's records of ``scenario`` (module docstring)."""
-    with fewer_collections():  # (as a run: the records are many small objects, none cyclic)
+    with fewer_collections(), plugin_errors(plugins):  # (as a run: many small objects, none cyclic)
         model = FluidModel(scenario, plugins)
         model.solve(quote_samples(model))
         return full_records(model)
@@ -138,7 +138,7 @@ def fluid_summary(scenario: Scenario | str | Path, plugins: Plugins = NO_PLUGINS
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, plugins=plugins)
     check_plugins(scenario, plugins, "fluid_summary")
-    with fewer_collections():
+    with fewer_collections(), plugin_errors(plugins):
         model = FluidModel(scenario, plugins)
         model.solve(model.quote_index)
         records = summary_records(model)

@@ -440,3 +440,22 @@ def test_a_plugin_that_raises_is_one_line_naming_it(tmp_path: Path, monkeypatch:
     assert code == 2, (out, err)
     assert err == f"error: plugin lts_raising_{n}: {told.format(n=n)}\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("given", [["--seed", "5"], ["--seed", "1"], ["--replication", "3"],
+                                   ["--seed", "5", "--replication", "3", "--json"]],
+                         ids=["seed", "the default seed", "replication", "both, --json"])
+def test_run_fluid_refuses_a_seed_it_would_ignore(tmp_path: Path, given: list[str]) -> None:
+    """``run --fluid --seed 5`` printed the estimate as if seeded, and its summary.json and
+    --json said seed 0: the fluid model draws nothing. Now one line, exit 2, nothing written;
+    without --seed the estimate runs and says seed 0, replication 0."""
+    code, out, err = invoke("run", str(ROOT / "models" / "single_line.toml"), "--fluid", *given,
+                            "--out", str(tmp_path / "out"))
+    assert code == 2 and out == "", (out, err)
+    shown = " and ".join(f"{a} {b}" for a, b in zip(given[::2], given[1::2], strict=False) if a != "--json")
+    assert err.startswith(f"error: {shown}: --fluid draws nothing") and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+    code, out, err = invoke("run", str(ROOT / "models" / "single_line.toml"), "--fluid", "--json",
+                            "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert (json.loads(out)["seed"], json.loads(out)["replication"]) == (0, 0)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from leadtime_sim.charts.files import write_charts
 from leadtime_sim.cli.options import (
@@ -43,13 +44,16 @@ from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 @max_lots_option
 @click.option("--charts", is_flag=True, help="Also draw the single-run charts into OUT/charts/.")
 @click.option("--fluid", "use_fluid", is_flag=True,
-              help="The fluid estimate (mean rates, no random draws) instead of a run.")
+              help="The fluid estimate (mean rates, no random draws) instead of a run "
+                   "(no --seed or --replication).")
 @input_errors_exit_2
 def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
         plugins: tuple[str, ...], out_dir: Path | None, as_json: bool, max_lots: float,
         charts: bool, use_fluid: bool = False) -> None:
     """Simulate MODEL once and write summary.json, series and orders tables (--fluid: the
     deterministic fluid estimate, written the same way)."""
+    if use_fluid:
+        _no_draws(click.get_current_context())
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
     out = (out_dir if out_dir is not None else Path("results") / safe_name(model.stem, "model")).resolve()
@@ -77,6 +81,18 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     if charts:
         written = write_charts(out)
         click.echo(f"{len(written)} chart(s) in {out / 'charts'}", err=as_json)
+
+
+def _no_draws(ctx: click.Context) -> None:
+    """``--fluid`` with ``--seed`` or ``--replication``: refused (InputError). The fluid
+    estimate draws nothing, so they would change nothing, and its output (summary.json,
+    ``--json``) says seed 0, replication 0, not what was asked."""
+    given = [f"--{name.replace('_', '-')} {ctx.params[name]}" for name in ("seed", "replication")
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+    if given:
+        raise InputError([f"{' and '.join(given)}: --fluid draws nothing (mean rates: one estimate, the "
+                          f"same for every seed), so {'they' if len(given) > 1 else 'it'} would change "
+                          "nothing; leave out --seed and --replication, or --fluid for a simulated run"])
 
 
 @click.command()

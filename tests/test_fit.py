@@ -19,7 +19,7 @@ from conftest import factory, scenario_dict
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 import leadtime_sim as lts
 from leadtime_sim.cli import main
@@ -229,6 +229,38 @@ def test_the_censored_triangular_keeps_every_value_inside_its_support(seed: int)
     start = FAMILIES["triangular"].fit(values[~censored])  # the exact values' fit, widened to hold every value
     widened = FAMILIES["triangular"].frozen({**start, "high": values.max() + 0.05 * np.ptp(values)})
     assert fit.loglik >= np.sum(widened.logpdf(values[~censored])) + np.sum(widened.logsf(values[censored]))
+
+
+@pytest.mark.parametrize("seed", [18, 25])
+def test_the_censored_triangular_is_the_maximum_of_the_likelihood(seed: int) -> None:
+    """SciPy's censored fit stopped short of the maximum (by 0.17 and 0.68 in log-likelihood
+    on these 30 records, so AIC was 0.3 and 1.4 too high): an independent search over every
+    parameter, from the fit and from low = mode = the smallest exact value, finds no better."""
+    rng = np.random.default_rng(seed)
+    life, cut = rng.triangular(2, 3, 20, 30), rng.uniform(3, 25, 30)
+    values, censored = np.round(np.minimum(life, cut), 2), life > cut
+    (fit,) = fit_records(Records.of(values, censored), ["triangular"], bootstrap=0).fits
+
+    def loglik(p: dict[str, float]) -> float:  # (by hand: a frozen SciPy distribution is slow to make)
+        a, c, b = p["low"], p["mode"], p["high"]
+        if not 0 <= a <= c <= b or b <= a:
+            return -math.inf
+        x, y = values[~censored], values[censored]
+        with np.errstate(all="ignore"):
+            pdf = np.where(x < c, 2 * (x - a) / ((b - a) * (c - a)), 2 * (b - x) / ((b - a) * (b - c)))
+            sf = np.where(y < c, 1 - (y - a) ** 2 / ((b - a) * (c - a)), (b - y) ** 2 / ((b - a) * (b - c)))
+            value = float(np.sum(np.log(np.where((x >= a) & (x <= b), pdf, 0.0)))
+                          + np.sum(np.log(np.clip(sf, 0.0, 1.0))))
+        return value if math.isfinite(value) else -math.inf
+
+    assert fit.loglik == pytest.approx(loglik(fit.params))
+    first = float(values[~censored].min())
+    for start in ([fit.params["low"], fit.params["mode"], fit.params["high"]],
+                  [first, first, fit.params["high"]]):
+        found = optimize.minimize(lambda t: -loglik(dict(zip(("low", "mode", "high"), t, strict=True))),
+                                  np.array(start), method="Nelder-Mead",
+                                  options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 8000})
+        assert -found.fun <= fit.loglik + 1e-6, (found.x, -found.fun, fit.params, fit.loglik)
 
 
 def test_kaplan_meier_without_censoring_is_the_empirical_survival() -> None:

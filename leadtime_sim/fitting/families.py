@@ -226,9 +226,42 @@ def _triangular_censored(x: FloatArray, censored: FloatArray, start: Params) -> 
     if loc < 0:  # the scenario's triangular starts at zero or later
         c, loc, scale = _quiet(stats.triang.fit, data, shape, floc=0.0, scale=start["high"])
     fitted = {"low": float(loc), "mode": float(loc + c * scale), "high": float(loc + scale)}
-    if math.isfinite(_triangular_censored_loglik(fitted, x, censored)):
-        return fitted
-    return _triangular_censored_inside(x, censored, start)
+    if not math.isfinite(_triangular_censored_loglik(fitted, x, censored)):
+        fitted = _triangular_censored_inside(x, censored, start)
+    return _triangular_censored_polished(x, censored, fitted)
+
+
+def _triangular_censored_polished(x: FloatArray, censored: FloatArray, start: Params) -> Params:
+    """The censored likelihood maximised from ``start`` with the ends as distances beyond the
+    extreme values (as ``_triangular``): SciPy's fit and the search inside the support stop
+    short where the maximum has ``low`` at the smallest exact value (which is then the mode),
+    a loss of up to 0.3 in log-likelihood on records of 30. Returns ``start`` if no better."""
+    first, top = float(np.min(x[~censored])), float(np.max(x))
+    span = top - first or 1.0
+
+    def params(theta: FloatArray) -> Params:
+        low, high = max(first - span * float(theta[0]), 0.0), top + span * float(theta[1])
+        return {"low": low, "mode": low + (high - low) * float(theta[2]), "high": high}
+
+    def nll(theta: FloatArray) -> float:
+        ll = _triangular_censored_loglik(params(theta), x, censored)
+        return -ll if math.isfinite(ll) else 1e300
+
+    room = first / span  # low = 0 at most
+    width = start["high"] - start["low"]
+    theta0 = np.array([min(max((first - start["low"]) / span, 0.0), room),
+                       min(max((start["high"] - top) / span, 1e-9), 10.0),
+                       min(max((start["mode"] - start["low"]) / width, 0.0), 1.0)])
+    best = start
+    for guess in (theta0, np.array([0.0, theta0[1], 0.0])):  # (and low = mode = the smallest exact value)
+        found = optimize.minimize(nll, guess, method="Nelder-Mead",
+                                  bounds=[(0.0, room), (1e-12, 10.0), (0.0, 1.0)],
+                                  options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000})
+        candidate = params(found.x)
+        if (_triangular_censored_loglik(candidate, x, censored)
+                > _triangular_censored_loglik(best, x, censored)):
+            best = candidate
+    return best
 
 
 def _triangular_censored_loglik(p: Params, x: FloatArray, censored: FloatArray) -> float:

@@ -411,6 +411,10 @@ BAD_INPUTS = [
     pytest.param(_column([4] * 20), ["--column", "x"], "every value is 4", id="constant"),
     pytest.param(_column(GOOD), ["--column", "x", "--chart", "fit.jpg"], "must end in .png", id="chart format"),
     pytest.param("", ["--column", "x"], "is empty", id="empty file"),
+    pytest.param(_column(GOOD, [0] * 30).replace(",", ";"), ["--column", "x"],
+                 "'x;open': it looks separated by semicolons, but records are read as comma-separated", id="semicolons"),
+    pytest.param(_column(GOOD, [0] * 30).replace(",", "\t"), ["--column", "x"], "it looks separated by tabs",
+                 id="tabs"),
 ]
 
 
@@ -537,6 +541,14 @@ def test_validate_column_refuses_what_fit_refuses_with_the_same_line(tmp_path: P
     assert code == 2, (out, err)
     assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err and not out
     assert err == invoke(path, *args, "--bootstrap", "0")[2]  # fit's own message, word for word
+
+
+def test_validate_says_a_file_of_semicolons_is_not_read_as_comma_separated(tmp_path: Path) -> None:
+    """A spreadsheet's export in a European locale: the header was shown as one column, 'x;open'."""
+    code, out, err = validate(_csv(tmp_path, _column(GOOD, [0] * 30).replace(",", ";")))
+    assert code == 2 and not out
+    assert err.strip().endswith("(the header has 'x;open': it looks separated by semicolons, but records are read "
+                                "as comma-separated values (a point as the decimal mark): save it as CSV with commas)")
 
 
 def test_validate_column_accepts_what_fit_takes_and_fits_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -86,8 +86,22 @@ def _column_index(header: list[str], name: str, source: str) -> int:
         close = difflib.get_close_matches(name, header, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         shown = ", ".join(repr(h) for h in header[:12]) + (", ..." if len(header) > 12 else "")
-        raise InputError([f"{source}: no column {name!r}{hint}; the header has {shown or 'nothing'}"])
+        raise InputError([f"{source}: no column {name!r}{hint}; the header has {shown or 'nothing'}"
+                          f"{separator_hint(header)}"])
     return header.index(name)
+
+
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
+def separator_hint(header: list[str]) -> str:
+    """A hint when the header is one cell holding another separator (a spreadsheet's export
+    with semicolons, as European locales write it, or tabs): the file is read with commas."""
+    if len(header) != 1:
+        return ""
+    found = [name for sep, name in SEPARATORS.items() if sep in header[0]]
+    return (f": it looks separated by {found[0]}, but records are read as comma-separated values "
+            "(a point as the decimal mark): save it as CSV with commas") if found else ""
 
 
 def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
@@ -241,7 +255,8 @@ def summarise_records(path: str | Path) -> RecordsSummary:
     data_rows = sum(1 for row in rows if any(cell.strip() for cell in row))
     if not numeric:
         shown = ", ".join(repr(h) for h in header[:12]) + (", ..." if len(header) > 12 else "")
-        why = "no rows below the header" if not data_rows else f"the header has {shown}"
+        why = ("no rows below the header" if not data_rows
+               else f"the header has {shown}{separator_hint(header)}")
         raise InputError([f"{source}: no numeric column ({why})"])
     return RecordsSummary(source, data_rows, len(header), tuple(numeric), tuple(other))
 

@@ -263,6 +263,15 @@ def test_the_censored_triangular_is_the_maximum_of_the_likelihood(seed: int) -> 
         assert -found.fun <= fit.loglik + 1e-6, (found.x, -found.fun, fit.params, fit.loglik)
 
 
+def test_a_triangular_starting_at_zero_says_zero() -> None:
+    """Where the fit's lower end is at zero the line to paste said low = 2.22e-16 (the rounding
+    noise of first - span * (first / span))."""
+    x = np.round(np.random.default_rng(3).gamma(4, 3, 30), 3)
+    report = fit_records(Records.of(x, column="flow_months"), ["triangular"], bootstrap=0)
+    assert report.fits[0].params["low"] == 0.0 and report.fits[0].table["low"] == 0.0
+    assert report.toml.startswith('flow_months = {dist = "triangular", low = 0.0, mode = ')
+
+
 def test_kaplan_meier_without_censoring_is_the_empirical_survival() -> None:
     x = np.array([3.0, 1.0, 2.0, 2.0, 5.0])
     times, survival = kaplan_meier(x, np.zeros(5, dtype=bool))

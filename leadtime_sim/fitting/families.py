@@ -189,6 +189,13 @@ def _triangular_profile(x: FloatArray, low: float, high: float) -> tuple[float, 
     return float(ll[k]), float(x[k])
 
 
+def _low_end(first: float, span: float, gap: float) -> float:
+    """The lower end ``gap`` ranges below the smallest value, never below zero; at the search's
+    bound (low = 0) the subtraction leaves rounding noise (4.4e-16), which is zero."""
+    low = first - span * gap
+    return low if low > 1e-12 * max(first, span) else 0.0
+
+
 def _triangular(x: FloatArray) -> Params:
     """Maximum likelihood over the ends (low >= 0, as the scenario needs), the mode profiled.
     The ends are searched as distances beyond the extreme values, in units of their range;
@@ -198,14 +205,14 @@ def _triangular(x: FloatArray) -> Params:
     span = last - first
 
     def nll(gaps: FloatArray) -> float:
-        ll, _ = _triangular_profile(xs, max(first - span * gaps[0], 0.0), last + span * gaps[1])
+        ll, _ = _triangular_profile(xs, _low_end(first, span, gaps[0]), last + span * gaps[1])
         return -ll if math.isfinite(ll) else 1e300
 
     room = first / span  # low = 0 at most
     best = optimize.minimize(nll, np.array([min(0.1, room / 2), 0.1]), method="Nelder-Mead",
                              bounds=[(0.0, room), (0.0, 10.0)],
                              options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
-    low, high = max(first - span * best.x[0], 0.0), last + span * best.x[1]
+    low, high = _low_end(first, span, best.x[0]), last + span * best.x[1]
     _, mode = _triangular_profile(xs, low, high)
     return {"low": float(low), "mode": mode, "high": float(high)}
 
@@ -240,7 +247,7 @@ def _triangular_censored_polished(x: FloatArray, censored: FloatArray, start: Pa
     span = top - first or 1.0
 
     def params(theta: FloatArray) -> Params:
-        low, high = max(first - span * float(theta[0]), 0.0), top + span * float(theta[1])
+        low, high = _low_end(first, span, float(theta[0])), top + span * float(theta[1])
         return {"low": low, "mode": low + (high - low) * float(theta[2]), "high": high}
 
     def nll(theta: FloatArray) -> float:

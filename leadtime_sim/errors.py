@@ -160,6 +160,15 @@ def _types_in(annotation: Any) -> list[Any]:
     return found
 
 
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+"""What a name (a product, factory, customer, ...) may hold: ASCII letters, digits, ``_.-``."""
+NAME_RULE = "a name may hold only the letters A-Z and a-z, digits, '_', '.' and '-' (no spaces or accents)"
+
+
+def _pattern(err: Any) -> Any:
+    return (err.get("ctx") or {}).get("pattern")
+
+
 def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel]) -> list[str]:
     """One line per field path, with a hint for misspelt keys.
 
@@ -179,6 +188,8 @@ def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel
                 message += f" (allowed here: {', '.join(sorted(allowed))})"
         elif err["type"] == "missing":
             message = "required key is missing"
+        elif err["type"] == "string_pattern_mismatch" and _pattern(err) == NAME_PATTERN:
+            message = f"{NAME_RULE} (got {err['input']!r})"
         elif not isinstance(err.get("input"), dict | list) and "(got " not in message:
             message += f" (got {err['input']!r})"
         by_path.setdefault(format_path(loc), []).append(message)

@@ -146,7 +146,9 @@ def test_cli_json_contract_and_files(tmp_path: Path) -> None:
     (["--product", "pac3_mse", "--date", "2050-01"], "--date 2050-01: outside the horizon"),
     (["--product", "pac3_mse", "--date", "soon"], "--date 'soon'"),
     (["--product", "pac3_mse", "--quantity", "0"], "--quantity"),
-    (["--product", "pac3_mse", "--customer", "a b"], "customer"),
+    (["--product", "pac3_mse", "--customer", "a b"], "error: --customer 'a b': a name may hold only the letters "
+     "A-Z and a-z, digits, '_', '.' and '-' (no spaces or accents)"),  # (was "the order: customer: String should
+    (["--product", "pac3_mse", "--customer", "x" * 101], "--customer 'xxx"),  # match pattern '^[A-Za-z0-9_.\\-]+$'")
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], problem: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["quote", str(NATO), *args, "--replications", "1",

@@ -75,6 +75,14 @@ def test_did_you_mean_never_suggests_the_same_key() -> None:
     assert "did you mean 'sd'" not in message
 
 
+def test_a_name_with_an_accent_says_what_a_name_may_hold() -> None:
+    """It said "String should match pattern '^[A-Za-z0-9_.\\-]+$'", a regular expression."""
+    path, message = _only(scenario_dict(orders=[order(5, customer="bundeswehr-süd")]))
+    assert path == "orders[0].customer"
+    assert message == ("a name may hold only the letters A-Z and a-z, digits, '_', '.' and '-' (no spaces or "
+                       "accents) (got 'bundeswehr-süd')")
+
+
 def test_names_that_look_like_distribution_names_stay_in_the_path() -> None:
     """Regression: a factory named 'constant' was dropped from paths ('factories.lnies')."""
     data = scenario_dict(products={"normal": {}},

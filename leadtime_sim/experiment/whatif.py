@@ -86,8 +86,16 @@ def request_for(scenario: Scenario, product: str, quantity: int, date: str, cust
                            free_order_id(scenario))
     try:
         order_of(request)
-    except ValidationError as exc:
-        raise InputError(pydantic_problems(exc, "the order", Order)) from None
+    except ValidationError as exc:  # (told against the option that set the field)
+        given = {"customer": request.customer, "priority": request.priority, "quantity": request.quantity}
+        lines = []
+        for line in pydantic_problems(exc, "the order", Order):
+            field = line.removeprefix("the order: ").split(":", 1)[0]
+            if field in given:  # (the value is shown once, with the option)
+                line = line.replace(f"the order: {field}:", f"--{field} {given[field]!r}:", 1)
+                line = line.split(" (got ")[0]
+            lines.append(line)
+        raise InputError(lines) from None
     return request
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 
 from leadtime_sim.dates import months_between, normalise_date
 from leadtime_sim.distributions import Constant, Distribution, number_as_constant
+from leadtime_sim.errors import NAME_PATTERN
 
 Date = Annotated[str, BeforeValidator(normalise_date)]
 Dist = Annotated[Distribution,
@@ -34,7 +35,7 @@ def _whole(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=1_000_000_000)]
 PositiveCount = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=1_000_000_000)]
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 
 
 class Frozen(BaseModel):

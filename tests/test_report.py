@@ -508,8 +508,9 @@ def test_a_point_whose_runs_all_failed_is_shown_with_their_error(tmp_path: Path)
     code, output = invoke("report", out)
     assert code == 0, output
     text = html.unescape((out / "report.html").read_text(encoding="utf-8"))
-    assert "point 1, lines 3 (baseline): 3 of 3 runs failed: RuntimeError: no allocation here" in text
-    assert "with lines = 3 (baseline): all 3 runs failed (RuntimeError: no allocation here)" in text
+    error = "plugin lts_test_fail_one: Fail.take raised RuntimeError: no allocation here"
+    assert f"point 1, lines 3 (baseline): 3 of 3 runs failed: {error}" in text
+    assert f"with lines = 3 (baseline): all 3 runs failed ({error}" in text
     assert "Baseline (lines 3): all 3 runs failed;" in text
     assert "nan%" not in text and "= nan" not in text
     assert "--resume --retry-failed" in text

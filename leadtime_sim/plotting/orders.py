@@ -75,7 +75,12 @@ def lead_time_chart(orders: pd.DataFrame, *, end: str, product: str | None = Non
     ax.set_xlabel("lead time, order placed to last unit delivered (years)")
     what = f"{product}: lead time" if product else "Lead time"
     titled(ax, f"{what} by {'priority class' if by == 'priority' else by}", scenario)
+    some_late = any(series.isna().any() for series in data.values())
+    of = "orders delivered by end" if some_late else "orders"
     box = Rectangle((0, 0), 0, 0, fill=False, edgecolor="#444444",
-                    label=f"box: quartiles, whiskers: 5-95% of orders (if {MIN_BOX}+)")
-    legend_outside(ax, extra=[box, Line2D([], [], color="black", linewidth=2, label="median")])
+                    label=f"box: quartiles, whiskers: 5-95% of {of} (if {MIN_BOX}+)")
+    median = Line2D([], [], color="black", linewidth=2,
+                    label="median of those delivered (the run's summary gives the median of all)"
+                    if some_late else "median")
+    legend_outside(ax, extra=[box, median])
     return ax

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -655,29 +656,34 @@ def test_a_refused_resume_names_what_differs(tiny_copy: Path, args: list[str], t
         assert difference in err, err
 
 
-def _tiny_edited(tmp_path: Path, **text: str) -> Path:
-    """The tiny experiment in tmp_path, its name or description replaced."""
+def _tiny_edited(tmp_path: Path, **text: Any) -> Path:
+    """The tiny experiment in tmp_path, its name or description replaced (or charts added:
+    a list of one-key tables)."""
+    charts = text.pop("charts", [])
     lines = [line for line in TINY.read_text().splitlines() if not line.startswith(tuple(text))]
     shutil.copy(MODEL, tmp_path / MODEL.name)  # (the model as written, "mmc_requirements.toml")
     path = tmp_path / "edited.toml"
-    path.write_text("\n".join([*(f"{k} = {json.dumps(v)}" for k, v in text.items()), *lines]) + "\n")
+    tables = [f"\n[[charts]]\n{k} = {json.dumps(v)}" for chart in charts for k, v in chart.items()]
+    path.write_text("\n".join([*(f"{k} = {json.dumps(v)}" for k, v in text.items()), *lines, *tables]) + "\n")
     return path
 
 
-@pytest.mark.parametrize("text", [{"description": "A new description"}, {"name": "tiny lines, renamed"}],
-                         ids=["description", "name"])
+@pytest.mark.parametrize("text", [{"description": "A new description"}, {"name": "tiny lines, renamed"},
+                                  {"charts": [{"chart": "fan"}]}], ids=["description", "name", "charts"])
 def test_an_edit_of_free_text_alone_does_not_block_resume(tiny_copy: Path, tmp_path: Path,
-                                                          text: dict[str, str]) -> None:
-    """Editing the experiment's description (or name) alone made --resume refuse the store as
-    another experiment ('description: "" in the store, "..." now'): they say nothing of the
-    runs, and are now left out of the store's identity; the manifest takes the new text."""
+                                                          text: dict[str, Any]) -> None:
+    """Editing the experiment's description (or name, or its [[charts]]) alone made --resume
+    refuse the store as another experiment ('description: "" in the store, "..." now'): they
+    say nothing of the runs, and are now left out of the store's identity; the manifest takes
+    the new ones."""
     runs = runs_of(tiny_copy)
-    code, out, err, _ = invoke(str(_tiny_edited(tmp_path, **text)), "--out", str(tiny_copy), "--executor",
+    code, out, err, _ = invoke(str(_tiny_edited(tmp_path, **dict(text))), "--out", str(tiny_copy), "--executor",
                                "serial", "--resume", "--no-charts")
     assert code == 0, (out, err)
     assert_frame_equal(runs_of(tiny_copy), runs)  # nothing run again
     (field, value), = text.items()
-    assert manifest_of(tiny_copy)["experiment"][field] == value
+    stored = manifest_of(tiny_copy)["experiment"][field]
+    assert stored == value if field != "charts" else [c["chart"] for c in stored] == ["fan"]
     assert manifest_of(tiny_copy)["status"] == "complete"
 
 

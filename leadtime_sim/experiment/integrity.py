@@ -25,18 +25,23 @@ RUN_KEYS = ["point_id", "replication"]
 REQUIRED_RUN_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots")
 
 
-FREE_TEXT = ("name", "description")
-"""Fields of the experiment that say nothing of its runs: left out of the store's identity,
-so that editing them does not make the store another experiment's (``--resume`` takes the
-new text into the manifest)."""
+FREE_TEXT = ("name", "description", "charts")
+"""Fields of the experiment that say nothing of its runs (its free text, the charts drawn of
+them): left out of the store's identity, so that editing them does not make the store
+another experiment's (``--resume`` takes the new ones into the manifest)."""
+EARLIER_FREE_TEXT = ((), ("name", "description"))
+"""What the identities of stores of earlier versions left out (they still read)."""
 
 
 def manifest_hashes(experiment: Any, scenario: Any, overrides: list[str]) -> tuple[str, str]:
     """(identity, scenario_sha256): what a manifest says it describes, as hashes. The identity
     leaves out the experiment's FREE_TEXT."""
-    runs_of = {k: v for k, v in experiment.items() if k not in FREE_TEXT} if isinstance(experiment, dict) \
+    return _identity(_without(experiment, FREE_TEXT), scenario, overrides), _scenario_sha256(scenario)
+
+
+def _without(experiment: Any, keys: Sequence[str]) -> Any:
+    return {k: v for k, v in experiment.items() if k not in keys} if isinstance(experiment, dict) \
         else experiment
-    return _identity(runs_of, scenario, overrides), _scenario_sha256(scenario)
 
 
 def _identity(experiment: Any, scenario: Any, overrides: list[str]) -> str:
@@ -70,10 +75,12 @@ def read_manifest(path: Path) -> dict[str, Any]:
     try:
         identity, scenario_sha = manifest_hashes(manifest["experiment"], manifest["scenario"],
                                                  list(manifest["overrides"]))
-        earlier = _identity(manifest["experiment"], manifest["scenario"], list(manifest["overrides"]))
+        earlier = [_identity(_without(manifest["experiment"], keys), manifest["scenario"],
+                             list(manifest["overrides"])) for keys in EARLIER_FREE_TEXT]
     except (KeyError, TypeError) as exc:
         raise damaged(f"no {exc}") from None
-    if manifest.get("identity") not in (identity, earlier) or scenario_sha != manifest.get("scenario_sha256"):
+    if manifest.get("identity") not in (identity, *earlier) \
+            or scenario_sha != manifest.get("scenario_sha256"):
         raise damaged("its experiment or scenario does not match its hashes: edited?")
     return manifest
 

@@ -147,7 +147,9 @@ def _normal_fit(x: FloatArray, c: FloatArray) -> Params:
     """The scenario's normal is truncated at zero (and its ``mean`` >= 0), which SciPy's
     ``truncnorm.fit`` cannot express (its bounds are in units of the scale that it fits):
     the likelihood is maximised directly, in units of the data's spread."""
-    unit = float(np.std(np.concatenate([x, c]))) or 1.0
+    values = np.concatenate([x, c])
+    top = float(np.max(np.abs(values))) or 1.0
+    unit = float(np.std(values / top)) * top or 1.0  # (over top: the squares of 1e155 overflow)
     xs, cs = x / unit, c / unit
     start = np.array([max(float(np.mean(xs)), 0.0), math.log(max(float(np.std(xs)), 1e-3))])
     with np.errstate(all="ignore"):
@@ -157,7 +159,8 @@ def _normal_fit(x: FloatArray, c: FloatArray) -> Params:
 
 
 def _normal(x: FloatArray) -> Params:
-    mean, sd = float(np.mean(x)), float(np.std(x))
+    top = float(np.max(np.abs(x))) or 1.0
+    mean, sd = float(np.mean(x)), float(np.std(x / top)) * top  # (over top: no overflow)
     if sd > 0 and mean > 8 * sd:  # the truncation at zero changes the likelihood by < 1e-15
         return {"mean": mean, "sd": sd}
     return _normal_fit(x, x[:0])
@@ -378,11 +381,13 @@ def _normal_cdf(p: Params, x: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 def _triangular_cdf(p: Params, x: FloatArray) -> tuple[FloatArray, FloatArray]:
     low, mode, high = p["low"], p["mode"], p["high"]
-    y = np.clip(x, low, high)
+    # In units of the width: (y - low)^2 overflowed for values of 1e155 or more (KS = 1).
+    u = np.clip((x - low) / (high - low), 0.0, 1.0)
+    m = (mode - low) / (high - low)
     with np.errstate(all="ignore"):
-        rising = np.where(mode > low, (y - low) ** 2 / ((high - low) * (mode - low)), 0.0)
-        falling = np.where(high > mode, (high - y) ** 2 / ((high - low) * (high - mode)), 0.0)
-        cdf = np.where(y <= mode, rising, 1 - falling)
+        rising = u**2 / m if m > 0 else np.zeros_like(u)
+        falling = (1 - u) ** 2 / (1 - m) if m < 1 else np.zeros_like(u)
+        cdf = np.where(u <= m, rising, 1 - falling)
         return np.log(cdf), np.log1p(-cdf)
 
 

@@ -435,6 +435,8 @@ BAD_INPUTS = [
     pytest.param(_column([4] * 20), ["--column", "x"], "every value is 4", id="constant"),
     pytest.param(_column(GOOD), ["--column", "x", "--chart", "fit.jpg"], "must end in .png", id="chart format"),
     pytest.param("", ["--column", "x"], "is empty", id="empty file"),
+    pytest.param(_column([0, 1] * 15, [0] * 30), ["--column", "open", "--censored-column", "open"],
+                 "--censored-column 'open' is the column of values itself", id="censored_column_itself"),
     pytest.param(_column(GOOD, [0] * 30).replace(",", ";"), ["--column", "x"],
                  "'x;open': it looks separated by semicolons, but records are read as comma-separated", id="semicolons"),
     pytest.param(_column(GOOD, [0] * 30).replace(",", "\t"), ["--column", "x"], "it looks separated by tabs",

@@ -199,6 +199,9 @@ def read_records(path: str | Path, column: str, censored_column: str | None = No
     1 = right-censored: the value is a lower bound (an order not yet delivered).
 
     Only the file is checked here; ``check_records`` checks the values as ``fit`` needs them."""
+    if censored_column is not None and censored_column == column:
+        raise InputError([f"{path}: --censored-column {column!r} is the column of values itself; it names "
+                          "the 0/1 column that flags which of them are lower bounds"])
     source, header, rows = _read_rows(path)
     at = _column_index(header, column, source)
     flag_at = _column_index(header, censored_column, source) if censored_column is not None else None

@@ -287,6 +287,28 @@ def test_the_triangular_test_and_the_normal_fit_do_not_depend_on_the_unit() -> N
         assert gof_statistics(family, scaled, x * 1e200) == pytest.approx(gof_statistics(family, params, x)), name
 
 
+@pytest.mark.parametrize(("exact", "bounds"), [([0.0] * 135, [1.0] * 33), ([5.0] * 5, [7.0, 8.0, 9.0, 7.0, 6.0])],
+                         ids=["zeros", "fives"])
+def test_the_censored_normal_of_alike_exact_values_is_the_maximum(exact: list[float], bounds: list[float]) -> None:
+    """Exact values all alike (their sd 0) started the search at sd = 0.001 of the spread, where
+    the lower bounds have probability ~0: it stopped there (AIC 209,065,149 and 10,638,877
+    against 80.0 and 34.3)."""
+    values = np.array(exact + bounds)
+    censored = np.array([False] * len(exact) + [True] * len(bounds))
+    (fit,) = fit_records(Records.of(values, censored), ["normal"], bootstrap=0).fits
+
+    def nll(theta: np.ndarray) -> float:
+        mu, sd = theta[0], math.exp(theta[1])
+        if mu < 0:
+            return 1e300
+        frozen = stats.truncnorm(-mu / sd, math.inf, loc=mu, scale=sd)
+        return -float(np.sum(frozen.logpdf(values[~censored])) + np.sum(frozen.logsf(values[censored])))
+
+    best = min((optimize.minimize(nll, np.array([mu, math.log(sd)]), method="Nelder-Mead") for mu in (0.0, 5.0)
+                for sd in (0.5, 2.0)), key=lambda r: r.fun)
+    assert -fit.loglik == pytest.approx(best.fun, abs=1e-3), (fit.params, best.x)
+
+
 def test_kaplan_meier_without_censoring_is_the_empirical_survival() -> None:
     x = np.array([3.0, 1.0, 2.0, 2.0, 5.0])
     times, survival = kaplan_meier(x, np.zeros(5, dtype=bool))

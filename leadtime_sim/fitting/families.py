@@ -151,7 +151,8 @@ def _normal_fit(x: FloatArray, c: FloatArray) -> Params:
     top = float(np.max(np.abs(values))) or 1.0
     unit = float(np.std(values / top)) * top or 1.0  # (over top: the squares of 1e155 overflow)
     xs, cs = x / unit, c / unit
-    start = np.array([max(float(np.mean(xs)), 0.0), math.log(max(float(np.std(xs)), 1e-3))])
+    spread = float(np.std(xs)) or 1.0  # (exact values all alike: the spread of all of them, 1 in units)
+    start = np.array([max(float(np.mean(xs)), 0.0), math.log(max(spread, 1e-3))])
     with np.errstate(all="ignore"):
         best = optimize.minimize(_normal_nll, start, args=(xs, cs), method="SLSQP", jac=True,
                                  bounds=[(0.0, None), (-20.0, 20.0)])

@@ -420,6 +420,13 @@ def test_bad_override_paths(assignment: str, words: str) -> None:
     assert words in line
 
 
+def test_an_override_without_a_value_names_it_once() -> None:
+    """It said "--set factories.f.lines: 'factories.f.lines': expected PATH=VALUE"."""
+    with pytest.raises(lts.InputError) as info:
+        lts.apply_overrides(scenario_dict(), ["factories.f.lines"])
+    assert info.value.problems == ["--set factories.f.lines: expected PATH=VALUE (there is no '=')"]
+
+
 def test_bad_overrides_are_all_reported() -> None:
     with pytest.raises(lts.InputError) as info:
         lts.apply_overrides(scenario_dict(), ["orders[5].quantity=3", "nonsense", "name=ok"])

@@ -19,7 +19,7 @@ def parse_assignment(text: str) -> tuple[list[str | int], Any]:
     anything that is not valid TOML is taken as a plain string.
     """
     if "=" not in text:
-        raise ValueError(f"{text!r}: expected PATH=VALUE")
+        raise ValueError("expected PATH=VALUE (there is no '=')")  # (the caller names the text)
     path_text, value_text = text.split("=", 1)
     path = split_path(path_text.strip())
     try:

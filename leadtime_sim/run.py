@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,14 @@ class RunResult:
 
 def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replication: int = 0,
              plugins: Plugins = NO_PLUGINS, limits: Limits | None = None,
-             asks: Sequence[QuoteAsk] = ()) -> RunResult:
+             asks: Sequence[QuoteAsk] = (), after_book: Collection[str] = ()) -> RunResult:
     """Simulate a scenario (a validated ``Scenario`` or a file path) once.
 
     Pure: the same scenario, seed and replication give the same result, bit for bit.
     ``limits`` (most lots, wall seconds) stop a runaway run with ``RunLimitExceeded``.
-    ``asks``: quotes the run should give besides its own (``records.quotes``). A plugin's
-    policy or rule that raises is a ``PluginError`` naming it.
+    ``asks``: quotes the run should give besides its own (``records.quotes``);
+    ``after_book``: ids of listed orders placed at start that join after the order book
+    (``run_kernel``). A plugin's policy or rule that raises is a ``PluginError`` naming it.
     """
     check_seed(seed, replication)
     if not isinstance(scenario, Scenario):
@@ -52,7 +53,7 @@ def simulate(scenario: Scenario | str | Path, seed: int = DEFAULT_SEED, replicat
     check_plugins(scenario, plugins)
     with fewer_collections():
         with plugin_errors(plugins):
-            records = run_kernel(scenario, seed, replication, plugins, limits, asks)
+            records = run_kernel(scenario, seed, replication, plugins, limits, asks, after_book)
         flows = product_flows(records)
         return RunResult(scenario, seed, replication, records,
                          summarize(scenario, records, seed, replication, flows), flows)

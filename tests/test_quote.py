@@ -44,6 +44,20 @@ def test_priority_one_jumps_the_queue_and_delays_class_two_by_one_takt() -> None
     assert behind["displaced"] == []
 
 
+def test_an_order_at_start_does_not_take_the_work_in_progress_of_the_book() -> None:
+    """Takt 2, flow 3, 4 units of a's book in progress at start (delivered at 3/8, 9/8, 15/8
+    and 21/8), 6 more to make. Under fair shares a new customer's unit at start took one of
+    those four (delivered at 9/8 months), as if the book's lots had not
+    been started for it; it now waits for the first new lot (2 + 3 = 5), the run's own
+    quote at start, and no later: it is served before a's next units."""
+    data = scenario_dict(factories={"f": {"product": "p", "lines": 1, "lot_size": 1, "takt_months": 2,
+                                          "flow_months": 3, "initial_wip_units": 4}},
+                         policy={"allocation": "fair-share"})
+    answer = lts.quote(build(data), product="p", customer="new", replications=1, workers=1)
+    assert answer["lead_time_months"]["p50"] == pytest.approx(5.0)
+    assert answer["in_run_quote_months"]["p50"] == pytest.approx(5.0)
+
+
 def test_an_order_that_cannot_arrive_by_the_end_is_not_by_end() -> None:
     scenario = build(scenario_dict(end="2026-01"))
     answer = lts.quote(scenario, product="p", replications=2, workers=1)

@@ -131,7 +131,9 @@ def paired_run(scenario: Scenario, request: QuoteRequest, seed: int, replication
     at = months_between(scenario.start, request.date)
     ask = QuoteAsk(at, request.product, request.quantity, request.priority, request.customer)
     base = simulate(scenario, seed, replication, plugins, asks=[ask])
-    changed = simulate(with_order(scenario, request), seed, replication, plugins)
+    # (placed at start, it joins after the book: the work in progress is the book's already)
+    changed = simulate(with_order(scenario, request), seed, replication, plugins,
+                       after_book={request.order_id})
     mine = next(o for o in changed.records.orders if o.id == request.order_id)
     horizon = months_between(scenario.start, scenario.end)
     before = {same_order(o): o for o in base.records.orders}

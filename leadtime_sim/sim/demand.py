@@ -4,7 +4,7 @@ order streams, a chain of calls), given just the parts of the run it uses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from leadtime_sim.dates import parse_date
@@ -23,24 +23,31 @@ if TYPE_CHECKING:
     import simpy
 
 
-def _dated_orders(orders: Sequence[Order], calendar: Calendar, book: bool) -> list[tuple[int, float]]:
-    """(index, placed months) of the listed orders in or after the book, by date."""
+def _dated_orders(orders: Sequence[Order], calendar: Calendar, book: bool,
+                  after_book: Collection[str] = ()) -> list[tuple[int, float]]:
+    """(index, placed months) of the listed orders in or after the book, by date; the
+    orders of ``after_book`` (ids) are after it even if placed at start."""
     dated = [(i, calendar.months(o.placed)) for i, o in enumerate(orders)]
-    return sorted(((i, t) for i, t in dated if (t <= 0) == book), key=lambda item: item[1])
+    return sorted(((i, t) for i, t in dated if (t <= 0 and orders[i].id not in after_book) == book),
+                  key=lambda item: item[1])
 
 
-def place_order_book(orders: Sequence[Order], calendar: Calendar, book: OrderBook) -> None:
-    """Orders placed before start: the backlog at start (already paid for)."""
-    for index, placed in _dated_orders(orders, calendar, book=True):
+def place_order_book(orders: Sequence[Order], calendar: Calendar, book: OrderBook,
+                     after_book: Collection[str] = ()) -> None:
+    """Orders placed by the start: the backlog at start (already paid for), which the initial
+    work in progress is committed to; ``after_book``: ids of orders placed at start but after
+    it (a what-if order: it finds the work in progress taken)."""
+    for index, placed in _dated_orders(orders, calendar, True, after_book):
         spec = orders[index]
         book.place_order(spec.customer, spec.product, spec.quantity, spec.priority, "book",
                          placed, spec.id or f"order-{index}", paid=True)
 
 
 def explicit_orders(env: Clock, orders: Sequence[Order], calendar: Calendar,
-                    book: OrderBook) -> simpy.events.ProcessGenerator:
-    """Orders listed in the scenario with a date after start, placed on their date."""
-    for index, placed in _dated_orders(orders, calendar, book=False):
+                    book: OrderBook, after_book: Collection[str] = ()) -> simpy.events.ProcessGenerator:
+    """Orders listed in the scenario with a date after start (or in ``after_book``), placed
+    on their date."""
+    for index, placed in _dated_orders(orders, calendar, False, after_book):
         spec = orders[index]
         if placed > env.now:  # (orders of one instant are placed together: idle lines, woken
             yield env.timeout(placed - env.now)  # after the instant's events, serve them by policy)

@@ -8,7 +8,7 @@ the few others it uses; no part refers to the ``Run``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -48,10 +48,12 @@ class Run:
 
     def __init__(self, scenario: Scenario, seed: int, replication: int = 0,
                  plugins: Plugins | None = None, limits: Limits | None = None,
-                 asks: Sequence[QuoteAsk] = ()):
+                 asks: Sequence[QuoteAsk] = (), after_book: Collection[str] = ()):
         self.scenario = scenario
         self.asks = asks
         """Quotes asked for besides the run's own (``quote_times``)."""
+        self.after_book = frozenset(after_book)
+        """Ids of listed orders placed at start that join after the book (``demand``)."""
         self.limits = limits or Limits()
         self.policies = plugins.all_policies if plugins else POLICIES
         self.ordering_rules = plugins.all_ordering_rules if plugins else ORDERING_RULES
@@ -131,10 +133,10 @@ class Run:
         for factory in self.factories.values():
             for _ in range(factory.spec.lines):
                 factory.add_line()
-        demand.place_order_book(scenario.orders, calendar, book)  # before any line looks for work
+        demand.place_order_book(scenario.orders, calendar, book, self.after_book)  # before lines look
         for factory in self.factories.values():
             factory.fill_flow()
-        self._process(demand.explicit_orders(env, scenario.orders, calendar, book))
+        self._process(demand.explicit_orders(env, scenario.orders, calendar, book, self.after_book))
         for index, stream in enumerate(scenario.order_streams):
             demand.OrderStream(env, stream, scenario.stream_name(index), calendar, self.streams, book)
         for state in self.requirements.values():
@@ -267,11 +269,13 @@ def _order_records(orders: list[OrderState]) -> tuple[OrderRecord, ...]:
 
 def run_kernel(scenario: Scenario, seed: int, replication: int = 0,
                plugins: Plugins | None = None, limits: Limits | None = None,
-               asks: Sequence[QuoteAsk] = ()) -> KernelRecords:
+               asks: Sequence[QuoteAsk] = (), after_book: Collection[str] = ()) -> KernelRecords:
     """Simulate ``scenario`` once; the same arguments give the same records, bit for bit.
-    ``asks``: quotes to give besides the run's own (they do not change the run)."""
+    ``asks``: quotes to give besides the run's own (they do not change the run);
+    ``after_book``: ids of listed orders placed at start that join after the order book and
+    its work in progress (a what-if order), not as part of it."""
     with fewer_collections():
-        run = Run(scenario, seed, replication, plugins, limits, asks)
+        run = Run(scenario, seed, replication, plugins, limits, asks, after_book)
         try:
             return run.run()
         finally:

@@ -145,10 +145,12 @@ def test_a_failed_run_is_recorded_and_resume_continues_past_it(experiment: Path,
             "--fresh", "5", "--json", "--out", str(out)]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 1, first.output
-    assert "failed: point 2, replication 0: RuntimeError: boom" in first.stderr
+    assert "failed: point 2, replication 0: plugin lts_test_optimize_boom: Boom.take raised RuntimeError: boom" \
+        in first.stderr
     answer = json.loads(first.stdout)
     verdicts = {c["values"]["lines added"]: c["verdict"] for c in answer["candidates"]}
-    assert verdicts[2] == "not judged: all 10 runs failed (RuntimeError: boom: this policy refuses to allocate)"
+    assert verdicts[2] == ("not judged: all 10 runs failed (plugin lts_test_optimize_boom: Boom.take raised "
+                           "RuntimeError: boom: this policy refuses to allocate (lts_test_optimize_boom.py:9))")
     assert answer["best"]["values"] == {"lines added": 3} and answer["feasible"] is True
     assert answer["failed_runs"] == 10 and answer["failures"][0].startswith("point 2, replication 0: ")
     assert "10 run(s) failed (recorded as failed" in answer_text(answer)

@@ -526,3 +526,31 @@ def test_sigterm_stops_an_analysis_with_a_line_naming_its_store(experiment: Path
     assert result.exit_code == 143, result.output
     assert f"terminated: finished runs are in {out.resolve()}; continue with --resume" in result.output
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(("signalled", "code", "word"), [
+    (KeyboardInterrupt(), 130, "interrupted"), (SystemExit(143), 143, "terminated")])
+def test_a_signal_after_the_runs_says_they_are_complete_and_how_to_write_the_rest(
+        experiment: Path, monkeypatch: pytest.MonkeyPatch, signalled: BaseException, code: int,
+        word: str) -> None:
+    """A Ctrl-C or SIGTERM while the indices and charts were written (after every run) exited
+    143 with no word (or said to continue, with nothing to run); now one line, and the same
+    command with --resume writes them without running anything."""
+    import leadtime_sim.cli.sensitivity as command
+
+    def stopped(*args: object) -> None:
+        raise signalled
+
+    out = experiment.parent / "out"
+    args = ["sensitivity", str(experiment), "--out", str(out), "--executor", "serial", "--samples", "4"]
+    monkeypatch.setattr(command, "indices", stopped)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("runs ")]
+    assert lines == [f"{word}: the runs in {out} are complete; the indices and charts may not all be written: "
+                     "run the same command with --resume to write them (it runs nothing)"], result.stderr
+    assert not (out / "sensitivity.csv").exists()
+    monkeypatch.undo()
+    again = CliRunner().invoke(main, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert (out / "sensitivity.csv").is_file()

@@ -16,7 +16,7 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
-from leadtime_sim.cli.sweep import Progress, no_more_interrupts, terminate
+from leadtime_sim.cli.sweep import Progress, after_the_runs, no_more_interrupts, terminate
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.runner import Plan, plan_experiment, run_plan
 from leadtime_sim.experiment.sensitivity import (
@@ -88,17 +88,9 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
             click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
         raise
     progress.close()
-    try:
+    with after_the_runs(f"the runs in {out} are complete; the indices and charts may not all be written: "
+                        "run the same command with --resume to write them (it runs nothing)"):
         _write_analysis(analysis, study, matrix, store, out, plan, as_json)
-    except (KeyboardInterrupt, SystemExit) as exc:  # (after the runs: they are all in the store)
-        code = 130 if isinstance(exc, KeyboardInterrupt) else exc.code
-        if code not in (130, 128 + signal.SIGTERM, 128 + signal.SIGHUP):
-            raise
-        no_more_interrupts()
-        word = "interrupted" if code == 130 else "terminated"
-        click.echo(f"{word}: the runs in {out} are complete; the indices and charts may not all be "
-                   "written: run the same command with --resume to write them (it runs nothing)", err=True)
-        sys.exit(code)
 
 
 def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: ResultsStore, out: Path,

@@ -9,6 +9,8 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -89,26 +91,33 @@ scenario, which starts ~7,000), on the 2-core Intel Xeon VM of README's Speed se
 0.29 s a run): ``--dry-run``'s rough estimate, made without running anything."""
 
 
-def _answer_and_charts(out: Path, no_charts: bool) -> None:
-    """The headlines and the charts of a finished store. A Ctrl-C, SIGTERM or SIGHUP now
-    stops with one line saying the results are complete and how to draw the charts (it
-    was a bare exit 143, or a line telling to ``--resume``, which has nothing to run)."""
+@contextmanager
+def after_the_runs(what_is_left: str) -> Iterator[None]:
+    """Work after every run is stored: a Ctrl-C, SIGTERM or SIGHUP there stops with one line,
+    "<interrupted|terminated>: <what_is_left>", and its exit code (not a bare exit 143, nor a
+    line telling to ``--resume`` runs that are all done)."""
     try:
+        yield
+    except (KeyboardInterrupt, SystemExit) as exc:
+        code = 130 if isinstance(exc, KeyboardInterrupt) else exc.code
+        if code not in (130, 128 + signal.SIGTERM, 128 + signal.SIGHUP):
+            raise
+        no_more_interrupts()
+        click.echo(f"{'interrupted' if code == 130 else 'terminated'}: {what_is_left}", err=True)
+        sys.exit(code)
+
+
+def _answer_and_charts(out: Path, no_charts: bool) -> None:
+    """The headlines and the charts of a finished store (``after_the_runs``: a signal says
+    the results are complete and how to draw the charts)."""
+    with after_the_runs(f"the results in {out} are complete; the charts may not all be drawn: "
+                        f"draw them with leadtime-sim plot {shlex.quote(str(out))}"):
         for headline in headlines(load_results(out)):
             click.echo(f"  {headline.text}")
         if not no_charts:
             if not SETTINGS.quiet:
                 click.echo("drawing the charts ...", err=True)
             click.echo(f"{len(write_charts(out))} chart(s) in {out / 'charts'}")
-    except (KeyboardInterrupt, SystemExit) as exc:
-        code = 130 if isinstance(exc, KeyboardInterrupt) else exc.code
-        if code not in (130, 128 + signal.SIGTERM, 128 + signal.SIGHUP):
-            raise
-        no_more_interrupts()
-        word = "interrupted" if code == 130 else "terminated"
-        click.echo(f"{word}: the results in {out} are complete; the charts may not all be drawn: "
-                   f"draw them with leadtime-sim plot {shlex.quote(str(out))}", err=True)
-        sys.exit(code)
 
 
 def show_design(plan: Plan, workers: int) -> None:

@@ -234,9 +234,41 @@ LOCAL_CLUSTER_CONFIG = {
 wake-up takes the GIL from the run in progress; about 6% of a run's time with the defaults."""
 
 
-QUIET_WORKERS = {"DASK_LOGGING__DISTRIBUTED": "error"}
-"""The local cluster's processes (which read it when they start) log errors only: a Ctrl-C
-cancels their batches, and each would print a warning about it over the sweep's message."""
+QUIET_WORKERS = {"DASK_LOGGING__DISTRIBUTED": "critical"}
+"""The local cluster's processes (which read it when they start) log nothing short of
+critical: a Ctrl-C cancels their batches (a warning each), and a worker whose scheduler
+closed first logs a failed heartbeat (an error with its traceback), over the sweep's one
+line. What matters reaches the sweep anyway: a run's error is in its outcome, a worker's
+death is ``KilledWorker``."""
+
+QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+"""No dashboard, and the scheduler's HTTP routes (health, metrics) on a free loopback port:
+by default they take port 8787, and a second sweep at the same time warned that it was in use."""
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP noted, not acted on, within the block, then delivered.
+
+    A signal while a LocalCluster starts (a few seconds) interrupted its start half-way:
+    the cluster object never reached us to be closed, and Dask's exit hook printed its
+    traceback over the sweep's one line. Held, the signal stops the sweep once the cluster
+    exists (and can be closed). Only in the main thread, where Python handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
+                for signum in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if noted:
+            signal.raise_signal(noted[0])  # its own handler runs now (Ctrl-C: KeyboardInterrupt)
 
 
 @contextlib.contextmanager
@@ -268,17 +300,18 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
         raise InputError(["--executor dask: dask is not installed (pip install 'leadtime-sim[dask]')"]) \
             from None
     cluster: Any = None
+    client: Any = None
     try:
         if scheduler:
-            client = Client(scheduler, timeout="20s")
+            try:
+                client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise InputError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
         else:
-            with dask.config.set(LOCAL_CLUSTER_CONFIG), _environment(QUIET_WORKERS):
+            with _signals_held(), dask.config.set(LOCAL_CLUSTER_CONFIG), _environment(QUIET_WORKERS):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-            client = Client(cluster)
-    except OSError as exc:
-        raise InputError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
-    try:
+                                       dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER)
+                client = Client(cluster)
         client.run(_import_run_code)  # on every worker at once, else in turn as the context arrives
         shared = client.scatter(context, broadcast=True)
         threads = workers if cluster is not None else sum(client.nthreads().values())
@@ -288,10 +321,11 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
             batch = pending.pop(future)  # each future dropped once read: workers let go of it
             yield from _batch_outcomes(future, batch, KilledWorker)
     finally:  # closing takes ~0.4 s: the store writes its last files meanwhile
-        try:
-            threading.Thread(target=_close, args=(client, cluster), name="close-dask").start()
-        except RuntimeError:  # no new threads at interpreter shutdown
-            _close(client, cluster)
+        if client is not None:
+            try:
+                threading.Thread(target=_close, args=(client, cluster), name="close-dask").start()
+            except RuntimeError:  # no new threads at interpreter shutdown
+                _close(client, cluster)
 
 
 class ExecutorError(RuntimeError):

@@ -245,6 +245,27 @@ def test_ctrl_c_to_a_dask_sweep_says_one_thing(env: dict[str, str], tmp_path: Pa
     wait_for_file(proc, out / "runs.parquet", timeout=90)
     os.kill(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, stderr[-3000:]
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("runs ")]
     assert lines == [f"interrupted: finished runs are in {out}; continue with --resume"], stderr[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after_seconds", [0.5, 1.5, 2.5])
+def test_ctrl_c_while_the_dask_cluster_starts_says_one_thing(env: dict[str, str], tmp_path: Path,
+                                                             reap: list, after_seconds: float) -> None:  # noqa: F811
+    """The store is open and the LocalCluster is starting (a few seconds): the signal used to
+    break its start half-way, and Dask's exit hook printed a traceback (the cluster it could
+    not close) over the one line. Each delay lands at a different stage of the start."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "store"
+    proc = start_sweep(SLOW, out, "--workers", "2", "--executor", "dask", env=env)
+    reap.append(proc)
+    wait_for_file(proc, out / "manifest.json", timeout=90)
+    time.sleep(after_seconds)
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr[-3000:]
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("runs ")]
+    assert lines == [f"interrupted: finished runs are in {out}; continue with --resume"], stderr[-3000:]
+    assert manifest_of(out)["status"] == "interrupted"

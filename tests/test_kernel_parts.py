@@ -74,3 +74,41 @@ def test_factory_usage_is_the_monitor_s_view(scenario: lts.Scenario) -> None:
             assert started == sum(r.started_units for r in records.factories if r.factory == factory.name)
     finally:
         run.close()
+
+
+def test_a_stream_seeds_its_generator_at_its_first_draw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of idle lines cost no generators (seeding one is ~0.1 ms), and a stream's
+    draws are those of its source's own generator, made early or late."""
+    from leadtime_sim.distributions import Exponential
+    from leadtime_sim.sim import streams as streams_module
+
+    made: list[str] = []
+    seed_sequence = streams_module.seed_sequence
+    monkeypatch.setattr(streams_module, "seed_sequence",
+                        lambda seed, rep, source: made.append(source) or seed_sequence(seed, rep, source))
+    streams = streams_module.RandomStreams(7, 2)
+    takt = streams.draws("line.1.takt", Exponential(dist="exponential", mean=2.0))
+    uniforms = streams.uniforms("line.1.yield")
+    assert made == []
+    first = [next(takt) for _ in range(300)]  # past one block
+    assert made == ["line.1.takt"]
+    expected = streams_module.RandomStreams(7, 2).generator("line.1.takt").exponential(2.0, 256)
+    assert first[:256] == expected.tolist()
+    assert next(uniforms) == streams_module.RandomStreams(7, 2).generator("line.1.yield").random()
+    with pytest.raises(ValueError, match="used twice"):
+        streams.uniforms("line.1.takt")
+
+
+def test_a_run_of_thousands_of_idle_lines_seeds_only_the_streams_it_draws(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadtime_sim.sim import streams as streams_module
+
+    made: list[str] = []
+    seed_sequence = streams_module.seed_sequence
+    monkeypatch.setattr(streams_module, "seed_sequence",
+                        lambda seed, rep, source: made.append(source) or seed_sequence(seed, rep, source))
+    scenario = lts.load_scenario(Path(__file__).parent / "data" / "mmc_requirements.toml",
+                                 overrides=["factories.server.lines=5000", 'end="2026-01"'])
+    lts.simulate(scenario, seed=1)
+    line_streams = [name for name in made if ".line." in name]
+    assert 0 < len(line_streams) < 200, len(line_streams)

@@ -47,7 +47,9 @@ class ProductCurves:
         self.infinite = bool(np.isinf(capacity[-1]))
         self.makers = makers
         self.flow_months = max((m.flow_months for m in makers), default=0.0)
-        d_cap = steps(capacity)
+        self._d_capacity = d_cap = steps(capacity)
+        self._lot_times = [grid + m.lot_months if 0 < m.lot_months < math.inf else None for m in makers]
+        """Per maker, when a unit started at each grid point leaves its line (None: no lots held)."""
         self.shares: list[np.ndarray | None] = []
         for m in makers:
             share = np.divide(steps(m.capacity), d_cap,
@@ -55,6 +57,8 @@ class ProductCurves:
             self.shares.append(None if np.all(share == 1.0) else share)  # (x 1.0 changes nothing)
         self.kinks = np.zeros(0)
         """Times inside grid steps at which the lines run out of work (``update``)."""
+        self._kink_steps = np.zeros(0, np.int64)
+        """The grid index of each kink's step."""
         self._set_times()
         self.version = 0
         """Counts updates (what caches of these curves compare)."""
@@ -83,23 +87,22 @@ class ProductCurves:
         out = np.maximum.accumulate(np.maximum(out, 0.0))
         self.output = out
         d_out = steps(out)
-        at = self._find_kinks(out, d_out, before)
+        self._find_kinks(out, d_out, before)
+        times, source = self._bend_times, self._bend_source
         total = np.zeros_like(self.delivered_times)
         held = np.zeros_like(self.grid)
         self._on_lines = []
-        for m, share, wip, shifted in zip(self.makers, self.shares, self.wip_deliveries,
-                                          self.shifted_times, strict=True):
+        for m, share, wip, shifted, lot_times in zip(self.makers, self.shares, self.wip_deliveries,
+                                                     self.shifted_times, self._lot_times, strict=True):
             made = np.cumsum(d_out if share is None else d_out * share)
             self.factory_output[m.name] = made
             if wip is not None:
                 total += wip
-            times, values = self.grid, made
-            if len(at):  # at full rate until the kink, then idle to the step's end
-                times, values = np.insert(self.grid, at, self.kinks), np.insert(made, at, made[at])
+            values = made if source is None else made[source]  # (flat from each kink to its step's end)
             total += np.interp(shifted, times, values, left=0.0)
             on_lines = None
-            if 0 < m.lot_months < math.inf and m.on_lines_units is not None:  # (the lots on its lines)
-                ahead = np.interp(self.grid + m.lot_months, times, values) - made
+            if lot_times is not None and m.on_lines_units is not None:  # (the lots on its lines)
+                ahead = np.interp(lot_times, times, values) - made
                 on_lines = np.minimum(ahead, m.on_lines_units)
                 held += on_lines
             self._on_lines.append(on_lines)
@@ -129,32 +132,54 @@ class ProductCurves:
         times = [grid]
         for m in makers:
             times += [bends + m.flow_months, np.array([m.flow_months])]
-        self.delivered_times = t = np.unique(np.concatenate(times))
+        self.delivered_times = t = sorted_unique(np.concatenate(times))
         self.grid_positions = np.searchsorted(t, grid)
         self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
             np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
         self.shifted_times = [t - m.flow_months for m in makers]
         self.__dict__.pop("delivered_times_list", None)
+        self._set_bends()
 
-    def _find_kinks(self, out: np.ndarray, d_out: np.ndarray, work: np.ndarray) -> np.ndarray:
+    def _set_bends(self) -> None:
+        """The times at which a factory's output bends, the grid with each kink inserted
+        before its step's end (``np.insert``), and the grid index whose output each takes
+        (None: the grid alone)."""
+        at = self._kink_steps
+        if not len(at):
+            self._bend_times, self._bend_source = self.grid, None
+            return
+        inserted = at + np.arange(len(at))
+        on_grid = np.ones(len(self.grid) + len(at), bool)
+        on_grid[inserted] = False
+        source = np.empty(len(on_grid), np.int64)
+        source[on_grid] = np.arange(len(self.grid))
+        source[inserted] = at
+        times = np.empty(len(on_grid))
+        times[on_grid] = self.grid
+        times[inserted] = self.kinks
+        self._bend_times, self._bend_source = times, source
+
+    def _find_kinks(self, out: np.ndarray, d_out: np.ndarray, work: np.ndarray) -> None:
         """Where the lines, at full rate from a step's start, run out of the work there before
-        the step ends (the output is then not linear over the step): sets ``kinks`` (and the
-        times that depend on them) and returns the grid index of each kink's step. Steps held
-        back by components are left linear (their components come during the step)."""
+        the step ends (the output is then not linear over the step): sets ``kinks``, the grid
+        index of each kink's step and the times that depend on them. Steps held back by
+        components are left linear (their components come during the step)."""
         if self.infinite or len(out) < 2:
             at = np.zeros(0, np.int64)
             kinks = np.zeros(0)
         else:
-            d_cap = steps(self.capacity)
+            d_cap = self._d_capacity
             partial = (d_out[1:] > CROSSING_TOLERANCE) & (d_out[1:] < d_cap[1:] - CROSSING_TOLERANCE) & (
                 out[1:] >= work[1:] - CROSSING_TOLERANCE)
             at = np.flatnonzero(partial) + 1
             t0 = self.grid[at - 1]
             kinks = t0 + (self.grid[at] - t0) * d_out[at] / d_cap[at]
-        if len(kinks) != len(self.kinks) or not np.array_equal(kinks, self.kinks):
-            self.kinks = kinks
+        if len(kinks) != len(self.kinks) or not (kinks == self.kinks).all():
+            self.kinks, self._kink_steps = kinks, at
             self._set_times()
-        return at
+        elif not (at == self._kink_steps).all():  # (the same times in other steps: rounding)
+            self._kink_steps = at
+            self._set_bends()
 
     @property
     def factory_started(self) -> dict[str, np.ndarray]:
@@ -198,6 +223,16 @@ def steps(x: np.ndarray) -> np.ndarray:
     d[:1] = x[:1]
     np.subtract(x[1:], x[:-1], out=d[1:])
     return d
+
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` of a float array without NaN (the same sort and comparison, without
+    its checks: it is called per update)."""
+    x = np.sort(x)
+    keep = np.empty(len(x), bool)
+    keep[:1] = True
+    np.not_equal(x[1:], x[:-1], out=keep[1:])
+    return x[keep]
 
 
 def first_crossing(values: np.ndarray, times: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 What does not change between reviews (capacity, each factory's share of it, the times at
 which the delivery curve bends, the initial WIP's deliveries) is computed once; ``update``
-recomputes the rest when an order changes the product's work. Curves are also kept as lists
-for the scalar look-ups of a review (a NumPy call costs more than the arithmetic there).
+recomputes the rest when an order changes the product's work. Curves that a review searches
+are also kept as lists (a NumPy call costs more than the arithmetic there).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ class ProductCurves:
         self._on_lines: list[np.ndarray | None] = []
         """Per maker, the units on its lines (started, not made) before the work's cap."""
         self._held = np.zeros(0)
-        self._lists: tuple[list[float], list[float], list[float]] | None = None
+        self._delivered_list: list[float] | None = None
+        self._on_grid_list: list[float] | None = None
 
     def update(self, work: np.ndarray, limits: list[np.ndarray]) -> None:
         """The curves from ``work`` (units ordered less initial WIP, at each grid point) and,
@@ -122,7 +123,7 @@ class ProductCurves:
         self.delivered = total
         self.delivered_on_grid = total[self.grid_positions]
         self.version += 1
-        self._lists = None
+        self._delivered_list = self._on_grid_list = None
 
     def _set_times(self) -> None:
         """The times the delivery curve bends at: the grid and the kinks, shifted by each
@@ -210,11 +211,17 @@ class ProductCurves:
     def delivered_times_list(self) -> list[float]:
         return self.delivered_times.tolist()
 
-    def lists(self) -> tuple[list[float], list[float], list[float]]:
-        """``output``, ``delivered`` and ``delivered_on_grid`` as lists (made once per update)."""
-        if self._lists is None:
-            self._lists = (self.output.tolist(), self.delivered.tolist(), self.delivered_on_grid.tolist())
-        return self._lists
+    def delivered_list(self) -> list[float]:
+        """``delivered`` as a list (made once per update, when asked)."""
+        if self._delivered_list is None:
+            self._delivered_list = self.delivered.tolist()
+        return self._delivered_list
+
+    def on_grid_list(self) -> list[float]:
+        """``delivered_on_grid`` as a list (made once per update, when asked)."""
+        if self._on_grid_list is None:
+            self._on_grid_list = self.delivered_on_grid.tolist()
+        return self._on_grid_list
 
 
 def steps(x: np.ndarray) -> np.ndarray:

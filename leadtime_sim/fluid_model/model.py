@@ -74,7 +74,7 @@ class AllocationCurve:
     def __call__(self) -> list[float]:
         c = self.curves
         if self.reassign:
-            return c.lists()[2]
+            return c.on_grid_list()
         if self.version != c.version:
             self.values = (self.wip_units + c.committed).tolist()
             self.version = c.version
@@ -363,7 +363,7 @@ class FluidModel:
     def _holding(self, t: float, i: int, w: Watch) -> tuple[float, int]:
         """A requirement's inventory and units on order at ``t`` (grid index ``i``, to which
         its product's allocator has advanced)."""
-        d = self.curves[w.spec.product].lists()[2][i]
+        d = float(self.curves[w.spec.product].delivered_on_grid[i])
         delivered = self.allocators[w.spec.product].counted[w.name].below(math.floor(d + 1e-9))
         inventory = max(0.0, w.spec.initial_units + delivered - w.consumption.consumed_between(0.0, t))
         return inventory, w.ordered(t) - delivered
@@ -414,19 +414,18 @@ class FluidModel:
         the lines decided at that instant too (as a requirement's review after its first)."""
         c = self.curves[product]
         t = c.grid_list[i]
-        output, delivered, on_grid = c.lists()
         capacity = c.capacity_list
         if decisions := self.decisions[product]:
             known = (bisect_right if decided_now else bisect_left)(decisions, t)
             capacity = self.known_capacity(product, known)[1]
         k_now = capacity[i]
-        made = self.wip0[product] + output[i]
+        made = self.wip0[product] + float(c.output[i])
         ahead = float(self.ahead(opened, priority))
         if self.reassign:
-            position = on_grid[i] + ahead + 1
+            position = float(c.delivered_on_grid[i]) + ahead + 1
             extra = max(position - made, 0.0)
             if position <= made + EPS:
-                done = crossing(delivered, c.delivered_times_list, position)
+                done = crossing(c.delivered_list(), c.delivered_times_list, position)
             else:
                 done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
         else:  # behind the units committed (started) and those the policy serves first

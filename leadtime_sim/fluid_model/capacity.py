@@ -39,11 +39,10 @@ class Cohort:
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         """Units a month at ``t`` (0 before commissioning)."""
-        if self.ramp <= 0:
-            share = np.ones_like(t)
-        else:
-            gain = (1 - self.fraction) / self.ramp
-            share = np.minimum(1.0, self.fraction + gain * np.maximum(t - self.at, 0.0))
+        if self.ramp <= 0:  # (at full rate: x 1.0 changes nothing)
+            return np.where(t >= self.at, self.lines * self.rate, 0.0)
+        gain = (1 - self.fraction) / self.ramp
+        share = np.minimum(1.0, self.fraction + gain * np.maximum(t - self.at, 0.0))
         return np.where(t >= self.at, self.lines * self.rate * share, 0.0)
 
 

@@ -30,23 +30,27 @@ def _at_most_one(x: np.ndarray) -> np.ndarray:
     return np.where(x < 1.0, x, 1.0)
 
 
-def factory_columns(model: FluidModel) -> dict[str, Columns]:
-    """Per factory: lines in service, capacity (units a year), utilisation, units started."""
+def factory_columns(model: FluidModel, rates_only: bool = False) -> dict[str, Columns]:
+    """Per factory: lines in service, capacity (units a year) and, unless ``rates_only``
+    (all that the product columns read), utilisation and units started."""
     ends, idx, prev = _month_steps(model)
+    before_end = ends - 1e-12
     result = {}
     for f, spec in model.scenario.factories.items():
         cohorts = model.cohorts[f]
-        cap_rate = sum((c.rate_at(ends - 1e-12) for c in cohorts), np.zeros_like(ends)) * 12
-        lines = sum((c.lines * ((c.at < ends - 1e-12) | (c.at <= 0)) for c in cohorts),
+        cap_rate = sum((c.rate_at(before_end) for c in cohorts), np.zeros_like(ends)) * 12
+        lines = sum((c.lines * ((c.at < before_end) | (c.at <= 0)) for c in cohorts),
                     np.zeros(len(ends), np.int64))
+        result[f] = columns = {"product": spec.product, "lines": lines, "capacity": cap_rate}
+        if rates_only:
+            continue
         out = model.curves[spec.product].factory_output[f]
         cap = model.capacity[f]
         d_cap = cap[idx] - cap[prev]
         used = np.divide(out[idx] - out[prev], d_cap, out=np.zeros_like(ends), where=d_cap > 0)
         begun = model.curves[spec.product].factory_started[f]
         started = np.round(begun[idx]).astype(np.int64) - np.round(begun[prev]).astype(np.int64)
-        result[f] = {"product": spec.product, "lines": lines, "capacity": cap_rate,
-                     "utilisation": _at_most_one(used), "started": started}
+        columns.update(utilisation=_at_most_one(used), started=started)
     return result
 
 

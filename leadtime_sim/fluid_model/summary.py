@@ -56,7 +56,7 @@ def summary_records(model: FluidModel) -> KernelRecords:
     requirements = _rows(RequirementMonth, opened, lambda name, at: [
         np.full(len(at), name, object), np.full(len(at), scenario.requirements[name].product, object),
         gaps[name].inventory[at], gaps[name].required[at], gaps[name].gap[at], gaps[name].peak[at]])
-    columns = product_columns(model, flows, factory_columns(model), quoted)
+    columns = product_columns(model, flows, factory_columns(model, rates_only=True), quoted)
     counts = ("ordered", "backlog", "wip", "monthly", "cum", "stock")
     products = _rows(ProductMonth, wanted, lambda p, at: [
         np.full(len(at), p, object), *(columns[p][k][at].astype(np.int64) for k in counts),

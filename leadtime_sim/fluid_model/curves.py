@@ -16,6 +16,8 @@ from functools import cached_property
 import numpy as np
 
 CROSSING_TOLERANCE = 1e-9
+_NO_STEPS, _NO_TIMES = np.zeros(0, np.int64), np.zeros(0)
+_NO_STEPS.flags.writeable = _NO_TIMES.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class ProductCurves:
         self.makers = makers
         self.flow_months = max((m.flow_months for m in makers), default=0.0)
         self._d_capacity = d_cap = steps(capacity)
+        self._room = d_cap[1:] - CROSSING_TOLERANCE
+        """Less than a step's capacity, from the second step on: a step that made less ran out of work."""
         self._lot_times = [grid + m.lot_months if 0 < m.lot_months < math.inf else None for m in makers]
         """Per maker, when a unit started at each grid point leaves its line (None: no lots held)."""
         self.shares: list[np.ndarray | None] = []
@@ -55,6 +59,12 @@ class ProductCurves:
             share = np.divide(steps(m.capacity), d_cap,
                               out=np.full_like(grid, 1.0 / len(makers)), where=d_cap > 0)
             self.shares.append(None if np.all(share == 1.0) else share)  # (x 1.0 changes nothing)
+        self._flows = list(dict.fromkeys(m.flow_months for m in makers))
+        """The makers' flow times, each once."""
+        self._unkinked_times = sorted_unique(np.concatenate(
+            [grid, *(np.append(grid + flow, flow) for flow in self._flows)]))
+        """The delivery curve's times without kinks: the grid, and the grid and 0 shifted by
+        each maker's flow."""
         self.kinks = np.zeros(0)
         """Times inside grid steps at which the lines run out of work (``update``)."""
         self._kink_steps = np.zeros(0, np.int64)
@@ -129,15 +139,15 @@ class ProductCurves:
         """The times the delivery curve bends at: the grid and the kinks, shifted by each
         maker's flow, and what depends on them."""
         grid, makers = self.grid, self.makers
-        bends = np.concatenate([grid, self.kinks]) if len(self.kinks) else grid
-        times = [grid]
-        for m in makers:
-            times += [bends + m.flow_months, np.array([m.flow_months])]
-        self.delivered_times = t = sorted_unique(np.concatenate(times))
+        t = self._unkinked_times
+        if len(self.kinks):
+            t = sorted_unique(np.concatenate([t, *(self.kinks + flow for flow in self._flows)]))
+        self.delivered_times = t
         self.grid_positions = np.searchsorted(t, grid)
         self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
             np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
-        self.shifted_times = [t - m.flow_months for m in makers]
+        shifted = {flow: t - flow for flow in self._flows}
+        self.shifted_times = [shifted[m.flow_months] for m in makers]
         self.__dict__.pop("delivered_times_list", None)
         self._set_bends()
 
@@ -165,16 +175,14 @@ class ProductCurves:
         the step ends (the output is then not linear over the step): sets ``kinks``, the grid
         index of each kink's step and the times that depend on them. Steps held back by
         components are left linear (their components come during the step)."""
-        if self.infinite or len(out) < 2:
-            at = np.zeros(0, np.int64)
-            kinks = np.zeros(0)
-        else:
-            d_cap = self._d_capacity
-            partial = (d_out[1:] > CROSSING_TOLERANCE) & (d_out[1:] < d_cap[1:] - CROSSING_TOLERANCE) & (
-                out[1:] >= work[1:] - CROSSING_TOLERANCE)
-            at = np.flatnonzero(partial) + 1
-            t0 = self.grid[at - 1]
-            kinks = t0 + (self.grid[at] - t0) * d_out[at] / d_cap[at]
+        at, kinks = _NO_STEPS, _NO_TIMES
+        if not self.infinite and len(out) >= 2:
+            made, tolerance = d_out[1:], CROSSING_TOLERANCE
+            partial = (made > tolerance) & (made < self._room) & (out[1:] >= work[1:] - tolerance)
+            at = partial.nonzero()[0] + 1
+            if len(at):
+                t0 = self.grid[at - 1]
+                kinks = t0 + (self.grid[at] - t0) * d_out[at] / self._d_capacity[at]
         if len(kinks) != len(self.kinks) or not (kinks == self.kinks).all():
             self.kinks, self._kink_steps = kinks, at
             self._set_times()
@@ -245,12 +253,14 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
 def first_crossing(values: np.ndarray, times: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """The first time a nondecreasing piecewise-linear curve (``values`` at ``times``) reaches
     each target (inf: never)."""
-    k = np.searchsorted(values, targets - CROSSING_TOLERANCE, side="left")
+    k = values.searchsorted(targets - CROSSING_TOLERANCE, side="left")
     n = len(values)
-    inside = np.clip(k, 1, n - 1)
-    v0, v1 = values[inside - 1], values[inside]
-    t0, t1 = times[inside - 1], times[inside]
-    span = np.where(v1 - v0 > 0, v1 - v0, 1.0)
+    inside = np.minimum(np.maximum(k, 1), n - 1)  # (np.clip on integers, without its checks)
+    below = inside - 1
+    v0, v1 = values[below], values[inside]
+    t0, t1 = times[below], times[inside]
+    rise = v1 - v0
+    span = np.where(rise > 0, rise, 1.0)
     t = t0 + (t1 - t0) * np.clip((targets - v0) / span, 0.0, 1.0)
     t = np.where(k <= 0, times[0], t)
     return np.where(k >= n, math.inf, t)

@@ -14,11 +14,18 @@ def kaplan_meier(values: FloatArray, censored: BoolArray) -> tuple[FloatArray, F
     """The Kaplan-Meier survival function: the distinct exact values t and S just after each
     (without censoring, 1 - the empirical distribution function). A censored value counts as
     at risk at its own time (censoring after deaths at the same value, the usual convention)."""
-    times = np.unique(values[~censored])
     exact = np.sort(values[~censored])
-    everything = np.sort(values)
-    deaths = np.searchsorted(exact, times, side="right") - np.searchsorted(exact, times, side="left")
-    at_risk = len(values) - np.searchsorted(everything, times, side="left")
+    if len(exact) and np.isnan(exact[-1]):  # (np.unique counts every NaN as one value)
+        times = np.unique(values[~censored])
+        deaths = np.searchsorted(exact, times, side="right") - np.searchsorted(exact, times, side="left")
+    else:  # (np.unique and the counts of each value, from the sorted values)
+        new = np.empty(len(exact), bool)
+        new[:1] = True
+        np.not_equal(exact[1:], exact[:-1], out=new[1:])
+        first = new.nonzero()[0]
+        times = exact[first]
+        deaths = np.diff(first, append=len(exact))
+    at_risk = len(values) - np.sort(values).searchsorted(times, side="left")
     survival: FloatArray = np.cumprod(1.0 - deaths / at_risk, dtype=np.float64)
     return times, survival
 
@@ -31,7 +38,7 @@ def kaplan_meier_median(values: FloatArray, censored: BoolArray) -> float | None
     if len(values) == 0:
         return None
     times, survival = kaplan_meier(values, censored)
-    below = np.flatnonzero(survival <= 0.5 + 1e-12)
+    below = (survival <= 0.5 + 1e-12).nonzero()[0]
     if len(below) == 0:
         return None
     k = int(below[0])

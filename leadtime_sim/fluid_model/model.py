@@ -20,7 +20,7 @@ from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.sim.consumption import ConsumptionSchedule
 from leadtime_sim.sim.ordering import ORDERING_RULES, Review, ordered_units, still_to_order
-from leadtime_sim.sim.promise import quote_times
+from leadtime_sim.sim.promise import quote_classes, quote_times
 from leadtime_sim.sim.records import InvestmentRecord
 from leadtime_sim.sim.state import RequirementState
 
@@ -111,7 +111,10 @@ class FluidModel:
             r.ordering.priority for r in scenario.requirements.values() if r.ordering is not None], default=1)
         """The largest class any order can have."""
         events += [o.entered for o in orders] + [t for t, _ in self.reviews]
-        events += [t for t in quote_times(scenario).values()]
+        self.quote_times = quote_times(scenario)
+        self.classes = quote_classes(scenario)
+        """The run's quote times (date: months) and classes."""
+        events += [t for t in self.quote_times.values()]
         grid = np.unique(np.concatenate([np.arange(self.months + 1, dtype=float),
                                          np.array([t for t in events if 0 <= t <= horizon], dtype=float),
                                          np.array([horizon])]))
@@ -124,7 +127,7 @@ class FluidModel:
         self.month_index = np.searchsorted(grid, self.ends - 1e-12)
         """Grid index of each month's row."""
         self.quote_index = np.searchsorted(grid, np.array(
-            [t for t in quote_times(scenario).values() if t < horizon]) - 1e-12).tolist()
+            [t for t in self.quote_times.values() if t < horizon]) - 1e-12).tolist()
         """Grid index of each quote time."""
         self.cohort_capacity = {f: [c.cumulative(grid) for c in cs] for f, cs in self.cohorts.items()}
         """Each cohort's cumulative capacity on the grid."""

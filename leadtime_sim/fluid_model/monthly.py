@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from leadtime_sim.sim.promise import quote_classes
-
 if TYPE_CHECKING:
     from leadtime_sim.fluid_model.model import FluidModel
     from leadtime_sim.fluid_model.records import Delivered
@@ -62,7 +60,7 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
     scenario, components = model.scenario, model.components
     ends, idx, prev = _month_steps(model)
     months = len(ends)
-    lowest = quote_classes(scenario).lowest
+    lowest = model.classes.lowest
     result = {}
     for p in scenario.products:
         c = model.curves[p]

@@ -19,7 +19,7 @@ from leadtime_sim.fluid_model.model import FluidModel, consumption_of
 from leadtime_sim.fluid_model.monthly import factory_columns, product_columns
 from leadtime_sim.fluid_model.orders import FluidOrder
 from leadtime_sim.fluid_model.requirements import GapSeries, gap_series
-from leadtime_sim.sim.promise import QUOTE_CUSTOMER, quote_classes, quote_times
+from leadtime_sim.sim.promise import QUOTE_CUSTOMER
 from leadtime_sim.sim.records import (
     DeliveryRecord,
     FactoryMonth,
@@ -168,10 +168,9 @@ def requirement_records(model: FluidModel, gaps: dict[str, GapSeries]
 def quote_records(model: FluidModel) -> list[QuoteRecord]:
     """Quotes at start (each class of each product) and at the quote dates that are not
     month ends (those are in the monthly rows)."""
-    scenario = model.scenario
-    classes = quote_classes(scenario)
+    classes = model.classes
     asks = [(0.0, p, k) for p, ks in classes.by_product.items() for k in ks]
-    asks += [(t, p, classes.lowest) for t in quote_times(scenario).values()
+    asks += [(t, p, classes.lowest) for t in model.quote_times.values()
              if t > 0 and not (float(t).is_integer() and t <= model.months) and t < model.horizon
              for p in classes.by_product]
     out = []

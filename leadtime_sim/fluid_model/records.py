@@ -56,22 +56,18 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     mine = model.orders_of[product]
     lot = min((scenario.factories[f].lot_size for f in model.makers[product]), default=1)
     segments = model.allocators[product].segments
-    owner: list[int] = []
-    ends: list[tuple[float, float]] = []
-    for k, o in enumerate(mine):
-        held = segments.get(o.index)
-        if held:
-            owner += [k] * len(held)
-            ends += held
+    held = [segments.get(o.index, ()) for o in mine]
+    owner = np.repeat(np.arange(len(mine)), [len(h) for h in held])
+    ends = np.fromiter(chain.from_iterable(chain.from_iterable(held)), float, 2 * len(owner))
     # lots: each segment's whole positions in groups of the lot size, order by order
-    positions = np.floor(np.array(ends, float).reshape(-1, 2) + 0.5).astype(np.int64)  # (see UnitCount)
+    positions = np.floor(ends.reshape(-1, 2) + 0.5).astype(np.int64)  # (see UnitCount)
     first_pos, end_pos = positions[:, 0], positions[:, 1]
     counts = np.where(end_pos > first_pos, (end_pos - first_pos + lot - 1) // lot, 0)
     seg = np.repeat(np.arange(len(first_pos)), counts)
     offset = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)
     start = first_pos[seg] + lot * offset
     end = np.minimum(start + lot, end_pos[seg])
-    order = np.array(owner, np.int64)[seg]
+    order = owner[seg]
     n = len(mine)
     is_first = np.ones(len(order), bool)  # (an order's first lot)
     is_first[1:] = order[1:] != order[:-1]

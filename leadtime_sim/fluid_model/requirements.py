@@ -38,7 +38,7 @@ def required_at(times: list[float], units: list[float], t: np.ndarray) -> np.nda
     if len(times) == 1:
         return np.full_like(t, units[0])
     xs, vs = np.array(times), np.array(units, float)
-    k = np.clip(np.searchsorted(xs, t, side="right"), 1, len(xs) - 1)
+    k = np.minimum(np.maximum(xs.searchsorted(t, side="right"), 1), len(xs) - 1)  # (np.clip, unchecked)
     t0, t1, v0, v1 = xs[k - 1], xs[k], vs[k - 1], vs[k]
     with np.errstate(divide="ignore", invalid="ignore"):
         inside = v0 + (v1 - v0) * (t - t0) / (t1 - t0)

@@ -22,9 +22,11 @@ def kaplan_meier(values: FloatArray, censored: BoolArray) -> tuple[FloatArray, F
         new = np.empty(len(exact), bool)
         new[:1] = True
         np.not_equal(exact[1:], exact[:-1], out=new[1:])
-        first = new.nonzero()[0]
-        times = exact[first]
-        deaths = np.diff(first, append=len(exact))
+        bounds = np.empty(int(new.sum()) + 1, np.int64)  # (where each value's run begins, and the end)
+        bounds[:-1] = new.nonzero()[0]
+        bounds[-1] = len(exact)
+        times = exact[bounds[:-1]]
+        deaths = bounds[1:] - bounds[:-1]
     at_risk = len(values) - np.sort(values).searchsorted(times, side="left")
     survival: FloatArray = np.cumprod(1.0 - deaths / at_risk, dtype=np.float64)
     return times, survival

@@ -55,10 +55,11 @@ class ProductCurves:
         self._lot_times = [grid + m.lot_months if 0 < m.lot_months < math.inf else None for m in makers]
         """Per maker, when a unit started at each grid point leaves its line (None: no lots held)."""
         self.shares: list[np.ndarray | None] = []
+        working = d_cap > 0
         for m in makers:
-            share = np.divide(steps(m.capacity), d_cap,
-                              out=np.full_like(grid, 1.0 / len(makers)), where=d_cap > 0)
-            self.shares.append(None if np.all(share == 1.0) else share)  # (x 1.0 changes nothing)
+            share = np.divide(steps(m.capacity), d_cap, out=np.full_like(grid, 1.0 / len(makers)),
+                              where=working)
+            self.shares.append(None if (share == 1.0).all() else share)  # (x 1.0 changes nothing)
         self._flows = list(dict.fromkeys(m.flow_months for m in makers))
         """The makers' flow times, each once."""
         self._unkinked_times = sorted_unique(np.concatenate(
@@ -100,8 +101,8 @@ class ProductCurves:
         d_out = steps(out)
         self._find_kinks(out, d_out, before)
         times, source = self._bend_times, self._bend_source
-        total = np.zeros_like(self.delivered_times)
-        held = np.zeros_like(self.grid)
+        total = np.zeros(len(self.delivered_times))
+        held = np.zeros(len(self.grid))
         self._on_lines = []
         for m, share, wip, shifted, lot_times in zip(self.makers, self.shares, self.wip_deliveries,
                                                      self.shifted_times, self._lot_times, strict=True):

@@ -269,7 +269,7 @@ class FluidModel:
         for p in reversed(products):  # parents first: components' work from their parents'
             if p in self.components:
                 spec = scenario.products[p]
-                need = np.zeros_like(self.grid)
+                need = np.zeros(len(self.grid))
                 for parent, pspec in scenario.products.items():
                     if p in pspec.bom:
                         need += pspec.bom[p] * np.maximum(work[parent], 0.0)

@@ -54,12 +54,12 @@ def stream_orders(scenario: Scenario, horizon: float) -> list[FluidOrder]:
         gap = 12 / spec.rate_per_year
         t0 = months_between(scenario.start, spec.from_) if spec.from_ else 0.0
         until = months_between(scenario.start, spec.until) if spec.until else horizon
-        mean = spec.quantity.mean
+        mean, customer, product, priority = spec.quantity.mean, spec.customer, spec.product, spec.priority
         k, held = 1, 0  # (held: round((k - 1) x mean), the units in the first k - 1)
         while (t := t0 + k * gap) < until:
             now = round(k * mean)
             if t >= 0:
-                out.append(FluidOrder(0, f"{name}-{k - 1}", spec.customer, spec.product, max(1, now - held),
-                                      spec.priority, "stream", t, t))
+                out.append(FluidOrder(0, f"{name}-{k - 1}", customer, product, max(1, now - held), priority,
+                                      "stream", t, t))
             k, held = k + 1, now
     return out

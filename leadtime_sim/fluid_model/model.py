@@ -445,7 +445,7 @@ class FluidModel:
         lines in service or decided before then (a run quotes before a decision at its
         instant), reach it."""
         if not self.priority or priority >= self.least_urgent:
-            ahead = np.array([sum(o.values()) for o in opened], float)
+            ahead = np.array(list(map(sum, map(dict.values, opened))), float)
         else:
             ahead = np.array([self.ahead(o, priority) for o in opened], float)
         c = self.curves[product]
@@ -461,8 +461,10 @@ class FluidModel:
             positions = self.wip0[product] + np.interp(ts, self.grid, c.committed) + ahead + 1
             extra = positions - made
             done = np.maximum(self._made_by(product, ts, np.maximum(extra, 0.0)) + c.flow_months, ts)
-        return [None if not math.isfinite(d) or d >= self.horizon - EPS else max(0.0, d - t)
-                for d, t in zip(done.tolist(), ts.tolist(), strict=True)]
+        lead = done - ts
+        lead = np.where(lead > 0.0, lead, 0.0)  # (max(0.0, lead), as Python's)
+        late = ~np.isfinite(done) | (done >= self.horizon - EPS)
+        return [None if never else months for never, months in zip(late.tolist(), lead.tolist(), strict=True)]
 
     def _made_by(self, product: str, ts: np.ndarray, units: np.ndarray) -> np.ndarray:
         """When the lines known at each of ``ts`` (ascending; the lines in service and those

@@ -96,7 +96,7 @@ def product_columns(model: FluidModel, flows: dict[str, Delivered], factories: d
         quotes: list[float | None] = [None] * months
         if p not in components and months:
             at = np.arange(months) if quoted is None else quoted
-            opened = [model.allocators[p].sampled[i] for i in idx[at].tolist()]
+            opened = list(map(model.allocators[p].sampled.__getitem__, idx[at].tolist()))
             for m_, q in zip(at.tolist(), model.quotes(p, ends[at], lowest, opened), strict=True):
                 quotes[m_] = q
         result[p] = {"ordered": ordered, "backlog": backlog, "wip": wip, "monthly": monthly, "cum": cum,

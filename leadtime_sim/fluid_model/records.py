@@ -125,8 +125,8 @@ def delivery_records(flows: dict[str, Delivered]) -> list[DeliveryRecord]:
     names = [p for p, _ in parts]
     who = owner[by_time].tolist()
     return _records(DeliveryRecord, len(who), [
-        time[by_time].tolist(), [ids[k] for k in who], [customers[k] for k in who],
-        [names[p] for p in product[by_time].tolist()], units[by_time].tolist()])
+        time[by_time].tolist(), list(map(ids.__getitem__, who)), list(map(customers.__getitem__, who)),
+        list(map(names.__getitem__, product[by_time].tolist())), units[by_time].tolist()])
 
 
 def requirement_gaps(model: FluidModel, flows: dict[str, Delivered]) -> dict[str, GapSeries]:

@@ -61,13 +61,20 @@ def summary_records(model: FluidModel) -> KernelRecords:
     products = _rows(ProductMonth, wanted, lambda p, at: [
         np.full(len(at), p, object), *(columns[p][k][at].astype(np.int64) for k in counts),
         np.zeros(len(at), np.int64), columns[p]["capacity"][at], columns[p]["lines"][at].astype(np.int64),
-        columns[p]["utilisation"][at], np.array(columns[p]["quotes"], object)[at]])
+        columns[p]["utilisation"][at], _pick(columns[p]["quotes"], at)])
     deliveries = [DeliveryRecord(end, o.id, o.customer, p, got) for p, f in flows.items()
                   for o, got, end in zip(f.orders, f.got.tolist(), f.last.tolist(), strict=True) if got]
     outcomes = tuple(RequirementOutcome(name, g.closed_at, g.max_gap) for name, g in gaps.items())
     return KernelRecords(model.months, tuple(products), (), tuple(requirements), outcomes,
                          tuple(order_records(model, flows)), tuple(deliveries), tuple(model.investments),
                          lots_started(model), tuple(quote_records(model)))
+
+
+def _pick(values: list[Any], at: np.ndarray) -> np.ndarray:
+    """``np.array(values, object)[at]``, without the array of all of them."""
+    picked = np.empty(len(at), object)
+    picked[:] = list(map(values.__getitem__, at.tolist()))
+    return picked
 
 
 def _months_read(model: FluidModel, gaps: dict[str, GapSeries], quoted: np.ndarray

@@ -32,18 +32,25 @@ def kaplan_meier(values: FloatArray, censored: BoolArray) -> tuple[FloatArray, F
     return times, survival
 
 
-def kaplan_meier_median(values: FloatArray, censored: BoolArray) -> float | None:
-    """The Kaplan-Meier median: the first value at which the survival falls to 1/2 or below
-    (the midpoint to the next exact value where it is exactly 1/2, so that without censoring
-    it is ``np.median``); None where it never does (more than half censored before the
-    median could be seen: "not by end")."""
+def kaplan_meier_quantile(values: FloatArray, censored: BoolArray, share: float) -> float | None:
+    """The Kaplan-Meier ``share`` quantile: the first value at which the survival falls to
+    1 - share or below (the midpoint to the next exact value where it is exactly 1 - share);
+    None where it never does (too many censored before it could be seen: "not reached")."""
     if len(values) == 0:
         return None
     times, survival = kaplan_meier(values, censored)
-    below = (survival <= 0.5 + 1e-12).nonzero()[0]
+    level = 1.0 - share
+    below = (survival <= level + 1e-12).nonzero()[0]
     if len(below) == 0:
         return None
     k = int(below[0])
-    if abs(survival[k] - 0.5) <= 1e-12 and k + 1 < len(times):
+    if abs(survival[k] - level) <= 1e-12 and k + 1 < len(times):
         return float((times[k] + times[k + 1]) / 2)
     return float(times[k])
+
+
+def kaplan_meier_median(values: FloatArray, censored: BoolArray) -> float | None:
+    """The Kaplan-Meier median (:func:`kaplan_meier_quantile` at 1/2: without censoring,
+    ``np.median``); None where the survival never falls to 1/2 (more than half censored
+    before the median could be seen: "not by end")."""
+    return kaplan_meier_quantile(values, censored, 0.5)

@@ -25,7 +25,7 @@ import leadtime_sim as lts
 from leadtime_sim.cli import main
 from leadtime_sim.distributions import Distribution, Weibull
 from leadtime_sim.fitting import FAMILIES, Records, fit_records, kaplan_meier
-from leadtime_sim.survival import kaplan_meier_median
+from leadtime_sim.survival import kaplan_meier_median, kaplan_meier_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "models" / "delivery_records.csv"
@@ -328,6 +328,18 @@ def test_kaplan_meier_median_by_hand_and_not_by_end() -> None:
     # Three of five censored at 2 before anything past 1 is seen: S never falls to 1/2.
     assert kaplan_meier_median(x, np.array([False, True, True, True, True])) is None
     assert kaplan_meier_median(np.zeros(0), np.zeros(0, dtype=bool)) is None
+
+
+def test_kaplan_meier_quantiles_by_hand() -> None:
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    exact = np.zeros(8, dtype=bool)
+    # S = 0.75 exactly after 2: the midpoint to the next value, as for the median.
+    assert [kaplan_meier_quantile(x, exact, q) for q in (0.25, 0.5, 0.75)] == [2.5, 4.5, 6.5]
+    # The last four censored: S stays at 1/2 from 4 on; the upper quartile is never reached.
+    late = np.array([False] * 4 + [True] * 4)
+    assert kaplan_meier_quantile(x, late, 0.25) == 2.5
+    assert kaplan_meier_quantile(x, late, 0.5) == 4.0 == kaplan_meier_median(x, late)
+    assert kaplan_meier_quantile(x, late, 0.75) is None
 
 
 @given(st.lists(st.integers(0, 40), min_size=1, max_size=30))

@@ -259,27 +259,84 @@ def test_backlog_and_quoted_lead_time(store: Results) -> None:
     assert "years" in bottom.get_ylabel() and "units" in top.get_ylabel()
 
 
-def test_lead_time_chart_draws_every_delivered_order(run_dir: Results, ax) -> None:
+def _medians_drawn(ax) -> list[float]:
+    """The x of each black median bar (two points at one x), in the groups' order."""
+    bars = [line for line in ax.lines if line.get_color() == "black" and len(line.get_xdata()) == 2]
+    return [float(line.get_xdata()[0]) for line in sorted(bars, key=lambda line: line.get_ydata()[0])]
+
+
+def test_lead_time_chart_draws_every_order_and_the_summary_median(run_dir: Results, ax) -> None:
     orders = run_dir.orders
-    plotting.lead_time_chart(orders, end=run_dir.end, product="missile", ax=ax)
-    customers = sorted(orders["customer"].unique())
-    for i, customer in enumerate(customers):
-        mine = orders[orders.customer == customer]
+    plotting.lead_time_chart(orders, start=run_dir.start, end=run_dir.end, product="missile", ax=ax)
+    customers = sorted(orders[orders["product"] == "missile"]["customer"].unique())
+    dots = [c for c in ax.collections if len(c.get_offsets())]
+    for customer in customers:
+        mine = orders[(orders.customer == customer) & (orders["product"] == "missile")]
         done = mine["lead_time_months"].dropna() / 12
-        dots = ax.collections[i].get_offsets()
-        assert np.allclose(sorted(dots[:, 0]), sorted(done))
-        label = ax.get_yticklabels()[i].get_text()
-        late = int(mine["lead_time_months"].isna().sum())
-        assert label.startswith(customer) and f"{len(done)} delivered" in label
-        assert (f"{late} not by 2030" in label) == (late > 0)
-    medians = sorted(np.median(orders.loc[orders.customer == c, "lead_time_months"].dropna() / 12)
-                     for c in customers)
-    drawn = sorted(line.get_xdata()[0] for line in ax.lines if line.get_color() == "black")
-    assert np.allclose(drawn, medians)
+        still = mine["lead_time_months"].isna()
+        waited = (run_dir.horizon_months - mine.loc[still, "placed_months"]) / 12
+        drawn = np.concatenate([c.get_offsets()[:, 0] for c in dots if customer == _group_of(ax, c)])
+        assert np.allclose(sorted(drawn), sorted([*done, *waited]))
+        label = next(t.get_text() for t in ax.get_yticklabels() if t.get_text().startswith(customer))
+        assert f"{len(done)} delivered" in label
+        assert (f"{int(still.sum())} not by 2030" in label) == bool(still.any())
+    summary = run_dir.manifest["customers"]
+    expected = [summary[f"{c}:missile"]["median_lead_time_months"] for c in customers]
+    assert _medians_drawn(ax) == pytest.approx([m / 12 for m in expected if m is not None])
+
+
+def _group_of(ax, collection) -> str:
+    """The tick label (first line) of the group a scatter of dots sits on."""
+    y = float(np.round(np.mean(collection.get_offsets()[:, 1])))
+    ticks = dict(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True))
+    return ticks[y].split("\n")[0]
+
+
+def _orders(groups: dict[str, list[tuple[float, float | None]]]) -> pd.DataFrame:
+    """An orders table: per customer, (placed months, lead time months or None: open)."""
+    rows = [{"customer": c, "product": "p", "priority": 1, "placed_months": placed,
+             "lead_time_months": np.nan if lead is None else lead}
+            for c, orders in groups.items() for placed, lead in orders]
+    return pd.DataFrame(rows)
+
+
+def test_lead_time_chart_counts_open_orders_as_waiting_until_the_end(ax) -> None:
+    # "a": delivered after 12, 24, 36 months; three more placed at month 60, open at the
+    # end (month 120): waited 60 months. Of the delivered the median is 24; Kaplan-Meier
+    # (the run summary's) puts it at 36, where half of the six have been delivered.
+    # "b": one delivered of five, the rest open: the median is not reached.
+    orders = _orders({"a": [(0, 12), (0, 24), (0, 36), (60, None), (60, None), (60, None)],
+                      "b": [(0, 12), (30, None), (40, None), (50, None), (60, None)]})
+    plotting.lead_time_chart(orders, start="2025-01", end="2035-01", ax=ax)
+    assert _medians_drawn(ax) == [3.0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "median not reached" not in labels[0]
+    assert labels[1] == "b\n1 delivered, 4 not by 2035\nmedian not reached (> 7.5 y)"
+    arrows = [line for line in ax.lines if line.get_marker() == ">" and line.get_color() == "black"]
+    assert [(a.get_xdata()[0], a.get_ydata()[0]) for a in arrows] == [(90 / 12, 2.0)]
+    legend = "".join("".join(t.get_text().split()) for t in ax.get_legend().get_texts())  # unwrapped
+    assert "Kaplan-Meier" in legend and "mediannotreached" in legend and "openatend" in legend
+
+
+def test_lead_time_chart_box_is_kaplan_meier_quartiles(ax) -> None:
+    # Eight orders, none open: the box is the quartiles (midpoint convention: 2.5, 6.5
+    # months), the median 4.5, as numpy's; with the last four open at 120 months the upper
+    # quartile and whisker are not reached: dashed to the longest wait (120 - 10 months).
+    closed = [(0, float(m)) for m in range(1, 9)]
+    plotting.lead_time_chart(_orders({"a": closed}), start="2025-01", end="2035-01", ax=ax)
+    box = next(p for p in ax.patches if p.get_width() > 0)
+    assert (box.get_x() * 12, (box.get_x() + box.get_width()) * 12) == pytest.approx((2.5, 6.5))
+    assert _medians_drawn(ax) == pytest.approx([4.5 / 12])
+    _fig, axes = plotting.new_figure()
+    part_open = closed[:4] + [(10, None)] * 4
+    plotting.lead_time_chart(_orders({"a": part_open}), start="2025-01", end="2035-01", ax=axes[0])
+    dashed = [line for line in axes[0].lines if line.get_linestyle() not in ("-", "None")]
+    assert dashed and max(max(line.get_xdata()) for line in dashed) == pytest.approx(110 / 12)
+    assert _medians_drawn(axes[0]) == pytest.approx([4.0 / 12])
 
 
 def test_lead_time_by_priority(run_dir: Results, ax) -> None:
-    plotting.lead_time_chart(run_dir.orders, end=run_dir.end, by="priority", ax=ax)
+    plotting.lead_time_chart(run_dir.orders, start=run_dir.start, end=run_dir.end, by="priority", ax=ax)
     labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
     assert labels == [f"class {p}" for p in sorted(run_dir.orders["priority"].unique())]
 

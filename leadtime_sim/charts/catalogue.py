@@ -86,6 +86,9 @@ _chart("backlog", "products points", "sweep run", "sweep run", "series", "backlo
        "lines or in integration and test - is not counted), and the lead time a new one-unit "
        "order is quoted.")
 _chart("lead_time", "products by", "run", "run", "", "lead_time_jobs",
-       "Lead time of every order, by customer.")
+       "Lead time of every order, by customer: box (quartiles), whiskers (5-95%) and median are "
+       "Kaplan-Meier estimates, an order open at the end counting as waiting at least until then "
+       "(hollow dots), the median as in the run's summary; one not reached (more than half still "
+       "open, for the median) is shown as beyond the longest wait, never as a value.")
 _chart("utilisation", "points period_months", "sweep run", "sweep run", "series", "utilisation_jobs",
        "Share of each factory's lines that are busy: the bottleneck tier stays yellow.")

@@ -307,8 +307,8 @@ def lead_time_jobs(results: Results, spec: Chart) -> list[Job]:
         raise InputError([f"{results.directory}: chart 'lead_time' needs a run's orders"])
     suffix = "-priority" if spec.by == "priority" else ""
     return [Job(f"lead_time-{product}{suffix}", 1, on_axes(partial(
-                lead_time_chart, results.orders, end=results.end, product=product, by=spec.by,
-                scenario=_scenario(results))))
+                lead_time_chart, results.orders, start=results.start, end=results.end, product=product,
+                by=spec.by, scenario=_scenario(results))))
             for product in _products(results, spec)]
 
 

@@ -287,6 +287,35 @@ def test_the_triangular_test_and_the_normal_fit_do_not_depend_on_the_unit() -> N
         assert gof_statistics(family, scaled, x * 1e200) == pytest.approx(gof_statistics(family, params, x)), name
 
 
+@pytest.mark.parametrize("unit", [1e-300, 1e300])
+def test_bootstrap_p_values_do_not_depend_on_the_unit(unit: float) -> None:
+    """The triangular's bootstrap drew its samples with the scenario's sampler in the records'
+    unit, where NumPy's square roots underflow (1e-300: every sample at low or high, p = 1.0)
+    or overflow (1e300: every refit failed, no p-value); drawn in units of the largest value,
+    each p-value is the one of the same records in months."""
+    x = np.random.default_rng(1).gamma(4, 3, 40)
+    names = ["triangular", "gamma", "uniform"]
+    months = fit_records(Records.of(x), names, bootstrap=19, seed=2)
+    scaled = fit_records(Records.of(x * unit), names, bootstrap=19, seed=2)
+    assert [(f.dist, f.ks_p, f.ad_p) for f in scaled.fits] == [(f.dist, f.ks_p, f.ad_p) for f in months.fits]
+    assert not any("refits failed" in note for note in scaled.notes)
+
+
+def test_values_of_any_magnitude_fit_as_the_same_values_near_one() -> None:
+    """Fits are made in a power of two near the largest value: 1 and 2 (ten each) and 2^-1074
+    and 2^-1073 (subnormal numbers) are the same records in two units. The second printed
+    NumPy's overflow warnings, skipped gamma and triangular ("did not converge"), and after
+    the bootstrap drew in the records' unit it raised pydantic's ValidationError."""
+    names = ["exponential", "normal", "triangular", "uniform", "weibull", "gamma"]
+    ones = fit_records(Records.of([1.0] * 10 + [2.0] * 10), names, bootstrap=9, seed=1)
+    tiny = fit_records(Records.of([5e-324] * 10 + [1e-323] * 10), names, bootstrap=9, seed=1)
+    assert [f.dist for f in tiny.fits] == [f.dist for f in ones.fits] and len(ones.fits) >= 5
+    for a, b in zip(ones.fits, tiny.fits, strict=True):
+        assert {k: v if k in ("shape", "sigma") else v * 2.0 ** -1074 for k, v in a.params.items()} == b.params
+        assert (b.ks, b.ks_p, b.ad_p) == (a.ks, a.ks_p, a.ad_p)
+        assert b.loglik == pytest.approx(a.loglik + 20 * 1074 * math.log(2))
+
+
 @pytest.mark.parametrize(("exact", "bounds"), [([0.0] * 135, [1.0] * 33), ([5.0] * 5, [7.0, 8.0, 9.0, 7.0, 6.0])],
                          ids=["zeros", "fives"])
 def test_the_censored_normal_of_alike_exact_values_is_the_maximum(exact: list[float], bounds: list[float]) -> None:

@@ -77,6 +77,26 @@ def gof_statistics(family: Family, params: Params, sorted_x: FloatArray) -> tupl
     return ks, ad
 
 
+SCALE_FREE = frozenset({"shape", "sigma"})
+"""Parameters without a unit; every other one scales with the values (each family is a scale
+family): the fits are made in units of the records' order of magnitude (``_unit``)."""
+
+
+def _unit(sorted_exact: FloatArray) -> float:
+    """The power of two at or below the largest exact value: the values are fitted in this
+    unit, which divides them exactly, so that the same values fit alike in any unit (months or
+    seconds, 1e-300 or 1e300), the samplers' and fits' arithmetic (the triangular's square
+    roots, a normal's sd) neither overflows nor underflows, and values near 1 fit as before."""
+    return math.ldexp(1.0, math.frexp(float(sorted_exact[-1]))[1] - 1)
+
+
+def _in_unit(params: Params, unit: float) -> Params:
+    """Parameters fitted to values / ``unit`` -> the same distribution of the values."""
+    with np.errstate(over="ignore"):
+        return {key: value if key in SCALE_FREE else float(np.float64(value) * unit)
+                for key, value in params.items()}
+
+
 def _bootstrap(family: Family, params: Params, n: int, ks: float, ad: float, samples: int,
                rng: np.random.Generator) -> tuple[float | None, float | None, int]:
     """P-values of KS and AD by a parametric bootstrap: samples of n drawn by the scenario's
@@ -287,13 +307,18 @@ def fit_records(records: Records, families: Sequence[str] | None = None, *,
             notes.append(f"{', '.join(skipped)} skipped: {count_text(zeros, 'value')} 0 and "
                          f"{'it takes' if len(skipped) == 1 else 'they take'} only values > 0")
     sorted_exact = np.sort(exact)
+    unit = _unit(sorted_exact)
+    scaled = replace(records, values=records.values / unit)
+    sorted_scaled = sorted_exact / unit
     fits = []
     for family in wanted:
         try:
-            params = _fit_one(family, records)
-            loglik = _loglik(family.frozen(params), records)
+            unit_params = _fit_one(family, scaled)
+            # the density of value x is that of x / unit, divided by unit
+            loglik = _loglik(family.frozen(unit_params), scaled) - len(exact) * math.log(unit)
         except (ValueError, ZeroDivisionError, FloatingPointError, RuntimeError, OverflowError):
-            params, loglik = {}, -math.inf
+            unit_params, loglik = {}, -math.inf
+        params = _in_unit(unit_params, unit)
         table = scenario_table(family.name, params) if params else {}
         if not math.isfinite(loglik) or not all(map(math.isfinite, params.values())):
             notes.append(f"{family.name} skipped: the fit did not converge")
@@ -305,10 +330,10 @@ def fit_records(records: Records, families: Sequence[str] | None = None, *,
         n, k = records.n, family.parameters
         fit = Fit(family.name, params, table, loglik, k, 2 * k - 2 * loglik, k * math.log(n) - 2 * loglik)
         if not records.n_censored:
-            ks, ad = gof_statistics(family, params, sorted_exact)
+            ks, ad = gof_statistics(family, unit_params, sorted_scaled)  # the same in any unit
             if bootstrap:
                 rng = _stream(seed, family.name)
-                ks_p, ad_p, used = _bootstrap(family, params, n, ks, ad, bootstrap, rng)
+                ks_p, ad_p, used = _bootstrap(family, unit_params, n, ks, ad, bootstrap, rng)
                 if used < bootstrap:
                     notes.append(f"{family.name}: {bootstrap - used} of {bootstrap} bootstrap refits failed")
             else:

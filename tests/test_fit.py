@@ -556,6 +556,29 @@ def test_the_chart_is_a_png(tmp_path: Path) -> None:
     assert not [p for p in chart.parent.iterdir() if p.name != "fit.png"]  # no temporaries left
 
 
+@pytest.mark.parametrize("unit", [1e-300, 1e300])
+def test_the_chart_of_values_far_from_one_draws_them(unit: float) -> None:
+    """Matplotlib takes a span below ~1e-287 for zero: values of 1e-300 (and the densities of
+    values of 1e300) drew empty axes at 0 +- 0.05; drawn in a power of ten of the largest
+    value, the chart is the chart of the same values in months, its unit in the labels."""
+    from matplotlib.figure import Figure
+
+    from leadtime_sim import plotting
+    from leadtime_sim.fitting import chart_data
+
+    x = np.random.default_rng(1).gamma(4, 3, 40)
+    drawn = []
+    for values in (x, x * unit):
+        fig = plotting.fit_figure(chart_data(fit_records(Records.of(values), ["gamma"], bootstrap=0)))
+        assert isinstance(fig, Figure)
+        density, qq = fig.axes
+        drawn.append((max(p.get_height() for p in density.patches), density.get_ylim()[1],
+                      density.lines[0].get_ydata().max(), qq.get_xlim()[1], density.get_xlabel()))
+    assert drawn[1][0] == pytest.approx(drawn[0][0] * 10, rel=1e-9)  # values of up to 27: in units of 10
+    assert 0.9 < drawn[1][0] / drawn[1][1] < 1.0 and drawn[1][2] / drawn[1][1] > 0.5  # bars and curve fill the axes
+    assert drawn[0][4] == "value" and drawn[1][4] == f"value (in units of {unit * 10:.0e})"
+
+
 def test_python_dash_m_fit() -> None:
     done = subprocess.run([sys.executable, "-m", "leadtime_sim", "fit", str(RECORDS), "--column", "flow_months",
                            "--censored-column", "undelivered"], capture_output=True, text=True, check=False)

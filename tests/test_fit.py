@@ -488,7 +488,13 @@ BAD_INPUTS = [
     pytest.param(_column(GOOD[:1]), ["--column", "x"], "'x': 1 value; fitting needs at least 10", id="one value"),
     pytest.param(_column([0, *GOOD]), ["--column", "x", "--dist", "lognormal,gamma"], "cannot take (only values > 0)",
                  id="zeros for positive families"),
-    pytest.param(_column(GOOD), ["--column", "x", "--dist", "pareto"], "unknown distribution 'pareto'", id="unknown dist"),
+    pytest.param(_column(GOOD), ["--column", "x", "--dist", "pareto"], "--dist: unknown distribution 'pareto'",
+                 id="unknown dist"),
+    pytest.param(_column(GOOD), ["--column", "x", "--dist", "Gamma"], "'Gamma' to fit (did you mean 'gamma'?)",
+                 id="dist in capitals"),
+    pytest.param("x\n", ["--column", "x"], "'x': no values (there are no rows below the header)", id="header only"),
+    pytest.param("x,open\n,0\n,1\n", ["--column", "x"], "'x': no values (every cell of it is empty)",
+                 id="every cell empty"),
     pytest.param(_column(GOOD, ["maybe", *[0] * 29]), ["--column", "x", "--censored-column", "open"], "'maybe'",
                  id="bad flag"),
     pytest.param(_column(GOOD, [1] * 27 + [0] * 3), ["--column", "x", "--censored-column", "open"],
@@ -515,6 +521,26 @@ def test_bad_records_get_one_line_and_exit_2(tmp_path: Path, text: str | None, a
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
     assert "Traceback" not in err and not out
+
+
+def test_a_unicode_column_is_pasted_as_written(tmp_path: Path) -> None:
+    """The TOML key of a column named in another script was escaped ("\\u5ef6\\u8fdf"): valid
+    TOML, but not the name a planner typed; it is now the name, quoted, and reads back as it."""
+    import tomllib
+
+    path = tmp_path / "records.csv"
+    path.write_text(_column(GOOD).replace("x", "延迟 月", 1), encoding="utf-8")
+    code, out, err = invoke(str(path), "--column", "延迟 月", "--dist", "gamma", "--bootstrap", "0")
+    assert code == 0, err
+    line = out.strip().splitlines()[-1]
+    assert line.startswith('"延迟 月" = {dist = "gamma", ') and list(tomllib.loads(line)) == ["延迟 月"]
+
+
+def test_only_the_empirical_says_nothing_of_the_tests(tmp_path: Path) -> None:
+    code, out, err = invoke(_csv(tmp_path, _column(GOOD)), "--column", "x", "--dist", "empirical", "--bootstrap", "19",
+                            "--json")
+    assert code == 0, err
+    assert json.loads(out)["notes"] == []  # (no "the AD test cannot reject": no family was tested)
 
 
 def test_zeros_skip_the_families_that_cannot_take_them(tmp_path: Path) -> None:

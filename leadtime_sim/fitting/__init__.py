@@ -22,6 +22,7 @@ input raises ``InputError``.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -209,7 +210,7 @@ def _toml_value(value: Any) -> str:
 
 def toml_line(key: str, table: dict[str, Any]) -> str:
     """``key = {dist = "...", ...}``: one line to paste into a scenario file."""
-    name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+    name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
     return f"{name} = {{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in table.items()) + "}"
 
 
@@ -255,7 +256,11 @@ def _families(names: Sequence[str] | None) -> list[str]:
         return list(FIT_NAMES)
     unknown = [n for n in names if n not in FIT_NAMES]
     if unknown:
-        raise InputError([f"unknown distribution {unknown[0]!r} to fit (known: {', '.join(FIT_NAMES)})"])
+        close = [n for n in FIT_NAMES if n == unknown[0].strip().lower()] or difflib.get_close_matches(
+            unknown[0].lower(), FIT_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError([f"--dist: unknown distribution {unknown[0]!r} to fit{hint}; known: "
+                          f"{', '.join(FIT_NAMES)}"])
     if not names:
         raise InputError(["no distribution to fit"])
     return list(dict.fromkeys(names))
@@ -352,7 +357,7 @@ def fit_records(records: Records, families: Sequence[str] | None = None, *,
         p_values = (f"KS and AD p-values from a parametric bootstrap: {bootstrap} samples from each fit, "
                     "each refitted (the textbook KS p-value would be optimistic: the parameters come from "
                     "the same values)")
-        if (1 + bootstrap) * REJECT_BELOW <= 1:
+        if (1 + bootstrap) * REJECT_BELOW <= 1 and fits:
             notes.append(f"with {bootstrap} bootstrap samples no p-value is below 1/{bootstrap + 1}: the AD "
                          f"test cannot reject a family at {REJECT_BELOW}")
     else:

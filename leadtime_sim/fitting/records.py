@@ -279,6 +279,10 @@ def check_records(records: Records) -> None:
         raise InputError([f"{what}: {count_text(len(negative), 'value')} negative (the first: "
                           f"{records.where(k)}: {records.values[k]:g}); no distribution of the scenario "
                           "format takes negative values"])
+    if records.n == 0:
+        skipped = sum("empty" in note for note in records.notes)
+        why = "every cell of it is empty" if skipped else "there are no rows below the header"
+        raise InputError([f"{what}: no values ({why}); fitting needs at least {MIN_VALUES}"])
     if records.n < MIN_VALUES:
         raise InputError([f"{what}: {records.n} value{'' if records.n == 1 else 's'}; fitting needs at least "
                           f"{MIN_VALUES}"])

@@ -554,3 +554,40 @@ def test_a_signal_after_the_runs_says_they_are_complete_and_how_to_write_the_res
     again = CliRunner().invoke(main, [*args, "--resume"])
     assert again.exit_code == 0, again.output
     assert (out / "sensitivity.csv").is_file()
+
+
+def test_a_morris_input_no_step_moved_is_null_in_json_and_said_in_the_chart(tmp_path: Path) -> None:
+    """An integer input over [0.6, 1.4] runs at 1 throughout: its mu*, interval and sigma are
+    not estimated. --json printed them as NaN (not JSON: a strict reader refuses the file) and
+    the chart left its row blank, as if the input were inert; now they are null, and the chart
+    says "not estimated"."""
+    from leadtime_sim.plotting import new_figure
+    from leadtime_sim.plotting.sensitivity import sensitivity_chart
+
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "sens.toml").write_text(EXPERIMENT.split("[[axes]]")[0] + """
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+[[axes]]
+path = "factories.f.lines"
+label = "lines"
+range = [0.6, 1.4]
+integer = true
+""")
+    result = CliRunner().invoke(main, ["sensitivity", str(tmp_path / "sens.toml"), "--out", str(tmp_path / "out"),
+                                       "--executor", "serial", "--method", "morris", "--samples", "4", "--json"])
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    printed = json.loads(result.stdout[result.stdout.index("{"):], parse_constant=refuse)
+    lines = next(row for row in printed["indices"] if row["input"] == "lines")
+    assert lines["mu_star"] is None and lines["sigma"] is None
+    table = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    _fig, (ax,) = new_figure()
+    sensitivity_chart(table, "gap_closed_months.a_p", ax=ax)
+    assert [t.get_text().strip() for t in ax.texts] == ["not estimated: no step of the design moved it"]
+    assert ax.get_ylim()[0] < -0.5  # the row is inside the axes, not on its edge

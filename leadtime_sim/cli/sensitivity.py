@@ -109,7 +109,9 @@ def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: Res
         chart = render(Job(name, 1, on_axes(draw)))
         atomic_write(out / "charts" / f"sensitivity-{name}.png", bytes_writer(chart))
     if as_json:
-        click.echo(json.dumps({**summary, "indices": table.to_dict(orient="records")}, indent=2))
+        # an index not estimated (a rounded Morris input no step moved) is null, not NaN (not JSON)
+        rows = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        click.echo(json.dumps({**summary, "indices": rows}, indent=2, allow_nan=False))
     else:
         click.echo(text(table, summary))
         click.echo(f"indices in {out / 'sensitivity.csv'}; charts in {out / 'charts'}")

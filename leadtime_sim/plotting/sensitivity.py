@@ -21,7 +21,7 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
     ax = default_axes(ax)
     sobol = "ST" in rows.columns
     key = "ST" if sobol else "mu_star"
-    rows = rows.sort_values(key).reset_index(drop=True)
+    rows = rows.sort_values(key, na_position="first").reset_index(drop=True)  # (not estimated: bottom)
     y = np.arange(len(rows), dtype=float)
     if sobol:
         bars = ((0.18, "ST", "total order ST", 0), (-0.18, "S1", "first order S1", 1))
@@ -38,7 +38,11 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
         ax.barh(y, value, height=0.5, xerr=err, color=colour(0), capsize=3, label="mu* (mean |effect|)")
         ax.plot(rows["sigma"], y, linestyle="none", marker="D", color=colour(1), label="sigma (interaction)")
         ax.set_xlabel("elementary effect over the input's range (metric's units)")
+        for k in np.flatnonzero(np.isnan(value)):  # a rounded input no step of the design moved
+            ax.text(0.01, y[k], "  not estimated: no step of the design moved it", va="center",
+                    color=GREY, transform=ax.get_yaxis_transform())
     ax.set_yticks(y, rows["input"])
+    ax.set_ylim(-0.6, len(rows) - 0.4)  # (a row not estimated has no bar to make room for it)
     noise = (f"simulation noise: {noise_note}" if noise_note
              else "no input moves it" if noise_share is None
              else f"simulation noise: {noise_share:.0%} of the variance")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import leadtime_sim as lts
 from leadtime_sim.cli import main
 from leadtime_sim.errors import InputError
-from leadtime_sim.experiment.optimize import Question, answer_text, optimize
+from leadtime_sim.experiment.optimize import Question, answer_text, money, optimize
 from leadtime_sim.experiment.runner import plan_experiment
 
 MODEL = """
@@ -175,6 +175,27 @@ def test_nothing_within_the_budget_is_infeasible_and_says_why(experiment: Path) 
     assert answer["best"]["limited_by"].startswith("capacity")
     assert [c["verdict"].startswith("over the budget") for c in answer["candidates"]] == [
         False, False, True, True, True]
+
+
+def test_with_nothing_meeting_it_the_best_found_is_the_one_closest_to_closing(experiment: Path) -> None:
+    """Every design fails by 2025-02 with P = 0 (--prescreen-months 0: all run); the best found
+    was the cheapest (no line added, which never closes it by the end), as if it came closest;
+    it is now the earliest median close among those of the highest P."""
+    answer = optimize(plan_experiment(experiment), Question("a_p", "2025-02", 0.9, cap=10, fresh=10,
+                                                            prescreen_months=0, budget_musd=300), "serial")
+    assert answer["feasible"] is False and {c["p_closed"] for c in answer["candidates"] if c["p_closed"] is not None} == {0.0}
+    closes = {c["values"]["lines added"]: c["median_close"] for c in answer["candidates"]}
+    assert closes[0] is None and answer["best"]["values"] == {"lines added": 3}
+    assert answer_text(answer).startswith("No design meets P(a_p closed by 2025-02) >= 0.9. The best found: "
+                                          "lines added = 3 ($300M)")
+
+
+def test_a_budget_of_no_limit_is_written_short(experiment: Path) -> None:
+    """--budget-musd 1e308 (no limit) printed all 309 digits of it: 'within $100,000,...,336M'."""
+    answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=1e308,
+                                                            minimize="close", cap=2, fresh=2), "serial")
+    assert answer_text(answer).startswith("Earliest median close within $1e+308M: lines added = 4 ($400M)")
+    assert money(1200) == "$1,200M" and money(2.5e12) == "$2.5e+12M"
 
 
 def test_minimize_close_within_a_budget_takes_the_most_lines_affordable(experiment: Path) -> None:

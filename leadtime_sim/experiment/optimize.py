@@ -237,7 +237,7 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
     budget = question.budget_musd
     for c in candidates:
         if budget is not None and c.capex_musd > budget + 1e-9:
-            c.verdict = f"over the budget (${c.capex_musd:,.0f}M > ${budget:,.0f}M)"
+            c.verdict = f"over the budget ({money(c.capex_musd)} > {money(budget)})"
     affordable = [c for c in candidates if c.verdict == "not run"]
     fluid = screen(plan, question.requirement, question.by, question.prescreen_months)
     affordable = _prescreened(affordable, fluid, question.minimize)
@@ -253,9 +253,9 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
         chosen = _cheapest(affordable, question, evaluate, whole=len(candidates) <= WHOLE_SPACE,
                            enough=lambda c: fluid.clearly_feasible(c.point_ids))
         feasible = chosen is not None and chosen.verdict.startswith("meets")
-        if chosen is None:  # nothing meets it: the highest P found
-            run = [c for c in affordable if c.runs]
-            chosen = max(run, key=lambda c: (c.p, -c.capex_musd), default=None)
+        if chosen is None:  # nothing meets it: the highest P found, then the earliest close
+            run = [c for c in affordable if c.runs]  # (all at P = 0: the cheapest told nothing)
+            chosen = max(run, key=lambda c: (c.p, -c.median_close, -c.capex_musd), default=None)
     best = None
     if chosen is not None:
         fresh = Candidate(chosen.point, chosen.capex_musd, chosen.members)
@@ -406,11 +406,21 @@ def _entry(candidate: Candidate, start: str, horizon: float) -> dict[str, Any]:
     }
 
 
+MONEY_DIGITS_MUSD = 1e9
+"""Amounts from this ($1,000 trillion) on are written in three significant figures: a budget
+of 1e308 "no limit" printed 309 digits."""
+
+
+def money(musd: float) -> str:
+    """``$1,200M``; ``$1e+308M`` for an amount no budget holds."""
+    return f"${musd:,.0f}M" if abs(musd) < MONEY_DIGITS_MUSD else f"${musd:.3g}M"
+
+
 def _design(entry: dict[str, Any], swept: bool = True) -> str:
     """A design in words; its capex if some design buys lines (``swept``), else none: options
     that buy nothing (a takt, a budget) read "($0M)", as if free."""
     values = ", ".join(f"{k} = {v}" for k, v in entry["values"].items())
-    notes = [f"${entry['capex_musd']:,.0f}M"] if swept else []
+    notes = [money(entry["capex_musd"])] if swept else []
     if entry.get("sampled_points"):
         notes.append(f"over {entry['sampled_points']} sampled points")
     return f"{values or 'the baseline'}" + (f" ({', '.join(notes)})" if notes else "")
@@ -423,8 +433,8 @@ def _nothing_judged(answer: dict[str, Any], goal: str) -> str:
     screened = [c for c in candidates if "fluid pre-screen" in c["verdict"]]
     if candidates and len(over) == len(candidates):
         cheapest = min(c["capex_musd"] for c in candidates)
-        return (f"No design is within the budget (${answer['budget_musd']:,.0f}M; the cheapest costs "
-                f"${cheapest:,.0f}M): nothing to judge for {goal}.")
+        return (f"No design is within the budget ({money(answer['budget_musd'])}; the cheapest costs "
+                f"{money(cheapest)}): nothing to judge for {goal}.")
     if screened and len(over) + len(screened) == len(candidates):
         within = " within the budget" if over else ""
         return (f"No design meets {goal}: the fluid pre-screen left out every design{within} "
@@ -450,7 +460,7 @@ def answer_text(answer: dict[str, Any]) -> str:
                         f"runs{failed}, median close {best['median_close'] or 'not by end'}")
         if answer["minimize"] == "close":
             budget = answer["budget_musd"]
-            lines = [f"Earliest median close within ${budget:,.0f}M: {_design(best, swept)}; {estimate}."]
+            lines = [f"Earliest median close within {money(budget)}: {_design(best, swept)}; {estimate}."]
         elif answer["feasible"]:
             caveat = "" if best["confirmed"] else (
                 f" (the fresh runs' interval reaches below {answer['confidence']:g}: a close call)")

@@ -275,6 +275,27 @@ def test_a_budget_that_is_not_a_finite_number_is_refused_by_the_api(experiment: 
         optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=budget), "serial")
 
 
+def test_resuming_with_a_smaller_cap_or_fresh_keeps_the_runs_it_does_not_use(experiment: Path,
+                                                                            tmp_path: Path) -> None:
+    """The same question asked with --cap 10 --fresh 5 after --cap 40 --fresh 30 dropped the
+    runs beyond them from the store ('N rows of no run of this design; dropped'), so that asking
+    the first again ran them all again; they are now kept, and the first question's runs are
+    all reused."""
+    from leadtime_sim.experiment.optimize_store import optimize_into
+
+    out = tmp_path / "opt"
+    wide = Question("a_p", "2025-03", 0.95, batch=20, cap=40, fresh=30, prescreen_months=0)
+    first = optimize_into(plan_experiment(experiment), wide, out, executor="serial")
+    kept = len(pd.read_parquet(out / "runs.parquet"))
+    narrow = Question("a_p", "2025-03", 0.8, batch=5, cap=10, fresh=5, prescreen_months=0)
+    optimize_into(plan_experiment(experiment), narrow, out, resume=True, executor="serial")
+    assert len(pd.read_parquet(out / "runs.parquet")) >= kept
+    again = optimize_into(plan_experiment(experiment), wide, out, resume=True, executor="serial")
+    assert again["reused_runs"] == again["runs"] == first["runs"]
+    assert {k: v for k, v in again.items() if k != "reused_runs"} == {k: v for k, v in first.items()
+                                                                       if k != "reused_runs"}
+
+
 @pytest.mark.slow
 def test_an_interrupted_optimize_resumes_from_its_store(experiment: Path, tmp_path: Path) -> None:
     """--out is a results store (the sweep layout plus optimize.json) written as runs finish;

@@ -53,6 +53,17 @@ SERIES_PER_ROW_GROUP = 8
 would make writing twice as slow (about 1 ms a row group)."""
 
 
+def _union(ranges: list[list[int]]) -> list[list[int]]:
+    """Replication ranges [low, high) merged where they overlap or touch, in order."""
+    merged: list[list[int]] = []
+    for low, high in sorted((int(lo), int(hi)) for lo, hi in ranges):
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return merged
+
+
 @dataclass
 class ResultsStore:
     """Collects run outcomes and writes the store's files."""
@@ -133,6 +144,11 @@ class ResultsStore:
         """Keep the runs that are whole (``inspect_runs``), and with ``retry_failed`` only those
         that succeeded; the others will be run again."""
         ranges = self.manifest.get("replication_ranges", [[0, int(self.manifest["replications"])]])
+        if "optimize" in self.manifest and "optimize" in old:
+            # Another confidence, cap or --fresh asks the same question of the same runs: those
+            # a smaller cap or --fresh does not use are kept (dropped, a later ask ran them again).
+            ranges = _union(ranges + old.get("replication_ranges", []))
+            self.manifest["replication_ranges"] = ranges
         inspection = inspect_runs(self.directory, {p.point_id for p in self.points},
                                   [range(int(lo), int(hi)) for lo, hi in ranges])
         for warning in inspection.warnings:

@@ -68,6 +68,10 @@ def make_directory(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        file = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        if file is not None:  # ("File exists" or "Not a directory": which file, and why it matters)
+            raise OutputError([f"{path}: cannot create the output directory: {file} is a file, not a "
+                               "directory"]) from None
         raise OutputError([f"{path}: cannot create the output directory: {exc.strerror or exc}"]) from None
 
 

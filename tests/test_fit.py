@@ -605,6 +605,15 @@ def test_the_chart_of_values_far_from_one_draws_them(unit: float) -> None:
     assert drawn[0][4] == "value" and drawn[1][4] == f"value (in units of {unit * 10:.0e})"
 
 
+def test_a_chart_under_a_file_names_the_file(tmp_path: Path) -> None:
+    """--chart records.csv/fit.png said "cannot create the output directory: File exists"."""
+    records = _csv(tmp_path, _column(GOOD))
+    code, out, err = invoke(records, "--column", "x", "--bootstrap", "0", "--chart", f"{records}/charts/fit.png")
+    assert code == 2 and not out
+    assert err.strip() == (f"error: {records}/charts: cannot create the output directory: {records} is a file, "
+                           "not a directory")
+
+
 def test_python_dash_m_fit() -> None:
     done = subprocess.run([sys.executable, "-m", "leadtime_sim", "fit", str(RECORDS), "--column", "flow_months",
                            "--censored-column", "undelivered"], capture_output=True, text=True, check=False)

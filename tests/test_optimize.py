@@ -589,6 +589,17 @@ def test_frontier_marks_the_chosen_design_on_its_own_candidate() -> None:
     assert x == [1.0] and ticks == ["2026", "2028"] and label.startswith("design: decided")
 
 
+def test_frontier_of_one_capex_ticks_it_alone() -> None:
+    """One design (an axis of one value): the axis was ticked 190, 192.5, ... 210 around it."""
+    one = [{"point_id": 0, "values": {"lines added": 2}, "capex_musd": 200.0, "p_closed": 1.0,
+            "p_closed_ci": [0.9, 1.0], "verdict": "meets 0.9"}]
+    best = {"point_id": 0, "capex_musd": 200.0, "p_closed": 1.0, "p_closed_ci": [0.96, 1.0], "replications": 100}
+    answer = {"candidates": one, "confidence": 0.9, "best": best, "feasible": True, "requirement": "r",
+              "by": "2026-06"}
+    x, ticks, _ = _frontier_of(answer)
+    assert x == [200.0] and ticks == ["200"]
+
+
 def test_designs_left_out_unrun_are_never_not_by_end(experiment: Path, tmp_path: Path) -> None:
     """A design the pre-screen leaves out has no run: points.csv gave it "not by 2029-01" dates
     and, with the baseline also unrun, a paired difference of exactly 0; the report's candidates

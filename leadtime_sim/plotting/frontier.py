@@ -80,6 +80,9 @@ def frontier_chart(answer: Mapping[str, Any], *, scenario: str = "", ax: Axes | 
         ax.set_xlabel(f"design: {', '.join(names)} (no design buys lines: capex 0)")
     else:
         ax.set_xlabel("capex of the design (million USD)")
+        capexes = sorted({float(c["capex_musd"]) for c in candidates})
+        if len(capexes) == 1:  # (else ticks at 192.5, 195, ... around the one design's capex)
+            ax.set_xticks(capexes, [f"{capexes[0]:,.0f}"])
     ax.set_ylabel(f"P({answer['requirement']} gap closed by {answer['by']})")
     ax.set_ylim(-0.03, 1.03)
     titled(ax, f"{answer['requirement']}: cheapest design closing the gap by {answer['by']}", scenario)

@@ -591,3 +591,10 @@ integer = true
     sensitivity_chart(table, "gap_closed_months.a_p", ax=ax)
     assert [t.get_text().strip() for t in ax.texts] == ["not estimated: no step of the design moved it"]
     assert ax.get_ylim()[0] < -0.5  # the row is inside the axes, not on its edge
+
+
+def test_a_metric_named_twice_is_analysed_once(experiment: Path) -> None:
+    """--metric capex_musd --metric capex_musd wrote every row of sensitivity.csv twice and
+    printed the indices twice."""
+    table, summary = analyse(experiment, "--samples", "2", "--metric", "capex_musd", "--metric", "capex_musd")
+    assert list(table["input"]) == ["takt", "unit cost"] and list(summary["metrics"]) == ["capex_musd"]

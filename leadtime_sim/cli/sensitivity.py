@@ -66,7 +66,7 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
     metric most: Sobol or Morris indices with bootstrap intervals, and how much of the
     variance is simulation noise."""
     plan = plan_experiment(experiment, overrides, replications=replications, seed=seed)
-    study = Study(method, samples, tuple(metrics) or default_metrics(plan))  # type: ignore[arg-type]
+    study = Study(method, samples, tuple(dict.fromkeys(metrics)) or default_metrics(plan))  # type: ignore[arg-type]
     check_metrics(plan, study.metrics)
     analysis, matrix = sensitivity_plan(plan, study)
     out = (out_dir or Path("results") / f"{safe_name(experiment.stem, 'experiment')}-sensitivity").resolve()

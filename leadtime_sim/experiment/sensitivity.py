@@ -398,7 +398,7 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
     scenario = plan.scenario
     horizon = months_between(scenario.start, scenario.end)
     tables, metrics = [], {}
-    for metric in study.metrics:
+    for metric in dict.fromkeys(study.metrics):  # (a metric named twice: its rows once)
         y, noise, noise_note = outputs(runs, metric, len(matrix), horizon, scenario.start)
         table = analyse(axes, study, matrix, y, metric, plan.experiment.seed)
         tables.append(table)

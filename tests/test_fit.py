@@ -536,6 +536,18 @@ def test_a_unicode_column_is_pasted_as_written(tmp_path: Path) -> None:
     assert line.startswith('"延迟 月" = {dist = "gamma", ') and list(tomllib.loads(line)) == ["延迟 月"]
 
 
+def test_a_header_in_decomposed_unicode_is_the_name_typed(tmp_path: Path) -> None:
+    """A header saved as "e" + a combining accent (NFD: macOS, some exports) was not the "é"
+    typed: "no column 'durée' (did you mean 'durée'?)"; names are now compared composed (NFC)."""
+    import unicodedata
+
+    path = tmp_path / "records.csv"
+    path.write_text(_column(GOOD).replace("x", unicodedata.normalize("NFD", "durée"), 1), encoding="utf-8")
+    code, out, err = invoke(str(path), "--column", "durée", "--dist", "gamma", "--bootstrap", "0")
+    assert code == 0, err
+    assert out.strip().splitlines()[-1].startswith('"durée" = {dist = "gamma", ')
+
+
 def test_only_the_empirical_says_nothing_of_the_tests(tmp_path: Path) -> None:
     code, out, err = invoke(_csv(tmp_path, _column(GOOD)), "--column", "x", "--dist", "empirical", "--bootstrap", "19",
                             "--json")

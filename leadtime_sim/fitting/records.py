@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,13 @@ def _read_rows(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
         raise InputError([f"{source}: not a CSV file: {exc}"]) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise InputError([f"{source}: is empty (a CSV file with a header row is needed)"])
-    return source, [cell.strip() for cell in rows[0]], rows[1:]
+    return source, [_name(cell) for cell in rows[0]], rows[1:]
+
+
+def _name(text: str) -> str:
+    """A column's name as compared: stripped, in Unicode's composed form (NFC), so that a
+    header saved with "e" + a combining accent (macOS, some exports) is the "é" typed."""
+    return unicodedata.normalize("NFC", text.strip())
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,8 @@ def read_records(path: str | Path, column: str, censored_column: str | None = No
     1 = right-censored: the value is a lower bound (an order not yet delivered).
 
     Only the file is checked here; ``check_records`` checks the values as ``fit`` needs them."""
+    column = _name(column)
+    censored_column = None if censored_column is None else _name(censored_column)
     if censored_column is not None and censored_column == column:
         raise InputError([f"{path}: --censored-column {column!r} is the column of values itself; it names "
                           "the 0/1 column that flags which of them are lower bounds"])

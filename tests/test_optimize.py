@@ -190,6 +190,17 @@ def test_with_nothing_meeting_it_the_best_found_is_the_one_closest_to_closing(ex
                                           "lines added = 3 ($300M)")
 
 
+def test_minimize_close_where_nothing_closes_by_the_end_says_so(experiment: Path) -> None:
+    """With every median close not by end, --minimize close answered 'Earliest median close
+    within $500M: lines added = 0 ...; median close not by end', feasible."""
+    plan = plan_experiment(experiment, ['requirements.a_p.required=[{date="2025-01", units=0}, '
+                                        '{date="2027-01", units=100000}]'])
+    answer = optimize(plan, Question("a_p", "2028-01", 0.9, budget_musd=500, minimize="close", cap=3, fresh=3,
+                                     prescreen_months=0), "serial")
+    assert answer["feasible"] is False and answer["best"]["median_close"] is None
+    assert answer_text(answer).startswith("No design within $500M closes the gap by the end in half its runs")
+
+
 def test_a_budget_of_no_limit_is_written_short(experiment: Path) -> None:
     """--budget-musd 1e308 (no limit) printed all 309 digits of it: 'within $100,000,...,336M'."""
     answer = optimize(plan_experiment(experiment), Question("a_p", "2027-01", 0.9, budget_musd=1e308,

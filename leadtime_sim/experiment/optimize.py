@@ -248,7 +248,7 @@ def _optimize(plan: Plan, question: Question, executor: str, workers: int | None
             c.verdict = _all_failed(c) if not c.runs else f"median close {close}{_failed_note(c)}"
         chosen = min((c for c in affordable if c.runs), key=lambda c: (c.median_close, c.capex_musd),
                      default=None)
-        feasible = chosen is not None
+        feasible = chosen is not None and chosen.median_close < horizon  # (not by end: no close to pick)
     else:
         chosen = _cheapest(affordable, question, evaluate, whole=len(candidates) <= WHOLE_SPACE,
                            enough=lambda c: fluid.clearly_feasible(c.point_ids))
@@ -458,7 +458,11 @@ def answer_text(answer: dict[str, Any]) -> str:
             failed = f" ({best['failed_runs']} more failed)" if best.get("failed_runs") else ""
             estimate = (f"P = {best['p_closed']:.2f} [{lo:.2f}, {hi:.2f}] on {best['replications']} fresh "
                         f"runs{failed}, median close {best['median_close'] or 'not by end'}")
-        if answer["minimize"] == "close":
+        if answer["minimize"] == "close" and not answer["feasible"]:
+            lines = [f"No design within {money(answer['budget_musd'])} closes the gap by the end in half its "
+                     f"runs or more (every median close is not by end). The cheapest: "
+                     f"{_design(best, swept)}; {estimate}."]
+        elif answer["minimize"] == "close":
             budget = answer["budget_musd"]
             lines = [f"Earliest median close within {money(budget)}: {_design(best, swept)}; {estimate}."]
         elif answer["feasible"]:

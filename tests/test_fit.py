@@ -287,6 +287,15 @@ def test_the_triangular_test_and_the_normal_fit_do_not_depend_on_the_unit() -> N
         assert gof_statistics(family, scaled, x * 1e200) == pytest.approx(gof_statistics(family, params, x)), name
 
 
+def test_a_fit_past_the_largest_number_says_so() -> None:
+    """Values up to 1.75e308: the triangular's high end lies past the largest float; it was
+    "skipped: the fit did not converge", though it had."""
+    x = np.random.default_rng(2).uniform(0.5, 1.75, 30) * 1e308
+    report = fit_records(Records.of(x), ["triangular", "uniform"], bootstrap=0)
+    assert [f.dist for f in report.fits] == ["uniform"]
+    assert "triangular skipped: its fit's high is beyond the largest number (1.8e+308)" in report.notes
+
+
 @pytest.mark.parametrize("unit", [1e-300, 1e300])
 def test_bootstrap_p_values_do_not_depend_on_the_unit(unit: float) -> None:
     """The triangular's bootstrap drew its samples with the scenario's sampler in the records'

@@ -26,6 +26,7 @@ import difflib
 import json
 import math
 import re
+import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -325,6 +326,11 @@ def fit_records(records: Records, families: Sequence[str] | None = None, *,
             unit_params, loglik = {}, -math.inf
         params = _in_unit(unit_params, unit)
         table = scenario_table(family.name, params) if params else {}
+        beyond = [k for k, v in params.items() if math.isinf(v) and math.isfinite(unit_params[k])]
+        if beyond and math.isfinite(loglik):  # (fitted, but in the records' unit past 1.8e308)
+            notes.append(f"{family.name} skipped: its fit's {', '.join(beyond)} is beyond the largest "
+                         f"number ({sys.float_info.max:.3g})")
+            continue
         if not math.isfinite(loglik) or not all(map(math.isfinite, params.values())):
             notes.append(f"{family.name} skipped: the fit did not converge")
             continue

@@ -557,6 +557,19 @@ def test_a_header_in_decomposed_unicode_is_the_name_typed(tmp_path: Path) -> Non
     assert out.strip().splitlines()[-1].startswith('"durée" = {dist = "gamma", ')
 
 
+def test_a_column_name_the_font_lacks_is_one_warning_line(tmp_path: Path) -> None:
+    """--chart of a column named in Chinese printed Matplotlib's UserWarning twice per
+    character, each with its source line; now one line names the characters."""
+    path = tmp_path / "records.csv"
+    path.write_text(_column(GOOD).replace("x", "延迟", 1), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "leadtime_sim", "fit", str(path), "--column", "延迟", "--bootstrap",
+                           "0", "--dist", "gamma", "--chart", str(tmp_path / "fit.png")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()  # (none where the machine's font has them)
+    assert lines in ([], ["warning: 2 character(s) not in the charts' font, drawn as boxes: 延迟"]), lines
+
+
 def test_only_the_empirical_says_nothing_of_the_tests(tmp_path: Path) -> None:
     code, out, err = invoke(_csv(tmp_path, _column(GOOD)), "--column", "x", "--dist", "empirical", "--bootstrap", "19",
                             "--json")

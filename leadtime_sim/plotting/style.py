@@ -10,8 +10,11 @@ from __future__ import annotations
 import calendar
 import contextlib
 import datetime as dt
+import logging
 import math
+import re
 import textwrap
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,6 +34,10 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Transform
 
 from leadtime_sim.dates import month_index
+
+log = logging.getLogger(__name__)
+GLYPH_WARNING = re.compile(r"Glyph (\d+) .*missing from (current )?font")
+"""Matplotlib's warning of a character its font has no glyph for."""
 
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
              "#F0E442")
@@ -80,9 +87,23 @@ MAX_LINES = 8
 
 @contextlib.contextmanager
 def slide_style() -> Iterator[None]:
-    """Fonts and spines for slides, for the charts drawn inside the block."""
-    with mpl.rc_context(SLIDE_RC):  # type: ignore[arg-type]  # (stubs want literal keys)
-        yield
+    """Fonts and spines for slides, for the charts drawn inside the block. Characters the font
+    lacks (a name in Chinese: Matplotlib warns twice per character, with its source line) are
+    said in one warning line at the end of the block."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        with mpl.rc_context(SLIDE_RC):  # type: ignore[arg-type]  # (stubs want literal keys)
+            yield
+    missing: dict[str, None] = {}
+    for warning in caught:
+        glyph = GLYPH_WARNING.match(str(warning.message))
+        if glyph:
+            missing[chr(int(glyph.group(1)))] = None
+        else:  # (any other warning as it came)
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    if missing:
+        shown = "".join(list(missing)[:20]) + ("..." if len(missing) > 20 else "")
+        log.warning(f"{len(missing)} character(s) not in the charts' font, drawn as boxes: {shown}")
 
 
 def bound_texts(fig: Figure) -> None:

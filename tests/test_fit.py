@@ -545,6 +545,17 @@ def test_a_unicode_column_is_pasted_as_written(tmp_path: Path) -> None:
     assert line.startswith('"延迟 月" = {dist = "gamma", ') and list(tomllib.loads(line)) == ["延迟 月"]
 
 
+@pytest.mark.parametrize("name", ["a\x7fb", 'say "x"', "back\\slash", "tab\there", "延迟 月", "plain_name"])
+def test_the_line_to_paste_reads_back_as_the_column(name: str) -> None:
+    """A column name with DEL gave a line TOML refuses ("Illegal character '\\x7f'")."""
+    import tomllib
+
+    from leadtime_sim.fitting import toml_line
+
+    line = toml_line(name, {"dist": "exponential", "mean": 1.0})
+    assert tomllib.loads(line) == {name: {"dist": "exponential", "mean": 1.0}}
+
+
 def test_a_header_in_decomposed_unicode_is_the_name_typed(tmp_path: Path) -> None:
     """A header saved as "e" + a combining accent (NFD: macOS, some exports) was not the "é"
     typed: "no column 'durée' (did you mean 'durée'?)"; names are now compared composed (NFC)."""

@@ -211,7 +211,9 @@ def _toml_value(value: Any) -> str:
 
 def toml_line(key: str, table: dict[str, Any]) -> str:
     """``key = {dist = "...", ...}``: one line to paste into a scenario file."""
-    name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+    # (JSON's escapes are TOML's, but for DEL, which TOML wants escaped and JSON writes as is)
+    name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False).replace(
+        "\x7f", "\\u007f")
     return f"{name} = {{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in table.items()) + "}"
 
 

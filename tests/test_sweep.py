@@ -687,12 +687,54 @@ def test_an_edit_of_free_text_alone_does_not_block_resume(tiny_copy: Path, tmp_p
     assert manifest_of(tiny_copy)["status"] == "complete"
 
 
-def test_a_store_of_an_identity_with_its_free_text_still_resumes(tiny_copy: Path) -> None:
-    """Stores of earlier versions hashed the whole experiment, description too: they read and
-    resume as before."""
+@pytest.mark.parametrize("layout", ["moved", "dot-slash", "absolute"])
+def test_the_same_model_under_another_path_resumes(tiny_copy: Path, tmp_path: Path, layout: str) -> None:
+    """The model's path as written was part of the store's identity: the experiment and its
+    model copied elsewhere (the model in a folder of its own), or the same model written
+    ./mmc_requirements.toml or as an absolute path, made --resume refuse the store ('model:
+    "mmc_requirements.toml" in the store, "../models/mmc_requirements.toml" now') although
+    the scenario is the same. The identity now rests on the scenario's content."""
+    runs = runs_of(tiny_copy)
+    folder = tmp_path / "elsewhere"
+    for sub in ("models", "exp"):
+        (folder / sub).mkdir(parents=True)
+    shutil.copy(MODEL, folder / "models" / MODEL.name)
+    shutil.copy(MODEL, folder / "exp" / MODEL.name)
+    model = {"moved": "../models/mmc_requirements.toml", "dot-slash": "./mmc_requirements.toml",
+             "absolute": str(MODEL)}[layout]
+    text = TINY.read_text().replace('model = "mmc_requirements.toml"', f"model = {json.dumps(model)}")
+    assert model in text
+    experiment = folder / "exp" / "tiny.toml"
+    experiment.write_text(text)
+    code, out, err, _ = invoke(str(experiment), "--out", str(tiny_copy), "--executor", "serial", "--resume",
+                               "--no-charts")
+    assert code == 0, (out, err)
+    assert_frame_equal(runs_of(tiny_copy), runs)  # nothing run again
+    manifest = manifest_of(tiny_copy)
+    assert manifest["experiment"]["model"] == model and manifest["experiment_file"] == str(experiment)
+    assert manifest["status"] == "complete"
+
+
+def test_another_model_under_the_same_path_is_another_experiment(tiny_copy: Path, tmp_path: Path) -> None:
+    """With the path out of the identity, the model's content still is in it."""
+    shutil.copy(TINY, tmp_path / TINY.name)
+    (tmp_path / MODEL.name).write_text(MODEL.read_text().replace("lot_size = 1", "lot_size = 2"))
+    assert (tmp_path / MODEL.name).read_text() != MODEL.read_text()
+    code, out, err, _ = invoke(str(tmp_path / TINY.name), "--out", str(tiny_copy), "--executor", "serial",
+                               "--resume", "--no-charts")
+    assert code == 2, (out, err)
+    assert "scenario.factories.server.lot_size: 1 in the store, 2 now" in err, err
+
+
+@pytest.mark.parametrize("left_out", [(), ("name", "description"), ("name", "description", "charts")],
+                         ids=["whole", "free text", "free text and charts"])
+def test_a_store_of_an_earlier_identity_still_resumes(tiny_copy: Path, left_out: tuple[str, ...]) -> None:
+    """Stores of earlier versions hashed the experiment with the model's path (and with the
+    description, name or charts): they read and resume as before."""
     path = tiny_copy / "manifest.json"
     manifest = json.loads(path.read_text())
-    text = json.dumps([manifest["experiment"], manifest["scenario"], manifest["overrides"]], sort_keys=True)
+    experiment = {k: v for k, v in manifest["experiment"].items() if k not in left_out}
+    text = json.dumps([experiment, manifest["scenario"], manifest["overrides"]], sort_keys=True)
     manifest["identity"] = hashlib.sha256(text.encode()).hexdigest()
     path.write_text(json.dumps(manifest))
     code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial", "--resume",

@@ -25,11 +25,13 @@ RUN_KEYS = ["point_id", "replication"]
 REQUIRED_RUN_COLUMNS = ("point_id", "replication", "seed_key", "status", "error", "lots")
 
 
-FREE_TEXT = ("name", "description", "charts")
+FREE_TEXT = ("name", "description", "charts", "model")
 """Fields of the experiment that say nothing of its runs (its free text, the charts drawn of
-them): left out of the store's identity, so that editing them does not make the store
-another experiment's (``--resume`` takes the new ones into the manifest)."""
-EARLIER_FREE_TEXT = ((), ("name", "description"))
+them, and the model's path as written, whose content is the manifest's ``scenario``): left
+out of the store's identity, so that editing them, or moving the experiment and its model
+elsewhere, does not make the store another experiment's (``--resume`` takes the new ones
+into the manifest)."""
+EARLIER_FREE_TEXT = ((), ("name", "description"), ("name", "description", "charts"))
 """What the identities of stores of earlier versions left out (they still read)."""
 
 

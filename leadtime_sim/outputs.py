@@ -18,12 +18,13 @@ RUN_NAMES = ("summary.json", "series.csv", "series.parquet", "orders.csv", "orde
 
 def check_run_folder(out: Path) -> None:
     """Refuse (OutputError) an output directory that holds anything but a run's files: a sweep
-    store, or files of the user's."""
+    store, or files of the user's. A run's output already there may hold other files too (a
+    workbook ``export --out`` wrote there): they are left as they are."""
     if (out / "manifest.json").exists():
         raise OutputError([f"{out}: is a results store (manifest.json), not a run's output; "
                            "use a new --out"])
     foreign = foreign_files(out, RUN_NAMES)
-    if foreign:
+    if foreign and not all((out / name).is_file() for name in ("summary.json", "scenario_as_run.json")):
         raise OutputError([f"{out}: is not a results directory of a run: it holds "
                            f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}; use a new --out"])
     if out.exists() and not out.is_dir():

@@ -349,6 +349,52 @@ def test_a_store_or_run_exported_to_its_default_workbook_can_be_written_again(tm
     assert again.exit_code == 0, again.output
 
 
+def test_files_our_commands_wrote_into_a_store_or_run_do_not_block_writing_it_again(tmp_path: Path) -> None:
+    """``export DIR --out DIR/other.xlsx`` (or ``fit --chart DIR/fit.png``) wrote a file into
+    the store that ``sweep --resume`` and ``--force`` then refused ("is not a results store: it
+    holds other.xlsx"), and ``run --out`` a run's directory likewise. A store (its manifest
+    reads) or a run's output may hold other files: they are kept as they are, by --force
+    too (with a warning that they may describe the results replaced)."""
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    store = tmp_path / "store é x"
+    sweep = ["sweep", str(tiny), "--out", str(store), "--executor", "serial", "--no-charts", "--replications", "1"]
+    assert CliRunner().invoke(main, sweep).exit_code == 0
+    assert CliRunner().invoke(main, ["export", str(store), "--out", str(store / "other.xlsx")]).exit_code == 0
+    fitted = CliRunner().invoke(main, ["fit", str(ROOT / "models" / "delivery_records.csv"), "--column",
+                                       "flow_months", "--dist", "gamma", "--chart", str(store / "fit.png")])
+    assert fitted.exit_code == 0, fitted.output
+    workbook = (store / "other.xlsx").read_bytes()
+    resumed = CliRunner().invoke(main, [*sweep, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    forced = CliRunner().invoke(main, [*sweep, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "keeps fit.png, other.xlsx" in forced.stderr, forced.stderr
+    assert (store / "other.xlsx").read_bytes() == workbook and (store / "fit.png").is_file()
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", MMC, *SHORT, "--out", str(run)]).exit_code == 0
+    assert CliRunner().invoke(main, ["export", str(run), "--out", str(run / "mine.xlsx")]).exit_code == 0
+    again = CliRunner().invoke(main, ["run", MMC, *SHORT, "--out", str(run)])
+    assert again.exit_code == 0, again.output
+    assert (run / "mine.xlsx").is_file()
+
+
+def test_a_directory_of_other_files_is_still_not_a_store(tmp_path: Path) -> None:
+    """Files besides a store's own are kept only in a store: a folder of the user's, even one
+    with a manifest.json that is not a store's, is refused, and nothing in it is touched."""
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"mine": 1}')
+    (folder / "thesis.txt").write_text("keep")
+    for flag in ("--resume", "--force"):
+        done = CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(folder), "--executor", "serial",
+                                         "--no-charts", flag])
+        assert done.exit_code == 2, done.output
+        assert "is not a results store: it holds thesis.txt" in done.output
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "thesis.txt"]
+    assert (folder / "manifest.json").read_text() == '{"mine": 1}'
+
+
 def test_a_ctrl_c_no_command_handles_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path) -> None:
     """Ctrl-C after a sweep's runs (its charts, its indices) gave Click's "Aborted!" and exit

@@ -92,13 +92,19 @@ class ResultsStore:
              targets: dict[str, float], baseline_id: int, start: str, resume: bool,
              force: bool, retry_failed: bool = False) -> ResultsStore:
         """Open ``directory`` (resolved) for this experiment and hold its lock: resume it, or
-        start afresh. Refused (InputError): a directory holding anything but a store's files,
-        a store another process is writing, another experiment's store without ``force``."""
+        start afresh. Refused (InputError): a directory that is not a store and holds anything
+        but a store's files, a store another process is writing, another experiment's store
+        without ``force``. Files a store holds besides its own (a workbook ``export --out``
+        wrote there, the user's notes) are left as they are, also by ``force``."""
         foreign = foreign_files(directory, STORE_NAMES)
-        if foreign:
+        if foreign and not _is_store(directory):
             raise InputError([f"{directory}: is not a results store: it holds "
                               f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}; use a new "
                               "--out (--force replaces only a results store)"])
+        if foreign and force:
+            log.warning(f"{directory}: --force replaces the store's own files and keeps "
+                        f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}, which may "
+                        "describe the results replaced")
         existed = directory.exists()
         make_directory(directory)
         store = cls(directory, manifest, points, targets, baseline_id, start)
@@ -378,13 +384,23 @@ STORE_NAMES = ("manifest.json", "runs.parquet", "runs.csv", "points.csv", "serie
                "sensitivity.json", LOCK_NAME, WRITER_NAME)
 """What a store directory may hold (``optimize.json``: an optimize answer's store;
 ``results.xlsx``: ``export``'s default workbook); a sweep never writes into a directory
-holding anything else."""
+holding anything else, unless it is a store already (its manifest reads): files there that
+are not these are kept as they are."""
 
 
 @lru_cache(maxsize=8)
 def _month_dates(start: str, months: int) -> tuple[str, ...]:
     """The ``YYYY-MM`` of each month 0 .. months - 1 of a horizon (the same for every series)."""
     return tuple(date_at(start, m) for m in range(months))
+
+
+def _is_store(directory: Path) -> bool:
+    """Does ``directory`` hold a results store (a manifest that matches its own hashes)?"""
+    try:
+        read_manifest(directory / "manifest.json")
+    except InputError:
+        return False
+    return True
 
 
 def _holds_files(directory: Path) -> bool:

@@ -110,7 +110,8 @@ def option_line(results: Results, requirement: str, point_id: int) -> str:
                  f"{results.targets[0]})")
     if point_id != results.baseline_id:
         diff = float(row["diff_vs_baseline_mean"])
-        pairs = f"(paired, all {int(row['diff_n_pairs'])} runs)"
+        count = int(row["diff_n_pairs"])
+        pairs = f"(paired, all {count} runs)" if count != 1 else "(paired, 1 run)"
         if math.isfinite(diff) and abs(diff) < 0.05:
             text += f"; against the baseline: no earlier {pairs}"
         elif math.isfinite(diff):

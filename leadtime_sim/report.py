@@ -114,8 +114,14 @@ def sweep_headline(results: Results, requirement: str) -> Headline:
     same = ran[["p10", "p50", "p90"]].round(6).drop_duplicates().shape[0] == 1
     idle = len(rows) - len(ran)
     of = f"{len(ran)} design points" + (f", {idle} more with no finished run" if idle else "")
-    where = (f"at every one of the {of} (the swept axes do not change it)" if same
-             else f"with {axes} (the best of {of}: earliest median close month, then the cheapest)")
+    if len(ran) == 1:  # (nothing to compare: not "every one of the 1 design points")
+        where = (f"with {axes or 'the scenario as it is'} ("
+                 + (f"the only one of {len(rows)} design points with a finished run)" if idle
+                    else "the one design point)"))
+    elif same:
+        where = f"at every one of the {of} (the swept axes do not change it)"
+    else:
+        where = f"with {axes} (the best of {of}: earliest median close month, then the cheapest)"
     if math.isfinite(float(row["p50"])):
         text = f"{name}: {where}, the gap closes in {p50} (P10 {p10}, P90 {p90})"
         share = float(row["share_not_by_end"])
@@ -212,8 +218,9 @@ def paired_text(row: Any, end: str) -> str:
     censored = int(row.get("diff_censored_pairs", 0) or 0)
     way = "earlier" if diff < 0 else "later"
     bound = "at least " if censored else ""
-    text = (f"no earlier than the baseline (paired, all {pairs} runs" if abs(diff) < 0.05 else
-            f"{bound}{abs(diff):.1f} months {way} than the baseline (paired, all {pairs} runs")
+    runs = f"all {pairs} runs" if pairs != 1 else "1 run"
+    text = (f"no earlier than the baseline (paired, {runs}" if abs(diff) < 0.05 else
+            f"{bound}{abs(diff):.1f} months {way} than the baseline (paired, {runs}")
     if censored:
         text += f"; {censored} pairs have a run not closed by {end}, counted at {end}"
     return text + ")"
@@ -432,14 +439,16 @@ def setup_section(results: Results) -> str:
     s = results.scenario
     parts = ["<h3>Facts</h3>", _table(None, [[k, str(v)] for k, v in _facts(results)])]
     if results.kind == "sweep":
+        axes = _axes_rows(results)
         parts += ["<h3>Axes (what the experiment varies)</h3>",
-                  _table(["axis", "path", "values", "tied"], _axes_rows(results))]
+                  _table(["axis", "path", "values", "tied"], axes) if axes else
+                  "<p>None: one design point, the scenario as it is (with the experiment's overrides).</p>"]
     invest = [[n, i.factory, i.lines_added, i.decided, i.construction_months, _slip(i.slip_months),
                i.ramp_months, i.capex_musd, i.capex_musd_per_line] for n, i in s.investments.items()]
     where = " (before the axes are applied)" if results.kind == "sweep" else ""
     parts += [f"<h3>Investments{where}</h3>", _table(
         ["investment", "factory", "lines added", "decided", "construction (months)", "slip (months)",
-         "ramp (months)", "capex ($M)", "capex per line ($M)"], invest)]
+         "ramp (months)", "capex ($M)", "capex per line ($M)"], invest) if invest else "<p>None.</p>"]
     reqs = [[n, r.product, ", ".join(r.customer_names), r.initial_units, _required(r)]
             for n, r in s.requirements.items()]
     parts += ["<h3>Requirements</h3>", _table(

@@ -498,7 +498,8 @@ def sweep_failing_at(tmp_path: Path, policies: list[str]) -> Path:
         'values = [2, 3, 4]', f'values = [2, 3, 4]\ntied = {{ "policy.allocation" = {json.dumps(policies)} }}'))
     out = tmp_path / "store"
     code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
-    assert code == 1 and "6 runs done, 3 failed" in output, output
+    failed = 3 * policies.count("fail-one")
+    assert code == 1 and f"{9 - failed} runs done, {failed} failed" in output, output
     return out
 
 
@@ -697,3 +698,27 @@ values = [1, 2, 3]
     assert baseline in output
     assert invoke("report", out)[0] == 0
     assert baseline in html.unescape((out / "report.html").read_text(encoding="utf-8"))
+
+
+def test_a_design_of_one_point_is_not_called_every_one_of_one(tmp_path: Path) -> None:
+    """An experiment with no axes (or one value) said "at every one of the 1 design points (the
+    swept axes do not change it)", "1 runs done", and showed an empty axes table and an
+    empty investments table; and with one point of three left by failures, that the axes do
+    not change the answer. Now: "with the scenario as it is (the one design point)", "1 run
+    done", "None" under the axes and investments."""
+    experiment = tmp_path / "no axes.toml"
+    experiment.write_text(f'name = "no axes"\nmodel = {json.dumps(str(DATA / "mmc_requirements.toml"))}\n'
+                          'replications = 1\ntargets = ["2026-01"]\n[overrides]\nend = "2027-01"\n')
+    out = tmp_path / "store"
+    code, output = invoke("sweep", experiment, "--out", out, "--executor", "serial", "--no-charts")
+    assert code == 0 and "1 run done, 0 failed" in output, output
+    assert "r: with the scenario as it is (the one design point), the gap closes in" in output, output
+    assert "every one of the 1" not in output
+    assert invoke("report", out)[0] == 0
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert "<p>None: one design point, the scenario as it is" in page
+    assert "<h3>Investments (before the axes are applied)</h3><p>None.</p>" in page
+    (tmp_path / "failing").mkdir()
+    failing = sweep_failing_at(tmp_path / "failing", ["fail-one", "fail-one", "fifo"])
+    texts = {h.requirement: h.text for h in headlines(lts.load_results(failing))}
+    assert texts["r"].startswith("r: with lines = 4 (the only one of 3 design points with a finished run), "), texts

@@ -207,7 +207,8 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
         raise
     progress.close()
     counts = store.counts
-    click.echo(f"{counts['done']} runs done, {counts['failed']} failed; results in {out}")
+    click.echo(f"{counts['done']} run{'s' if counts['done'] != 1 else ''} done, {counts['failed']} failed; "
+               f"results in {out}")
     if counts["done"]:
         _answer_and_charts(out, no_charts)
     if counts["failed"]:

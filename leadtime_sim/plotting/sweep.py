@@ -230,7 +230,7 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
     titled(ax, f"Chance the gap is closed by {target}: {label or requirement}", scenario)
     legend_outside(ax, title=group, extra=[Line2D(
         [], [], color=GREY, linestyle="none", marker="|", markersize=16, markeredgewidth=1.5,
-        label=f"95% Wilson interval\n({n} runs per point)")])
+        label=f"95% Wilson interval\n({n} run{'s' if n != 1 else ''} per point)")])
     return ax
 
 

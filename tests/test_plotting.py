@@ -130,6 +130,20 @@ def test_probability_chart_draws_wilson_intervals(store: Results, ax) -> None:
     assert ax.get_ylim()[0] < 0 < 1 < ax.get_ylim()[1]
 
 
+@pytest.mark.parametrize(("counts", "said"), [((5, 10, 20), "5-20 runs per point"),
+                                              ((0, 1, 1), "1 run per point"), ((3, 3, 3), "3 runs per point")])
+def test_probability_chart_says_how_many_runs_each_point_has(ax, counts: tuple[int, ...], said: str) -> None:
+    """The legend gave the fewest runs of any point as every point's: an optimize store (5,
+    10 and 20 runs) said "5 runs per point", and a point whose runs all failed made it "0"."""
+    column = "p_closed_by_2026-01"
+    rows = pd.DataFrame({"point_id": [0, 1, 2], "metric": "gap_closed_months.r", "lines": [1, 2, 3],
+                         "n": list(counts), column: [0.4, 1.0, 1.0], f"{column}_low": [0.1, 0.7, 0.8],
+                         f"{column}_high": [0.8, 1.0, 1.0]})
+    plotting.probability_chart(rows, "r", x="lines", target="2026-01", ax=ax)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(said in " ".join(t.split()) for t in texts), texts
+
+
 def test_heatmap_cells_and_labels_are_the_median_dates(store: Results, ax) -> None:
     rows = gap_rows(store)
     plotting.close_heatmap(store.stats, REQ, x="lines added", y="decided", start=store.start,

@@ -226,11 +226,13 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
     ax.set_ylim(-0.03, 1.03)
     ax.set_ylabel(f"P(gap closed by {target})")
     _x_axis(ax, x, xlabel, categories, xs, tick_labels)
-    n = int(rows["n"].min())
+    ran = rows.loc[rows["n"] > 0, "n"] if (rows["n"] > 0).any() else rows["n"]
+    fewest, most = int(ran.min()), int(ran.max())  # (an optimize, failed runs: they differ)
+    runs = f"{fewest}-{most} runs" if fewest != most else f"{fewest} run{'s' if fewest != 1 else ''}"
     titled(ax, f"Chance the gap is closed by {target}: {label or requirement}", scenario)
     legend_outside(ax, title=group, extra=[Line2D(
         [], [], color=GREY, linestyle="none", marker="|", markersize=16, markeredgewidth=1.5,
-        label=f"95% Wilson interval\n({n} run{'s' if n != 1 else ''} per point)")])
+        label=f"95% Wilson interval\n({runs} per point)")])
     return ax
 
 

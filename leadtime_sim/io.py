@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -57,9 +58,11 @@ def foreign_files(directory: Path, names: Iterable[str]) -> list[str]:
 
 
 def safe_name(stem: str, fallback: str) -> str:
-    """A folder name made of ``stem`` (a file's stem: letters, digits, ``._-``; ``..`` and
-    the like become ``fallback``), so a default output folder stays under its parent."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip(".")
+    """A folder name made of ``stem`` (a file's stem: letters of any script, digits, ``._-``;
+    ``..`` and the like become ``fallback``), so a default output folder stays under its
+    parent. Letters such as é or 名 are kept: ASCII alone made ``試験`` and ``実験`` one folder,
+    ``_``."""
+    name = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", stem)).strip(".")
     return name or fallback
 
 

@@ -505,3 +505,24 @@ def test_run_fluid_refuses_a_seed_it_would_ignore(tmp_path: Path, given: list[st
                             "--out", str(tmp_path / "out"))
     assert code == 0, err
     assert (json.loads(out)["seed"], json.loads(out)["replication"]) == (0, 0)
+
+
+def test_experiments_named_in_other_scripts_get_their_own_default_store(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default store, results/<file stem>, kept ASCII letters only: 試験.toml and 実験.toml
+    both went to results/_ (the second sweep was refused: "already holds results"), Übung.toml
+    to results/_bung. Letters of any script are now kept."""
+    from leadtime_sim.io import safe_name
+
+    assert [safe_name(s, "experiment") for s in ("試験", "実験", "Übung 2", "e\u0301tude", "..", "a/b")] == \
+        ["試験", "実験", "Übung_2", "étude", "experiment", "a_b"]
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    text = tiny.read_text().replace('model = "mmc_requirements.toml"',
+                                    f"model = {json.dumps(str(tiny.with_name('mmc_requirements.toml')))}")
+    monkeypatch.chdir(tmp_path)
+    for stem in ("試験", "実験"):
+        (tmp_path / f"{stem}.toml").write_text(text, encoding="utf-8")
+        done = CliRunner().invoke(main, ["sweep", f"{stem}.toml", "--executor", "serial", "--no-charts",
+                                         "--replications", "1"])
+        assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(["試験", "実験"])

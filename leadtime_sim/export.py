@@ -17,9 +17,11 @@ import pandas as pd
 
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.optimize import answer_text
+from leadtime_sim.experiment.optimize_store import read_answer
 from leadtime_sim.io import atomic_write
 from leadtime_sim.report import headlines
-from leadtime_sim.results import load_results
+from leadtime_sim.report_sensitivity import read_indices
+from leadtime_sim.results import load_results, read_table
 
 EXCEL_ROWS = 1_048_576
 """Rows a worksheet holds (header included)."""
@@ -51,18 +53,15 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
         else:  # (the sweep's headline, the earliest median close, is not the question asked)
             facts += [("answer", line) for line in answer_text(answer).splitlines()
                       if not line.startswith("  ")]
-        runs = pd.read_parquet(folder / "runs.parquet")
         sheets = {"summary": pd.DataFrame(facts, columns=["item", "value"]), "points": results.stats,
-                  "runs": runs}
+                  "runs": results.runs}
         if answer is not None:
             sheets["candidates"] = _candidates(answer)
         if (folder / "sensitivity.csv").is_file():
-            sheets["sensitivity"] = pd.read_csv(folder / "sensitivity.csv")
-    else:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        sheets = {"summary": pd.DataFrame(_flat(summary), columns=["item", "value"]),
-                  "series": pd.read_parquet(folder / "series.parquet"),
-                  "orders": pd.read_parquet(folder / "orders.parquet")}
+            sheets["sensitivity"] = read_indices(folder)
+    else:  # (results.manifest: the run's summary.json, read)
+        sheets = {"summary": pd.DataFrame(_flat(results.manifest), columns=["item", "value"]),
+                  "series": read_table(folder / "series.parquet"), "orders": results.orders}
     for name, frame in sheets.items():
         if len(frame) >= EXCEL_ROWS:
             raise InputError([f"{folder}: the {name} table has {len(frame):,} rows, more than a worksheet "
@@ -73,13 +72,7 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
 def _optimize_answer(folder: Path) -> dict[str, Any] | None:
     """``optimize.json`` of an optimize store (None for other stores)."""
     path = folder / "optimize.json"
-    if not path.is_file():
-        return None
-    try:
-        answer: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError([f"{path}: cannot be read ({exc})"]) from None
-    return answer
+    return read_answer(path) if path.is_file() else None
 
 
 def _optimize_replications(answer: dict[str, Any]) -> str:

@@ -5,7 +5,6 @@ the sweep report (``report.py``)."""
 from __future__ import annotations
 
 import base64
-import json
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,8 @@ from typing import Any
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import render
 from leadtime_sim.charts.jobs import on_axes
-from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.optimize import answer_text
+from leadtime_sim.experiment.optimize_store import read_answer
 from leadtime_sim.io import atomic_write
 from leadtime_sim.plotting.frontier import frontier_chart
 from leadtime_sim.report import CSS, esc
@@ -64,10 +63,7 @@ def optimize_report_html(answer: dict[str, Any], title: str) -> str:
 
 def write_optimize_report(directory: Path) -> Path:
     """Write ``DIR/report.html`` for an optimize output (``DIR/optimize.json``)."""
-    try:
-        answer = json.loads((directory / "optimize.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError([f"{directory / 'optimize.json'}: cannot be read ({exc})"]) from None
+    answer = read_answer(directory / "optimize.json")
     text = optimize_report_html(answer, f"{answer['requirement']} by {answer['by']}")
     path = directory / "report.html"
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

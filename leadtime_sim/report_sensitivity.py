@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from leadtime_sim.errors import InputError
+from leadtime_sim.results import read_table
+
 HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs (sampled "
        "through their distributions' quantiles), each point the mean of its "
        "replications under common random numbers. Sobol: S1 is the share of the metric's "
@@ -26,9 +29,37 @@ HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs
 QUESTION = "Which uncertain input moves each metric most, so that effort goes to pinning it down?"
 
 
+SUMMARY_KEYS = ("method", "inputs", "samples", "points", "replications", "metrics")
+
+
 def _summary(directory: Path) -> dict | None:
+    """``sensitivity.json`` (None if there is none); damaged: InputError naming it."""
     path = directory / "sensitivity.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError([f"{path}: cannot read: {exc}; write it again with the sensitivity command "
+                          "and --resume (it runs nothing)"]) from None
+    missing = [k for k in SUMMARY_KEYS if k not in summary] if isinstance(summary, dict) else ["an object"]
+    if missing:
+        raise InputError([f"{path}: damaged (no {', '.join(missing)}); write it again with the sensitivity "
+                          "command and --resume (it runs nothing)"])
+    return summary
+
+
+def read_indices(directory: Path) -> pd.DataFrame:
+    """``sensitivity.csv``; damaged: InputError naming it."""
+    path = directory / "sensitivity.csv"
+    again = "write it again with the sensitivity command and --resume (it runs nothing)"
+    try:
+        table = read_table(path)
+    except InputError as exc:
+        raise InputError([f"{exc.problems[0]}; {again}"]) from None
+    if not {"input", "metric"} <= set(table.columns):
+        raise InputError([f"{path}: damaged (no input and metric columns); {again}"])
+    return table
 
 
 def sensitivity_question(directory: Path, description: str) -> str:
@@ -55,7 +86,7 @@ def sensitivity_answer(directory: Path) -> str:
     table_path = directory / "sensitivity.csv"
     if summary is None or not table_path.is_file():
         return ""
-    table = pd.read_csv(table_path)
+    table = read_indices(directory)
     sobol = summary["method"] == "sobol"
     key = "ST" if sobol else "mu_star"
     lines = []
@@ -79,8 +110,9 @@ def sensitivity_section(directory: Path) -> str:
     summary_path, table_path = directory / "sensitivity.json", directory / "sensitivity.csv"
     if not summary_path.is_file() or not table_path.is_file():
         return ""
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    table = pd.read_csv(table_path)
+    summary = _summary(directory)
+    assert summary is not None
+    table = read_indices(directory)
     key = "ST" if summary["method"] == "sobol" else "mu_star"
     parts = [f"<p>{html.escape(summary['method'].capitalize())}: {summary['points']} points x "
              f"{summary['replications']} replications. {html.escape(HOW)}</p>"]

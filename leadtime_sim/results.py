@@ -192,11 +192,16 @@ class Results:
             raise InputError([f"{source}: cannot read: {exc}"]) from None
 
     @cached_property
-    def ok_runs(self) -> pd.DataFrame:
-        """A sweep store's successful runs (``runs.parquet``, else ``runs.csv``), read once."""
+    def runs(self) -> pd.DataFrame:
+        """A sweep store's runs table (``runs.parquet``, else ``runs.csv``), read once; a
+        damaged one is InputError naming it."""
         path = self.directory / "runs.parquet"
-        runs = _table(path if path.exists() else self.directory / "runs.csv")
-        return runs[runs["status"] == "ok"]
+        return read_table(path if path.exists() else self.directory / "runs.csv")
+
+    @cached_property
+    def ok_runs(self) -> pd.DataFrame:
+        """A sweep store's successful runs."""
+        return self.runs[self.runs["status"] == "ok"]
 
     @cached_property
     def failures(self) -> dict[int, tuple[int, list[str]]]:
@@ -205,9 +210,7 @@ class Results:
         point whose runs all failed has no statistics, and the error is the only answer."""
         if self.kind != "sweep" or "n_failed" not in self.stats or not (self.stats["n_failed"] > 0).any():
             return {}
-        path = self.directory / "runs.parquet"
-        runs = _table(path if path.exists() else self.directory / "runs.csv")
-        failed = runs[runs["status"] != "ok"]
+        failed = self.runs[self.runs["status"] != "ok"]
         return {int(point): (len(rows), rows["error"].fillna("").astype(str).value_counts().index.tolist())
                 for point, rows in failed.groupby("point_id")}
 
@@ -243,7 +246,9 @@ def _json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet table of a results directory; any reader error (a damaged or missing
+    file) is InputError, one line naming it."""
     try:
         return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as exc:  # any reader error is bad input, reported in one line
@@ -304,7 +309,7 @@ POINTS_COLUMNS = ("point_id", "metric", "n", "share_not_by_end", "p10", "p50", "
 
 def _points_table(path: Path, points: int) -> pd.DataFrame:
     """``points.csv``, checked: its columns, and one complete row per point and metric."""
-    table = _table(path)
+    table = read_table(path)
     missing = [c for c in POINTS_COLUMNS if c not in table.columns]
     if missing:
         raise InputError([f"{path}: damaged (no column {', '.join(missing)}); rewrite it with "
@@ -368,9 +373,9 @@ def _run(folder: Path) -> Results:
                             model_file=str(summary.get("model_file") or ""),
                             version=str(summary.get("version", "")),
                             estimate=str(summary.get("estimate") or ""))
+    series = read_table(folder / "series.parquet")
     return Results(folder, "run", scenario, None, (StoredPoint(0, {}, {}, scenario),), 0, pd.DataFrame(),
-                   run_quantiles(_table(folder / "series.parquet")), _table(folder / "orders.parquet"),
-                   provenance, summary)
+                   run_quantiles(series), read_table(folder / "orders.parquet"), provenance, summary)
 
 
 def run_quantiles(series: pd.DataFrame) -> pd.DataFrame:

@@ -9,12 +9,14 @@ from 0 (candidates) and from ``FRESH_REPLICATION`` (the chosen design's fresh ru
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from leadtime_sim.dates import months_between
+from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.executors import check_executor
 from leadtime_sim.experiment.integrity import manifest_hashes
 from leadtime_sim.experiment.optimize import (
@@ -98,4 +100,31 @@ def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence
         write_json(store.directory / "optimize.json", answer)
     finally:
         store.close()
+    return answer
+
+
+ANSWER_KEYS = ("requirement", "by", "confidence", "feasible", "best", "candidates", "runs")
+"""What the report, the workbook and ``answer_text`` read of ``optimize.json``."""
+
+
+def read_answer(path: Path) -> dict[str, Any]:
+    """An optimize store's ``optimize.json``, checked for the keys its readers use; unreadable
+    or damaged: InputError naming it."""
+    def damaged(why: str) -> InputError:
+        return InputError([f"{path}: damaged ({why}); write it again with the optimize command and "
+                           "--resume (it reuses every run)"])
+
+    try:
+        answer = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise damaged(f"not readable JSON: {exc}") from None
+    if not isinstance(answer, dict):
+        raise damaged(f"a JSON {type(answer).__name__}, not an object")
+    missing = [k for k in ANSWER_KEYS if k not in answer]
+    if missing:
+        raise damaged(f"no {', '.join(missing)}")
+    candidates = answer["candidates"]
+    if not isinstance(candidates, list) or not all(isinstance(c, dict) for c in candidates) \
+            or not isinstance(answer["best"], dict | None):
+        raise damaged("its candidates or best are not of the shape optimize writes")
     return answer

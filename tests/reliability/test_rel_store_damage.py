@@ -183,3 +183,73 @@ def test_runs_without_points_table_are_not_called_no_runs(command: str, store: P
     assert f"holds {RUNS} finished runs but no points.csv" in line and "--resume" in line, line
     assert resume(store)[0] == 0
     assert_same_store(store, reference)
+
+
+def test_export_of_a_damaged_runs_table_is_one_line(store: Path) -> None:
+    """export read runs.parquet with pandas directly: a truncated one gave a 40-line pyarrow
+    traceback (plot and report, which read points.csv, were fine)."""
+    truncate(store / "runs.parquet")
+    (line,) = assert_clean_exit_2(invoke("export", store))
+    assert "runs.parquet: cannot read" in line, line
+    assert not (store / "results.xlsx").exists()
+
+
+@pytest.mark.parametrize("name", ["series.parquet", "orders.parquet"])
+def test_export_of_a_run_with_a_damaged_table_is_one_line(tmp_path: Path, name: str) -> None:
+    run = tmp_path / "run"
+    assert invoke("run", TESTS_DATA / "mmc_requirements.toml", "--set", 'end="2026-01"', "--out", run).code == 0
+    truncate(run / name)
+    for command in ("export", "report", "plot"):
+        (line,) = assert_clean_exit_2(invoke(command, run))
+        assert f"{name}: cannot read" in line, (command, line)
+
+
+SENSITIVITY = """name = "damage"
+model = "{model}"
+replications = 2
+[overrides]
+end = "2027-01"
+[[axes]]
+path = "factories.server.lines"
+range = [2, 4]
+integer = true
+[[axes]]
+path = "order_streams[0].rate_per_year"
+range = [20.0, 28.0]
+"""
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A sensitivity store and an optimize store, made once."""
+    folder = tmp_path_factory.mktemp("studies")
+    experiment = folder / "sens.toml"
+    experiment.write_text(SENSITIVITY.format(model=TESTS_DATA / "mmc_requirements.toml"))
+    assert invoke("sensitivity", experiment, "--method", "morris", "--samples", "2", "--out",
+                  folder / "sensitivity", "--executor", "serial").code == 0
+    assert invoke("optimize", TINY, "--requirement", "r", "--by", "2026-01", "--confidence", "0.8", "--out",
+                  folder / "optimize", "--executor", "serial", "--batch", "3", "--cap", "3",
+                  "--fresh", "3").code == 0
+    return {"sensitivity": folder / "sensitivity", "optimize": folder / "optimize"}
+
+
+@pytest.mark.parametrize(("kind", "name", "content"), [
+    ("sensitivity", "sensitivity.json", "{"), ("sensitivity", "sensitivity.json", '{"method": "morris"}'),
+    ("sensitivity", "sensitivity.csv", ""), ("sensitivity", "sensitivity.csv", "a,b\n1,2\n"),
+    ("optimize", "optimize.json", "{"), ("optimize", "optimize.json", "{}"),
+    ("optimize", "optimize.json", '{"requirement": "r", "by": "2026-01", "confidence": 0.8, "feasible": true, '
+     '"best": null, "candidates": 3, "runs": 1}'),
+], ids=["sens json truncated", "sens json keys", "sens csv empty", "sens csv columns", "opt truncated",
+        "opt keys", "opt candidates"])
+def test_report_and_export_of_a_damaged_answer_file_are_one_line(
+        studies: dict[str, Path], tmp_path: Path, kind: str, name: str, content: str) -> None:
+    """report (and export) of a sensitivity or optimize store whose sensitivity.json,
+    sensitivity.csv or optimize.json was damaged or edited gave a traceback (JSONDecodeError,
+    EmptyDataError, KeyError: 'requirement', KeyError: 'candidates'); now one line naming the
+    file and how to write it again (the command with --resume, which runs nothing)."""
+    store = Path(shutil.copytree(studies[kind], tmp_path / "store"))
+    (store / name).write_text(content)
+    commands = ["report", "export"] if name != "sensitivity.json" else ["report"]
+    for command in commands:
+        (line,) = assert_clean_exit_2(invoke(command, store))
+        assert name in line and "--resume" in line, (command, line)

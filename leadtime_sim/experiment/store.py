@@ -129,6 +129,9 @@ class ResultsStore:
                     raise
                 old = {}  # damaged beyond resuming: --force replaces it
             same = bool(old) and store_identity(old) == manifest["identity"]
+            if old and not force and store_kind(old) != store_kind(manifest):
+                raise InputError([f"{directory}: is the store of {store_kind(old, described=True)}, not of "
+                                  f"{store_kind(manifest)}; use a new --out, or --force to replace it"])
             if resume and old and not same and not force:
                 what = "; ".join(differences(old, manifest))
                 raise InputError([f"{directory}: holds another experiment (or other settings)"
@@ -392,6 +395,21 @@ are not these are kept as they are."""
 def _month_dates(start: str, months: int) -> tuple[str, ...]:
     """The ``YYYY-MM`` of each month 0 .. months - 1 of a horizon (the same for every series)."""
     return tuple(date_at(start, m) for m in range(months))
+
+
+def store_kind(manifest: dict[str, Any], described: bool = False) -> str:
+    """What a store's runs are for: ``a sweep``, ``an optimize`` or ``a sensitivity
+    analysis``; ``described``: with its question (``an optimize (r by 2026-01)``)."""
+    experiment = manifest.get("experiment") if isinstance(manifest.get("experiment"), dict) else {}
+    question = experiment.get("optimize")
+    study = experiment.get("sensitivity")
+    if isinstance(question, dict):
+        asked = f" ({question.get('requirement')} by {question.get('by')})"
+        return "an optimize" + (asked if described else "")
+    if isinstance(study, dict):
+        return "a sensitivity analysis" + (f" ({study.get('method')}, {study.get('samples')} samples)"
+                                           if described else "")
+    return "a sweep"
 
 
 def _is_store(directory: Path) -> bool:

@@ -253,3 +253,20 @@ def test_report_and_export_of_a_damaged_answer_file_are_one_line(
     for command in commands:
         (line,) = assert_clean_exit_2(invoke(command, store))
         assert name in line and "--resume" in line, (command, line)
+
+
+@pytest.mark.parametrize(("kind", "command", "said"), [
+    ("optimize", ["sweep", TINY], "is the store of an optimize (r by 2026-01), not of a sweep"),
+    ("optimize", ["sweep", TINY, "--resume"], "is the store of an optimize (r by 2026-01), not of a sweep"),
+    ("sensitivity", ["optimize", TINY, "--requirement", "r", "--by", "2026-01", "--confidence", "0.8", "--resume"],
+     "is the store of a sensitivity analysis (morris, 2 samples), not of an optimize"),
+], ids=["sweep", "sweep --resume", "optimize --resume"])
+def test_a_store_of_another_command_is_named_as_such(studies: dict[str, Path], tmp_path: Path, kind: str,
+                                                     command: list, said: str) -> None:
+    """A sweep into an optimize store said "already holds results (complete); use --resume to
+    finish them", and with --resume "holds another experiment (or other settings): targets:
+    ["2026-01"] in the store, none now; optimize: {...} in the store, none now"; it now says
+    whose store it is."""
+    store = Path(shutil.copytree(studies[kind], tmp_path / "store"))
+    (line,) = assert_clean_exit_2(invoke(*command, "--out", store, "--executor", "serial"))
+    assert said in line and "--force" in line, line

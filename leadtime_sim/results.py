@@ -276,6 +276,9 @@ def load_results(directory: str | Path) -> Results:
         return _sweep(folder, _json(folder / "manifest.json"))
     if (folder / "summary.json").is_file() and (folder / "series.parquet").is_file():
         return _run(folder)
+    if (folder / "quote.json").is_file():
+        raise InputError([f"{folder}: is a quote's output (quote.json), not a sweep store or a run's output: "
+                          "quote --out draws its charts and writes its answer there"])
     raise InputError([f"{folder}: neither a sweep store (manifest.json, points.csv) nor a run's "
                       "output (summary.json, series.parquet)"])
 

@@ -400,7 +400,8 @@ def _month_dates(start: str, months: int) -> tuple[str, ...]:
 def store_kind(manifest: dict[str, Any], described: bool = False) -> str:
     """What a store's runs are for: ``a sweep``, ``an optimize`` or ``a sensitivity
     analysis``; ``described``: with its question (``an optimize (r by 2026-01)``)."""
-    experiment = manifest.get("experiment") if isinstance(manifest.get("experiment"), dict) else {}
+    stored = manifest.get("experiment")
+    experiment: dict[str, Any] = stored if isinstance(stored, dict) else {}
     question = experiment.get("optimize")
     study = experiment.get("sensitivity")
     if isinstance(question, dict):

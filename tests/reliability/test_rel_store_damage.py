@@ -270,3 +270,14 @@ def test_a_store_of_another_command_is_named_as_such(studies: dict[str, Path], t
     store = Path(shutil.copytree(studies[kind], tmp_path / "store"))
     (line,) = assert_clean_exit_2(invoke(*command, "--out", store, "--executor", "serial"))
     assert said in line and "--force" in line, line
+
+
+def test_plot_report_and_export_of_a_quote_say_it_is_a_quote(tmp_path: Path) -> None:
+    """A quote's --out folder was "neither a sweep store (manifest.json, points.csv) nor a run's
+    output", leaving the user to guess what it is."""
+    out = tmp_path / "quote"
+    assert invoke("quote", TESTS_DATA / "mmc_requirements.toml", "--product", "unit", "--replications", "2",
+                  "--set", 'end="2026-01"', "--out", out).code == 0
+    for command in ("plot", "report", "export"):
+        (line,) = assert_clean_exit_2(invoke(command, out))
+        assert "is a quote's output (quote.json)" in line, line

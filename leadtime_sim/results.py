@@ -153,8 +153,9 @@ class Results:
         return next(p for p in self.points if p.point_id == point_id)
 
     def point_label(self, point_id: int) -> str:
-        """``lines added 2, decided 2026-01`` (``(baseline)`` added for the baseline)."""
-        text = axes_text(self.point(point_id).axes, " ")
+        """``lines added 2, decided 2026-01`` (``(baseline)`` added for the baseline); a design
+        of no axes: ``the scenario as it is``."""
+        text = axes_text(self.point(point_id).axes, " ") or "the scenario as it is"
         return text + (" (baseline)" if point_id == self.baseline_id and self.kind == "sweep" else "")
 
     @cached_property

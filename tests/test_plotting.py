@@ -157,9 +157,22 @@ def test_heatmap_cells_and_labels_are_the_median_dates(store: Results, ax) -> No
             assert np.ma.is_masked(image[r, c])
             assert texts[(c, r)] == "not by 2030"
         else:
-            assert image[r, c] == pytest.approx(dates(store, [row["p50"]])[0])
+            shown = date_at(store.start, row["p50"])  # (coloured by the month it shows)
+            assert image[r, c] == pytest.approx(mdates.date2num(np.datetime64(f"{shown}-01")))
             share = row["share_not_by_end"]  # beside a date, the share of runs never closing
             assert texts[(c, r)] == date_at(store.start, row["p50"]) + (f"\n{share:.0%} not by 2030" if share else "")
+
+
+def test_heatmap_cells_of_one_month_are_one_colour(ax) -> None:
+    """Cells were coloured by the exact median: medians all within 2025-02 (days apart) spanned
+    the whole colour scale, purple to yellow cells all labelled 2025-02, the colour bar's two
+    ends both 2025-02. A cell's colour is now the month it shows: one colour, no colour bar."""
+    rows = pd.DataFrame({"point_id": range(4), "metric": "gap_closed_months.r", "a": [1, 2, 1, 2],
+                         "b": [1, 1, 2, 2], "p50": [1.02, 1.5, 1.97, 1.3], "share_not_by_end": 0.0})
+    plotting.close_heatmap(rows, "r", x="a", y="b", start="2025-01", end="2030-01", ax=ax)
+    assert sorted(t.get_text() for t in ax.texts) == ["2025-02"] * 4
+    assert len(np.unique(ax.images[0].get_array().compressed())) == 1
+    assert len(ax.figure.axes) == 1  # no colour bar of one date
 
 
 def test_heatmap_of_probability(store: Results, ax) -> None:

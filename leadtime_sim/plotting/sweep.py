@@ -8,10 +8,12 @@ caret at the horizon, labelled ``not by <end>``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -255,7 +257,7 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
     column = f"p_closed_by_{target}" if probability else "p50"
     raw = rows[column].to_numpy(dtype=float)
     share = rows["share_not_by_end"].to_numpy(dtype=float)
-    cells = raw if probability else date_numbers(start, raw)
+    cells = raw if probability else _shown_months(start, raw)
     for k in range(len(rows)):
         cell = np.searchsorted(yv, ys[k]), np.searchsorted(xv, xs[k])
         grid[cell] = cells[k]
@@ -297,12 +299,29 @@ def close_heatmap(points: pd.DataFrame, requirement: str, *, x: str, y: str, sta
         if finite.size and np.ptp(finite) > 0:  # no colour scale when no cell, or one date, is shown
             bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
             bar.set_label("median close date")
-            date_axis("y", bar.ax, (vmax - vmin) / 365.25)
+            first, last = (mdates.num2date(v) for v in (vmin, vmax))
+            months = (last.year - first.year) * 12 + last.month - first.month
+            if months <= 12:  # every month (a date axis over a few months may tick none of them)
+                index = first.year * 12 + first.month - 1
+                ticks = [mdates.date2num(dt.datetime((index + k) // 12, (index + k) % 12 + 1, 1))
+                         for k in range(months + 1)]
+                bar.set_ticks(ticks, labels=[mdates.num2date(v).strftime("%Y-%m") for v in ticks])
+            else:
+                date_axis("y", bar.ax, (vmax - vmin) / 365.25)
         hatched = bool((present & ~np.isfinite(grid)).any())
         what = (f"Median close date (hatched: {end_label(end)}): " if hatched else "Median close date: ") \
             + (label or requirement)
     titled(ax, what, scenario)
     return ax
+
+
+def _shown_months(start: str, months: np.ndarray) -> np.ndarray:
+    """Date numbers of the first day of the month each cell shows (``date_at``): a cell's colour
+    is the month it is labelled with, so cells of one label are one colour (coloured by the
+    exact instant, a design whose medians all fell in one month spanned the whole colour scale
+    over days, and ``2025-02`` cells ranged from purple to yellow)."""
+    return np.array([date_numbers(date_at(start, m), [0.0])[0] if np.isfinite(m) else np.nan
+                     for m in months], dtype=float)
 
 
 CELL_FONT_POINTS = (5.0, 14.0)

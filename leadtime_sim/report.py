@@ -452,7 +452,8 @@ def setup_section(results: Results) -> str:
     reqs = [[n, r.product, ", ".join(r.customer_names), r.initial_units, _required(r)]
             for n, r in s.requirements.items()]
     parts += ["<h3>Requirements</h3>", _table(
-        ["requirement", "product", "customers", "units at start", "required"], reqs)]
+        ["requirement", "product", "customers", "units at start", "required"], reqs) if reqs else
+        "<p>None.</p>"]
     return "".join(parts)
 
 

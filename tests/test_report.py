@@ -718,6 +718,10 @@ def test_a_design_of_one_point_is_not_called_every_one_of_one(tmp_path: Path) ->
     page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
     assert "<p>None: one design point, the scenario as it is" in page
     assert "<h3>Investments (before the axes are applied)</h3><p>None.</p>" in page
+    assert invoke("sweep", DATA / "range_axes.toml", "--out", tmp_path / "none", "--executor", "serial",
+                  "--no-charts", "--replications", "1")[0] == 0
+    assert invoke("report", tmp_path / "none")[0] == 0  # (a model of no requirements: no empty table)
+    assert "<h3>Requirements</h3><p>None.</p>" in (tmp_path / "none" / "report.html").read_text(encoding="utf-8")
     assert lts.load_results(out).point_label(0) == "the scenario as it is (baseline)"  # (the fan's legend
     # said " (baseline), median", the utilisation chart's subtitle " (baseline)")
     (tmp_path / "failing").mkdir()

@@ -97,6 +97,33 @@ def _candidates(answer: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CELL_CHARACTERS = 32_767
+"""The most characters an Excel cell holds."""
+
+
+def _cell(value: Any) -> Any:
+    """A text as a worksheet can hold it: control characters (a bell or a terminal colour in a
+    name, a plugin's error) shown as ``\\x07``, where openpyxl refused the whole workbook,
+    and cut to CELL_CHARACTERS; other values as they are."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return text if len(text) <= CELL_CHARACTERS else text[:CELL_CHARACTERS - 1] + "\u2026"
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and column name made writable (``_cell``)."""
+    texts = [c for c in frame.columns if frame[c].dtype == object]
+    if not texts and not any(isinstance(c, str) and _cell(c) != c for c in frame.columns):
+        return frame
+    frame = frame.copy()
+    for column in texts:
+        frame[column] = frame[column].map(_cell)
+    return frame.rename(columns=_cell)
+
+
 def export_excel(directory: str | Path, path: str | Path | None = None) -> Path:
     """Write ``directory``'s workbook (default: ``DIR/results.xlsx``) atomically; its path."""
     sheets = workbook_sheets(directory)
@@ -107,7 +134,7 @@ def export_excel(directory: str | Path, path: str | Path | None = None) -> Path:
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, frame in sheets.items():
-                frame.to_excel(writer, sheet_name=name, index=False)
+                _cells(frame).to_excel(writer, sheet_name=name, index=False)
                 writer.sheets[name].freeze_panes = "A2"
 
     atomic_write(target, write)

@@ -526,3 +526,25 @@ def test_experiments_named_in_other_scripts_get_their_own_default_store(tmp_path
                                          "--replications", "1"])
         assert done.exit_code == 0, done.output
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(["試験", "実験"])
+
+
+def test_export_writes_texts_a_worksheet_cannot_hold(tmp_path: Path) -> None:
+    """An experiment named with a control character (a bell, a terminal colour code: TOML
+    allows them as \\u0007) made export fail with openpyxl's IllegalCharacterError traceback;
+    they are now shown as \\x07, and a text longer than a cell holds is cut."""
+    from leadtime_sim.export import CELL_CHARACTERS, _cell
+
+    tiny = Path(__file__).with_name("data") / "tiny_lines.toml"
+    experiment = tmp_path / "bell.toml"
+    experiment.write_text(tiny.read_text().replace('name = "tiny lines"', 'name = "bell \\u0007 red \\u001b[31m"')
+                          .replace('model = "mmc_requirements.toml"',
+                                   f"model = {json.dumps(str(tiny.with_name('mmc_requirements.toml')))}"))
+    store = tmp_path / "store"
+    assert CliRunner().invoke(main, ["sweep", str(experiment), "--out", str(store), "--executor", "serial",
+                                     "--no-charts", "--replications", "1"]).exit_code == 0
+    done = CliRunner().invoke(main, ["export", str(store)])
+    assert done.exit_code == 0, done.output
+    summary = pd.read_excel(store / "results.xlsx", sheet_name="summary")
+    assert "bell \\x07 red \\x1b[31m" in summary["value"].tolist()
+    long = _cell("x" * (CELL_CHARACTERS + 10))
+    assert len(long) == CELL_CHARACTERS and long.endswith("\u2026")

@@ -1137,3 +1137,22 @@ def test_cli_set_changes_the_scenario_as_run(tmp_path: Path) -> None:
     series = pd.read_parquet(out / "series_quantiles.parquet")
     assert series.month.max() == 23
     assert not math.isnan(runs_of(out)["delivered_units.unit"].sum())
+
+
+def test_more_workers_than_runs_start_no_idle_processes(tiny_serial: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """--workers 200 for the tiny sweep's 9 runs started 200 worker processes (a fork pool
+    starts every worker it may use), three times as slow as 2; the pool now has at most one
+    worker per run, with the same bits."""
+    sizes: list[int] = []
+
+    class Counted(executors.ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: Any) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Counted)
+    out = tmp_path / "many"
+    run_experiment(TINY, out, executor="process", workers=200)
+    assert sizes == [TINY_POINTS * TINY_REPS]
+    assert_same_results(out, tiny_serial)

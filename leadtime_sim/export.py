@@ -19,7 +19,7 @@ from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.optimize import answer_text
 from leadtime_sim.experiment.optimize_store import read_answer
 from leadtime_sim.io import atomic_write
-from leadtime_sim.report import headlines
+from leadtime_sim.report import headlines, partial_warning
 from leadtime_sim.report_sensitivity import read_indices
 from leadtime_sim.results import load_results, read_table
 
@@ -42,13 +42,18 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
     folder = results.directory
     if results.kind == "sweep":
         answer = _optimize_answer(folder)
+        unanswered = answer is None and "optimize" in results.manifest  # (stopped before its answer)
+        note = partial_warning(results, "the points and runs sheets" if unanswered else "the answers")
         facts = [("experiment", results.experiment.name if results.experiment else ""),
                  ("scenario", results.name), ("horizon", f"{results.start} to {results.end}"),
-                 ("status", results.provenance.status), ("seed", results.provenance.seed),
-                 ("replications per point", results.provenance.replications if answer is None
-                  else _optimize_replications(answer)),
+                 ("status", results.provenance.status), *((("note", note),) if note else ()),
+                 ("seed", results.provenance.seed),
+                 ("replications per point", "adaptive (runs sheet)" if unanswered
+                  else results.provenance.replications if answer is None else _optimize_replications(answer)),
                  ("design points", len(results.points))]
-        if answer is None:
+        if unanswered:  # (a sweep's headline, the earliest median close, answers another question)
+            facts += [("answer", "none yet: the optimize did not finish")]
+        elif answer is None:
             facts += [(f"answer: {h.requirement}", h.text) for h in headlines(results)]
         else:  # (the sweep's headline, the earliest median close, is not the question asked)
             facts += [("answer", line) for line in answer_text(answer).splitlines()

@@ -281,3 +281,25 @@ def test_plot_report_and_export_of_a_quote_say_it_is_a_quote(tmp_path: Path) -> 
     for command in ("plot", "report", "export"):
         (line,) = assert_clean_exit_2(invoke(command, out))
         assert "is a quote's output (quote.json)" in line, line
+
+
+def test_the_workbook_of_an_unfinished_store_says_so_in_its_summary(studies: dict[str, Path], store: Path,
+                                                                    tmp_path: Path) -> None:
+    """The workbook of an interrupted optimize (no optimize.json yet) answered with the sweep's
+    headline (the earliest median close: another question) and "replications per point" of the
+    cap; an unfinished sweep's workbook said only its status (the warning went to stderr, not
+    into the file). Its summary now says it has no answer yet, and gives the line that says
+    how to finish it."""
+    optimize = Path(shutil.copytree(studies["optimize"], tmp_path / "optimize"))
+    (optimize / "optimize.json").unlink()
+    for folder in (optimize, store):
+        manifest = manifest_of(folder)
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+        assert invoke("export", folder).code == 0
+        summary = pd.read_excel(folder / "results.xlsx", sheet_name="summary").set_index("item")["value"]
+        assert "did not finish (interrupted" in summary["note"] and "--resume" in summary["note"], summary
+    assert summary["answer: r"].startswith("r: with lines = 4")  # (the sweep's answer, of its runs so far)
+    summary = pd.read_excel(optimize / "results.xlsx", sheet_name="summary").set_index("item")["value"]
+    assert summary["answer"] == "none yet: the optimize did not finish"
+    assert summary["replications per point"] == "adaptive (runs sheet)"
+    assert not any(item.startswith("answer: ") for item in summary.index)

@@ -187,6 +187,12 @@ class Results:
         source = self.quantile_source
         if isinstance(source, pd.DataFrame):
             return not source.empty
+        if not source.is_file() and self.provenance.status in ("complete", "interrupted") \
+                and any((self.directory / "series_runs").glob("point=*/*.parquet")):
+            # (a store that stopped writes it too: missing, it was lost, and the charts of the
+            # series would be left out without a word)
+            raise InputError([f"{source}: missing, though the store holds its runs' series (series_runs/); "
+                              "rewrite it with sweep --resume"])
         try:
             return source.is_file() and pq.ParquetFile(source).metadata.num_rows > 0
         except Exception as exc:

@@ -303,3 +303,16 @@ def test_the_workbook_of_an_unfinished_store_says_so_in_its_summary(studies: dic
     assert summary["answer"] == "none yet: the optimize did not finish"
     assert summary["replications per point"] == "adaptive (runs sheet)"
     assert not any(item.startswith("answer: ") for item in summary.index)
+
+
+def test_a_lost_series_quantiles_file_is_named_not_skipped(store: Path, reference: Path) -> None:
+    """A finished store without series_quantiles.parquet (deleted, lost in a copy) drew its
+    charts without the fan, backlog and utilisation charts and wrote a report without them, all
+    without a word (exit 0); plot and report now name the file and --resume writes it again."""
+    (store / "series_quantiles.parquet").unlink()
+    for command in ("plot", "report"):
+        (line,) = assert_clean_exit_2(invoke(command, store))
+        assert "series_quantiles.parquet: missing" in line and "--resume" in line, line
+    assert resume(store)[0] == 0
+    assert_same_store(store, reference)
+    assert invoke("plot", store).code == 0

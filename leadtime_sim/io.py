@@ -70,6 +70,8 @@ def make_directory(path: Path) -> None:
     """Create ``path`` (and parents), or say in one line why not."""
     try:
         path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # (a file of that name: "File exists" said nothing of it)
+        raise OutputError([f"{path}: is a file, not a directory; cannot write into it"]) from None
     except OSError as exc:
         file = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
         if file is not None:  # ("File exists" or "Not a directory": which file, and why it matters)

@@ -548,3 +548,15 @@ def test_export_writes_texts_a_worksheet_cannot_hold(tmp_path: Path) -> None:
     assert "bell \\x07 red \\x1b[31m" in summary["value"].tolist()
     long = _cell("x" * (CELL_CHARACTERS + 10))
     assert len(long) == CELL_CHARACTERS and long.endswith("\u2026")
+
+
+def test_export_under_a_file_says_it_is_a_file(tmp_path: Path) -> None:
+    """``export DIR --out FILE/x.xlsx`` said "FILE: cannot create the output directory: File
+    exists"; it now says that FILE is a file."""
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", MMC, *SHORT, "--out", str(run)]).exit_code == 0
+    regular = tmp_path / "notes.txt"
+    regular.write_text("mine")
+    done = CliRunner().invoke(main, ["export", str(run), "--out", str(regular / "x.xlsx")])
+    assert done.exit_code == 2 and f"{regular}: is a file, not a directory" in done.output, done.output
+    assert regular.read_text() == "mine"

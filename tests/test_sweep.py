@@ -715,6 +715,34 @@ def test_the_same_model_under_another_path_resumes(tiny_copy: Path, tmp_path: Pa
     assert manifest["status"] == "complete"
 
 
+@pytest.mark.parametrize("sets", [["--set", "orders.0.quantity = 2"], ["--set", "orders[0].quantity=2"]],
+                         ids=["spelt with a dot", "spelt with brackets"])
+def test_the_same_scenario_written_another_way_resumes(tmp_path: Path, sets: list[str]) -> None:
+    """The --set texts and the experiment's [overrides] as written were part of the store's
+    identity: a store made with --set 'orders[0].quantity=2' refused --resume with --set
+    'orders.0.quantity = 2', or with the value in the file's [overrides] ('--set:
+    ["orders[0].quantity=2"] in the store, none now'), though the scenario run is the same."""
+    model = tmp_path / MODEL.name
+    model.write_text(MODEL.read_text() + '\n[[orders]]\ncustomer = "c"\nproduct = "unit"\nquantity = 1\n'
+                     'placed = "2025-01"\n')
+    experiment = tmp_path / "tiny.toml"
+    experiment.write_text(TINY.read_text().replace("replications = 3", "replications = 1"))
+    store = tmp_path / "store"
+    common = ["--out", str(store), "--executor", "serial", "--no-charts"]
+    code, out, err, _ = invoke(str(experiment), *common, "--set", "orders[0].quantity=2")
+    assert code == 0, (out, err)
+    runs = runs_of(store)
+    code, out, err, _ = invoke(str(experiment), *common, *sets, "--resume")
+    assert code == 0, (out, err)
+    in_file = tmp_path / "in_file.toml"
+    in_file.write_text(experiment.read_text().replace('end = "2030-01"', 'end = "2030-01"\n"orders[0].quantity" = 2'))
+    code, out, err, _ = invoke(str(in_file), *common, "--resume")
+    assert code == 0, (out, err)
+    assert_frame_equal(runs_of(store), runs)  # nothing run again
+    code, out, err, _ = invoke(str(experiment), *common, "--resume")  # (another scenario: quantity 1)
+    assert code == 2 and "scenario.orders[0].quantity: 2 in the store, 1 now" in err, err
+
+
 def test_another_model_under_the_same_path_is_another_experiment(tiny_copy: Path, tmp_path: Path) -> None:
     """With the path out of the identity, the model's content still is in it."""
     shutil.copy(TINY, tmp_path / TINY.name)
@@ -726,8 +754,9 @@ def test_another_model_under_the_same_path_is_another_experiment(tiny_copy: Path
     assert "scenario.factories.server.lot_size: 1 in the store, 2 now" in err, err
 
 
-@pytest.mark.parametrize("left_out", [(), ("name", "description"), ("name", "description", "charts")],
-                         ids=["whole", "free text", "free text and charts"])
+@pytest.mark.parametrize("left_out", [(), ("name", "description"), ("name", "description", "charts"),
+                                      ("name", "description", "charts", "model")],
+                         ids=["whole", "free text", "free text and charts", "and the model path"])
 def test_a_store_of_an_earlier_identity_still_resumes(tiny_copy: Path, left_out: tuple[str, ...]) -> None:
     """Stores of earlier versions hashed the experiment with the model's path (and with the
     description, name or charts): they read and resume as before."""

@@ -31,14 +31,22 @@ them, and the model's path as written, whose content is the manifest's ``scenari
 out of the store's identity, so that editing them, or moving the experiment and its model
 elsewhere, does not make the store another experiment's (``--resume`` takes the new ones
 into the manifest)."""
-EARLIER_FREE_TEXT = ((), ("name", "description"), ("name", "description", "charts"))
-"""What the identities of stores of earlier versions left out (they still read)."""
+AS_WRITTEN = ("overrides",)
+"""How the experiment writes changes to the model (its ``overrides``; and the ``--set`` texts):
+the scenario they make is in the identity, so ``lines = 2`` set in the file or with ``--set
+factories.x.lines=2``, or spelt ``orders[0].quantity`` or ``orders.0.quantity``, is one store."""
+EARLIER = (((), True), (("name", "description"), True), (("name", "description", "charts"), True),
+           (FREE_TEXT, True))
+"""The identities of stores of earlier versions: the experiment's fields they left out, and
+whether they hashed the overrides as written (they still read)."""
 
 
 def manifest_hashes(experiment: Any, scenario: Any, overrides: list[str]) -> tuple[str, str]:
     """(identity, scenario_sha256): what a manifest says it describes, as hashes. The identity
-    leaves out the experiment's FREE_TEXT."""
-    return _identity(_without(experiment, FREE_TEXT), scenario, overrides), _scenario_sha256(scenario)
+    leaves out the experiment's FREE_TEXT and how it writes the scenario (AS_WRITTEN, and the
+    ``overrides``, the ``--set`` texts): the scenario as run is in it."""
+    identity = _identity(_without(experiment, (*FREE_TEXT, *AS_WRITTEN)), scenario, [])
+    return identity, _scenario_sha256(scenario)
 
 
 def _without(experiment: Any, keys: Sequence[str]) -> Any:
@@ -57,7 +65,7 @@ def _scenario_sha256(scenario: Any) -> str:
 
 def store_identity(manifest: dict[str, Any]) -> str:
     """A (checked) manifest's identity as this version computes it: stores of earlier versions
-    hashed the whole experiment, free text too."""
+    hashed more of the experiment (EARLIER)."""
     return manifest_hashes(manifest["experiment"], manifest["scenario"], list(manifest["overrides"]))[0]
 
 
@@ -78,7 +86,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         identity, scenario_sha = manifest_hashes(manifest["experiment"], manifest["scenario"],
                                                  list(manifest["overrides"]))
         earlier = [_identity(_without(manifest["experiment"], keys), manifest["scenario"],
-                             list(manifest["overrides"])) for keys in EARLIER_FREE_TEXT]
+                             list(manifest["overrides"]) if written else []) for keys, written in EARLIER]
     except (KeyError, TypeError) as exc:
         raise damaged(f"no {exc}") from None
     if manifest.get("identity") not in (identity, *earlier) \

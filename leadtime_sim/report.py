@@ -191,6 +191,8 @@ def spread_headline(results: Results, requirement: str) -> Headline:
     if best.correlations:
         moves = ", then ".join(f"{input_name} ({rho:+.2f})" for input_name, rho in best.correlations)
         text += f"; it moves most with {moves} (partial rank correlation with the close month)"
+    elif share >= 1:  # (no run closes it: there is no close month to correlate, not a finding)
+        text += "; no run closes it, so nothing tells which input would move its close"
     else:
         text += ("; no sampled input's partial rank correlation with the close month is significant "
                  f"at 5% ({best.points} points)")

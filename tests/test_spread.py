@@ -182,3 +182,22 @@ def test_a_heatmap_of_rounded_draws_pools_the_runs_that_share_a_cell(tmp_path: P
     assert np.allclose(cells["p50"], 60 * cells["takt"] + cells["flow"])
     assert (cells["share_not_by_end"] == 0).all()
     assert np.allclose(cells["p_closed_by_2032-01"], (60 * cells["takt"] + cells["flow"] <= 84).astype(float))
+
+
+def test_a_requirement_no_run_closes_is_not_said_to_move_with_no_input(tmp_path: Path) -> None:
+    """A requirement closed in no run of a sampled design was answered "no sampled input's
+    partial rank correlation with the close month is significant at 5%", as if the inputs had
+    been found not to matter; with no close month there is nothing to correlate, and it says so."""
+    model = Path(__file__).with_name("data") / "mmc_requirements.toml"
+    experiment = tmp_path / "sampled.toml"
+    experiment.write_text(f'name = "sampled"\nmodel = "{model}"\nreplications = 1\nsamples = 4\n'
+                          '[overrides]\nend = "2026-01"\n[[axes]]\npath = "order_streams[0].rate_per_year"\n'
+                          'label = "rate"\nrange = [20.0, 28.0]\n')
+    out = tmp_path / "store"
+    done = CliRunner().invoke(main, ["sweep", str(experiment), "--out", str(out), "--executor", "serial",
+                                     "--no-charts"])
+    assert done.exit_code == 0, done.output
+    texts = {h.requirement: h.text for h in headlines(load_results(out))}
+    assert "not closed by 2026-01 in 100% of runs" in texts["never"], texts
+    assert "no run closes it, so nothing tells which input would move its close" in texts["never"]
+    assert "is significant" not in texts["never"]

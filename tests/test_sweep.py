@@ -642,18 +642,19 @@ def test_a_different_experiment_into_a_full_store_is_refused(tiny_copy: Path, fl
 
 
 @pytest.mark.parametrize(("args", "told"), [
-    ([str(TINY), "--replications", "2"], ["replications: 3 in the store, 2 now"]),
+    ([str(TINY), "--seed", "9", "--replications", "5"], ["seed: 7 in the store, 9 now"]),
     ([str(TINY_OTHER)], ["seed: 7 in the store, 8 now"]),  # (its name, free text, is not told)
     ([str(TINY), "--set", "factories.server.lot_size=2"],
      ['--set: none in the store, ["factories.server.lot_size=2"] now',
       "scenario.factories.server.lot_size: 1 in the store, 2 now"]),
-], ids=["replications", "experiment file", "--set"])
+], ids=["seed", "experiment file", "--set"])
 def test_a_refused_resume_names_what_differs(tiny_copy: Path, args: list[str], told: list[str]) -> None:
     code, out, err, _ = invoke(*args, "--out", str(tiny_copy), "--executor", "serial", "--resume")
     assert code == 2, (out, err)
     assert len(err.strip().splitlines()) == 1, err
     for difference in told:
         assert difference in err, err
+    assert "replications" not in err  # (more replications are the same store: not a difference)
 
 
 def _tiny_edited(tmp_path: Path, **text: Any) -> Path:
@@ -770,6 +771,56 @@ def test_a_store_of_an_earlier_identity_still_resumes(tiny_copy: Path, left_out:
                                "--no-charts")
     assert code == 0, (out, err)
     assert manifest_of(tiny_copy)["status"] == "complete"
+
+
+def test_a_store_of_the_previous_identity_still_resumes(tiny_copy: Path) -> None:
+    """The identity before the replications were left out of it: the experiment without its
+    free text and overrides as written, and no --set texts."""
+    path = tiny_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    left_out = ("name", "description", "charts", "model", "overrides")
+    experiment = {k: v for k, v in manifest["experiment"].items() if k not in left_out}
+    text = json.dumps([experiment, manifest["scenario"], []], sort_keys=True)
+    manifest["identity"] = hashlib.sha256(text.encode()).hexdigest()
+    path.write_text(json.dumps(manifest))
+    code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial", "--resume",
+                               "--no-charts")
+    assert code == 0, (out, err)
+    assert manifest_of(tiny_copy)["status"] == "complete"
+
+
+def test_resume_with_more_replications_adds_runs(tiny_copy: Path, tmp_path: Path) -> None:
+    """Replications 0 to N - 1 are the same runs whatever N is: a finished store of 3 extended
+    to 5 runs only the new ones, and is the store a sweep of 5 makes (it was refused as another
+    experiment: 'replications: 3 in the store, 5 now')."""
+    before = runs_of(tiny_copy)
+    common = ["--executor", "serial", "--no-charts"]
+    code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--resume", "--replications", "5", *common)
+    assert code == 0, (out, err)
+    after = runs_of(tiny_copy)
+    assert len(after) == TINY_POINTS * 5
+    kept = after[after.replication < TINY_REPS].reset_index(drop=True)
+    assert_frame_equal(kept[["point_id", "replication", "seed_key", "lots"]],
+                       before[["point_id", "replication", "seed_key", "lots"]])
+    assert manifest_of(tiny_copy)["replications"] == 5 and manifest_of(tiny_copy)["status"] == "complete"
+    fresh = tmp_path / "fresh"
+    code, out, err, _ = invoke(str(TINY), "--out", str(fresh), "--replications", "5", *common)
+    assert code == 0, (out, err)
+    metrics = [c for c in after.columns if c not in ("seconds", "cpu_seconds", "worker")]
+    assert_frame_equal(after[metrics], runs_of(fresh)[metrics])
+    assert (tiny_copy / "points.csv").read_text() == (fresh / "points.csv").read_text()
+
+
+def test_resume_with_fewer_replications_than_the_store_holds_is_refused(tiny_copy: Path) -> None:
+    """A resume never drops runs: fewer replications than stored get one line naming the count."""
+    before = runs_of(tiny_copy)
+    code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--resume", "--replications", "2",
+                               "--executor", "serial", "--no-charts")
+    assert code == 2, (out, err)
+    assert err.strip() == (f"error: {tiny_copy}: holds 3 replications per point, and --resume with 2 would "
+                           "drop the others; resume with --replications 3 (or more, to add runs), or use a "
+                           "new --out")
+    assert_frame_equal(runs_of(tiny_copy), before)
 
 
 @pytest.mark.slow

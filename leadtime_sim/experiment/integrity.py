@@ -35,17 +35,21 @@ AS_WRITTEN = ("overrides",)
 """How the experiment writes changes to the model (its ``overrides``; and the ``--set`` texts):
 the scenario they make is in the identity, so ``lines = 2`` set in the file or with ``--set
 factories.x.lines=2``, or spelt ``orders[0].quantity`` or ``orders.0.quantity``, is one store."""
+RUN_COUNT = ("replications",)
+"""How many replications a point has: runs 0 to N - 1 are the same runs whatever N is (each
+replication's streams depend on its number only), so a store of 30 extended to 50 with
+``--resume --replications 50`` is the same store (``ResultsStore`` refuses fewer than it holds)."""
 EARLIER = (((), True), (("name", "description"), True), (("name", "description", "charts"), True),
-           (FREE_TEXT, True))
+           (FREE_TEXT, True), ((*FREE_TEXT, *AS_WRITTEN), False))
 """The identities of stores of earlier versions: the experiment's fields they left out, and
 whether they hashed the overrides as written (they still read)."""
 
 
 def manifest_hashes(experiment: Any, scenario: Any, overrides: list[str]) -> tuple[str, str]:
     """(identity, scenario_sha256): what a manifest says it describes, as hashes. The identity
-    leaves out the experiment's FREE_TEXT and how it writes the scenario (AS_WRITTEN, and the
-    ``overrides``, the ``--set`` texts): the scenario as run is in it."""
-    identity = _identity(_without(experiment, (*FREE_TEXT, *AS_WRITTEN)), scenario, [])
+    leaves out the experiment's FREE_TEXT, how it writes the scenario (AS_WRITTEN, and the
+    ``overrides``, the ``--set`` texts: the scenario as run is in it) and its RUN_COUNT."""
+    identity = _identity(_without(experiment, (*FREE_TEXT, *AS_WRITTEN, *RUN_COUNT)), scenario, [])
     return identity, _scenario_sha256(scenario)
 
 
@@ -101,11 +105,11 @@ DIFFERENCES_SHOWN = 5
 
 def differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Why two manifests are of different experiments, as ``path: X in the store, Y now``: the
-    experiment's fields (as written in its file; not its FREE_TEXT), the ``--set`` texts, then
+    experiment's fields (as written in its file; not its FREE_TEXT or RUN_COUNT), the ``--set`` texts, then
     the scenario as run (``scenario`` and its path), at most DIFFERENCES_SHOWN of them and a
     count of the rest. Without it a refused ``--resume`` leaves the user to guess what changed."""
     found = [*(d for d in _diff(stored.get("experiment"), now.get("experiment"), ()) if d[0][:1] not in
-               [(k,) for k in FREE_TEXT]),
+               [(k,) for k in (*FREE_TEXT, *RUN_COUNT)]),
              *(((("--set",), stored.get("overrides"), now.get("overrides")),)
                if stored.get("overrides") != now.get("overrides") else ()),
              *_diff(stored.get("scenario"), now.get("scenario"), ("scenario",))]

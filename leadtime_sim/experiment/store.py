@@ -53,6 +53,18 @@ SERIES_PER_ROW_GROUP = 8
 would make writing twice as slow (about 1 ms a row group)."""
 
 
+def _check_run_count(directory: Path, old: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """A resume may add replications to a store, never drop them (an optimize store keeps
+    every range it ran: ``_resume``)."""
+    if "optimize" in manifest or "optimize" in old:
+        return
+    held, asked = int(old.get("replications", 0)), int(manifest["replications"])
+    if asked < held:
+        raise InputError([f"{directory}: holds {held} replications per point, and --resume with "
+                          f"{asked} would drop the others; resume with --replications {held} (or "
+                          "more, to add runs), or use a new --out"])
+
+
 def _union(ranges: list[list[int]]) -> list[list[int]]:
     """Replication ranges [low, high) merged where they overlap or touch, in order."""
     merged: list[list[int]] = []
@@ -138,6 +150,7 @@ class ResultsStore:
                                   f"{': ' + what if what else ''}; use a new --out, or --force to "
                                   "replace it"])
             if resume and same:
+                _check_run_count(directory, old, manifest)
                 self._resume(old, retry_failed)
                 return
             if old and not force:

@@ -5,6 +5,7 @@ and its axes change a scenario.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from typing import Any
@@ -33,13 +34,20 @@ def parse_assignment(text: str) -> tuple[list[str | int], Any]:
     return path, value
 
 
+_INDEX = re.compile(r"-?[0-9]+")
+
+
 def split_path(text: str) -> list[str | int]:
-    """``orders[2].quantity`` or ``orders.2.quantity`` -> ['orders', 2, 'quantity']."""
+    """``orders[2].quantity`` or ``orders.2.quantity`` -> ['orders', 2, 'quantity'].
+
+    A negative index (``orders[-1]``) is kept as a number, for ``set_path`` and ``get_path``
+    to refuse with the list's length: items are numbered from 0 only, so that one item has
+    one path (an experiment's axes and overrides are matched by their paths)."""
     parts: list[str | int] = []
     for part in text.replace("[", ".").replace("]", "").split("."):
         if not part:
             raise ValueError(f"{text!r}: empty part in the path")
-        parts.append(int(part) if part.isdigit() else part)
+        parts.append(int(part) if _INDEX.fullmatch(part) else part)
     return parts
 
 
@@ -64,7 +72,7 @@ def set_path(data: dict[str, Any], path: Sequence[str | int], value: Any,
     last = path[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or not 0 <= last < len(node):
-            raise ValueError(f"{format_path(path)}: no such list item")
+            raise ValueError(_no_item(node, path))
         node[last] = value
     elif isinstance(node, dict):
         node[str(last)] = value
@@ -86,5 +94,21 @@ def _child(node: Any, key: str | int, path: Sequence[str | int]) -> Any:
     if isinstance(node, dict) and str(key) in node:
         return node[str(key)]
     if isinstance(node, list):
-        raise ValueError(f"{format_path(path)}: no such list item (the list has {len(node)})")
+        raise ValueError(_no_item(node, path))
     raise ValueError(f"{format_path(path)}: no such key in the file")
+
+
+def _no_item(items: list[Any], path: Sequence[str | int]) -> str:
+    """Why ``path[-1]`` names no item of ``items``, the path written as the user wrote it."""
+    key, where = path[-1], format_path(path)
+    count = len(items)
+    numbers = (f"{format_path([*path[:-1], 0])} to {format_path([*path[:-1], count - 1])}" if count
+               else "it is empty")
+    if isinstance(key, int) and key < 0:
+        last = f"; the last is {format_path([*path[:-1], count - 1])}" if count else ""
+        return (f"{where}: list items are numbered from 0 (a negative index is not taken): the list "
+                f"has {count}{last}")
+    if isinstance(key, int):
+        return f"{where}: no such list item (the list has {count}: {numbers})"
+    return (f"{format_path(path[:-1])}: is a list, so {key!r} names no item: give a number "
+            f"(the list has {count}: {numbers})")

@@ -41,6 +41,13 @@ def normalise_date(value: object) -> str:
     return value
 
 
+def month_form(text: str) -> str:
+    """A date as outputs show it: ``YYYY-MM`` when it is a month's start (``2025-01-01`` ->
+    ``2025-01``, the same instant), else ``YYYY-MM-DD`` (a day within the month)."""
+    year, month, day = parse_date(text)
+    return f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day != 1 else "")
+
+
 @functools.lru_cache(maxsize=4096)
 def month_index(text: str) -> float:
     """Months since year 0 (fractional for a day within the month)."""

@@ -56,3 +56,34 @@ def test_an_experiment_axis_at_a_negative_index_is_refused(tmp_path: Path) -> No
     assert line.startswith(f"error: {experiment}: axes[0].path: orders[-1].quantity: orders[-1]: ")
     assert "the last is orders[1]" in line
     assert not out.exists()
+
+
+def test_quote_echoes_a_date_on_the_first_as_its_month(tmp_path: Path) -> None:
+    code, out, err = invoke("quote", SINGLE, "--product", "interceptor", "--date", "2025-01-01",
+                            "--replications", "2", "--workers", "1")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("What-if: 1 x interceptor ordered 2025-01 by what-if")
+    code, out, err = invoke("quote", SINGLE, "--product", "interceptor", "--date", "2026-03-01",
+                            "--replications", "2", "--workers", "1", "--json")
+    assert code == 0, err
+    assert '"date": "2026-03"' in out
+    code, out, err = invoke("quote", SINGLE, "--product", "interceptor", "--date", "2026-03-15",
+                            "--replications", "1", "--workers", "1")
+    assert code == 0, err
+    assert "ordered 2026-03-15 by" in out  # (a day within the month is a later instant: shown)
+
+
+def test_a_horizon_written_with_days_is_shown_in_months(tmp_path: Path) -> None:
+    model = tmp_path / "days.toml"
+    model.write_text(Path(SINGLE).read_text().replace('start = "2025-01"', 'start = "2025-01-01"')
+                     .replace('end = "2035-01"', "end = 2035-01-01"))
+    code, out, err = invoke("run", str(model), "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert out.splitlines()[0] == "Single line  (2025-01 to 2035-01, seed 1)"
+    code, out, err = invoke("quote", str(model), "--product", "interceptor", "--date", "2024-12-15")
+    assert code == 2
+    assert err.strip() == "error: --date 2024-12-15: outside the horizon 2025-01 to 2035-01"
+    code, out, err = invoke("quote", str(model), "--product", "interceptor", "--replications", "1",
+                            "--workers", "1", "--target", "2025-01")
+    assert code == 0, err
+    assert "outside the horizon" not in err  # (2025-01 is the start, 2025-01-01)

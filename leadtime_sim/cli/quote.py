@@ -14,7 +14,7 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import input_errors_exit_2, plugin_option, plugins_from, seed_option, set_option
-from leadtime_sim.dates import normalise_date
+from leadtime_sim.dates import month_form, month_index, normalise_date
 from leadtime_sim.errors import InputError, OutputError
 from leadtime_sim.experiment.whatif import quote as what_if
 from leadtime_sim.io import atomic_write, foreign_files, write_json
@@ -33,7 +33,8 @@ QUOTE_NAMES = ("quote.json", "charts")
 @click.option("--quantity", type=click.IntRange(min=1, max=1_000_000_000), metavar="N", default=1,
               show_default=True,
               help="Units in the order.")
-@click.option("--date", "date", default=None, metavar="YYYY-MM", help="When it is placed [default: start].")
+@click.option("--date", "date", default=None, metavar="YYYY-MM",
+              help="When it is placed (YYYY-MM-DD: on that day of the month) [default: start].")
 @click.option("--customer", default=None, help="Who orders it [default: what-if].")
 @click.option("--priority", type=click.IntRange(min=0), metavar="N", default=None,
               help="Its priority class [default: the product's least urgent].")
@@ -62,8 +63,9 @@ def quote(model: Path, product: str, quantity: int, date: str | None, customer: 
     scenario = load_scenario(model, overrides, loaded)
     marks = tuple(_date(t) for t in targets)
     for mark in marks:  # (allowed, as an experiment's targets, but the chart cannot show it)
-        if not scenario.start <= mark <= scenario.end:
-            log.warning(f"--target {mark} is outside the horizon ({scenario.start} to {scenario.end})")
+        if not month_index(scenario.start) <= month_index(mark) <= month_index(scenario.end):
+            span = f"{month_form(scenario.start)} to {month_form(scenario.end)}"
+            log.warning(f"--target {month_form(mark)} is outside the horizon ({span})")
     out = out_dir.resolve() if out_dir is not None else None
     if out is not None and foreign_files(out, QUOTE_NAMES):
         raise OutputError([f"{out}: holds files that are not a quote's "

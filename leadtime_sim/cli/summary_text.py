@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadtime_sim.dates import month_form
 from leadtime_sim.limits import limit_words
 
 
@@ -21,7 +22,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def summary_table(summary: dict[str, Any]) -> str:
     drawn = "mean rates" if summary.get("estimate") == "fluid" else f"seed {summary['seed']}"
-    parts = [f"{summary['scenario']}  ({summary['start']} to {summary['end']}, {drawn})"]
+    span = f"{month_form(summary['start'])} to {month_form(summary['end'])}"
+    parts = [f"{summary['scenario']}  ({span}, {drawn})"]
     reqs = summary["requirements"]
     if reqs:
         parts.append("\nRequirements: when the gap closes")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from leadtime_sim.dates import date_at, months_between, normalise_date
+from leadtime_sim.dates import date_at, month_form, months_between, normalise_date
 from leadtime_sim.errors import InputError, pydantic_problems
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.executors import default_workers
@@ -67,7 +67,7 @@ def request_for(scenario: Scenario, product: str, quantity: int, date: str, cust
     """Check the order against the scenario; InputError (one line each) if it cannot be placed."""
     problems = []
     try:
-        date = normalise_date(date)
+        date = month_form(normalise_date(date))  # (2025-01-01 is shown as the month, 2025-01)
     except ValueError as exc:
         raise InputError([f"--date {date!r}: {exc}"]) from None
     if product not in scenario.products:
@@ -78,7 +78,8 @@ def request_for(scenario: Scenario, product: str, quantity: int, date: str, cust
         problems.append(f"--quantity {quantity}: must be at least 1")
     at = months_between(scenario.start, date)
     if not 0 <= at < months_between(scenario.start, scenario.end):
-        problems.append(f"--date {date}: outside the horizon {scenario.start} to {scenario.end}")
+        problems.append(f"--date {date}: outside the horizon {month_form(scenario.start)} to "
+                        f"{month_form(scenario.end)}")
     if problems:
         raise InputError(problems)
     request = QuoteRequest(product, quantity, date, customer or "what-if",

@@ -198,7 +198,11 @@ class Weibull(_Dist):
 
 
 class Triangular(_Dist):
-    """Triangular on [``low``, ``high``] peaking at ``mode``."""
+    """Triangular on [``low``, ``high``] peaking at ``mode``.
+
+    NumPy's sampler (and the textbook inverse CDF) multiply two widths, which underflows to
+    zero for widths below ~1e-154 (every draw at an end) and overflows above ~1e154; at such
+    scales the draws are made on [0, 1] and scaled (elsewhere NumPy's, for the same bits)."""
 
     dist: Literal["triangular"]
     low: NonNegative
@@ -213,18 +217,41 @@ class Triangular(_Dist):
 
     @property
     def mean(self) -> float:
-        return (self.low + self.mode + self.high) / 3
+        total = self.low + self.mode + self.high
+        return total / 3 if math.isfinite(total) else self.low / 3 + self.mode / 3 + self.high / 3
+
+    @property
+    def _unit_scaled(self) -> bool:
+        """Whether the width squared leaves the normal floats: draw on [0, 1], then scale."""
+        return not _SAFE_WIDTH[0] <= self.high - self.low <= _SAFE_WIDTH[1]
+
+    def _scaled(self, unit: FloatArray) -> FloatArray:
+        return np.minimum(self.low + (self.high - self.low) * unit, self.high)
+
+    @property
+    def _peak(self) -> float:
+        return min(1.0, (self.mode - self.low) / (self.high - self.low))
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        if self._unit_scaled:
+            return self._scaled(rng.triangular(0.0, self._peak, 1.0, size))
         return rng.triangular(self.low, self.mode, self.high, size)
 
     def ppf(self, u: FloatArray) -> FloatArray:
         u = np.asarray(u, dtype=float)
+        if self._unit_scaled:
+            peak = self._peak
+            unit = np.where(u < peak, np.sqrt(u * peak), 1 - np.sqrt((1 - u) * (1 - peak)))
+            return self._scaled(unit)
         lo, mode, hi = self.low, self.mode, self.high
         split = (mode - lo) / (hi - lo)
         rising = lo + np.sqrt(u * (hi - lo) * (mode - lo))
         falling = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
         return np.where(u < split, rising, falling)
+
+
+_SAFE_WIDTH = (1e-150, 1e150)
+"""Widths whose square (and products of two widths) are normal floats."""
 
 
 class Uniform(_Dist):

@@ -200,3 +200,26 @@ def test_non_finite_or_negative_constant_rejected(field: str, value: float) -> N
     data = scenario_dict(factories={"f": factory(**{field: value})})
     (line,) = problems_of(data)
     assert line.startswith(f"test.toml: factories.f.{field}"), line
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-320, 1e200, 1e300])
+def test_triangular_samples_its_shape_at_any_scale(scale: float) -> None:
+    """NumPy's triangular multiplies two widths: at 1e-300 that underflowed and every draw
+    fell at an end (mean right, spread wrong); at 1e300 it overflowed to inf and nan."""
+    dist = Triangular(dist="triangular", low=scale, mode=2 * scale, high=4 * scale)
+    unit = Triangular(dist="triangular", low=1.0, mode=2.0, high=4.0)
+    x = dist.sample(np.random.default_rng(3), 50_000) / scale
+    assert np.all((x >= 1) & (x <= 4))
+    assert abs(x.mean() - unit.mean) < 4 * x.std() / math.sqrt(len(x))
+    assert np.mean(x < 2) == pytest.approx(1 / 3, abs=0.01)  # (P(X < mode) = 1/3)
+    assert np.mean((x > 1.01) & (x < 3.99)) > 0.99  # not piled at the ends
+    u = np.array([0.0, 0.2, 1 / 3, 0.5, 0.9, 0.999])
+    rel = 1e-4 if scale < 1e-307 else 1e-12  # (a subnormal scale keeps few digits)
+    np.testing.assert_allclose(dist.ppf(u) / scale, unit.ppf(u), rtol=rel)
+    assert dist.mean / scale == pytest.approx(unit.mean, rel=rel)
+
+
+def test_triangular_mean_near_the_largest_float_is_finite() -> None:
+    dist = Triangular(dist="triangular", low=1e308, mode=1.5e308, high=1.7e308)
+    assert dist.mean == pytest.approx(1.4e308)
+    assert np.all(np.isfinite(dist.sample(np.random.default_rng(1), 1000)))

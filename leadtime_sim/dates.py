@@ -32,9 +32,14 @@ def parse_date(text: str) -> tuple[int, int, int]:
 def normalise_date(value: object) -> str:
     """Accept a ``YYYY-MM[-DD]`` string or a TOML date and return the canonical string."""
     if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0) or value.tzinfo is not None:  # (else dropped unseen)
+            raise ValueError(f"a date with a time (got {value.isoformat()}): dates are months (YYYY-MM) "
+                             "or days (YYYY-MM-DD), with no time of day or zone")
         value = value.date()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        raise ValueError(f"a time of day (got {value.isoformat()}), not a date: write \"YYYY-MM\"")
     if not isinstance(value, str):
         raise ValueError("expected a date as a 'YYYY-MM' string")
     parse_date(value)

@@ -325,9 +325,23 @@ DIST_NAMES = ("constant", "exponential", "normal", "lognormal", "gamma", "weibul
 
 
 def number_as_constant(value: Any) -> Any:
-    """Let a bare number stand for a constant distribution in scenario files."""
+    """Let a bare number stand for a constant distribution in scenario files.
+
+    A bare number is checked here, so that its problem is told at the path written (not at
+    the constant's ``value``); anything but a number or a table is told what would fit."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # (an integer beyond any float)
+            finite = False
+        if not finite:
+            raise ValueError("Input should be a finite number")
+        if value < 0:
+            raise ValueError("Input should be greater than or equal to 0")
         return {"dist": "constant", "value": value}
+    if value is not None and not isinstance(value, dict | BaseModel):
+        raise ValueError("should be a number (a constant) or a distribution table such as "
+                         '{dist = "gamma", mean = 3, sd = 1}')
     if isinstance(value, dict) and "dist" not in value:
         raise ValueError(f"a distribution table needs a 'dist' key, one of {', '.join(DIST_NAMES)}")
     if isinstance(value, dict) and value.get("dist") not in DIST_NAMES:

@@ -87,3 +87,59 @@ def test_a_horizon_written_with_days_is_shown_in_months(tmp_path: Path) -> None:
                             "--workers", "1", "--target", "2025-01")
     assert code == 0, err
     assert "outside the horizon" not in err  # (2025-01 is the start, 2025-01-01)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing but a comment\n\n   \n"])
+@pytest.mark.parametrize("command", [["run"], ["run", "--fluid"], ["quote", "--product", "p"], ["validate"],
+                                     ["sweep"]])
+def test_an_empty_file_is_one_line_not_one_per_missing_key(tmp_path: Path, text: str,
+                                                           command: list[str]) -> None:
+    model = tmp_path / "empty.toml"
+    model.write_text(text)
+    out = tmp_path / "out"
+    args = [command[0], str(model), *command[1:], *(["--out", str(out)] if command[0] != "validate" else [])]
+    code, _, err = invoke(*args)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    needs = "an experiment needs name and model" if command == ["sweep"] else \
+        "a scenario needs name, start, end, products and factories"
+    assert line.startswith(f"error: {model}: (top level): the file holds no settings: {needs}")
+    assert not out.exists()
+
+
+def test_quote_of_a_directory_is_one_line_as_run_says_it(tmp_path: Path) -> None:
+    for command in (["run"], ["quote", "--product", "p"]):
+        code, out, err = invoke(command[0], str(tmp_path), *command[1:])
+        assert code == 2
+        assert err.strip() == f"error: {tmp_path}: is a directory, not a file"
+        assert "Usage" not in out + err
+
+
+@pytest.mark.parametrize(("start", "words"), [
+    ("2025-01-01T10:00:00", "start: a date with a time (got 2025-01-01T10:00:00): dates are months"),
+    ("2025-01-01T00:00:00Z", "start: a date with a time (got 2025-01-01T00:00:00+00:00)"),
+    ("10:00:00", "start: a time of day (got 10:00:00), not a date"),
+])
+def test_a_date_with_a_time_is_refused_not_cut(tmp_path: Path, start: str, words: str) -> None:
+    model = tmp_path / "m.toml"
+    model.write_text(Path(SINGLE).read_text().replace('start = "2025-01"', f"start = {start}"))
+    code, _, err = invoke("validate", str(model))
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {model}: {words}")
+    assert "datetime." not in line
+    model.write_text(Path(SINGLE).read_text().replace('start = "2025-01"', "start = 2025-01-01T00:00:00"))
+    assert invoke("validate", str(model))[0] == 0  # (midnight is the day itself)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("-1", "factories.line.takt_months: Input should be greater than or equal to 0 (got -1)"),
+    ("nan", "factories.line.takt_months: Input should be a finite number (got nan)"),
+    ('"1.0"', "factories.line.takt_months: should be a number (a constant) or a distribution table"),
+])
+def test_a_bare_number_is_told_at_the_path_written(value: str, words: str) -> None:
+    code, _, err = invoke("validate", SINGLE, "--set", f"factories.line.takt_months={value}")
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: --set (on single_line.toml): {words}")
+    assert ".value" not in line

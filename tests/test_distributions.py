@@ -121,7 +121,8 @@ def test_same_generator_seed_gives_same_draws() -> None:
 def test_bare_number_means_constant() -> None:
     assert number_as_constant(3) == {"dist": "constant", "value": 3}
     assert number_as_constant(2.5) == {"dist": "constant", "value": 2.5}
-    assert number_as_constant(True) is True  # booleans are not numbers; the schema rejects them
+    with pytest.raises(ValueError, match="a number"):  # booleans are not numbers
+        number_as_constant(True)
 
 
 # -- impossible parameters -------------------------------------------------------------

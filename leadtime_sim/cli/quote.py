@@ -28,7 +28,7 @@ QUOTE_NAMES = ("quote.json", "charts")
 
 
 @click.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))
 @click.option("--product", required=True, help="Product to order (not a component).")
 @click.option("--quantity", type=click.IntRange(min=1, max=1_000_000_000), metavar="N", default=1,
               show_default=True,

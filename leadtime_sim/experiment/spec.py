@@ -313,6 +313,10 @@ def experiment_from(data: Experiment | Mapping[str, Any], folder: str | Path = "
     """Validate an experiment given as data (a dict as a TOML file would give, or an
     ``Experiment``), its model relative to ``folder``; return it and the model's path."""
     path = Path(folder) / "experiment.toml"
+    if isinstance(data, Mapping) and not data:  # (one line, not one per required key)
+        raise InputError([f"{source}: (top level): the file holds no settings: an experiment needs name and "
+                          "model, the scenario file it varies (leadtime-sim schema --experiment prints the "
+                          "format)"])
     try:
         experiment = data if isinstance(data, Experiment) else Experiment.model_validate(dict(data))
     except ValidationError as exc:

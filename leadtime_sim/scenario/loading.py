@@ -86,6 +86,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str],
 def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>",
                       plugins: Plugins = NO_PLUGINS) -> Scenario:
     """Validate a parsed scenario; raise InputError listing every problem."""
+    if isinstance(data, Mapping) and not data:  # (one line, not one per required key)
+        raise InputError([f"{source}: (top level): the file holds no settings: a scenario needs name, start, "
+                          "end, products and factories (leadtime-sim schema prints the format)"])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

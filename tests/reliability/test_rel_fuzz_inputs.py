@@ -289,9 +289,6 @@ def names_a_field(rest: str, data: dict[str, Any]) -> bool:
             continue
         if rest.startswith(shown + ": ") or rest.startswith(shown + ".[key]: "):
             return True
-        # A bare number is a constant distribution: its problems name ``FIELD.value``.
-        if rest.startswith(shown + ".value: ") and isinstance(get_node(data, path), int | float):
-            return True
         if isinstance(get_node(data, path), dict) and rest.startswith(shown + ".") \
                 and MISSING_KEY.match(rest[len(shown) + 1:]):
             return True
@@ -522,7 +519,7 @@ def _file_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     locked.write_text('name = "x"\n')
     locked.chmod(0)
     return {
-        "empty file": (empty, "required key is missing"),
+        "empty file": (empty, "the file holds no settings"),
         "directory": (folder, "is a directory"),
         "missing": (tmp_path / "nope.toml", "no such file"),
         "path through a regular file": (regular / "inside.toml", "cannot read"),

@@ -143,3 +143,25 @@ def test_a_bare_number_is_told_at_the_path_written(value: str, words: str) -> No
     (line,) = err.strip().splitlines()
     assert line.startswith(f"error: --set (on single_line.toml): {words}")
     assert ".value" not in line
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["quote", SINGLE, "--product", "interceptor", "--quantity", "0"],
+     "error: Invalid value for '--quantity': 0 is not in the range 1<=x<=1000000000 (see main quote --help)"),
+    (["run", SINGLE, "--seed", "abc"], "error: Invalid value for '--seed': 'abc' is not a valid seed "
+                                       "(see main run --help)"),
+    (["run"], "error: Missing argument 'MODEL' (see main run --help)"),
+    (["quote", SINGLE], "error: Missing option '--product' (see main quote --help)"),
+    (["run", SINGLE, "--chrats"], "error: No such option '--chrats'. Did you mean '--charts'? (see main run --help)"),
+    (["--bogus", "run"], "error: No such option '--bogus'. Did you mean '--verbose'? (see main --help)"),
+])
+def test_a_bad_option_is_one_line_not_a_usage_block(tmp_path: Path, args: list[str], line: str) -> None:
+    code, out, err = invoke(*args)
+    assert code == 2
+    assert err.strip().splitlines() == [line]
+    assert "Usage:" not in out + err
+
+
+def test_the_program_alone_still_shows_its_help() -> None:
+    result = CliRunner().invoke(main, [])
+    assert "Usage:" in result.output and "Commands:" in result.output

@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 from importlib import import_module
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -72,13 +72,16 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """As Click's, but a Ctrl-C that no command handles itself (one after a sweep's runs,
+        """As Click's, but a bad option or argument is one ``error:`` line (not Click's usage
+        block), and a Ctrl-C that no command handles itself (one after a sweep's runs,
         while its charts are drawn, say) exits 130 with one line, as the commands' own do,
         not Click's "Aborted!" and exit 1. Every file written is whole (written atomically)."""
         saved = _signal_handlers()
         stopped = False
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad option or argument of a command: one line, exit 2
+            _usage_error_line(ctx, exc)
         except KeyboardInterrupt:
             stopped = True
             click.echo("interrupted (Ctrl-C): what was written is whole; run the command again to "
@@ -92,6 +95,13 @@ class LazyGroup(click.Group):
                 for signum, handler in saved.items():
                     signal.signal(signum, handler)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """As Click's, a bad option of the program itself (before the command) one line."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _usage_error_line(ctx, exc)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Each command with the whole first sentence of its help (Click cuts it at ~45 characters)."""
         rows = []
@@ -104,6 +114,21 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+"""Click's (8.2+) usage error that shows the help, raised for a group called with nothing."""
+
+
+def _usage_error_line(ctx: click.Context, exc: click.UsageError) -> NoReturn:
+    """Print Click's usage error as one ``error:`` line naming the help to read; exit 2 (the
+    help itself, for a group called with nothing, is shown as Click shows it)."""
+    if isinstance(exc, _NO_ARGS_IS_HELP):
+        raise exc
+    where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in exc.format_message()).rstrip(".")
+    click.echo(f"error: {text} (see {where} --help)", err=True)
+    ctx.exit(exc.exit_code)
 
 
 @click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]},

@@ -932,3 +932,27 @@ def test_backlog_chart_labels_do_not_overlap(stops: dict[int, int]) -> None:
     early = len(stops) > 1
     assert any("later orders: not" in text for text in key) == early
     assert len([line for line in bottom.lines if line.get_gid() == "quote-stop"]) == (1 if early else 0)
+
+
+def test_a_one_month_run_shows_its_one_point_on_the_backlog_and_fan() -> None:
+    """A one-month horizon has one row per series: drawn as a line alone, the backlog, the
+    inventory and the requirement were invisible (empty axes with a legend). Each is now a
+    marker at the month's end."""
+    rows = [{"point_id": 0, "entity": entity, "name": name, "field": field, "month": 0,
+             "p10": np.nan, "p50": value, "p90": np.nan}
+            for entity, name, field, value in (("product", "p", "backlog_units", 3.0),
+                                               ("requirement", "r", "inventory_units", 0.0),
+                                               ("requirement", "r", "required_units", 5.0))]
+    q = pd.DataFrame(rows)
+    for draw, count in ((lambda ax: plotting.backlog_chart(q, "p", start="2025-01", end="2025-02", ax=ax), 1),
+                        (lambda ax: plotting.fan_chart(q, "r", start="2025-01", end="2025-02", ax=ax), 2)):
+        _fig, (ax,) = plotting.new_figure()
+        draw(ax)
+        marked = [line for line in ax.lines if line.get_marker() not in (None, "None", "")
+                  and len(line.get_xdata()) == 1]
+        assert len(marked) == count
+        assert all(not line.get_clip_on() for line in marked)  # (at the axis's end: not cut in half)
+    q24 = pd.DataFrame([{**row, "month": m} for row in rows for m in range(24)])
+    _fig, (ax,) = plotting.new_figure()
+    plotting.backlog_chart(q24, "p", start="2025-01", ax=ax)
+    assert all(line.get_marker() in (None, "None", "") for line in ax.lines)  # (longer runs: lines only)

@@ -88,7 +88,8 @@ def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | Non
         both = np.isfinite(p10) & np.isfinite(p90)
         band = bool(both.any() and np.any(p10[both] != p90[both]))
         name = (labels or {}).get(point) or (single if len(chosen) == 1 else f"point {point}")
-        ax.plot(x, p50, color=colour(i), linewidth=2, label=f"{name}, median" if band else name)
+        ax.plot(x, p50, color=colour(i), linewidth=2, label=f"{name}, median" if band else name,
+                **_lone_point(p50))
         if band:
             ax.fill_between(x, p10, p90, where=both, color=colour(i), alpha=BAND_ALPHA, linewidth=0)
             shown = _band_edges(p10, p90, both)
@@ -96,6 +97,12 @@ def _bands(ax: Axes, rows: pd.DataFrame, start: str, points: Sequence[int] | Non
                 ax.plot(x, np.where(shown, edge, np.nan), color=colour(i), zorder=1.9, gid=BAND_EDGE_GID,
                         linestyle=band_dashes(i, len(chosen)), **BAND_EDGE)
     return chosen
+
+
+def _lone_point(values: np.ndarray) -> dict[str, Any]:
+    """A marker for a line of one known value (a one-month horizon), which a line alone
+    leaves invisible; unclipped, as the month's end is the axis's end."""
+    return {"marker": "o", "markersize": 7, "clip_on": False} if np.isfinite(values).sum() == 1 else {}
 
 
 BAND_EDGE_GID = "band-edge"
@@ -157,7 +164,7 @@ def fan_chart(quantiles: pd.DataFrame, requirement: str, *, start: str,
     chosen = _bands(ax, inventory, start, points, labels, single="inventory", end=end)
     first = required[required["point_id"] == chosen[0]]
     ax.plot(month_ends(start, first["month"], end), first["p50"], color="black", linestyle="--",
-            linewidth=1.8, label="required")
+            linewidth=1.8, label="required", **_lone_point(first["p50"].to_numpy(dtype=float)))
     keys = _milestones(ax, start, milestones, chosen)
     _time_axis(ax, start, inventory, end)
     whole_units(ax)

@@ -12,12 +12,13 @@ import functools
 import math
 import re
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?")
+"""ASCII digits only, the whole text (``$`` would pass a trailing newline, ``\\d`` other scripts' digits)."""
 
 
 def parse_date(text: str) -> tuple[int, int, int]:
     """Split ``YYYY-MM`` or ``YYYY-MM-DD`` into (year, month, day); raise ValueError if malformed."""
-    match = _DATE.match(text)
+    match = _DATE.fullmatch(text)
     if not match:
         raise ValueError(f"{text!r} is not a date of the form YYYY-MM or YYYY-MM-DD")
     year, month = int(match[1]), int(match[2])
@@ -27,6 +28,12 @@ def parse_date(text: str) -> tuple[int, int, int]:
     if not 1 <= day <= calendar.monthrange(year, month)[1]:
         raise ValueError(f"{text!r}: no such day")
     return year, month, day
+
+
+def date_problem(text: str, exc: ValueError) -> str:
+    """What ``parse_date``'s error says about ``text``, without quoting it again (for a
+    message that names the text before it: ``--date '2025-13': month must be 01-12``)."""
+    return str(exc).removeprefix(f"{text!r}: ").removeprefix(f"{text!r} ")
 
 
 def normalise_date(value: object) -> str:

@@ -190,7 +190,9 @@ def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel
             message = "required key is missing"
         elif err["type"] == "string_pattern_mismatch" and _pattern(err) == NAME_PATTERN:
             message = f"{NAME_RULE} (got {err['input']!r})"
-        elif not isinstance(err.get("input"), dict | list) and "(got " not in message:
+        elif not isinstance(err.get("input"), dict | list) and "(got " not in message \
+                and not (isinstance(err.get("input"), str) and repr(err["input"]) in message):
+            # (a text once, where the message quotes it already)
             message += f" (got {err['input']!r})"
         by_path.setdefault(format_path(loc), []).append(message)
     lines = []

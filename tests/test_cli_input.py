@@ -165,3 +165,31 @@ def test_a_bad_option_is_one_line_not_a_usage_block(tmp_path: Path, args: list[s
 def test_the_program_alone_still_shows_its_help() -> None:
     result = CliRunner().invoke(main, [])
     assert "Usage:" in result.output and "Commands:" in result.output
+
+
+@pytest.mark.parametrize("start", ["2025-01\\n", "２０２５-01", "2025-01 ", "2025-1"])
+def test_a_date_is_ascii_digits_and_nothing_more(tmp_path: Path, start: str) -> None:
+    """A trailing newline (which ``$`` lets through) or full-width digits (which ``\\d`` and
+    ``int`` read) made a valid start, written into summary.json as it was."""
+    model = tmp_path / "m.toml"
+    model.write_text(Path(SINGLE).read_text().replace('start = "2025-01"', f'start = "{start}"'),
+                     encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = invoke("run", str(model), "--out", str(out))
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {model}: start: ")
+    assert "is not a date of the form YYYY-MM or YYYY-MM-DD" in line
+    assert "(got " not in line  # (the value is quoted once, at the start of the message)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["--date", "2025-13"], "error: --date '2025-13': month must be 01-12"),
+    (["--date", "2025/1"], "error: --date '2025/1': is not a date of the form YYYY-MM or YYYY-MM-DD"),
+    (["--target", "2026-02-30"], "error: --target '2026-02-30': no such day"),
+])
+def test_a_bad_quote_date_quotes_the_value_once(args: list[str], line: str) -> None:
+    code, _, err = invoke("quote", SINGLE, "--product", "interceptor", *args)
+    assert code == 2
+    assert err.strip().splitlines() == [line]

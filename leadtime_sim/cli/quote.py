@@ -14,7 +14,7 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import input_errors_exit_2, plugin_option, plugins_from, seed_option, set_option
-from leadtime_sim.dates import month_form, month_index, normalise_date
+from leadtime_sim.dates import date_problem, month_form, month_index, normalise_date
 from leadtime_sim.errors import InputError, OutputError
 from leadtime_sim.experiment.whatif import quote as what_if
 from leadtime_sim.io import atomic_write, foreign_files, write_json
@@ -83,7 +83,7 @@ def _date(text: str) -> str:
     try:
         return normalise_date(text)
     except ValueError as exc:
-        raise InputError([f"--target {text!r}: {exc}"]) from None
+        raise InputError([f"--target {text!r}: {date_problem(text, exc)}"]) from None
 
 
 def _jobs(answer: dict[str, Any], scenario: str, targets: tuple[str, ...]) -> list[Job]:

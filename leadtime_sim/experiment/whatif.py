@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from leadtime_sim.dates import date_at, month_form, months_between, normalise_date
+from leadtime_sim.dates import date_at, date_problem, month_form, months_between, normalise_date
 from leadtime_sim.errors import InputError, pydantic_problems
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.executors import default_workers
@@ -69,7 +69,7 @@ def request_for(scenario: Scenario, product: str, quantity: int, date: str, cust
     try:
         date = month_form(normalise_date(date))  # (2025-01-01 is shown as the month, 2025-01)
     except ValueError as exc:
-        raise InputError([f"--date {date!r}: {exc}"]) from None
+        raise InputError([f"--date {date!r}: {date_problem(date, exc)}"]) from None
     if product not in scenario.products:
         problems.append(f"--product {product!r}: no such product (products: {', '.join(scenario.products)})")
     elif product in component_products(scenario):

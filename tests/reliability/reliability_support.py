@@ -42,7 +42,7 @@ RUN_NAMES = ("summary.json", "series.csv", "series.parquet", "orders.csv", "orde
 
 # -- a tiny TOML writer (tomllib only reads) ---------------------------------------------------
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+\Z")
 
 
 def _toml_string(text: str) -> str:

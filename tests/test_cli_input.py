@@ -193,3 +193,46 @@ def test_a_bad_quote_date_quotes_the_value_once(args: list[str], line: str) -> N
     code, _, err = invoke("quote", SINGLE, "--product", "interceptor", *args)
     assert code == 2
     assert err.strip().splitlines() == [line]
+
+
+def _numbers(node: object) -> list[dict]:
+    found = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") in ("integer", "number"):
+                found.append(item)
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+    return found
+
+
+@pytest.mark.parametrize("flag", [[], ["--experiment"]])
+def test_the_schema_states_its_bounds_as_json_schema_does(flag: list[str]) -> None:
+    """Counts (lines, quantities, lot sizes, ...) had their bounds as pydantic's 'ge' / 'le',
+    which JSON Schema does not know: an editor took lines = -1 and quantity = 0 as valid."""
+    import json
+
+    code, out, _ = invoke("schema", *flag)
+    assert code == 0
+    schema = json.loads(out)
+    assert not [n for n in _numbers(schema) if {"ge", "le", "gt", "lt"} & set(n)]
+    if flag:
+        return
+    factory = schema["$defs"]["Factory"]["properties"]
+    assert (factory["lines"]["minimum"], factory["lines"]["maximum"]) == (0, 10_000)
+    assert schema["$defs"]["Order"]["properties"]["quantity"]["minimum"] == 1
+    assert {"type": "number", "minimum": 0} in factory["takt_months"]["anyOf"]  # (a bare constant)
+    assert schema["properties"]["start"]["pattern"] == "^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"
+    jsonschema = pytest.importorskip("jsonschema")
+    import tomllib
+
+    model = tomllib.loads(Path(SINGLE).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors(model))
+    model["factories"]["line"]["lines"] = -1
+    model["orders"][0]["quantity"] = 0
+    model["start"] = "2025/01"
+    assert len(list(validator.iter_errors(model))) == 3

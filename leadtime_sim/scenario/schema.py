@@ -15,11 +15,12 @@ from leadtime_sim.dates import months_between, normalise_date
 from leadtime_sim.distributions import Constant, Distribution, number_as_constant
 from leadtime_sim.errors import NAME_PATTERN
 
-Date = Annotated[str, BeforeValidator(normalise_date)]
-Dist = Annotated[Distribution,
-                 BeforeValidator(number_as_constant, json_schema_input_type=float | Distribution)]
-"""A distribution table or a bare number (a constant); the JSON Schema allows both."""
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$"
+Date = Annotated[str, BeforeValidator(normalise_date), Field(json_schema_extra={"pattern": DATE_PATTERN})]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Dist = Annotated[Distribution,
+                 BeforeValidator(number_as_constant, json_schema_input_type=NonNegative | Distribution)]
+"""A distribution table or a bare number (a constant, 0 or more); the JSON Schema allows both."""
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
@@ -312,4 +313,25 @@ class Scenario(Frozen):
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files (for editors)."""
-    return Scenario.model_json_schema(by_alias=True)
+    return standard_bounds(Scenario.model_json_schema(by_alias=True))
+
+
+_JSON_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def standard_bounds(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with the bounds pydantic leaves as ``ge`` / ``le`` (on a number behind a
+    ``BeforeValidator``: every count) written as JSON Schema's ``minimum`` / ``maximum``,
+    which editors check (in place; returned)."""
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") in ("integer", "number"):
+                for key, standard in _JSON_BOUNDS.items():
+                    if key in node:
+                        node.setdefault(standard, node.pop(key))
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+    return schema

@@ -236,3 +236,35 @@ def test_the_schema_states_its_bounds_as_json_schema_does(flag: list[str]) -> No
     model["orders"][0]["quantity"] = 0
     model["start"] = "2025/01"
     assert len(list(validator.iter_errors(model))) == 3
+
+
+NO_ORDERS = '''name = "quiet"
+start = "2025-01"
+end = "2027-01"
+[products.p]
+bom = {c = 1}
+[products.c]
+[factories.f]
+product = "p"
+takt_months = 1
+flow_months = 2
+[factories.g]
+product = "c"
+takt_months = 0.5
+'''
+
+
+@pytest.mark.parametrize("fluid", [[], ["--fluid"]])
+def test_a_product_nobody_ordered_is_shown_with_its_quote(tmp_path: Path, fluid: list[str]) -> None:
+    """The run's table left out every product without orders, so a scenario with none printed a
+    header alone, and the quote for a first order (in summary.json) was not shown; components,
+    made to stock, are still left out unless ordered."""
+    model = tmp_path / "m.toml"
+    model.write_text(NO_ORDERS)
+    code, out, err = invoke("run", str(model), *fluid, "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()]
+    (row,) = [r for r in rows if r[:1] == ["p"]]
+    assert row[1:4] == ["0", "0", "0"]
+    assert row[-4:] == ["no", "orders", "no", "orders"]
+    assert not [r for r in rows if r[:1] == ["c"]]

@@ -27,6 +27,7 @@ from leadtime_sim.outputs import check_run_folder, write_run
 from leadtime_sim.plugins import Plugins
 from leadtime_sim.run import simulate
 from leadtime_sim.scenario import json_schema
+from leadtime_sim.scenario.checks import component_products
 from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import Limits, SimulationError, estimate_lots
 
@@ -76,7 +77,7 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     else:
         if use_fluid:
             click.echo("fluid estimate (deterministic, mean rates; not a simulated run)")
-        click.echo(summary_table(result.summary))
+        click.echo(summary_table(result.summary, component_products(scenario)))
         click.echo(f"\nwrote {out}/summary.json, series.csv, orders.csv (+ .parquet)")
     if charts:
         written = write_charts(out)

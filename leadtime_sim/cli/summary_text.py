@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from leadtime_sim.dates import month_form
@@ -20,7 +21,9 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def summary_table(summary: dict[str, Any]) -> str:
+def summary_table(summary: dict[str, Any], components: Collection[str] = ()) -> str:
+    """The summary as text: requirements, then every product that is ordered or could be
+    (``components``, made to stock, only when ordered), with its quoted lead time."""
     drawn = "mean rates" if summary.get("estimate") == "fluid" else f"seed {summary['seed']}"
     span = f"{month_form(summary['start'])} to {month_form(summary['end'])}"
     parts = [f"{summary['scenario']}  ({span}, {drawn})"]
@@ -37,8 +40,15 @@ def summary_table(summary: dict[str, Any]) -> str:
         ["product", "ordered", "delivered", "backlog at end", "quoted lead time", "mean lead time",
          "median lead time"],
         [[name, str(p["ordered_units"]), str(p["delivered_units"]), str(p["backlog_end_units"]),
-          _years(p["quoted_lead_time_months"]), _years(p["mean_lead_time_months"]),
-          _years(p.get("median_lead_time_months"))]
-         for name, p in summary["products"].items() if p["ordered_units"]]))
+          _years(p["quoted_lead_time_months"]), *_realised(p)]
+         for name, p in summary["products"].items() if p["ordered_units"] or name not in components]))
     parts.append(f"\nCapex spent: {summary['capex_musd']:,.0f} $M")
     return "\n".join(parts)
+
+
+def _realised(product: Mapping[str, Any]) -> list[str]:
+    """The mean and median lead time of a product's orders: "no orders" where it has none
+    (not "not by end", which says that orders wait)."""
+    if not product["ordered_units"]:
+        return ["no orders", "no orders"]
+    return [_years(product["mean_lead_time_months"]), _years(product.get("median_lead_time_months"))]

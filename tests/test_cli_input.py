@@ -268,3 +268,27 @@ def test_a_product_nobody_ordered_is_shown_with_its_quote(tmp_path: Path, fluid:
     assert row[1:4] == ["0", "0", "0"]
     assert row[-4:] == ["no", "orders", "no", "orders"]
     assert not [r for r in rows if r[:1] == ["c"]]
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ('[baseline]\nlinez = 1\n', "baseline: 'linez': no axis has this label or path (axes: lines)"),
+    ('[baseline]\nlines = 5\n', "baseline: lines = 5 is none of the values the design gives it (1, 2)"),
+    ('[baseline]\n"factories.line.lines" = 7\n',
+     "baseline: factories.line.lines = 7 is none of the values the design gives it (1, 2)"),
+])
+def test_a_baseline_no_point_has_says_which_key_or_value(tmp_path: Path, extra: str, words: str) -> None:
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "e"\nmodel = "{SINGLE}"\nreplications = 1\n[[axes]]\n'
+                          f'path = "factories.line.lines"\nlabel = "lines"\nvalues = [1, 2]\n{extra}')
+    code, _, err = invoke("validate", str(experiment))
+    assert code == 2
+    assert err.strip().splitlines() == [f"error: {experiment}: {words}"]
+
+
+def test_experiment_overrides_written_as_set_texts_are_told_the_table_form(tmp_path: Path) -> None:
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "e"\nmodel = "{SINGLE}"\noverrides = ["factories.line.lines=2"]\n')
+    code, _, err = invoke("validate", str(experiment))
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {experiment}: overrides: should be a table of scenario paths and values")

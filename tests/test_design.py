@@ -281,7 +281,7 @@ def test_baseline_by_label_or_path(key: str) -> None:
 def test_baseline_that_matches_no_point_is_an_error() -> None:
     e = experiment([{"path": "factories.f.lines", "label": "lines", "values": [1, 2]}],
                    baseline={"lines": 7})
-    with pytest.raises(ValueError, match="baseline"):
+    with pytest.raises(ValueError, match=r"lines = 7 is none of the values the design gives it \(1, 2\)"):
         baseline_point(e, expand(e))
 
 

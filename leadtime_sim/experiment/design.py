@@ -147,4 +147,14 @@ def baseline_point(experiment: Experiment, points: list[DesignPoint]) -> DesignP
     for point in points:
         if all(same_value(point.values.get(k, point.axes.get(k)), v) for k, v in experiment.baseline.items()):
             return point
+    names = {name for point in points for name in (*point.axes, *point.values)}
+    unknown = [key for key in experiment.baseline if key not in names]
+    if unknown:
+        axes = ", ".join(dict.fromkeys(name for point in points[:1] for name in point.axes)) or "none"
+        raise ValueError(f"{', '.join(map(repr, unknown))}: no axis has this label or path (axes: {axes})")
+    for key, wanted in experiment.baseline.items():
+        seen = list(dict.fromkeys(point.values.get(key, point.axes.get(key)) for point in points))
+        if not any(same_value(value, wanted) for value in seen):
+            shown = ", ".join(map(repr, seen[:8])) + (", ..." if len(seen) > 8 else "")
+            raise ValueError(f"{key} = {wanted!r} is none of the values the design gives it ({shown})")
     raise ValueError(f"no design point has baseline {experiment.baseline}")

@@ -221,6 +221,14 @@ class Experiment(Frozen):
         """Every axis a design point sets: the axes, then the uncertain inputs."""
         return [*self.axes, *self.uncertain]
 
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _overrides_table(cls, value: Any) -> Any:
+        if isinstance(value, list):  # (--set's form, which the Python API's overrides= takes)
+            raise ValueError("should be a table of scenario paths and values, e.g. [overrides] "
+                             '"factories.NAME.lines" = 2 (not a list of \'path=value\' texts)')
+        return value
+
     @field_validator("charts")
     @classmethod
     def _charts_name_axes(cls, charts: list[Chart], info: ValidationInfo) -> list[Chart]:

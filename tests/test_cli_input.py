@@ -292,3 +292,11 @@ def test_experiment_overrides_written_as_set_texts_are_told_the_table_form(tmp_p
     assert code == 2
     (line,) = err.strip().splitlines()
     assert line.startswith(f"error: {experiment}: overrides: should be a table of scenario paths and values")
+
+
+def test_validate_counts_one_point_and_one_replication_in_the_singular(tmp_path: Path) -> None:
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "e"\nmodel = "{SINGLE}"\nreplications = 1\n')
+    code, out, _ = invoke("validate", str(experiment))
+    assert code == 0
+    assert out.strip() == f"{experiment}: ok (experiment e: 1 design point x 1 replication, every point valid)"

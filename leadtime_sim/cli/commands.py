@@ -152,9 +152,14 @@ def _check_file(file: Path, overrides: tuple[str, ...], plugins: Plugins) -> str
         from leadtime_sim.experiment.runner import plan_experiment
 
         plan = plan_experiment(file, overrides)
-        return (f"experiment {plan.experiment.name}: {len(plan.points)} design points x "
-                f"{plan.experiment.replications} replications, every point valid")
+        points, replications = len(plan.points), plan.experiment.replications
+        return (f"experiment {plan.experiment.name}: {_count(points, 'design point')} x "
+                f"{_count(replications, 'replication')}, every point valid")
     return f"scenario {load_scenario(file, overrides, plugins).name}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _is_records(file: Path) -> bool:

@@ -300,3 +300,16 @@ def test_validate_counts_one_point_and_one_replication_in_the_singular(tmp_path:
     code, out, _ = invoke("validate", str(experiment))
     assert code == 0
     assert out.strip() == f"{experiment}: ok (experiment e: 1 design point x 1 replication, every point valid)"
+
+
+def test_a_warning_that_set_causes_is_told_against_set_not_the_file(tmp_path: Path) -> None:
+    code, _, err = invoke("validate", SINGLE, "--set", "orders=[]")
+    assert code == 0
+    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert line.startswith("warning: --set (on single_line.toml): factories.line.initial_wip_units: 60 units")
+    model = tmp_path / "m.toml"
+    model.write_text(Path(SINGLE).read_text().replace("quantity = 300", "quantity = 10"))
+    code, _, err = invoke("validate", str(model), "--set", "factories.line.lines=2")
+    assert code == 0
+    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert line.startswith(f"warning: {model}: factories.line.initial_wip_units: ")  # (the file's own)

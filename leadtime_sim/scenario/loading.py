@@ -146,7 +146,11 @@ def load_scenario(
     raw = read_toml(path)
     data = apply_overrides(raw, overrides)
     try:
-        scenario = warn_about(validate_scenario(data, str(path), plugins), str(path))
+        scenario = validate_scenario(data, str(path), plugins)
+        if overrides:
+            _warn_with_overrides(scenario, raw, path, plugins)
+        else:
+            warn_about(scenario, str(path))
     except InputError:
         if not overrides:
             raise
@@ -159,6 +163,20 @@ def load_scenario(
              f"{len(scenario.requirements)} requirement(s), {len(scenario.investments)} investment(s)"
              + (f"; with {', '.join(overrides)}" if overrides else ""))
     return scenario
+
+
+def _warn_with_overrides(scenario: Scenario, raw: Mapping[str, Any], path: str | Path,
+                         plugins: Plugins) -> None:
+    """Log the warnings of an overridden scenario, each told against the file if the file
+    alone has it, else against ``--set (on FILE)`` (``--set orders=[]`` leaves the work in
+    progress at start no order: the file is not to blame)."""
+    try:
+        own = set(scenario_warnings(validate_scenario(raw, str(path), plugins)))
+    except InputError:  # (the file alone is invalid: --set made it a scenario)
+        own = set()
+    for where, message in scenario_warnings(scenario):
+        source = str(path) if (where, message) in own else f"--set (on {Path(path).name})"
+        log.warning(problem(source, where, message))
 
 
 def warn_about(scenario: Scenario, source: str) -> Scenario:

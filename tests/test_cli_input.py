@@ -313,3 +313,21 @@ def test_a_warning_that_set_causes_is_told_against_set_not_the_file(tmp_path: Pa
     assert code == 0
     (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
     assert line.startswith(f"warning: {model}: factories.line.initial_wip_units: ")  # (the file's own)
+
+
+def test_quote_refuses_what_run_refuses_as_too_many_lots(tmp_path: Path) -> None:
+    """run refused a scenario of 180 billion lots at once; quote ran its paired runs on it,
+    for good (no end in minutes). quote now has run's --max-lots and refuses it alike."""
+    mmc = str(ROOT / "models" / "mmc_check.toml")
+    out = tmp_path / "out"
+    expected = (f"error: {mmc}: this run would start about 180,002,552,064 lots, more than --max-lots "
+                "10,000,000; raise --max-lots to run it anyway")
+    for command in (["run"], ["quote", "--product", "unit"]):
+        code, _, err = invoke(command[0], mmc, *command[1:], "--set", "order_streams[0].rate_per_year=1e9",
+                              "--out", str(out))
+        assert code == 2
+        assert err.strip().splitlines() == [expected]
+        assert not out.exists()
+    code, _, err = invoke("run", mmc, "--set", "order_streams[0].rate_per_year=1e300")
+    assert code == 2
+    assert "would start about 1.8e+302 lots" in err  # (not 303 digits)

@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from leadtime_sim.charts.files import write_charts
 from leadtime_sim.cli.options import (
+    check_lots,
     fail,
     input_errors_exit_2,
     max_lots_option,
@@ -59,10 +60,7 @@ def run(model: Path, seed: int, replication: int, overrides: tuple[str, ...],
     scenario = load_scenario(model, overrides, loaded)
     out = (out_dir if out_dir is not None else Path("results") / safe_name(model.stem, "model")).resolve()
     check_run_folder(out)
-    lots = estimate_lots(scenario)
-    if lots > max_lots:
-        raise InputError([f"{model}: this run would start about {lots:,.0f} lots, more than "
-                          f"--max-lots {max_lots:,.0f}; raise --max-lots to run it anyway"])
+    check_lots(model, estimate_lots(scenario), max_lots)
     try:
         if use_fluid:
             result = fluid(scenario, loaded)

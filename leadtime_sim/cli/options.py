@@ -38,6 +38,14 @@ class FiniteFloatRange(click.FloatRange):
 max_lots_option = click.option(
     "--max-lots", type=FiniteFloatRange(min=1), default=10_000_000, show_default=True, metavar="LOTS",
     help="Refuse (and stop) a run that would start more lots than this.")
+def check_lots(model: Path, lots: float, max_lots: float) -> None:
+    """InputError if a run of ``model`` would start more lots than ``--max-lots``."""
+    if lots > max_lots:
+        about = f"{lots:,.0f}" if lots < 1e15 else f"{lots:.2g}"
+        raise InputError([f"{model}: this run would start about {about} lots, more than "
+                          f"--max-lots {max_lots:,.0f}; raise --max-lots to run it anyway"])
+
+
 class SeedRange(click.IntRange):
     """Seeds 0 to 2**63 - 1, described so (not as the 19-digit bound)."""
 

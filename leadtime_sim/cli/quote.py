@@ -13,13 +13,22 @@ import click
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
-from leadtime_sim.cli.options import input_errors_exit_2, plugin_option, plugins_from, seed_option, set_option
+from leadtime_sim.cli.options import (
+    check_lots,
+    input_errors_exit_2,
+    max_lots_option,
+    plugin_option,
+    plugins_from,
+    seed_option,
+    set_option,
+)
 from leadtime_sim.dates import date_problem, month_form, month_index, normalise_date
 from leadtime_sim.errors import InputError, OutputError
 from leadtime_sim.experiment.whatif import quote as what_if
 from leadtime_sim.io import atomic_write, foreign_files, write_json
 from leadtime_sim.plotting.quote import delivery_chart, displacement_chart
 from leadtime_sim.scenario.loading import load_scenario
+from leadtime_sim.sim import estimate_lots
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +60,18 @@ QUOTE_NAMES = ("quote.json", "charts")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write quote.json and its charts into this directory.")
+@max_lots_option
 @input_errors_exit_2
 def quote(model: Path, product: str, quantity: int, date: str | None, customer: str | None,
           priority: int | None, replications: int, seed: int, overrides: tuple[str, ...],
           plugins: tuple[str, ...], workers: int | None, targets: tuple[str, ...], as_json: bool,
-          out_dir: Path | None) -> None:
+          out_dir: Path | None, max_lots: float = 10_000_000) -> None:
     """When would an order of QUANTITY x PRODUCT placed at DATE arrive, and whom would it delay?
 
     Runs MODEL with and without the order under common random numbers (the exact what-if)."""
     loaded = plugins_from(plugins)
     scenario = load_scenario(model, overrides, loaded)
+    check_lots(model, estimate_lots(scenario), max_lots)  # (each paired run: as run refuses one)
     marks = tuple(_date(t) for t in targets)
     for mark in marks:  # (allowed, as an experiment's targets, but the chart cannot show it)
         if not month_index(scenario.start) <= month_index(mark) <= month_index(scenario.end):

@@ -331,3 +331,21 @@ def test_quote_refuses_what_run_refuses_as_too_many_lots(tmp_path: Path) -> None
     code, _, err = invoke("run", mmc, "--set", "order_streams[0].rate_per_year=1e300")
     assert code == 2
     assert "would start about 1.8e+302 lots" in err  # (not 303 digits)
+
+
+def test_a_name_holding_a_dot_can_be_set_quoted(tmp_path: Path) -> None:
+    """Names may hold '.', but a path was split at every dot: factories.f.1.lines, and even
+    factories."f.1".lines, found no factory 'f.1'. A quoted part is now one name, as in TOML."""
+    import json
+
+    model = tmp_path / "m.toml"
+    model.write_text(Path(SINGLE).read_text().replace("[factories.line]", '[factories."line.1"]')
+                     .replace('factory = "line"', 'factory = "line.1"'))
+    for text in ('factories."line.1".lines=3', "factories['line.1'].lines=3"):
+        out = tmp_path / "o"
+        code, _, err = invoke("run", str(model), "--set", text, "--out", str(out))
+        assert code == 0, err
+        assert json.loads((out / "scenario_as_run.json").read_text())["factories"]["line.1"]["lines"] == 3
+    code, _, err = invoke("validate", str(model), "--set", 'factories."line.1.lines=3')
+    assert code == 2
+    assert err.strip() == "error: --set factories.\"line.1.lines=3: 'factories.\"line.1.lines': a quote is not closed"

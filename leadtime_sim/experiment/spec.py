@@ -37,7 +37,7 @@ def _toml_date_as_text(value: Any) -> Any:
 
 
 Scalar = Annotated[int | float | str | bool, BeforeValidator(_toml_date_as_text)]
-PathText = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-\[\]]+$")]
+PathText = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-\[\]\"']+$")]
 
 
 class Frozen(BaseModel):

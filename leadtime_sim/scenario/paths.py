@@ -40,15 +40,35 @@ _INDEX = re.compile(r"-?[0-9]+")
 def split_path(text: str) -> list[str | int]:
     """``orders[2].quantity`` or ``orders.2.quantity`` -> ['orders', 2, 'quantity'].
 
-    A negative index (``orders[-1]``) is kept as a number, for ``set_path`` and ``get_path``
-    to refuse with the list's length: items are numbered from 0 only, so that one item has
-    one path (an experiment's axes and overrides are matched by their paths)."""
+    A name holding a dot is quoted, as in TOML: ``factories."camden.2".lines``. A negative
+    index (``orders[-1]``) is kept as a number, for ``set_path`` and ``get_path`` to refuse
+    with the list's length: items are numbered from 0 only, so that one item has one path
+    (an experiment's axes and overrides are matched by their paths)."""
     parts: list[str | int] = []
-    for part in text.replace("[", ".").replace("]", "").split("."):
-        if not part:
-            raise ValueError(f"{text!r}: empty part in the path")
-        parts.append(int(part) if _INDEX.fullmatch(part) else part)
-    return parts
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] in "\"'":  # a quoted name, taken as it is
+            close = text.find(text[i], i + 1)
+            if close < 0:
+                raise ValueError(f"{text!r}: a quote is not closed")
+            parts.append(text[i + 1:close])
+            i = close + 1
+        else:
+            j = i
+            while j < n and text[j] not in ".[]\"'":
+                j += 1
+            part = text[i:j]
+            if not part:
+                raise ValueError(f"{text!r}: empty part in the path")
+            parts.append(int(part) if _INDEX.fullmatch(part) else part)
+            i = j
+        if i < n and text[i] == "]":
+            i += 1
+        if i >= n:
+            return parts
+        if text[i] not in ".[":
+            raise ValueError(f"{text!r}: expected '.' or '[' after {text[:i]!r}")
+        i += 1
 
 
 def set_path(data: dict[str, Any], path: Sequence[str | int], value: Any,

@@ -165,6 +165,12 @@ NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 NAME_RULE = "a name may hold only the letters A-Z and a-z, digits, '_', '.' and '-' (no spaces or accents)"
 
 
+PATH_PATTERN = r"^[A-Za-z0-9_.\-\[\]\"']+$"
+"""What a scenario path (an experiment's axis, tie or override) may hold."""
+PATH_RULE = ("a scenario path such as factories.NAME.lines or orders[0].quantity may hold only the "
+             "letters A-Z and a-z, digits, '_', '.', '-', [ ] and quotes (no spaces)")
+
+
 def _pattern(err: Any) -> Any:
     return (err.get("ctx") or {}).get("pattern")
 
@@ -190,6 +196,8 @@ def pydantic_problems(error: ValidationError, source: str, model: type[BaseModel
             message = "required key is missing"
         elif err["type"] == "string_pattern_mismatch" and _pattern(err) == NAME_PATTERN:
             message = f"{NAME_RULE} (got {err['input']!r})"
+        elif err["type"] == "string_pattern_mismatch" and _pattern(err) == PATH_PATTERN:
+            message = f"{PATH_RULE} (got {err['input']!r})"
         elif not isinstance(err.get("input"), dict | list) and "(got " not in message \
                 and not (isinstance(err.get("input"), str) and repr(err["input"]) in message):
             # (a text once, where the message quotes it already)

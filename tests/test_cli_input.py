@@ -349,3 +349,14 @@ def test_a_name_holding_a_dot_can_be_set_quoted(tmp_path: Path) -> None:
     code, _, err = invoke("validate", str(model), "--set", 'factories."line.1.lines=3')
     assert code == 2
     assert err.strip() == "error: --set factories.\"line.1.lines=3: 'factories.\"line.1.lines': a quote is not closed"
+
+
+def test_an_experiment_path_with_a_space_is_told_in_words_not_a_regular_expression(tmp_path: Path) -> None:
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(f'name = "e"\nmodel = "{SINGLE}"\n[[axes]]\npath = "factories.line lines"\n'
+                          "values = [1]\n")
+    code, _, err = invoke("validate", str(experiment))
+    assert code == 2
+    assert err.strip() == (f"error: {experiment}: axes[0].path: a scenario path such as factories.NAME.lines "
+                           "or orders[0].quantity may hold only the letters A-Z and a-z, digits, '_', '.', '-', "
+                           "[ ] and quotes (no spaces) (got 'factories.line lines')")

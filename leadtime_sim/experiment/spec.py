@@ -23,7 +23,7 @@ from pydantic import (
 from leadtime_sim.charts.catalogue import CHARTS
 from leadtime_sim.dates import month_index, normalise_date
 from leadtime_sim.distributions import Distribution, number_as_constant
-from leadtime_sim.errors import InputError, problem, pydantic_problems, read_toml
+from leadtime_sim.errors import PATH_PATTERN, InputError, problem, pydantic_problems, read_toml
 from leadtime_sim.metrics import METRICS
 from leadtime_sim.run import DEFAULT_SEED
 from leadtime_sim.scenario.paths import split_path
@@ -37,7 +37,7 @@ def _toml_date_as_text(value: Any) -> Any:
 
 
 Scalar = Annotated[int | float | str | bool, BeforeValidator(_toml_date_as_text)]
-PathText = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-\[\]\"']+$")]
+PathText = Annotated[str, Field(min_length=1, pattern=PATH_PATTERN)]
 
 
 class Frozen(BaseModel):

@@ -6,6 +6,7 @@ A reader (or a crash) never sees a half-written file under a name the tool uses.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -64,6 +65,23 @@ def safe_name(stem: str, fallback: str) -> str:
     ``_``."""
     name = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", stem)).strip(".")
     return name or fallback
+
+
+def check_creatable(path: Path) -> None:
+    """OutputError, before any work, if directory ``path`` cannot exist: a file on its way
+    (``/etc/passwd/out``) or a missing, unwritable nearest folder. Creates nothing."""
+    here = path
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if here == path and path.is_dir():
+        return
+    why = None
+    if not here.is_dir():
+        why = errno.ENOTDIR
+    elif here != path and not os.access(here, os.W_OK | os.X_OK):
+        why = errno.EROFS if os.statvfs(here).f_flag & os.ST_RDONLY else errno.EACCES
+    if why is not None:  # (in the words making it would fail with, as a sweep's store says them)
+        raise OutputError([f"{path}: cannot create the output directory: {os.strerror(why)}"])
 
 
 def make_directory(path: Path) -> None:

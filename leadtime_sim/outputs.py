@@ -7,7 +7,7 @@ from pathlib import Path
 
 from leadtime_sim._version import __version__
 from leadtime_sim.errors import OutputError
-from leadtime_sim.io import foreign_files, write_json, write_table
+from leadtime_sim.io import check_creatable, foreign_files, write_json, write_table
 from leadtime_sim.run import RunResult
 from leadtime_sim.tables import orders_frame, series_frame
 
@@ -29,6 +29,7 @@ def check_run_folder(out: Path) -> None:
                            f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}; use a new --out"])
     if out.exists() and not out.is_dir():
         raise OutputError([f"{out}: is a file, not a directory; use a new --out"])
+    check_creatable(out)
 
 
 def write_run(result: RunResult, out: Path, model_path: Path | None = None,

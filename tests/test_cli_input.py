@@ -360,3 +360,22 @@ def test_an_experiment_path_with_a_space_is_told_in_words_not_a_regular_expressi
     assert err.strip() == (f"error: {experiment}: axes[0].path: a scenario path such as factories.NAME.lines "
                            "or orders[0].quantity may hold only the letters A-Z and a-z, digits, '_', '.', '-', "
                            "[ ] and quotes (no spaces) (got 'factories.line lines')")
+
+
+def test_an_output_directory_under_a_file_is_refused_before_any_run(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """quote ran all its paired runs, then failed to create --out under a file; it (and run)
+    now refuse it first."""
+    import leadtime_sim.cli.quote as quote_cli
+
+    def no_runs(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the runs started")
+
+    monkeypatch.setattr(quote_cli, "what_if", no_runs)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    out = blocker / "out"
+    for command in (["quote", "--product", "interceptor"], ["run"]):
+        code, _, err = invoke(command[0], SINGLE, *command[1:], "--out", str(out))
+        assert code == 2, err
+        assert err.strip() == f"error: {out}: cannot create the output directory: Not a directory"

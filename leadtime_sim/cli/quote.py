@@ -25,7 +25,7 @@ from leadtime_sim.cli.options import (
 from leadtime_sim.dates import date_problem, month_form, month_index, normalise_date
 from leadtime_sim.errors import InputError, OutputError
 from leadtime_sim.experiment.whatif import quote as what_if
-from leadtime_sim.io import atomic_write, foreign_files, write_json
+from leadtime_sim.io import atomic_write, check_creatable, foreign_files, write_json
 from leadtime_sim.plotting.quote import delivery_chart, displacement_chart
 from leadtime_sim.scenario.loading import load_scenario
 from leadtime_sim.sim import estimate_lots
@@ -81,6 +81,8 @@ def quote(model: Path, product: str, quantity: int, date: str | None, customer: 
     if out is not None and foreign_files(out, QUOTE_NAMES):
         raise OutputError([f"{out}: holds files that are not a quote's "
                            f"({', '.join(foreign_files(out, QUOTE_NAMES)[:5])}); use a new --out"])
+    if out is not None:
+        check_creatable(out)  # (before the runs, not after them)
     answer = what_if(scenario, product, quantity, date, customer, priority, replications, seed, workers,
                      loaded)
     if out is not None:

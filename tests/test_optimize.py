@@ -247,6 +247,7 @@ def test_cli_json_contract_and_frontier_chart(experiment: Path, tmp_path: Path) 
     (["--requirement", "a_p", "--by", "2027-01", "--confidence", "1.5"], "--confidence 1.5"),
     (["--requirement", "a_p", "--by", "2027-01", "--minimize", "close"], "--minimize close: needs --budget-musd"),
     (["--requirement", "a_p", "--by", "soon"], "--by 'soon'"),
+    (["--requirement", "a_p", "--by", "2030-13"], "error: --by '2030-13': month must be 01-12\n"),  # (quoted once)
     # (click's FloatRange(min=0) lets NaN through: every design was "within" a NaN budget)
     (["--requirement", "a_p", "--by", "2027-01", "--budget-musd", "nan"], "--budget-musd nan: must be a finite"),
     (["--requirement", "a_p", "--by", "2027-01", "--budget-musd", "inf"], "--budget-musd inf: must be a finite"),

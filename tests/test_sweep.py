@@ -755,32 +755,21 @@ def test_another_model_under_the_same_path_is_another_experiment(tiny_copy: Path
     assert "scenario.factories.server.lot_size: 1 in the store, 2 now" in err, err
 
 
-@pytest.mark.parametrize("left_out", [(), ("name", "description"), ("name", "description", "charts"),
-                                      ("name", "description", "charts", "model")],
-                         ids=["whole", "free text", "free text and charts", "and the model path"])
-def test_a_store_of_an_earlier_identity_still_resumes(tiny_copy: Path, left_out: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(("left_out", "written"), [
+    ((), True), (("name", "description"), True), (("name", "description", "charts"), True),
+    (("name", "description", "charts", "model"), True),
+    (("name", "description", "charts", "model", "overrides"), False)],
+    ids=["whole", "free text", "free text and charts", "and the model path", "and the overrides as written"])
+def test_a_store_of_an_earlier_identity_still_resumes(tiny_copy: Path, left_out: tuple[str, ...],
+                                                      written: bool) -> None:
     """Stores of earlier versions hashed the experiment with the model's path (and with the
-    description, name or charts): they read and resume as before."""
+    description, name or charts), or the overrides as written, or the replications: they read
+    and resume as before."""
     path = tiny_copy / "manifest.json"
     manifest = json.loads(path.read_text())
     experiment = {k: v for k, v in manifest["experiment"].items() if k not in left_out}
-    text = json.dumps([experiment, manifest["scenario"], manifest["overrides"]], sort_keys=True)
-    manifest["identity"] = hashlib.sha256(text.encode()).hexdigest()
-    path.write_text(json.dumps(manifest))
-    code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial", "--resume",
-                               "--no-charts")
-    assert code == 0, (out, err)
-    assert manifest_of(tiny_copy)["status"] == "complete"
-
-
-def test_a_store_of_the_previous_identity_still_resumes(tiny_copy: Path) -> None:
-    """The identity before the replications were left out of it: the experiment without its
-    free text and overrides as written, and no --set texts."""
-    path = tiny_copy / "manifest.json"
-    manifest = json.loads(path.read_text())
-    left_out = ("name", "description", "charts", "model", "overrides")
-    experiment = {k: v for k, v in manifest["experiment"].items() if k not in left_out}
-    text = json.dumps([experiment, manifest["scenario"], []], sort_keys=True)
+    text = json.dumps([experiment, manifest["scenario"], manifest["overrides"] if written else []],
+                      sort_keys=True)
     manifest["identity"] = hashlib.sha256(text.encode()).hexdigest()
     path.write_text(json.dumps(manifest))
     code, out, err, _ = invoke(str(TINY), "--out", str(tiny_copy), "--executor", "serial", "--resume",

@@ -20,7 +20,7 @@ from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
 from leadtime_sim.cli.settings import SETTINGS
 from leadtime_sim.cli.sweep import no_more_interrupts, terminate
-from leadtime_sim.dates import normalise_date
+from leadtime_sim.dates import date_problem, normalise_date
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.optimize import Question, answer_text
@@ -77,7 +77,7 @@ def optimize(experiment: Path, requirement: str, by: str, confidence: float, bud
     try:
         by = normalise_date(by)
     except ValueError as exc:
-        raise InputError([f"--by {by!r}: {exc}"]) from None
+        raise InputError([f"--by {by!r}: {date_problem(by, exc)}"]) from None
     plan = plan_experiment(experiment, overrides, seed=seed)
     question = Question(requirement, by, confidence, budget_musd, minimize, batch, cap, fresh,  # type: ignore[arg-type]
                         prescreen_months)

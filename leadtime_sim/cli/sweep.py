@@ -75,12 +75,13 @@ def no_more_interrupts() -> None:
         signal.signal(signum, signal.SIG_IGN)  # (SIG_IGN: it holds through the interpreter's exit)
 
 
-SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
+SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}")
+"""Matched whole (``fullmatch``: ``$`` let a trailing newline through), with ASCII digits only."""
 
 
 def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A Dask scheduler address, ``[tcp://]host:port``: checked before anything is written."""
-    if value is not None and not SCHEDULER_ADDRESS.match(value):
+    if value is not None and not SCHEDULER_ADDRESS.fullmatch(value):
         raise click.BadParameter(f"{value!r} is not a Dask scheduler address such as tcp://host:8786")
     return value
 

@@ -142,12 +142,13 @@ def test_the_end_of_the_calendar_is_one_line(tmp_path: Path) -> None:
             assert outcome.code == 0 and outcome.exception is None, outcome.stderr
 
 
-@pytest.mark.parametrize("address", ["not a url", "tcp://", "http://host:8786"])
+@pytest.mark.parametrize("address", ["not a url", "tcp://", "http://host:8786", "tcp://host:8786\n",
+                                     "tcp://host:\uff18\uff17\uff18\uff16"])  # (a newline, full-width digits)
 def test_a_bad_dask_address_is_one_line_and_creates_nothing(tmp_path: Path, address: str) -> None:
     path = experiment(tmp_path, axes=[AXIS])
     (line,) = assert_clean_exit_2(invoke("sweep", path, "--out", tmp_path / "s", "--executor", "dask",
                                          "--scheduler", address))
-    assert "--scheduler" in line
+    assert "--scheduler" in line and "is not a Dask scheduler address" in line, line  # (before connecting)
     assert not (tmp_path / "s").exists()
 
 

@@ -85,9 +85,11 @@ def _optimize_replications(answer: dict[str, Any]) -> str:
     ``replications``, which optimize does not use (its batches and cap decide)."""
     ran = sorted(c["replications"] for c in answer["candidates"] if c["replications"])
     each = (f"{ran[0]}" if ran[0] == ran[-1] else f"{ran[0]}-{ran[-1]}") if ran else "none"
-    fresh = answer["best"]["replications"] if answer.get("feasible") else 0
+    best = answer.get("best")  # (chosen, or the best found when none meets the question: both re-run fresh)
+    fresh = best["replications"] if best else 0
+    chosen = "the chosen design" if answer.get("feasible") else "the best found"
     return (f"adaptive: {each} per design run ({len(ran)} of {len(answer['candidates'])} run; candidates "
-            "sheet)" + (f", {fresh} fresh for the chosen design" if fresh else ""))
+            "sheet)" + (f", {fresh} fresh for {chosen}" if fresh else ""))
 
 
 def _candidates(answer: dict[str, Any]) -> pd.DataFrame:

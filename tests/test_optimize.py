@@ -188,6 +188,11 @@ def test_with_nothing_meeting_it_the_best_found_is_the_one_closest_to_closing(ex
     assert closes[0] is None and answer["best"]["values"] == {"lines added": 3}
     assert answer_text(answer).startswith("No design meets P(a_p closed by 2025-02) >= 0.9. The best found: "
                                           "lines added = 3 ($300M)")
+    from leadtime_sim.export import _optimize_replications
+
+    # (the workbook said no fresh runs: the best found is re-estimated on fresh runs too)
+    assert _optimize_replications(answer).endswith(f", {answer['best']['replications']} fresh for the best found")
+    assert answer["best"]["replications"] == 10
 
 
 def test_minimize_close_where_nothing_closes_by_the_end_says_so(experiment: Path) -> None:

@@ -888,6 +888,22 @@ def test_unit_axes_tick_at_whole_units_even_with_few_units(most: float) -> None:
         assert len(set(labels)) == len(labels)
 
 
+def test_a_unit_axis_reaching_a_round_number_ticks_it_in_round_steps() -> None:
+    """single_line's requirement of 1,000 was ticked 0 to 900 by 150 (MaxNLocator's steps),
+    leaving the level the lines reach unlabelled; now in round steps, up to 1,000."""
+    rows = [{"point_id": 0, "entity": "requirement", "name": "r", "field": field, "month": m,
+             "p10": np.nan, "p50": value, "p90": np.nan}
+            for m in range(121) for field, value in (("inventory_units", 200 + 800 * min(m, 60) / 60),
+                                                      ("required_units", 200 + 800 * m / 120))]
+    fig, (ax,) = plotting.new_figure()
+    plotting.fan_chart(pd.DataFrame(rows), "r", start="2025-01", ax=ax)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if low - 1e-9 <= t <= high + 1e-9]
+    steps = set(np.diff(ticks).tolist())
+    assert ticks[-1] == 1000 and len(steps) == 1 and steps <= {100.0, 200.0, 250.0, 500.0}, ticks
+
+
 def _quotes(stops: dict[int, int], months: int = 240) -> pd.DataFrame:
     """Backlog and quoted lead time rows of points whose quotes stop after ``stops[point]``."""
     rows = []

@@ -139,7 +139,9 @@ def whole_units(ax: Axes) -> None:
     at least one unit high. MaxNLocator(integer=True) gives fractional ticks on a range below
     one unit: a product with no backlog showed eleven ticks from 0 to 0.05, each labelled 0."""
     ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # (whole units: no 2.5 shown as 2)
+    # (whole units: no 2.5 shown as 2; and the round steps of Matplotlib's default locator:
+    # MaxNLocator's own include 1.5 and 3, which ticked 0-900 by 150 on an axis reaching 1,000)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(THOUSANDS)
 
 

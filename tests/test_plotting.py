@@ -972,3 +972,19 @@ def test_a_one_month_run_shows_its_one_point_on_the_backlog_and_fan() -> None:
     _fig, (ax,) = plotting.new_figure()
     plotting.backlog_chart(q24, "p", start="2025-01", ax=ax)
     assert all(line.get_marker() in (None, "None", "") for line in ax.lines)  # (longer runs: lines only)
+
+
+@pytest.mark.parametrize(("same", "label"), [
+    (True, "(most capex: the same as the baseline, the best point)"),
+    (False, "(most capex; the baseline is the best point)")])
+def test_the_point_drawn_beside_a_best_baseline_says_why(store: Results, monkeypatch: pytest.MonkeyPatch,
+                                                         same: bool, label: str) -> None:
+    """Where the baseline is the best point, the most expensive point is drawn beside it; its
+    label read '(most capex; the baseline is the best point; the same as the baseline)'."""
+    from leadtime_sim.charts import jobs
+
+    monkeypatch.setattr(jobs, "best_point", lambda results, requirement, target: results.baseline_id)
+    monkeypatch.setattr(jobs, "_same_series", lambda rows, point, baseline: same)
+    other = next(p.point_id for p in store.points if p.point_id != store.baseline_id)
+    labels = jobs._labels(store, [store.baseline_id, other], "army_stock", chosen=True)
+    assert labels[other].endswith(label) and labels[other].count("baseline") == 1, labels[other]

@@ -239,9 +239,13 @@ def _labels(results: Results, points: list[int], requirement: str | None = None,
     for p in points:
         if p == base:
             continue
-        why = "best point" if p == best else "most capex; the baseline is the best point"
         same = not mine.empty and _same_series(mine, p, base)
-        labels[p] += f" ({why}{'; the same as the baseline' if same else ''})"
+        if p == best:
+            why = "best point; the same as the baseline" if same else "best point"
+        else:  # (drawn for comparison: the baseline is the best point)
+            why = ("most capex: the same as the baseline, the best point" if same
+                   else "most capex; the baseline is the best point")
+        labels[p] += f" ({why})"
     return labels
 
 

@@ -657,6 +657,23 @@ def test_colour_scale_labels_never_repeat(store: Results) -> None:
         plt.close(fig)
 
 
+@pytest.mark.parametrize("months", [1, 2, 6])
+def test_a_date_axis_of_a_few_months_labels_each_month(months: int) -> None:
+    """A one-month run's axis labelled its start alone (quarter ticks: 2025-01, then nothing)."""
+    import matplotlib.pyplot as plt
+
+    from leadtime_sim.plotting.style import date_axis, date_numbers
+
+    fig, ax = plt.subplots()
+    lo, hi = date_numbers("2025-01", [0, months])
+    ax.set_xlim(lo, hi)
+    date_axis("x", ax, months / 12)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels == [f"2025-{m:02d}" for m in range(1, months + 2)], labels
+    plt.close(fig)
+
+
 def test_a_group_equal_to_another_says_so(store: Results, ax) -> None:
     """Two groups with the very same medians would hide each other behind their dodge: the
     later one's legend entry names the first."""

@@ -170,13 +170,18 @@ def end_label(end: str) -> str:
 
 
 def date_axis(axis: str, ax: Axes, span_years: float, last: float | None = None) -> None:
-    """Dates as ticks on the x or y axis, never crowded and never repeated: quarters
-    (``YYYY-MM``) over at most two years, else every 1, 2, 5, 10, 20 or 50 years.
+    """Dates as ticks on the x or y axis, never crowded and never repeated: months
+    (``YYYY-MM``) over at most half a year (a one-month run showed its start alone), quarters
+    over at most two years, else every 1, 2, 5, 10, 20 or 50 years.
 
     No tick label after ``last`` (a date number: the horizon, beyond which nothing is known).
     """
     target = ax.xaxis if axis == "x" else ax.yaxis
-    if span_years <= 2:
+    if span_years <= 0.5:
+        target.set_major_locator(mdates.MonthLocator())
+        labels = mdates.DateFormatter("%Y-%m")
+        target.set_minor_locator(mdates.DayLocator((1, 8, 15, 22)))  # (no minor ticks: weeks)
+    elif span_years <= 2:
         target.set_major_locator(mdates.MonthLocator((1, 4, 7, 10)))
         labels = mdates.DateFormatter("%Y-%m")
         target.set_minor_locator(mdates.MonthLocator())

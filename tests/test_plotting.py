@@ -627,6 +627,21 @@ range = [3.0, 15.0]
                                     connect=False, ax=plotting.new_figure()[1][0])
     (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert len(bars.get_segments()) == 5 and set(bars.get_linewidths()) == {2.0}
+    # on the integer axis, points share values (5 points on at most 4 values of lines added):
+    # they were drawn on top of one another; now side by side, and the legend says so
+    rows = _sweep_rows(results, {"lines added"})
+    lines_added = rows.drop_duplicates("point_id")["lines added"].to_numpy(dtype=float)
+    assert len(lines_added) == 5 and len(np.unique(lines_added)) < 5
+    for chart in (plotting.gap_close_chart, plotting.probability_chart):
+        extra = {"start": results.start, "end": results.end} if chart is plotting.gap_close_chart \
+            else {"target": "2028-01"}
+        ax = chart(rows, "army_stock", x="lines added", connect=False, ax=plotting.new_figure()[1][0], **extra)
+        (medians,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        xs = np.asarray(medians.get_xdata(), dtype=float)
+        assert len(np.unique(xs)) == 5, xs
+        assert np.allclose(np.round(xs), np.sort(lines_added)), xs
+        assert "points of equal lines added: side by side" in [" ".join(t.get_text().split())
+                                                               for t in ax.get_legend().get_texts()]
     written = write_charts(tmp_path / "out")
     assert any(p.name.startswith("gap_close-") for p in written)
 

@@ -89,6 +89,27 @@ def dodge(xs: np.ndarray, index: int, count: int) -> float:
     return (index - (count - 1) / 2) * DODGE * step
 
 
+def ties_apart(xs_sorted: np.ndarray, xs: np.ndarray, count: int) -> np.ndarray:
+    """Offsets that set a group's points of equal x side by side (a sampled design rounds an
+    integer axis: eight points on three values of lines were drawn on top of one another,
+    showing three). Ties share the group's slot (``dodge``), or half a step with one group."""
+    steps = np.diff(np.unique(xs))
+    step = float(steps.min()) if len(steps) else 1.0
+    offsets = np.zeros(len(xs_sorted))
+    _, first, ties = np.unique(xs_sorted, return_index=True, return_counts=True)
+    for begin, k in zip(first, ties, strict=True):
+        if k > 1:
+            offsets[begin:begin + k] = (np.arange(k) - (k - 1) / 2) * (DODGE if count > 1 else 0.5) * step / k
+    return offsets
+
+
+def ties_key(rows: pd.DataFrame, x: str, group: str | None) -> list[Line2D]:
+    """The legend's note that points of equal x are side by side (when some are)."""
+    if not rows.duplicated([x] if group is None else [x, group]).any():
+        return []
+    return [Line2D([], [], linestyle="none", label=f"points of equal {x}: side by side")]
+
+
 def _x_axis(ax: Axes, x: str, xlabel: str | None, categories: list[str] | None,
             xs: np.ndarray, tick_labels: Mapping[float, str] | None = None) -> None:
     """Label the x axis; ticks at the swept values when there are few of them."""
@@ -131,7 +152,7 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     for i, name, part in groups(rows, group):
         idx = part.index.to_numpy()
         order = idx[np.argsort(xs[idx], kind="stable")]
-        px = xs[order] + dodge(xs, i, count)
+        px = xs[order] + dodge(xs, i, count) + ties_apart(xs[order], xs, count)
         p10, p50, p90 = (date_numbers(start, rows.loc[order, q]) for q in ("p10", "p50", "p90"))
         key = tuple(np.round(np.nan_to_num(p50, nan=-1.0), 3))
         if group and key in seen:
@@ -185,7 +206,7 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
     if late:
         extra.append(Line2D([], [], color=GREY, linestyle="none", marker="^", markersize=11,
                             markeredgecolor="black", label=f"median {end_label(end)}"))
-    legend_outside(ax, title=f"{group} (median)" if group else None, extra=extra)
+    legend_outside(ax, title=f"{group} (median)" if group else None, extra=extra + ties_key(rows, x, group))
     return ax
 
 
@@ -222,7 +243,8 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
         low = rows.loc[order, f"{column}_low"].to_numpy(dtype=float)
         high = rows.loc[order, f"{column}_high"].to_numpy(dtype=float)
         spread = [np.clip(p - low, 0, None), np.clip(high - p, 0, None)]  # rounding: never < 0
-        ax.errorbar(xs[order] + dodge(xs, i, count) * 2, p, yerr=spread, color=palette[i],
+        ax.errorbar(xs[order] + dodge(xs, i, count) * 2 + ties_apart(xs[order], xs, count), p, yerr=spread,
+                    color=palette[i],
                     marker="o", markersize=7, linewidth=2 if connect else 0, capsize=5,
                     elinewidth=2, label=name or "P(closed)")  # (else the intervals take linewidth 0)
     ax.set_ylim(-0.03, 1.03)
@@ -234,7 +256,7 @@ def probability_chart(points: pd.DataFrame, requirement: str, *, x: str, target:
     titled(ax, f"Chance the gap is closed by {target}: {label or requirement}", scenario)
     legend_outside(ax, title=group, extra=[Line2D(
         [], [], color=GREY, linestyle="none", marker="|", markersize=16, markeredgewidth=1.5,
-        label=f"95% Wilson interval\n({runs} per point)")])
+        label=f"95% Wilson interval\n({runs} per point)"), *ties_key(rows, x, group)])
     return ax
 
 

@@ -76,9 +76,10 @@ def check_creatable(path: Path) -> None:
     if here == path and path.is_dir():
         return
     why = None
-    if not here.is_dir():
-        why = errno.ENOTDIR
-    elif here != path and not os.access(here, os.W_OK | os.X_OK):
+    if not here.is_dir():  # (which file, and why it matters: as make_directory says it)
+        raise OutputError([f"{path}: cannot create the output directory: {here} is a file, not a directory"]
+                          if here != path else [f"{path}: is a file, not a directory; cannot write into it"])
+    if here != path and not os.access(here, os.W_OK | os.X_OK):
         why = errno.EROFS if os.statvfs(here).f_flag & os.ST_RDONLY else errno.EACCES
     if why is not None:  # (in the words making it would fail with, as a sweep's store says them)
         raise OutputError([f"{path}: cannot create the output directory: {os.strerror(why)}"])

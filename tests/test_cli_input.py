@@ -378,4 +378,4 @@ def test_an_output_directory_under_a_file_is_refused_before_any_run(tmp_path: Pa
     for command in (["quote", "--product", "interceptor"], ["run"]):
         code, _, err = invoke(command[0], SINGLE, *command[1:], "--out", str(out))
         assert code == 2, err
-        assert err.strip() == f"error: {out}: cannot create the output directory: Not a directory"
+        assert err.strip() == f"error: {out}: cannot create the output directory: {blocker} is a file, not a directory"

@@ -659,6 +659,21 @@ def test_a_chart_under_a_file_names_the_file(tmp_path: Path) -> None:
                            "not a directory")
 
 
+def test_a_chart_that_cannot_be_written_is_refused_before_the_fit(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fit and its bootstrap ran first (seconds of work), then the chart path failed."""
+    import leadtime_sim.cli.fit as fit_cli
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the fit ran")
+
+    monkeypatch.setattr(fit_cli, "fit_records", no_fit)
+    records = _csv(tmp_path, _column(GOOD))
+    code, out, err = invoke(records, "--column", "x", "--chart", f"{records}/fit.png")
+    assert code == 2 and not out
+    assert err.strip() == f"error: {records}: is a file, not a directory; cannot write into it"
+
+
 def test_python_dash_m_fit() -> None:
     done = subprocess.run([sys.executable, "-m", "leadtime_sim", "fit", str(RECORDS), "--column", "flow_months",
                            "--censored-column", "undelivered"], capture_output=True, text=True, check=False)

@@ -56,10 +56,14 @@ def fit(records: Path, column: str, dists: tuple[str, ...], censored_column: str
     fmt = chart.suffix.lower().lstrip(".") if chart is not None else ""
     if chart is not None and fmt not in CHART_FORMATS:
         raise InputError([f"--chart {chart}: the name must end in .png, .svg or .pdf"])
+    if chart is not None:  # (before the fit and its bootstrap, which can take a while)
+        from leadtime_sim.io import check_creatable  # (it imports pandas, which a fit without a chart does not need)
+
+        check_creatable(chart.parent)
     data = read_records(records, column, censored_column)
     report = fit_records(data, families, bootstrap=bootstrap, seed=seed)
     if chart is not None:
-        from leadtime_sim.io import atomic_write  # (it imports pandas, which a fit does not need)
+        from leadtime_sim.io import atomic_write
 
         atomic_write(chart, lambda tmp: tmp.write_bytes(_chart_bytes(report, fmt)))
     click.echo(json.dumps(report.as_json(), indent=2, allow_nan=False) if as_json else summary(report))

@@ -56,8 +56,9 @@ def fit(records: Path, column: str, dists: tuple[str, ...], censored_column: str
     fmt = chart.suffix.lower().lstrip(".") if chart is not None else ""
     if chart is not None and fmt not in CHART_FORMATS:
         raise InputError([f"--chart {chart}: the name must end in .png, .svg or .pdf"])
-    if chart is not None:  # (before the fit and its bootstrap, which can take a while)
-        from leadtime_sim.io import check_creatable  # (it imports pandas, which a fit without a chart does not need)
+    if chart is not None:  # (before the fit and its bootstrap, which can take a while; and imported
+        # only here: leadtime_sim.io imports pandas, which a fit without a chart does not need)
+        from leadtime_sim.io import check_creatable
 
         check_creatable(chart.parent)
     data = read_records(records, column, censored_column)

@@ -4,6 +4,7 @@ passes of bounded size, CSV written in chunks, and Arrow's pool restored after a
 from __future__ import annotations
 
 import shutil
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,38 @@ def test_the_system_pool_is_used_inside_and_the_previous_one_restored() -> None:
         assert pa.default_memory_pool().backend_name == "system"
         raise RuntimeError
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_a_ctrl_c_something_swallowed_still_stops_the_runs_after_the_next_outcome() -> None:
+    """Dask's scheduler adds a garbage-collector callback to the sweep's process; a Ctrl-C
+    handled inside it was only printed ('Exception ignored in ... KeyboardInterrupt'), and
+    the sweep ran to its end with exit 0. The outcome that came meanwhile is kept."""
+    import os
+    import signal
+
+    from leadtime_sim.experiment.signals import signals_kept
+
+    closed: list[bool] = []
+
+    def outcomes() -> Generator[int, None, None]:
+        try:
+            yield 1
+            try:  # (as a gc callback does: the handler's exception raised here, and lost)
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            yield 2
+            yield 3
+        finally:
+            closed.append(True)
+
+    before = signal.getsignal(signal.SIGINT)
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for outcome in signals_kept(outcomes()):
+            seen.append(outcome)
+    assert seen == [1, 2] and closed == [True]
+    assert signal.getsignal(signal.SIGINT) is before
+    assert list(signals_kept(x for x in [4, 5])) == [4, 5]  # (no signal: every outcome)

@@ -21,6 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.signals import signals_held, signals_kept
 from leadtime_sim.experiment.task import RunOutcome, RunTask, SweepContext, execute
 from leadtime_sim.registry import Registry
 
@@ -247,32 +248,6 @@ QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 """No dashboard, and the scheduler's HTTP routes (health, metrics) on a free loopback port:
 by default they take port 8787, and a second sweep at the same time warned that it was in use."""
 
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP noted, not acted on, within the block, then delivered.
-
-    A signal while a LocalCluster starts (a few seconds) interrupted its start half-way:
-    the cluster object never reached us to be closed, and Dask's exit hook printed its
-    traceback over the sweep's one line. Held, the signal stops the sweep once the cluster
-    exists (and can be closed). Only in the main thread, where Python handles signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    noted: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
-                for signum in HELD_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        if noted:
-            signal.raise_signal(noted[0])  # its own handler runs now (Ctrl-C: KeyboardInterrupt)
-
-
 @contextlib.contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
     """``variables`` set in this process's environment within the block (child processes
@@ -312,10 +287,11 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
             except OSError as exc:
                 raise InputError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
         else:
-            with _signals_held(), dask.config.set(LOCAL_CLUSTER_CONFIG), _environment(QUIET_WORKERS):
+            with signals_held(), dask.config.set(LOCAL_CLUSTER_CONFIG), _environment(QUIET_WORKERS):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER)
                 client = Client(cluster)
+            _no_gc_diagnosis()
         client.run(_import_run_code)  # on every worker at once, else in turn as the context arrives
         shared = client.scatter(context, broadcast=True)
         threads = workers if cluster is not None else sum(client.nthreads().values())
@@ -330,6 +306,17 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
                 threading.Thread(target=_close, args=(client, cluster), name="close-dask").start()
             except RuntimeError:  # no new threads at interpreter shutdown
                 _close(client, cluster)
+
+
+def _no_gc_diagnosis() -> None:
+    """Remove the garbage-collector callback the local cluster's scheduler adds to this process
+    (it times collections for its logs): a Ctrl-C handled inside it was lost, and with the
+    callback on every collection that happened often (``signals_kept`` then stops the sweep a
+    batch later; without the callback, at once)."""
+    with contextlib.suppress(ImportError, AttributeError):
+        from distributed.gc import disable_gc_diagnosis
+
+        disable_gc_diagnosis(force=True)
 
 
 class ExecutorError(RuntimeError):
@@ -377,4 +364,4 @@ def run_tasks(context: SweepContext, tasks: Iterable[RunTask], executor: str = "
               workers: int | None = None, scheduler: str | None = None) -> Outcomes:
     """Run tasks on the chosen executor, yielding outcomes as they finish."""
     check_executor(executor, workers, scheduler)
-    return EXECUTORS[executor](context, tasks, workers or default_workers(), scheduler)
+    return signals_kept(EXECUTORS[executor](context, tasks, workers or default_workers(), scheduler))

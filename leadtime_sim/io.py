@@ -75,13 +75,11 @@ def check_creatable(path: Path) -> None:
         here = here.parent
     if here == path and path.is_dir():
         return
-    why = None
     if not here.is_dir():  # (which file, and why it matters: as make_directory says it)
         raise OutputError([f"{path}: cannot create the output directory: {here} is a file, not a directory"]
                           if here != path else [f"{path}: is a file, not a directory; cannot write into it"])
-    if here != path and not os.access(here, os.W_OK | os.X_OK):
+    if here != path and not os.access(here, os.W_OK | os.X_OK):  # (in the words making it would fail with)
         why = errno.EROFS if os.statvfs(here).f_flag & os.ST_RDONLY else errno.EACCES
-    if why is not None:  # (in the words making it would fail with, as a sweep's store says them)
         raise OutputError([f"{path}: cannot create the output directory: {os.strerror(why)}"])
 
 

@@ -121,8 +121,6 @@ def run_processes(context: SweepContext, tasks: Iterable[RunTask], workers: int,
     again is found and recorded as failed, and the others complete."""
     queue = list(tasks)
     queue.reverse()
-    workers = max(1, min(workers, len(queue)))  # (a fork pool starts every worker it may use:
-    # --workers 200 for 9 runs started 200 processes and took three times as long)
     suspects: list[RunTask] = []
     while queue or suspects:
         pool = _pool(context, workers)
@@ -248,6 +246,7 @@ QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 """No dashboard, and the scheduler's HTTP routes (health, metrics) on a free loopback port:
 by default they take port 8787, and a second sweep at the same time warned that it was in use."""
 
+
 @contextlib.contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
     """``variables`` set in this process's environment within the block (child processes
@@ -278,8 +277,6 @@ def run_dask(context: SweepContext, tasks: Iterable[RunTask], workers: int,
             from None
     cluster: Any = None
     client: Any = None
-    tasks = list(tasks)
-    workers = max(1, min(workers, len(tasks)))  # (a local cluster starts every worker asked for)
     try:
         if scheduler:
             try:
@@ -364,4 +361,8 @@ def run_tasks(context: SweepContext, tasks: Iterable[RunTask], executor: str = "
               workers: int | None = None, scheduler: str | None = None) -> Outcomes:
     """Run tasks on the chosen executor, yielding outcomes as they finish."""
     check_executor(executor, workers, scheduler)
-    return signals_kept(EXECUTORS[executor](context, tasks, workers or default_workers(), scheduler))
+    tasks = list(tasks)
+    # (at most one worker a run: a process pool or a local cluster starts every worker asked
+    # for, and --workers 200 for 9 runs took three times as long as 9 workers)
+    workers = max(1, min(workers or default_workers(), len(tasks)))
+    return signals_kept(EXECUTORS[executor](context, tasks, workers, scheduler))

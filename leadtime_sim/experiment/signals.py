@@ -26,13 +26,12 @@ def signals_held() -> Iterator[None]:
         yield
         return
     noted: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
-                for signum in HELD_SIGNALS}
+    previous: dict[int, Any] = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
+                                for signum in HELD_SIGNALS}
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        _restore(previous)
         if noted:
             signal.raise_signal(noted[0])  # its own handler runs now (Ctrl-C: KeyboardInterrupt)
 
@@ -74,5 +73,10 @@ def signals_kept(outcomes: Generator[T, None, None]) -> Generator[T, None, None]
                 if noted:  # (had its exception come through, the loop would have ended)
                     deliver(noted[0], None)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        _restore(previous)
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    """The handlers as they were (None: one set outside Python, taken as the default)."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

@@ -28,6 +28,7 @@ from leadtime_sim.experiment.optimize import Question
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
 from leadtime_sim.report_sensitivity import sensitivity_answer, sensitivity_question, sensitivity_section
+from leadtime_sim.report_study import random_inputs, study_record
 from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.spread import spreads
@@ -510,6 +511,19 @@ def method_section(results: Results) -> str:
     return "".join(f"<p>{esc(text)}</p>" for text in METHOD)
 
 
+def study_section(results: Results) -> str:
+    """The study's answers to the STRESS-DES checklist (``report_study``; nothing for a run)."""
+    record = study_record(results)
+    if not record:
+        return ""
+    inputs = random_inputs(results.scenario)
+    return ("<p>What a simulation study should state so that others can judge and repeat it (the "
+            "STRESS-DES checklist, Monks et al. 2019), as this store records it.</p>"
+            + _table(["item", "this study"], [[item, text] for item, text in record])
+            + ("<h3>Random inputs (3.3; before the axes are applied)</h3>"
+               + _table(["scenario path", "drawn from"], [list(i) for i in inputs]) if inputs else ""))
+
+
 def lead_time_section(results: Results, shown: list[Headline]) -> str:
     """The answer's paragraph on lead times (``comparisons.lead_time_text``), at the points the
     headlines name (a product's first requirement with a named point)."""
@@ -552,6 +566,7 @@ def report_html(results: Results) -> str:
                                  + f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
         ("setup", "Scenario and experiment as run", setup_section(results)),
         ("method", "Method", method_section(results)),
+        ("study", "Study record (STRESS-DES)", study_section(results)),
         ("charts", "Charts", charts_section(results)),
         ("sensitivity", "Sensitivity",
          sensitivity_section(results.directory) if results.kind == "sweep" else ""),

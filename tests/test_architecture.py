@@ -212,13 +212,15 @@ def test_one_seed_default_everywhere(tmp_path: Path) -> None:
 # -- layers: imports go downward only ------------------------------------------------------
 
 LAYERS = [
-    {"", "_version", "registry", "errors", "dates", "distributions", "io", "survival", "charts.catalogue"},
+    {"", "_version", "registry", "errors", "dates", "distributions", "io", "survival", "charts.catalogue",
+     "environment"},
     {"scenario.schema", "scenario.checks", "scenario.paths"},
     {"sim"},
     {"plugins", "scenario.loading", "scenario"},
     {"metrics", "limits", "run", "tables", "outputs", "fitting", "calibration", "fluid_model"},
     {"experiment"},
-    {"results", "charts", "comparisons", "spread", "report", "report_optimize", "report_sensitivity", "export"},
+    {"results", "charts", "comparisons", "spread", "report", "report_optimize", "report_sensitivity", "report_study",
+     "export"},
     {"cli", "__main__"},
 ]
 """Each module may import (at module level) only modules of its own layer or below. The

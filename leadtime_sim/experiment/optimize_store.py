@@ -84,6 +84,7 @@ def optimize_into(plan: Plan, question: Question, out: Path, overrides: Sequence
     store = ResultsStore.open(out.resolve(), optimize_manifest(plan, question, overrides), plan.points,
                               {question.by: by_months}, plan.baseline.point_id, plan.scenario.start,
                               resume, force)
+    store.describe_session(executor, workers)
     try:
         due = [flush_due(store)]
 

@@ -409,6 +409,7 @@ def _execute(plan: Plan, store: ResultsStore, executor: str, workers: int | None
     """Run what the store lacks, flushing as runs finish; on any interruption, stop the
     workers first (closing the executor), then leave the store valid and "interrupted"."""
     tasks = plan.tasks(store.done())
+    store.describe_session(executor, workers)
     log.info(f"{store.directory}: {plan.runs - len(tasks):,} of {plan.runs:,} runs already in the store, "
              f"{len(tasks):,} to run on the {executor} executor"
              + ("" if executor == "serial" else f" ({workers or 'one per core'} worker(s))"))

@@ -16,9 +16,11 @@ counts from the table).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadtime_sim.dates import date_at
+from leadtime_sim.environment import environment
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import META_COLUMNS, points_table
 from leadtime_sim.experiment.design import DesignPoint
@@ -98,6 +101,11 @@ class ResultsStore:
     """Held while this process writes the store (``open`` to ``close``)."""
     created: bool = False
     """The directory did not exist before ``open``."""
+    session: dict[str, Any] = field(default_factory=dict)
+    """This session's entry in the manifest's ``sessions`` (``open`` to ``finish``): when,
+    on what (``environment``), with which executor, how many runs and how long."""
+    _session_began: float = 0.0
+    _runs_before: int = 0
 
     @classmethod
     def open(cls, directory: Path, manifest: dict[str, Any], points: list[DesignPoint],
@@ -128,7 +136,30 @@ class ResultsStore:
         except BaseException:
             store.close()
             raise
+        store._begin_session()
         return store
+
+    def _begin_session(self) -> None:
+        """Add this session to the manifest's ``sessions`` (a resumed store keeps those before):
+        a study's versions, hardware and run time, as a report states them (STRESS-DES 5.1, 5.4)."""
+        self.session = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "finished": None,
+                        "status": "running", "executor": None, "workers": None, "runs": 0,
+                        "wall_seconds": None, "environment": environment()}
+        self.manifest.setdefault("sessions", []).append(self.session)
+        self._session_began, self._runs_before = time.monotonic(), self.finished
+
+    def _update_session(self, status: str, ended: bool = False) -> None:
+        if not self.session:  # (a store made without ``open``)
+            return
+        self.session.update(status=status, runs=self.finished - self._runs_before,
+                            wall_seconds=round(time.monotonic() - self._session_began, 1))
+        if ended:
+            self.session["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+    def describe_session(self, executor: str, workers: int | None) -> None:
+        """Record the executor and the workers asked for (None: one per core; the serial executor
+        runs in this process alone) of this session."""
+        self.session.update(executor=executor, workers=1 if executor == "serial" else workers)
 
     def _take_over(self, resume: bool, force: bool, retry_failed: bool) -> None:
         """Read what the directory holds (under the lock): resume it, replace it, or refuse."""
@@ -181,6 +212,9 @@ class ResultsStore:
         self.finished = len(self.table)
         self.failed = int((self.table["status"] != "ok").sum()) if self.finished else 0
         self.manifest["started"] = old.get("started", self.manifest["started"])
+        sessions = old.get("sessions")
+        self.manifest["sessions"] = [s for s in sessions if isinstance(s, dict)] \
+            if isinstance(sessions, list) else []
 
     def discard(self) -> None:
         """Remove a store that this process made and that holds no run (a sweep that could not
@@ -252,6 +286,7 @@ class ResultsStore:
             table = points_table(runs, self.points, self.targets, self.baseline_id, self.start,
                                  self.manifest["scenario"]["end"])
             atomic_write(self.directory / "points.csv", lambda tmp: table.to_csv(tmp, index=False))
+        self._update_session(status)
         self.manifest.update(status=status, counts=self.counts)
         write_json(self.directory / "manifest.json", self.manifest)
 
@@ -282,6 +317,7 @@ class ResultsStore:
             atomic_write(path, lambda tmp: written.append(self._write_quantiles(tmp)))
             if not written[0]:  # no recorded run has series: no file, rather than an empty one
                 path.unlink()
+        self._update_session(status, ended=True)
         self.manifest.update(status=status, counts=self.counts)
         write_json(self.directory / "manifest.json", self.manifest)
 

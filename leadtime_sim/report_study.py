@@ -129,7 +129,7 @@ def _runs_and_hardware(sessions: list[dict[str, Any]]) -> str:
         seconds = s.get("wall_seconds")
         took = f"{s.get('runs', '?')} runs in {seconds:,.1f} s" if isinstance(seconds, int | float) \
             else f"{s.get('runs', '?')} runs"
-        parts.append(f"{s.get('started', '?')}: {took} ({s.get('status', '?')}), {s.get('executor') or '?'} "
+        parts.append(f"{_when(s.get('started'))}: {took} ({s.get('status', '?')}), {s.get('executor') or '?'} "
                      f"executor, {workers} worker(s); {env.get('processor', '?')}, {env.get('cores', '?')} "
                      f"cores, {env.get('platform', '?')}")
     return "; ".join(parts)
@@ -152,6 +152,12 @@ def _design_text(e: Experiment, study: Any) -> str:
     if grid and sampled:
         return f"a full grid of {', '.join(grid)}, crossed with {samples}"
     return f"a full grid of {', '.join(grid)}" if grid else samples if sampled else "the scenario as it is"
+
+
+def _when(stamp: Any) -> str:
+    """``2026-12-04T21:01:50+00:00`` as ``2026-12-04 21:01 UTC`` (anything else as it is)."""
+    text = str(stamp)
+    return f"{text[:10]} {text[11:16]} UTC" if text.endswith("+00:00") and len(text) >= 16 else text
 
 
 def study_record(results: Results) -> list[tuple[str, str]]:

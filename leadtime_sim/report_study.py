@@ -129,9 +129,9 @@ def _runs_and_hardware(sessions: list[dict[str, Any]]) -> str:
         seconds = s.get("wall_seconds")
         took = f"{s.get('runs', '?')} runs in {seconds:,.1f} s" if isinstance(seconds, int | float) \
             else f"{s.get('runs', '?')} runs"
-        parts.append(f"{_when(s.get('started'))}: {took} ({s.get('status', '?')}), {s.get('executor') or '?'} "
-                     f"executor, {workers} worker(s); {env.get('processor', '?')}, {env.get('cores', '?')} "
-                     f"cores, {env.get('platform', '?')}")
+        machine = f"{env.get('processor', '?')}, {env.get('cores', '?')} cores, {env.get('platform', '?')}"
+        parts.append(f"{_when(s.get('started'))}: {took} ({s.get('status', '?')}), "
+                     f"{s.get('executor') or '?'} executor, {workers} worker(s); {machine}")
     return "; ".join(parts)
 
 

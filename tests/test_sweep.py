@@ -407,8 +407,9 @@ def test_the_command_line_imports_light() -> None:
             f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
-    assert main.list_commands(click.Context(main)) == ["export", "fit", "optimize", "plot", "quote", "report",
-                                                      "run", "schema", "sensitivity", "sweep", "validate"]
+    assert main.list_commands(click.Context(main)) == [
+        "export", "fit", "optimize", "plot", "quote", "replications", "report", "run", "schema", "sensitivity",
+        "sweep", "validate"]
 
 
 def test_dask_batches_hold_every_run_once_in_order() -> None:

@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "quote": "leadtime_sim.cli.quote:quote",
     "optimize": "leadtime_sim.cli.optimize:optimize",
     "sensitivity": "leadtime_sim.cli.sensitivity:sensitivity",
+    "replications": "leadtime_sim.cli.replications:replications",
     "fit": "leadtime_sim.cli.fit:fit",
 }
 """Command name -> ``module:attribute`` of its Click command."""

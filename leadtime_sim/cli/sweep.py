@@ -93,6 +93,35 @@ scenario, which starts ~7,000), on the 2-core Intel Xeon VM of README's Speed se
 
 
 @contextmanager
+def stopping_runs(out: Path, progress: Progress) -> Iterator[None]:
+    """Runs into the store at ``out``: SIGTERM and SIGHUP stop them as Ctrl-C does, and any of
+    the three, or a lost executor, ends the command with one line saying the finished runs are
+    in ``out`` and to continue with --resume (exit 130, 128 + the signal, or 1); the progress
+    line is closed either way."""
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    try:
+        yield
+    except ExecutorError as exc:
+        no_more_interrupts()
+        progress.close()
+        click.echo(f"error: {exc}; finished runs are in {out}; continue with --resume", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        no_more_interrupts()
+        progress.close()
+        click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
+        sys.exit(130)
+    except SystemExit as exc:
+        no_more_interrupts()
+        progress.close()
+        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
+            click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
+        raise
+    progress.close()
+
+
+@contextmanager
 def after_the_runs(what_is_left: str) -> Iterator[None]:
     """Work after every run is stored: a Ctrl-C, SIGTERM or SIGHUP there stops with one line,
     "<interrupted|terminated>: <what_is_left>", and its exit code (not a bare exit 143, nor a
@@ -185,28 +214,9 @@ def sweep(experiment: Path, out_dir: Path | None, workers: int | None, executor:
     if not no_charts:
         check_charts(plan.experiment, plan.scenario, len(plan.points), str(experiment))
     progress = Progress()
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-    try:
+    with stopping_runs(out, progress):
         store = run_plan(plan, out, executor, count, scheduler, resume, force, overrides, progress,
                          retry_failed)
-    except ExecutorError as exc:
-        no_more_interrupts()
-        progress.close()
-        click.echo(f"error: {exc}; finished runs are in {out}; continue with --resume", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        no_more_interrupts()
-        progress.close()
-        click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
-        sys.exit(130)
-    except SystemExit as exc:
-        no_more_interrupts()
-        progress.close()
-        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
-            click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
-        raise
-    progress.close()
     counts = store.counts
     click.echo(f"{counts['done']} run{'s' if counts['done'] != 1 else ''} done, {counts['failed']} failed; "
                f"results in {out}")

@@ -163,3 +163,22 @@ def test_bad_options_are_one_line_and_exit_2(args: tuple[object, ...], said: str
     code, output = invoke("replications", DATA / "charts_sweep.toml", "--out", tmp_path / "s", *args)
     assert code == 2 and said in output and "Traceback" not in output
     assert not (tmp_path / "s").exists()
+
+
+def test_the_chart_draws_points_with_the_same_runs_once() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leadtime_sim.plotting.replications import replications_chart
+
+    same = np.array([np.nan, 5.0, 3.0, 2.5, 2.0])
+    paths = {"point 0 (x = 1)": same, "point 1 (x = 2)": same.copy(), "point 2 (x = 3)": same / 2}
+    ax = replications_chart(paths, {"point 0 (x = 1)": 4, "point 1 (x = 2)": 4, "point 2 (x = 3)": 3}, 3.0,
+                            relative=False, metric="gap_closed_months.r", unit="months")
+    labels = [" ".join(t.get_text().split()) for t in ax.get_legend().get_texts()]  # (wrapped lines)
+    assert labels == ["points 0, 1 (the same runs): 4 replications", "point 2 (x = 3): 3 replications",
+                      "precision asked: +/- 3 months"]
+    assert ax.get_ylabel() == "95% interval half-width (months)"
+    plt.close(ax.figure)

@@ -28,6 +28,7 @@ from leadtime_sim.experiment.replications import (
 from leadtime_sim.experiment.runner import Plan, plan_experiment
 from leadtime_sim.experiment.sensitivity import check_metrics, default_metrics
 from leadtime_sim.io import atomic_write, safe_name, write_json
+from leadtime_sim.metrics import METRICS
 from leadtime_sim.plotting.replications import replications_chart
 
 
@@ -94,16 +95,24 @@ def replications(experiment: Path, metrics: tuple[str, ...], precision: float, h
 
 
 def _charts(plan: Plan, found: list[Answer], target: Target, out: Path) -> None:
-    labels = {p.point_id: f"point {p.point_id}" for p in plan.points}
+    labels = {p.point_id: f"point {p.point_id}" + (f" ({axes_text(p.axes)})" if p.axes else "")
+              for p in plan.points}
     for metric in dict.fromkeys(a.metric for a in found):
         mine = [a for a in found if a.metric == metric]
         draw = partial(replications_chart, {labels[a.point_id]: a.path for a in mine},
                        {labels[a.point_id]: a.replications for a in mine}, target.limit(metric),
                        relative=target.half_width is None and not metric.startswith("p_closed."),
-                       metric=metric, scenario=plan.scenario.name)
+                       metric=metric, unit=_unit(metric), scenario=plan.scenario.name)
         name = safe_name(metric.replace("@", "-").replace(":", "-"), "metric")
         chart = render(Job(name, 1, on_axes(draw)))
         atomic_write(out / "charts" / f"replications-{name}.png", bytes_writer(chart))
+
+
+def _unit(metric: str) -> str:
+    """An absolute half-width's unit (a probability's: none; months from start: months)."""
+    if metric.startswith("p_closed."):
+        return ""
+    return METRICS[metric.split(".", 1)[0]].unit.removesuffix(" from start")
 
 
 def _text(plan: Plan, found: list[Answer], answer: dict, out: Path) -> str:

@@ -18,11 +18,12 @@ NAMED_POINTS = 8
 
 
 def replications_chart(paths: Mapping[str, np.ndarray], needed: Mapping[str, int | None], limit: float, *,
-                       relative: bool, metric: str, scenario: str = "", label: str | None = None,
-                       ax: Axes | None = None) -> Axes:
+                       relative: bool, metric: str, unit: str = "", scenario: str = "",
+                       label: str | None = None, ax: Axes | None = None) -> Axes:
     """``paths``: point label -> d_n for n = 1, 2, ...; ``needed``: point label -> the
-    replications it needs. The worst points (most replications needed, then the widest last
-    interval) get colours; a marker shows each one's answer."""
+    replications it needs; ``unit``: an absolute half-width's. The worst points (most
+    replications needed, then the widest last interval) get colours; a marker shows each
+    one's answer."""
     ax = default_axes(ax)
 
     def rank(name: str) -> tuple[float, float]:
@@ -30,15 +31,21 @@ def replications_chart(paths: Mapping[str, np.ndarray], needed: Mapping[str, int
         last = float(d[-1]) if len(d) and np.isfinite(d[-1]) else np.inf
         return (np.inf if n is None else n, last)
 
-    order = sorted(paths, key=rank, reverse=True)
+    groups: dict[bytes, list[str]] = {}  # (points with the same runs draw one line, named once)
+    for name in sorted(paths, key=rank, reverse=True):
+        groups.setdefault(np.asarray(paths[name], dtype=float).tobytes(), []).append(name)
+    order = list(groups.values())
     scale = 100.0 if relative else 1.0
     top = limit * scale
-    for k, name in enumerate(order):
+    for k, names in enumerate(order):
+        name = names[0]
         d = np.asarray(paths[name], dtype=float) * scale
         n = np.arange(1, len(d) + 1)
         named = k < NAMED_POINTS
         got = needed.get(name)
-        text = f"{name}: {got} replications" if got is not None else f"{name}: not reached"
+        ids = ", ".join(x.split(" (")[0].removeprefix("point ") for x in names)  # ("point 3 (axes)" -> "3")
+        shown = name if len(names) == 1 else f"points {ids} (the same runs)"
+        text = f"{shown}: {got} replications" if got is not None else f"{shown}: not reached"
         ax.plot(n[1:], d[1:], color=colour(k) if named else GREY, linewidth=1.6 if named else 0.8,
                 alpha=1.0 if named else 0.5, label=text if named else None, zorder=3 if named else 2)
         if got is not None and named:
@@ -47,13 +54,16 @@ def replications_chart(paths: Mapping[str, np.ndarray], needed: Mapping[str, int
         if len(finite):
             top = max(top, float(np.percentile(finite, 90)))
     if len(order) > NAMED_POINTS:
-        ax.plot([], [], color=GREY, linewidth=0.8, label=f"{len(order) - NAMED_POINTS} other points")
+        others = sum(map(len, order[NAMED_POINTS:]))
+        ax.plot([], [], color=GREY, linewidth=0.8, label=f"{others} other points")
     ax.axhline(limit * scale, color="black", linestyle="--", linewidth=1,
-               label=f"precision asked: {limit:.0%}" if relative else f"precision asked: +/- {limit:g}")
+               label=f"precision asked: {limit:.0%}" if relative else
+               f"precision asked: +/- {limit:g}{f' {unit}' if unit else ''}")
     ax.set_ylim(0, top * 1.1 if top > 0 else 1)
     ax.set_xlim(left=1)
     ax.set_xlabel("replications")
-    ax.set_ylabel("95% interval half-width, % of the mean" if relative else "95% interval half-width")
+    ax.set_ylabel("95% interval half-width, % of the mean" if relative else
+                  f"95% interval half-width{f' ({unit})' if unit else ''}")
     titled(ax, f"Replications needed: {label or metric}", scenario)
     legend_outside(ax)
     return ax

@@ -11,6 +11,7 @@ hand, so they stay true of the study shown.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -154,6 +155,21 @@ def _design_text(e: Experiment, study: Any) -> str:
     return f"a full grid of {', '.join(grid)}" if grid else samples if sampled else "the scenario as it is"
 
 
+def _chosen(results: Results) -> str:
+    """How the replications were chosen: by ``leadtime-sim replications`` (its answer in the
+    store), or in the experiment file."""
+    try:
+        answer = json.loads((results.directory / "replications.json").read_text(encoding="utf-8"))
+        asked = (f"+/- {answer['half_width']:g} in each metric's unit" if answer.get("half_width")
+                 else f"{answer['precision']:.0%} of the mean")
+        needed = answer["recommended"]
+        return (f"chosen by leadtime-sim replications ({answer['method'].split(':')[0]}): "
+                + (f"{needed} a point reach a 95% half-width of {asked}" if needed is not None else
+                   f"{asked} not reached at every point by {answer['replications_run']}"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "set in the experiment file (leadtime-sim replications works out how many each point needs)"
+
+
 def _when(stamp: Any) -> str:
     """``2026-12-04T21:01:50+00:00`` as ``2026-12-04 21:01 UTC`` (anything else as it is)."""
     text = str(stamp)
@@ -172,9 +188,9 @@ def study_record(results: Results) -> list[tuple[str, str]]:
     inputs = random_inputs(s)
     horizon = results.horizon_months
     reached = precision(results)
-    why = (f"set in the experiment file; at {m.replications} the widest 95% interval of P(closed by "
+    why = (f"{_chosen(results)}; at {m.replications} the widest 95% interval of P(closed by "
            f"{results.targets[0]}) is +/- {reached[0]:.2f} ({reached[1]}); about {reached[2]:,} replications "
-           f"would bring it to +/- {WANTED_HALF_WIDTH:.2f}" if reached else "set in the experiment file")
+           f"would bring it to +/- {WANTED_HALF_WIDTH:.2f}" if reached else _chosen(results))
     executors = list(dict.fromkeys(str(x["executor"]) for x in sessions if x.get("executor")))
     simpy = next((x["environment"]["packages"].get("simpy") for x in sessions
                   if isinstance(x.get("environment"), dict) and x["environment"].get("packages")), None)

@@ -149,8 +149,17 @@ def test_the_answer_does_not_depend_on_the_rounds(answered: tuple[Path, dict], t
 
 
 def test_the_store_is_a_sweep_store_that_reports(answered: tuple[Path, dict]) -> None:
+    from leadtime_sim.report_study import study_record
+    from leadtime_sim.results import load_results
+
     code, output = invoke("report", answered[0])
     assert code == 0, output
+    said = dict(study_record(load_results(answered[0])))["4.3 Replications"]
+    recommended = answered[1]["recommended"]
+    assert said.startswith(f"{answered[1]['replications_run']} per design point")
+    assert "chosen by leadtime-sim replications" in said
+    assert (f"{recommended} a point reach a 95% half-width of 5% of the mean" if recommended is not None
+            else "not reached at every point") in said
 
 
 @pytest.mark.parametrize(("args", "said"), [

@@ -3,7 +3,9 @@
 A sweep store gives the sheets ``summary`` (the experiment, its status and each
 requirement's answer in words), ``points`` (``points.csv``) and ``runs`` (the runs table);
 an optimize store's summary gives its answer instead, and a ``candidates`` sheet its
-verdict on each design; a sensitivity store adds ``sensitivity`` (``sensitivity.csv``);
+verdict on each design; a sensitivity store adds ``sensitivity`` (``sensitivity.csv``), a
+replications store ``replications`` (``replications.csv``), and every store ``study`` (the
+report's study record, STRESS-DES);
 a run's output gives ``summary`` (``summary.json``, flattened), ``series`` and ``orders``.
 """
 
@@ -21,6 +23,7 @@ from leadtime_sim.experiment.optimize_store import read_answer
 from leadtime_sim.io import atomic_write
 from leadtime_sim.report import headlines, partial_warning
 from leadtime_sim.report_sensitivity import read_indices
+from leadtime_sim.report_study import random_inputs, study_record
 from leadtime_sim.results import load_results, read_table
 
 EXCEL_ROWS = 1_048_576
@@ -64,6 +67,10 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
             sheets["candidates"] = _candidates(answer)
         if (folder / "sensitivity.csv").is_file():
             sheets["sensitivity"] = read_indices(folder)
+        if (folder / "replications.csv").is_file():
+            sheets["replications"] = _read_csv(folder / "replications.csv")
+        inputs = [(f"3.3 random input: {path}", text) for path, text in random_inputs(results.scenario)]
+        sheets["study"] = pd.DataFrame(study_record(results) + inputs, columns=["item", "this study"])
     else:  # (results.manifest: the run's summary.json, read)
         sheets = {"summary": pd.DataFrame(_flat(results.manifest), columns=["item", "value"]),
                   "series": read_table(folder / "series.parquet"), "orders": results.orders}
@@ -72,6 +79,15 @@ def workbook_sheets(directory: str | Path) -> dict[str, pd.DataFrame]:
             raise InputError([f"{folder}: the {name} table has {len(frame):,} rows, more than a worksheet "
                               f"holds ({EXCEL_ROWS - 1:,}); use its CSV or Parquet file instead"])
     return sheets
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A table the store holds beside its own (``replications.csv``); damaged: InputError."""
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise InputError([f"{path}: damaged ({exc}); write it again with the command that made it and "
+                          "--resume (it reuses every run)"]) from None
 
 
 def _optimize_answer(folder: Path) -> dict[str, Any] | None:

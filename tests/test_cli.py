@@ -316,7 +316,8 @@ def test_export_writes_one_workbook_of_a_store_and_of_a_run(tmp_path: Path) -> N
     done = CliRunner().invoke(main, ["export", str(store)])
     assert done.exit_code == 0, done.output
     sheets = pd.read_excel(store / "results.xlsx", sheet_name=None)
-    assert list(sheets) == ["summary", "points", "runs"]
+    assert list(sheets) == ["summary", "points", "runs", "study"]
+    assert sheets["study"]["item"].str.startswith("5.4 Hardware").sum() == 1
     assert len(sheets["runs"]) == len(pd.read_parquet(store / "runs.parquet"))
     assert len(sheets["points"]) == len(pd.read_csv(store / "points.csv"))
     assert sheets["summary"]["item"].str.startswith("answer: ").any()

@@ -154,6 +154,11 @@ def test_the_store_is_a_sweep_store_that_reports(answered: tuple[Path, dict]) ->
 
     code, output = invoke("report", answered[0])
     assert code == 0, output
+    code, output = invoke("export", answered[0])
+    assert code == 0, output
+    sheets = pd.read_excel(answered[0] / "results.xlsx", sheet_name=None)
+    assert list(sheets) == ["summary", "points", "runs", "replications", "study"]
+    assert len(sheets["replications"]) == len(answered[1]["answers"])
     said = dict(study_record(load_results(answered[0])))["4.3 Replications"]
     recommended = answered[1]["recommended"]
     assert said.startswith(f"{answered[1]['replications_run']} per design point")

@@ -27,6 +27,7 @@ from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.optimize import Question
 from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
+from leadtime_sim.report_discovery import discovery_section
 from leadtime_sim.report_sensitivity import sensitivity_answer, sensitivity_question, sensitivity_section
 from leadtime_sim.report_study import random_inputs, study_record
 from leadtime_sim.results import Results, load_results
@@ -557,6 +558,7 @@ def report_html(results: Results) -> str:
     manifest = json.dumps(results.manifest, indent=2, default=str)
     incomplete = incomplete_text(results)
     studied = sensitivity_question(results.directory, description) if results.kind == "sweep" else ""
+    names = {k: display_name(results, "requirement", k) for k in results.scenario.requirements}
     sections = [
         ("question", "The question", studied or f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
         ("answer", "The answer", (f"<p class='incomplete'>{esc(incomplete)}</p>" if incomplete else "")
@@ -570,6 +572,8 @@ def report_html(results: Results) -> str:
         ("charts", "Charts", charts_section(results)),
         ("sensitivity", "Sensitivity",
          sensitivity_section(results.directory) if results.kind == "sweep" else ""),
+        ("discovery", "Scenario discovery", discovery_section(results.directory, names)
+         if results.kind == "sweep" else ""),
         ("points", "Points", points_table(results) + (
             f"<details><summary>Every metric of every point (points.csv)</summary><div class='scroll'>{full}"
             "</div></details>" if full else "") if results.kind == "sweep" else ""),

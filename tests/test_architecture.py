@@ -220,6 +220,7 @@ LAYERS = [
     {"metrics", "limits", "run", "tables", "outputs", "fitting", "calibration", "fluid_model"},
     {"experiment"},
     {"results", "charts", "comparisons", "spread", "report", "report_optimize", "report_sensitivity", "report_study",
+     "discovery", "report_discovery",
      "export"},
     {"cli", "__main__"},
 ]

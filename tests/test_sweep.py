@@ -408,8 +408,8 @@ def test_the_command_line_imports_light() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
     assert main.list_commands(click.Context(main)) == [
-        "export", "fit", "optimize", "plot", "quote", "replications", "report", "run", "schema", "sensitivity",
-        "sweep", "validate"]
+        "discover", "export", "fit", "optimize", "plot", "quote", "replications", "report", "run", "schema",
+        "sensitivity", "sweep", "validate"]
 
 
 def test_dask_batches_hold_every_run_once_in_order() -> None:

@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "optimize": "leadtime_sim.cli.optimize:optimize",
     "sensitivity": "leadtime_sim.cli.sensitivity:sensitivity",
     "replications": "leadtime_sim.cli.replications:replications",
+    "discover": "leadtime_sim.cli.discover:discover_command",
     "fit": "leadtime_sim.cli.fit:fit",
 }
 """Command name -> ``module:attribute`` of its Click command."""

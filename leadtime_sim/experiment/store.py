@@ -433,7 +433,8 @@ class SeriesPart:
 
 STORE_NAMES = ("manifest.json", "runs.parquet", "runs.csv", "points.csv", "series_quantiles.parquet",
                "series_runs", "charts", "report.html", "results.xlsx", "optimize.json", "sensitivity.csv",
-               "sensitivity.json", "replications.csv", "replications.json", LOCK_NAME, WRITER_NAME)
+               "sensitivity.json", "replications.csv", "replications.json", "discovery.json", LOCK_NAME,
+               WRITER_NAME)
 """What a store directory may hold (``optimize.json``: an optimize answer's store;
 ``results.xlsx``: ``export``'s default workbook); a sweep never writes into a directory
 holding anything else, unless it is a store already (its manifest reads): files there that
@@ -488,7 +489,8 @@ def _clear(directory: Path) -> None:
     """Remove a previous store's files (only the names a store uses)."""
     for name in ("manifest.json", "runs.parquet", "runs.csv", "points.csv",
                  "series_quantiles.parquet", "report.html", "results.xlsx", "optimize.json",
-                 "sensitivity.csv", "sensitivity.json", "replications.csv", "replications.json"):
+                 "sensitivity.csv", "sensitivity.json", "replications.csv", "replications.json",
+                 "discovery.json"):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / "series_runs", ignore_errors=True)
     shutil.rmtree(directory / "charts", ignore_errors=True)

@@ -78,6 +78,9 @@ def inputs_table(results: Results) -> pd.DataFrame:
     if results.kind != "sweep" or results.experiment is None:
         raise InputError([f"{results.directory}: is not a sweep store (scenario discovery needs a "
                           "sweep's runs)"])
+    if "optimize" in (results.manifest.get("experiment") or {}):
+        raise InputError([f"{results.directory}: is an optimize store (each design has the runs the search "
+                          "gave it, not a sample of the inputs): run discover on a sweep store"])
     values = {p.point_id: p.axes for p in results.points}
     names = [a.name for a in results.experiment.design_axes]
     varying = [n for n in names if len({repr(v[n]) for v in values.values()}) > 1]

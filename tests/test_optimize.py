@@ -378,6 +378,8 @@ def test_the_workbook_of_an_optimize_output_gives_its_answer_and_verdicts(experi
     assert CliRunner().invoke(main, ["export", str(out)]).exit_code == 0
     sheets = pd.read_excel(out / "results.xlsx", sheet_name=None)
     assert list(sheets) == ["summary", "points", "runs", "candidates", "study"]
+    refused = CliRunner().invoke(main, ["discover", str(out), "--requirement", "a_p", "--by", "2027-01"])
+    assert refused.exit_code == 2 and "is an optimize store" in refused.output
     answers = sheets["summary"].loc[sheets["summary"]["item"] == "answer", "value"].tolist()
     assert answers[0].startswith("Cheapest design with P(a_p closed by 2027-01) >= 0.9: lines added = 2")
     answer = json.loads((out / "optimize.json").read_text())

@@ -29,7 +29,7 @@ from leadtime_sim.io import atomic_write
 from leadtime_sim.limits import limit_words
 from leadtime_sim.report_discovery import discovery_section
 from leadtime_sim.report_sensitivity import sensitivity_answer, sensitivity_question, sensitivity_section
-from leadtime_sim.report_study import random_inputs, study_record
+from leadtime_sim.report_study import random_inputs, replications_section, study_record
 from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.spread import spreads
@@ -569,6 +569,8 @@ def report_html(results: Results) -> str:
         ("setup", "Scenario and experiment as run", setup_section(results)),
         ("method", "Method", method_section(results)),
         ("study", "Study record (STRESS-DES)", study_section(results)),
+        ("replications", "Replications needed",
+         replications_section(results.directory) if results.kind == "sweep" else ""),
         ("charts", "Charts", charts_section(results)),
         ("sensitivity", "Sensitivity",
          sensitivity_section(results.directory) if results.kind == "sweep" else ""),

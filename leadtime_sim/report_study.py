@@ -11,15 +11,19 @@ hand, so they stay true of the study shown.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel
 
 from leadtime_sim.distributions import Constant, _Dist
+from leadtime_sim.experiment.replications import METHOD, replications_text
 from leadtime_sim.experiment.spec import Experiment
 from leadtime_sim.results import Results
 from leadtime_sim.scenario import Scenario
@@ -229,4 +233,23 @@ def study_record(results: Results) -> list[tuple[str, str]]:
     ]
 
 
-__all__ = ["WANTED_HALF_WIDTH", "precision", "random_inputs", "study_record"]
+def replications_section(directory: Path) -> str:
+    """A replications store's answer (``leadtime-sim replications``) and its charts; nothing
+    for another store; a damaged answer: a line saying so."""
+    path = directory / "replications.json"
+    if not path.is_file():
+        return ""
+    try:
+        text = replications_text(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ("<p>replications.json is damaged: run leadtime-sim replications again with --resume (it "
+                "reuses every run).</p>")
+    parts = [f"<p>{html.escape(METHOD)}.</p><pre>{html.escape(text)}</pre>"]
+    for chart in sorted((directory / "charts").glob("replications-*.png")):
+        data = base64.b64encode(chart.read_bytes()).decode("ascii")
+        parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(chart.stem)}'>"
+                     f"<figcaption>charts/{html.escape(chart.name)}</figcaption></figure>")
+    return "".join(parts)
+
+
+__all__ = ["WANTED_HALF_WIDTH", "precision", "random_inputs", "replications_section", "study_record"]

@@ -154,6 +154,11 @@ def test_the_store_is_a_sweep_store_that_reports(answered: tuple[Path, dict]) ->
 
     code, output = invoke("report", answered[0])
     assert code == 0, output
+    page = (answered[0] / "report.html").read_text()
+    head = ("replications a point reach the precision" if answered[1]["recommended"] is not None
+            else "the precision asked is not reached by")
+    assert "Replications needed" in page and head in page
+    assert page.count("alt='replications-") == len({r["metric"] for r in answered[1]["answers"]})
     code, output = invoke("export", answered[0])
     assert code == 0, output
     sheets = pd.read_excel(answered[0] / "results.xlsx", sheet_name=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -23,6 +24,7 @@ from leadtime_sim.experiment.replications import (
     Answer,
     Target,
     advise,
+    replications_text,
     summary,
 )
 from leadtime_sim.experiment.runner import Plan, plan_experiment
@@ -91,7 +93,7 @@ def replications(experiment: Path, metrics: tuple[str, ...], precision: float, h
         atomic_write(out / "replications.csv", lambda tmp: rows.to_csv(tmp, index=False))
         write_json(out / "replications.json", answer)
         _charts(plan, found, target, out)
-        click.echo(json.dumps(answer, indent=2) if as_json else _text(plan, found, answer, out))
+        click.echo(json.dumps(answer, indent=2) if as_json else _text(answer, out))
 
 
 def _charts(plan: Plan, found: list[Answer], target: Target, out: Path) -> None:
@@ -115,25 +117,6 @@ def _unit(metric: str) -> str:
     return METRICS[metric.split(".", 1)[0]].unit.removesuffix(" from start")
 
 
-def _text(plan: Plan, found: list[Answer], answer: dict, out: Path) -> str:
-    axes = {p.point_id: p.axes for p in plan.points}
-    lines = []
-    for metric in dict.fromkeys(a.metric for a in found):
-        mine = [a for a in found if a.metric == metric]
-        worst = max(mine, key=lambda a: (a.replications is None, a.replications or 0))
-        named = axes[worst.point_id]
-        where = f"point {worst.point_id}" + (f" ({axes_text(named)})" if named else "")
-        need = "not reached" if worst.replications is None else f"{worst.replications}"
-        open_ = sum(a.replications is None for a in mine)
-        left = f"; {open_} of {len(mine)} points not reached" if open_ else ""
-        lines.append(f"  {metric}: {need} at {where}, mean {worst.mean:.4g}, "
-                     f"precision there {worst.precision:.3g}{left}")
-    recommended = answer["recommended"]
-    head = (f"{recommended} replications a point reach the precision asked for every metric"
-            if recommended is not None else
-            f"the precision asked is not reached by {answer['replications_run']} replications at some points "
-            "(raise --max-replications, or ask less)")
-    run = f"{answer['replications_run']} run; look-ahead {answer['look_ahead']}"
-    return "\n".join([f"{head} ({run}):", *lines,
-                      f"answer in {out / 'replications.json'}; charts in {out / 'charts'}; the runs are a "
-                      f"sweep store: leadtime-sim report {out}"])
+def _text(answer: dict[str, Any], out: Path) -> str:
+    return (replications_text(answer) + f"\nanswer in {out / 'replications.json'}; charts in "
+            f"{out / 'charts'}; the runs are a sweep store: leadtime-sim report {out}")

@@ -33,6 +33,7 @@ from scipy import stats
 from leadtime_sim.dates import months_between
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import wilson_interval
+from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.integrity import read_manifest
 from leadtime_sim.experiment.runner import Plan, Progress, run_plan
 from leadtime_sim.metrics import METRICS
@@ -216,9 +217,33 @@ def summary(plan: Plan, found: list[Answer], target: Target, run: int, most: int
     }
 
 
+def replications_text(answer: dict[str, Any]) -> str:
+    """The answer in words: the replications the study needs, then per metric its worst point."""
+    lines = []
+    metrics = list(dict.fromkeys(a["metric"] for a in answer["answers"]))
+    for metric in metrics:
+        mine = [a for a in answer["answers"] if a["metric"] == metric]
+        worst = max(mine, key=lambda a: (a["replications"] is None, a["replications"] or 0))
+        named = worst["axes"]
+        where = f"point {worst['point_id']}" + (f" ({axes_text(named)})" if named else "")
+        need = "not reached" if worst["replications"] is None else f"{worst['replications']}"
+        open_ = sum(a["replications"] is None for a in mine)
+        left = f"; {open_} of {len(mine)} points not reached" if open_ else ""
+        mean, there = (f"{v:.4g}" if v is not None else "n/a" for v in (worst["mean"], worst["precision"]))
+        lines.append(f"  {metric}: {need} at {where}, mean {mean}, precision there {there}{left}")
+    recommended = answer["recommended"]
+    head = (f"{recommended} replications a point reach the precision asked for every metric"
+            if recommended is not None else
+            f"the precision asked is not reached by {answer['replications_run']} replications at some points "
+            "(raise --max-replications, or ask less)")
+    run = f"{answer['replications_run']} run; look-ahead {answer['look_ahead']}"
+    return "\n".join([f"{head} ({run}):", *lines])
+
+
 def _number(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
 __all__ = ["CONFIDENCE", "LOOK_AHEAD", "METHOD", "MIN_REPLICATIONS", "Answer", "Target", "advise", "answers",
-           "look_ahead", "next_count", "precision_path", "run_values", "solution", "summary"]
+           "look_ahead", "next_count", "precision_path", "replications_text", "run_values", "solution",
+           "summary"]

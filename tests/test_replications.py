@@ -194,8 +194,9 @@ def test_the_chart_draws_points_with_the_same_runs_once() -> None:
 
     same = np.array([np.nan, 5.0, 3.0, 2.5, 2.0])
     paths = {"point 0 (x = 1)": same, "point 1 (x = 2)": same.copy(), "point 2 (x = 3)": same / 2}
+    _, ax = plt.subplots()  # (its own axes: pyplot's current ones may be another test's)
     ax = replications_chart(paths, {"point 0 (x = 1)": 4, "point 1 (x = 2)": 4, "point 2 (x = 3)": 3}, 3.0,
-                            relative=False, metric="gap_closed_months.r", unit="months")
+                            relative=False, metric="gap_closed_months.r", unit="months", ax=ax)
     labels = [" ".join(t.get_text().split()) for t in ax.get_legend().get_texts()]  # (wrapped lines)
     assert labels == ["points 0, 1 (the same runs): 4 replications", "point 2 (x = 3): 3 replications",
                       "precision asked: +/- 3 months"]

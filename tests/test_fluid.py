@@ -342,3 +342,22 @@ def test_a_plugin_rule_not_passed_to_the_fluid_is_an_input_error() -> None:
                                                  r"from a plugin not passed here: pass the plugins"):
             estimate(scenario)
     assert lts.fluid(scenario, plugins).summary["estimate"] == "fluid"
+
+
+def test_the_initial_wip_is_delivered_in_lots_as_the_des_does() -> None:
+    """A run delivers the initial WIP in lots of the lot size, lot ``k`` of ``n`` at flow x
+    (k + 1/2) / n; the fluid delivered it unit by unit along a line to the flow time: one
+    WIP unit (flow 2.5) at 2.5, not 1.25, and 5 in lots of 2 (flow 3) at 0.6 to 3.0, not
+    0.5, 0.5, 1.5, 1.5, 2.5 (found by tests/test_fluid_properties.py)."""
+    data = scenario_dict(factories={"f": factory(lines=2, lot_size=2, flow_months=2.5, initial_wip_units=2)},
+                         orders=[order(1, placed="2024-11")])
+    des, flu = both(data)
+    assert delivery_times(des) == [1.25]
+    assert delivery_times(flu) == pytest.approx([1.25], abs=1e-9)
+    data = scenario_dict(factories={"f": factory(lot_size=2, flow_months=3, initial_wip_units=5)},
+                         orders=[order(8, placed="2024-11")])
+    des, flu = both(data)
+    assert delivery_times(des)[:5] == [0.5, 0.5, 1.5, 1.5, 2.5]
+    assert delivery_times(flu)[:5] == pytest.approx(delivery_times(des)[:5], abs=1e-9)
+    assert delivery_times(flu) == pytest.approx(delivery_times(des), abs=1)  # (the rest: a takt)
+

@@ -75,11 +75,14 @@ def test_kinked_output_times_are_the_grid_with_the_kinks_inserted(name: str) -> 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_delivery_times_are_the_union_of_the_shifted_grid_and_kinks(name: str) -> None:
     """The delivery curve's times, merged from the times without kinks, are np.unique of
-    the grid and of the grid and kinks shifted by each maker's flow, as first written."""
+    the grid and of the grid and kinks shifted by each maker's flow, as first written, and
+    of each initial WIP lot's due time and the instant before it (its step)."""
     model = _solved(name)
     for c in model.curves.values():
         bends = np.concatenate([c.grid, c.kinks])
         parts = [c.grid, *(np.append(bends + m.flow_months, m.flow_months) for m in c.makers)]
+        parts += [t for m in c.makers if m.wip_units and m.flow_months > 0
+                  for t in (m.wip_dues(), np.nextafter(m.wip_dues(), -np.inf))]
         assert c.delivered_times.tobytes() == np.unique(np.concatenate(parts)).tobytes()
 
 

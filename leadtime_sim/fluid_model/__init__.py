@@ -22,7 +22,9 @@ How it models the scenario
     output rises at the lines' rate until it reaches the work there (a kink where the lines
     run out of work, not a straight line across the step).
   * A unit leaves the line as the cumulative output crosses it and is delivered the factory's
-    mean flow time later; the initial WIP is delivered evenly over the first mean flow time.
+    mean flow time later; the initial WIP is delivered as a run delivers it, in lots of the
+    lot size spread evenly over the first mean flow time (lot ``k`` of ``n`` at ``flow x (k +
+    1/2) / n``, all its units at once).
     For one line, lot 1, takt 2 and flow 3 this gives unit ``k`` at ``2k + 3``, as the DES; a
     lot of ``L`` units leaves the DES's line at once and the fluid's one by one over the
     takt, so fluid dates are within one takt per lot of the DES's on deterministic cases.

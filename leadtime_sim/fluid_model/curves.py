@@ -33,6 +33,22 @@ class Maker:
     capacity: np.ndarray
     lot_months: float = 0.0
     on_lines_units: np.ndarray | None = None
+    lot_units: int = 1
+    """The factory's lot size (its initial WIP flows in lots of it, as a run's)."""
+
+    def wip_dues(self) -> np.ndarray:
+        """When each lot of the initial WIP is delivered, as a run delivers them: ``lots`` lots
+        of the lot size (the last the rest), lot ``k`` at ``flow x (k + 1/2) / lots``."""
+        lots = math.ceil(self.wip_units / self.lot_units)
+        return self.flow_months * (np.arange(lots) + 0.5) / lots
+
+    def wip_delivered(self, t: np.ndarray) -> np.ndarray:
+        """Units of the initial WIP delivered by each of ``t``: a step at each lot's due time
+        (``wip_dues``)."""
+        if self.flow_months <= 0:
+            return self.wip_units * (t >= 0)
+        lots = np.searchsorted(self.wip_dues(), t, side="right")
+        return np.minimum(lots * float(self.lot_units), self.wip_units)
 
 
 class ProductCurves:
@@ -62,10 +78,12 @@ class ProductCurves:
             self.shares.append(None if (share == 1.0).all() else share)  # (x 1.0 changes nothing)
         self._flows = list(dict.fromkeys(m.flow_months for m in makers))
         """The makers' flow times, each once."""
+        wip_steps = [t for dues in (m.wip_dues() for m in makers if m.wip_units and m.flow_months > 0)
+                     for t in (dues, np.nextafter(dues, -math.inf))]
         self._unkinked_times = sorted_unique(np.concatenate(
-            [grid, *(np.append(grid + flow, flow) for flow in self._flows)]))
-        """The delivery curve's times without kinks: the grid, and the grid and 0 shifted by
-        each maker's flow."""
+            [grid, *(np.append(grid + flow, flow) for flow in self._flows), *wip_steps]))
+        """The delivery curve's times without kinks: the grid, the grid and 0 shifted by each
+        maker's flow, and each initial WIP lot's due time and the instant before it (a step)."""
         self.kinks = np.zeros(0)
         """Times inside grid steps at which the lines run out of work (``update``)."""
         self._kink_steps = np.zeros(0, np.int64)
@@ -145,8 +163,7 @@ class ProductCurves:
             t = sorted_unique(np.concatenate([t, *(self.kinks + flow for flow in self._flows)]))
         self.delivered_times = t
         self.grid_positions = np.searchsorted(t, grid)
-        self.wip_deliveries = [None if not m.wip_units else m.wip_units * (
-            np.clip(t / m.flow_months, 0.0, 1.0) if m.flow_months > 0 else (t >= 0)) for m in makers]
+        self.wip_deliveries = [m.wip_delivered(t) if m.wip_units else None for m in makers]
         shifted = {flow: t - flow for flow in self._flows}
         self.shifted_times = [shifted[m.flow_months] for m in makers]
         self.__dict__.pop("delivered_times_list", None)

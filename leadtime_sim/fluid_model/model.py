@@ -144,7 +144,8 @@ class FluidModel:
         self.groups = self._groups()
         self.curves = {p: ProductCurves(p, grid, self.product_capacity[p], [
             Maker(f, scenario.factories[f].flow_months.mean, self.wip_by_factory[f], self.capacity[f],
-                  *self._lots_on_lines(f)) for f in self.makers[p]]) for p in scenario.products}
+                  *self._lots_on_lines(f), scenario.factories[f].lot_size) for f in self.makers[p]])
+            for p in scenario.products}
         entered = np.array([o.entered for o in orders])
         for o, at in zip(orders, np.searchsorted(grid, entered - 1e-12).tolist(), strict=True):
             o.at = at

@@ -49,6 +49,20 @@ class Delivered:
     last: np.ndarray
 
 
+def _split_at(first: np.ndarray, end: np.ndarray, owner: np.ndarray, at: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments of positions (``first`` to ``end``, of order ``owner``) cut at position ``at``
+    (where a factory's initial WIP ends: a run's WIP lots are its own, no lot holds WIP and
+    new units)."""
+    cut = (first < at) & (end > at)
+    if not cut.any():
+        return first, end, owner
+    k = np.repeat(np.arange(len(first)), 1 + cut)
+    second = np.zeros(len(k), bool)
+    second[1:] = k[1:] == k[:-1]
+    return np.where(second, at, first[k]), np.where(cut[k] & ~second, at, end[k]), owner[k]
+
+
 def delivered(model: FluidModel, product: str) -> Delivered:
     """The product's orders' deliveries (module docstring); an order's deliveries stop at the
     first lot not delivered by the horizon."""
@@ -62,6 +76,8 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     # lots: each segment's whole positions in groups of the lot size, order by order
     positions = np.floor(ends.reshape(-1, 2) + 0.5).astype(np.int64)  # (see UnitCount)
     first_pos, end_pos = positions[:, 0], positions[:, 1]
+    for w in np.cumsum([model.wip_by_factory[f] for f in model.makers[product]]).tolist():
+        first_pos, end_pos, owner = _split_at(first_pos, end_pos, owner, round(w))
     counts = np.where(end_pos > first_pos, (end_pos - first_pos + lot - 1) // lot, 0)
     seg = np.repeat(np.arange(len(first_pos)), counts)
     offset = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)

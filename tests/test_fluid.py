@@ -361,3 +361,15 @@ def test_the_initial_wip_is_delivered_in_lots_as_the_des_does() -> None:
     assert delivery_times(flu)[:5] == pytest.approx(delivery_times(des)[:5], abs=1e-9)
     assert delivery_times(flu) == pytest.approx(delivery_times(des), abs=1)  # (the rest: a takt)
 
+
+def test_a_factory_without_lines_does_not_add_its_flow_to_the_quotes() -> None:
+    """Quotes added the longest flow of the product's factories, also of one with no lines
+    (which makes nothing): 1.5 months for a unit a line of takt 0.5 and no flow makes in 0.5
+    (found by tests/test_fluid_properties.py)."""
+    data = scenario_dict(factories={"f": factory(takt_months=0.5), "g": factory(lines=0, flow_months=1)},
+                         orders=[order(1)])
+    des, flu = both(data)
+    quotes = [[m.quoted_lead_time_months for m in r.records.products][:3] for r in (des, flu)]
+    assert quotes[0] == [0.5, 0.5, 0.5]
+    assert quotes[1] == pytest.approx(quotes[0])
+

@@ -64,7 +64,9 @@ class ProductCurves:
         self.capacity = capacity
         self.infinite = bool(np.isinf(capacity[-1]))
         self.makers = makers
-        self.flow_months = max((m.flow_months for m in makers), default=0.0)
+        self.flow_months = max((m.flow_months for m in makers if m.capacity[-1] > 0), default=0.0)
+        """The flow time quotes add: the longest of the factories that make any (a factory
+        without lines makes nothing, and its flow delayed every quote)."""
         self._d_capacity = d_cap = steps(capacity)
         self._room = d_cap[1:] - CROSSING_TOLERANCE
         """Less than a step's capacity, from the second step on: a step that made less ran out of work."""

@@ -373,3 +373,15 @@ def test_a_factory_without_lines_does_not_add_its_flow_to_the_quotes() -> None:
     assert quotes[0] == [0.5, 0.5, 0.5]
     assert quotes[1] == pytest.approx(quotes[0])
 
+
+def test_a_unit_does_not_leave_the_line_before_its_components_come() -> None:
+    """Two components a unit, made one by one (takt 0.5, flow 1: at 1.5 and 2.0), for one
+    unit (lot 4, takt 1): the DES delivers it at 3.0. The fluid put a kink in the month the
+    work and the components both ran out, as if the lines ran out of work at full rate, and
+    delivered it at 1.25, before either component (found by tests/test_fluid_properties.py)."""
+    data = scenario_dict(products={"p": {"bom": {"c": 2}}, "c": {}},
+                         factories={"f": factory(lot_size=4), "s": factory("c", takt_months=0.5, flow_months=1)},
+                         orders=[order(1)])
+    des, flu = both(data)
+    assert delivery_times(des) == [3.0]
+    assert delivery_times(flu) == pytest.approx([2.0])  # (within the final takt: the unit leaves as it comes)

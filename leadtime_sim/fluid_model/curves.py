@@ -119,7 +119,7 @@ class ProductCurves:
         out = np.maximum.accumulate(np.maximum(out, 0.0))
         self.output = out
         d_out = steps(out)
-        self._find_kinks(out, d_out, before)
+        self._find_kinks(out, d_out, before, x if limits else None)  # (x: work before, components at end)
         times, source = self._bend_times, self._bend_source
         total = np.zeros(len(self.delivered_times))
         held = np.zeros(len(self.grid))
@@ -190,15 +190,20 @@ class ProductCurves:
         times[inserted] = self.kinks
         self._bend_times, self._bend_source = times, source
 
-    def _find_kinks(self, out: np.ndarray, d_out: np.ndarray, work: np.ndarray) -> None:
+    def _find_kinks(self, out: np.ndarray, d_out: np.ndarray, work: np.ndarray,
+                    allowed: np.ndarray | None = None) -> None:
         """Where the lines, at full rate from a step's start, run out of the work there before
         the step ends (the output is then not linear over the step): sets ``kinks``, the grid
         index of each kink's step and the times that depend on them. Steps held back by
-        components are left linear (their components come during the step)."""
+        components (output at what ``allowed``, the work and components there, lets start)
+        are left linear, also where the work ends there too: their components come during
+        the step (a kink put a unit on its way before its components were delivered)."""
         at, kinks = _NO_STEPS, _NO_TIMES
         if not self.infinite and len(out) >= 2:
             made, tolerance = d_out[1:], CROSSING_TOLERANCE
             partial = (made > tolerance) & (made < self._room) & (out[1:] >= work[1:] - tolerance)
+            if allowed is not None:
+                partial &= out[1:] < allowed[1:] - tolerance
             at = partial.nonzero()[0] + 1
             if len(at):
                 t0 = self.grid[at - 1]

@@ -385,3 +385,23 @@ def test_a_unit_does_not_leave_the_line_before_its_components_come() -> None:
     des, flu = both(data)
     assert delivery_times(des) == [3.0]
     assert delivery_times(flu) == pytest.approx([2.0])  # (within the final takt: the unit leaves as it comes)
+
+
+def test_an_order_gets_no_more_units_than_it_ordered() -> None:
+    """A position on a half unit computed as 7.499999999999999 (the end of a class-2 order's
+    segment, where a class-1 requirement order of 5 took over) rounded down, so the class-1
+    order was delivered 6 units and the class-2 order one fewer than its 6 (found by
+    tests/test_fluid_properties.py)."""
+    data = scenario_dict(
+        end="2029-01", policy={"allocation": "priority"}, factories={"f": factory(takt_months=3, flow_months=3)},
+        investments={"more": {"factory": "f", "lines_added": 1, "decided": "2025-11"}},
+        orders=[order(3, placed="2024-09", customer="b", priority=2), order(6, placed="2024-04", customer="b",
+                                                                            priority=2)],
+        requirements={"r": {"customer": "a", "product": "p", "initial_units": 0,
+                            "required": [{"date": "2026-12", "units": 9}],
+                            "ordering": {"first_review": "2025-03", "review_every_months": 12,
+                                         "lookahead_months": "lead_time", "priority": 1}}})
+    des, flu = both(data)
+    for result in (des, flu):
+        got = {o.id: (o.quantity, o.delivered_units) for o in result.records.orders}
+        assert got == {"order-0": (3, 3), "order-1": (6, 6), "r-0": (4, 4), "r-1": (5, 5)}

@@ -22,14 +22,18 @@ from collections.abc import Callable, Iterable
 from leadtime_sim.fluid_model.orders import FluidOrder
 
 EPS = 1e-9
+HALF = 0.5 + EPS
+"""What a position is rounded with to a whole unit (``UnitCount``)."""
 
 
 class UnitCount:
     """The whole units handed to a set of customers' orders, as runs of positions.
 
-    A position is taken as a whole unit rounded half up, ``floor(x + 0.5)``, the same way
+    A position is taken as a whole unit rounded half up, ``floor(x + HALF)``, the same way
     for the end of one segment and the start of the next, so that no unit counts twice:
-    the unit ``u`` is the order's whose segment holds the position ``u + 0.5``."""
+    the unit ``u`` is the order's whose segment holds the position ``u + 0.5``. (``HALF`` is
+    a half and a hair: a half computed as 7.499999999999999 is 7.5, so that an order's
+    segment ending there does not give its last unit to the next order.)"""
 
     def __init__(self) -> None:
         self.starts: list[int] = []
@@ -192,7 +196,7 @@ class Allocator:
             else:
                 seg.append((y, end))
             for count in counts_of[idx]:
-                count.add(floor(y + 0.5), floor(end + 0.5))  # (whole units: UnitCount)
+                count.add(floor(y + HALF), floor(end + HALF))  # (whole units: UnitCount)
             y = end
             remaining[idx] = left = left - take
             open_[key[0]] -= take

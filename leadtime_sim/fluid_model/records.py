@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from leadtime_sim.fluid_model.allocation import EPS
+from leadtime_sim.fluid_model.allocation import EPS, HALF
 from leadtime_sim.fluid_model.curves import first_crossing
 from leadtime_sim.fluid_model.model import FluidModel, consumption_of
 from leadtime_sim.fluid_model.monthly import factory_columns, product_columns
@@ -74,7 +74,7 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     owner = np.repeat(np.arange(len(mine)), [len(h) for h in held])
     ends = np.fromiter(chain.from_iterable(chain.from_iterable(held)), float, 2 * len(owner))
     # lots: each segment's whole positions in groups of the lot size, order by order
-    positions = np.floor(ends.reshape(-1, 2) + 0.5).astype(np.int64)  # (see UnitCount)
+    positions = np.floor(ends.reshape(-1, 2) + HALF).astype(np.int64)  # (see UnitCount)
     first_pos, end_pos = positions[:, 0], positions[:, 1]
     for w in np.cumsum([model.wip_by_factory[f] for f in model.makers[product]]).tolist():
         first_pos, end_pos, owner = _split_at(first_pos, end_pos, owner, round(w))

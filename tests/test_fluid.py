@@ -405,3 +405,17 @@ def test_an_order_gets_no_more_units_than_it_ordered() -> None:
     for result in (des, flu):
         got = {o.id: (o.quantity, o.delivered_units) for o in result.records.orders}
         assert got == {"order-0": (3, 3), "order-1": (6, 6), "r-0": (4, 4), "r-1": (5, 5)}
+
+
+def test_an_orders_deliveries_keep_the_lots_of_the_initial_wip() -> None:
+    """Five WIP units of a factory with lots of 4 (the run: 4 at 0.625, 1 at 1.875), its
+    product's other factory with lots of 3: the fluid recorded an order's deliveries in
+    groups of the smaller lot size, so the 4th WIP unit went with the 5th, at 1.875 (found
+    by tests/test_fluid_properties.py)."""
+    data = scenario_dict(factories={"f": factory(lines=2, lot_size=3, takt_months=0.5, flow_months=2.5),
+                                    "g": factory(lines=2, lot_size=4, takt_months=0.5, flow_months=2.5,
+                                                 initial_wip_units=5)},
+                         orders=[order(9, placed="2024-05")])
+    des, flu = both(data)
+    assert delivery_times(des)[:5] == [0.625] * 4 + [1.875]
+    assert delivery_times(flu)[:5] == pytest.approx(delivery_times(des)[:5])

@@ -49,18 +49,34 @@ class Delivered:
     last: np.ndarray
 
 
-def _split_at(first: np.ndarray, end: np.ndarray, owner: np.ndarray, at: int
+def _split_at(first: np.ndarray, end: np.ndarray, owner: np.ndarray, bounds: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Segments of positions (``first`` to ``end``, of order ``owner``) cut at position ``at``
-    (where a factory's initial WIP ends: a run's WIP lots are its own, no lot holds WIP and
-    new units)."""
-    cut = (first < at) & (end > at)
-    if not cut.any():
+    """Segments of positions (``first`` to ``end``, of order ``owner``) cut at each of
+    ``bounds`` (sorted: where the lots of the initial WIP end, a run's WIP lots being their
+    factory's own, of its lot size, and no lot holding WIP and new units)."""
+    lo = bounds.searchsorted(first, side="right")
+    inside = bounds.searchsorted(end, side="left") - lo
+    if not len(bounds) or not (inside > 0).any():
         return first, end, owner
-    k = np.repeat(np.arange(len(first)), 1 + cut)
-    second = np.zeros(len(k), bool)
-    second[1:] = k[1:] == k[:-1]
-    return np.where(second, at, first[k]), np.where(cut[k] & ~second, at, end[k]), owner[k]
+    inside = np.maximum(inside, 0)
+    pieces = 1 + inside
+    k = np.repeat(np.arange(len(first)), pieces)
+    j = np.arange(len(k)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    last = len(bounds) - 1
+    starts = np.where(j == 0, first[k], bounds[np.clip(lo[k] + j - 1, 0, last)])
+    ends = np.where(j < inside[k], bounds[np.clip(lo[k] + j, 0, last)], end[k])
+    return starts, ends, owner[k]
+
+
+def wip_lot_ends(model: FluidModel, product: str) -> np.ndarray:
+    """The positions at which the product's initial WIP lots end (``_split_at``)."""
+    ends, at = [], 0
+    for f in model.makers[product]:
+        w, lot = round(model.wip_by_factory[f]), model.scenario.factories[f].lot_size
+        if w:
+            ends.append(at + np.minimum(np.arange(1, -(-w // lot) + 1) * lot, w))
+        at += w
+    return np.concatenate(ends) if ends else np.zeros(0, np.int64)
 
 
 def delivered(model: FluidModel, product: str) -> Delivered:
@@ -76,8 +92,7 @@ def delivered(model: FluidModel, product: str) -> Delivered:
     # lots: each segment's whole positions in groups of the lot size, order by order
     positions = np.floor(ends.reshape(-1, 2) + HALF).astype(np.int64)  # (see UnitCount)
     first_pos, end_pos = positions[:, 0], positions[:, 1]
-    for w in np.cumsum([model.wip_by_factory[f] for f in model.makers[product]]).tolist():
-        first_pos, end_pos, owner = _split_at(first_pos, end_pos, owner, round(w))
+    first_pos, end_pos, owner = _split_at(first_pos, end_pos, owner, wip_lot_ends(model, product))
     counts = np.where(end_pos > first_pos, (end_pos - first_pos + lot - 1) // lot, 0)
     seg = np.repeat(np.arange(len(first_pos)), counts)
     offset = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -419,3 +419,21 @@ def test_an_orders_deliveries_keep_the_lots_of_the_initial_wip() -> None:
     des, flu = both(data)
     assert delivery_times(des)[:5] == [0.625] * 4 + [1.875]
     assert delivery_times(flu)[:5] == pytest.approx(delivery_times(des)[:5])
+
+
+def test_a_review_sees_the_inventory_never_consumed_below_zero() -> None:
+    """Consumption of 3 a year from an inventory that is empty until the first unit comes in
+    month 13: a run's inventory stays at 0 until then (nothing to consume), and its reviews
+    order 9 in month 15 and 13 in month 27; the fluid's reviews took the consumption of the
+    empty months off too and ordered 11 and 15 (found by tests/test_fluid_properties.py:
+    22 against 18)."""
+    data = scenario_dict(
+        end="2028-01", factories={"f": factory()},
+        orders=[order(12, placed="2024-04", customer="b"), order(8, placed="2024-07")],
+        requirements={"r": {"customer": "a", "product": "p", "initial_units": 0, "consumption_per_year": 3,
+                            "required": [{"date": "2027-06", "units": 25}],
+                            "ordering": {"first_review": "2025-04", "review_every_months": 12,
+                                         "lookahead_months": 0}}})
+    des, flu = both(data)
+    d, f = ([(o.placed_months, o.quantity) for o in r.records.orders if o.customer == "a"] for r in (des, flu))
+    assert f == d

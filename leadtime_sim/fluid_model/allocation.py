@@ -19,6 +19,8 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
+import numpy as np
+
 from leadtime_sim.fluid_model.orders import FluidOrder
 
 EPS = 1e-9
@@ -52,6 +54,15 @@ class UnitCount:
             self.ends.append(end)
             self.before.append(self.total)
         self.total += end - first
+
+    def units_in(self, first: int, end: int) -> np.ndarray:
+        """The units counted among the positions ``first`` to ``end`` (ascending)."""
+        k = max(0, bisect_right(self.ends, first))
+        parts = []
+        while k < len(self.starts) and self.starts[k] < end:
+            parts.append(np.arange(max(self.starts[k], first), min(self.ends[k], end)))
+            k += 1
+        return np.concatenate(parts).astype(float) if parts else np.zeros(0)
 
     def below(self, units: int) -> int:
         """The units among the first ``units`` positions."""

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from leadtime_sim.dates import months_between
-from leadtime_sim.fluid_model.allocation import EPS, Allocator
+from leadtime_sim.fluid_model.allocation import EPS, Allocator, UnitCount
 from leadtime_sim.fluid_model.capacity import Cohort, line_rate
 from leadtime_sim.fluid_model.curves import Maker, ProductCurves, crossing, first_crossing
 from leadtime_sim.fluid_model.orders import FluidOrder, known_orders
+from leadtime_sim.fluid_model.requirements import consumed
 from leadtime_sim.plugins import NO_PLUGINS, Plugins
 from leadtime_sim.scenario import Scenario
 from leadtime_sim.scenario.checks import component_products
@@ -47,6 +48,9 @@ class Watch:
     ordered_before: tuple[list[int], list[int]] = field(default_factory=lambda: ([0], [0]))
     """The customers' orders of the product by time placed (those known at start, those its
     reviews and others placed), and the units in those before each."""
+    level: tuple[float, float, int] = (0.0, 0.0, 0)
+    """The inventory when last looked at (``FluidModel._holding``): time, units, and the
+    product's units delivered by then."""
 
     def add(self, kind: int, order: FluidOrder) -> None:
         self.placed[kind].append(order.placed)
@@ -334,7 +338,7 @@ class FluidModel:
         spec = self.scenario.requirements[name]
         consumption = consumption_of(name, spec, self.start)
         w = Watch(name, spec, frozenset(spec.customer_names), consumption,
-                  RequirementState(name, spec, self.start, consumption))
+                  RequirementState(name, spec, self.start, consumption), level=(0.0, spec.initial_units, 0))
         for o in sorted((o for o in self.orders_of[spec.product] if o.customer in w.customers),
                         key=lambda o: o.placed):
             w.add(0, o)
@@ -366,10 +370,16 @@ class FluidModel:
 
     def _holding(self, t: float, i: int, w: Watch) -> tuple[float, int]:
         """A requirement's inventory and units on order at ``t`` (grid index ``i``, to which
-        its product's allocator has advanced)."""
-        d = float(self.curves[w.spec.product].delivered_on_grid[i])
-        delivered = self.allocators[w.spec.product].counted[w.name].below(math.floor(d + 1e-9))
-        inventory = max(0.0, w.spec.initial_units + delivered - w.consumption.consumed_between(0.0, t))
+        its product's allocator has advanced; called at nondecreasing times): as a run's,
+        the inventory is never consumed below 0 (a unit delivered later to an empty one is
+        consumed later: ``floored``)."""
+        c = self.curves[w.spec.product]
+        d = math.floor(float(c.delivered_on_grid[i]) + 1e-9)
+        count = self.allocators[w.spec.product].counted[w.name]
+        delivered = count.below(d)
+        if not w.consumption.periods:
+            return w.spec.initial_units + delivered, w.ordered(t) - delivered
+        inventory = floored(w, count, c, t, d)
         return inventory, w.ordered(t) - delivered
 
     def _place(self, order: FluidOrder, watches: Iterable[Watch]) -> None:
@@ -485,3 +495,21 @@ class FluidModel:
                 done[at] = first_crossing(k, grid, np.interp(ts[at], grid, k) + units[at])
                 begin = end
         return done
+
+
+def floored(w: Watch, count: UnitCount, c: ProductCurves, t: float, d: int) -> float:
+    """The requirement's inventory at ``t``, the product's first ``d`` units delivered: from
+    its level when last looked at, the units of its customers delivered since (each when the
+    delivery curve reaches it) less consumption, never below 0 (the lowest the running sum
+    falls to, just before a delivery or at ``t``, is taken back), as a run's state does."""
+    t0, level, seen = w.level
+    units = count.units_in(seen, d)
+    used_t = w.consumption.consumed_between(t0, t)
+    low = min(0.0, level + len(units) - used_t)
+    if len(units):
+        times = first_crossing(c.delivered, c.delivered_times, units + 1.0)
+        used = consumed(w.consumption, np.full(len(times), t0), np.maximum(times - t0, 0.0))
+        low = min(low, float((level + np.arange(len(units)) - used).min()))
+    inventory = level + len(units) - used_t - low
+    w.level = (t, inventory, d)
+    return inventory

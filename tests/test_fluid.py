@@ -437,3 +437,16 @@ def test_a_review_sees_the_inventory_never_consumed_below_zero() -> None:
     des, flu = both(data)
     d, f = ([(o.placed_months, o.quantity) for o in r.records.orders if o.customer == "a"] for r in (des, flu))
     assert f == d
+
+
+def test_the_initial_wip_of_two_factories_is_delivered_in_their_lots() -> None:
+    """Two factories' initial WIP for one order of 8: 5 in lots of 4 and 3 in lots of 2, the
+    run delivers 4 + 2 at 0.625 and 1 + 1 at 1.875; the fluid grouped the order's positions
+    by each factory's lots in turn, so its 6th unit, due at 0.625, was recorded with the 7th
+    at 1.875 (found by tests/test_fluid_properties.py)."""
+    data = scenario_dict(factories={"f": factory(lot_size=4, takt_months=0.5, flow_months=2.5, initial_wip_units=5),
+                                    "g": factory(lines=0, lot_size=2, flow_months=2.5, initial_wip_units=5)},
+                         orders=[order(8)])
+    des, flu = both(data)
+    assert delivery_times(des) == [0.625] * 6 + [1.875] * 2
+    assert delivery_times(flu) == pytest.approx(delivery_times(des))

@@ -69,14 +69,19 @@ def _split_at(first: np.ndarray, end: np.ndarray, owner: np.ndarray, bounds: np.
 
 
 def wip_lot_ends(model: FluidModel, product: str) -> np.ndarray:
-    """The positions at which the product's initial WIP lots end (``_split_at``)."""
-    ends, at = [], 0
-    for f in model.makers[product]:
-        w, lot = round(model.wip_by_factory[f]), model.scenario.factories[f].lot_size
+    """The positions at which the product's initial WIP lots end (``_split_at``), the lots of
+    all its factories in the order they are delivered (the delivery curve's steps)."""
+    dues, sizes = [], []
+    for m in model.curves[product].makers:
+        w, lot = round(m.wip_units), m.lot_units
         if w:
-            ends.append(at + np.minimum(np.arange(1, -(-w // lot) + 1) * lot, w))
-        at += w
-    return np.concatenate(ends) if ends else np.zeros(0, np.int64)
+            dues.append(m.wip_dues())
+            k = np.arange(len(dues[-1]))
+            sizes.append(np.minimum((k + 1) * lot, w) - k * lot)
+    if not dues:
+        return np.zeros(0, np.int64)
+    by_due = np.argsort(np.concatenate(dues), kind="stable")
+    return np.cumsum(np.concatenate(sizes)[by_due])
 
 
 def delivered(model: FluidModel, product: str) -> Delivered:

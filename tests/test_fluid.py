@@ -450,3 +450,18 @@ def test_the_initial_wip_of_two_factories_is_delivered_in_their_lots() -> None:
     des, flu = both(data)
     assert delivery_times(des) == [0.625] * 6 + [1.875] * 2
     assert delivery_times(flu) == pytest.approx(delivery_times(des))
+
+
+def test_quotes_wait_for_the_components() -> None:
+    """Two components a unit, from a supplier making one every half month: the DES quotes
+    2.5 months at start and 1.5 later (the components, then the takt); the fluid quoted
+    from final assembly's lines alone, 1.0 and 0.5 (found by tests/test_fluid_properties.py),
+    now 2.0 and 1.0, within a takt (a unit leaves the fluid's line as its components come)."""
+    data = scenario_dict(products={"p": {"bom": {"c": 2}}, "c": {}},
+                         factories={"f": factory(takt_months=0.5), "s": factory("c", takt_months=0.5)},
+                         orders=[order(1)])
+    des, flu = both(data)
+    d, f = ([m.quoted_lead_time_months for m in r.records.products if m.product == "p"][:-3] for r in (des, flu))
+    assert des.summary["products"]["p"]["quoted_lead_time_months"] == 2.5 and set(d) == {1.5}
+    assert flu.summary["products"]["p"]["quoted_lead_time_months"] == pytest.approx(2.0)
+    assert f == pytest.approx([1.0] * len(d))  # (not the last months: "not by end" in one only)

@@ -43,10 +43,7 @@ Where the fluid is not exact, and what the test does about it (each found here):
   assembly's lots are of one; the fluid's output is linear across a grid step (a month at
   most) held back by components, which come during it, so ``slack`` adds a month (a unit
   made from stock at once at 20.7 and 21.0 in the run, spread over the month in the fluid, and
-  those after it 1.15 months early, the supplier's and final lot times being 0.5 each); and
-  the fluid's quotes leave components out (a product with a bill of materials is quoted from
-  its own lines only), so they are checked to be no later than the run's (plus ``slack``),
-  not equal, and with a ``lead_time`` lookahead a review's quantity is not bounded;
+  those after it 1.15 months early, the supplier's and final lot times being 0.5 each);
 * under ``priority`` a run commits a lot's units when it starts, every takt, the fluid unit
   by unit: a more urgent order placed in between overtakes other units in each, and a less
   urgent order's units move by the time the urgent units take, not a takt; with
@@ -73,7 +70,8 @@ Where the fluid is not exact, and what the test does about it (each found here):
 
 Fixed in the fluid model (tests/test_fluid.py has each): the initial WIP's lots, a factory
 without lines in the quotes' flow, kinks where components bind, a half unit rounded down,
-lot groups across WIP lots, and the reviews' inventory consumed below zero.
+lot groups across WIP lots, the reviews' inventory consumed below zero, and quotes that left
+the components out.
 """
 
 from __future__ import annotations
@@ -220,8 +218,6 @@ def same_orders(scenario: lts.Scenario, des: lts.RunResult, flu: lts.RunResult, 
     slope = max([0.0] + [(b - a) / (t1 - t0) for t0, t1, a, b in
                          zip(times, times[1:], units, units[1:], strict=False) if t1 > t0])
     rate = consumption_of("r", spec, scenario.start).consumed_over(0.0, 1.0)
-    if spec.ordering is not None and spec.ordering.lookahead_months == "lead_time" and scenario.products["p"].bom:
-        return False  # (the fluid's quote, the lookahead, leaves the component out: docstring)
     d_total = f_total = 0  # (through each review: a later one makes up for an earlier one)
     for at in sorted(by_review):
         d_total, f_total = d_total + by_review[at][0], f_total + by_review[at][1]
@@ -346,11 +342,6 @@ def check_quotes(scenario: lts.Scenario, des: lts.RunResult, flu: lts.RunResult)
         tol = slack(scenario, product)
         d_rows = [m for m in des.records.products if m.product == product]
         f_rows = [m for m in flu.records.products if m.product == product]
-        if scenario.products[product].bom:  # (the fluid's quotes leave components out: early only)
-            for a, b in zip(d_rows, f_rows, strict=True):
-                if a.quoted_lead_time_months is not None and b.quoted_lead_time_months is not None:
-                    assert b.quoted_lead_time_months <= a.quoted_lead_time_months + tol + EPS, (product, a, b)
-            continue
         for a, b in zip(d_rows, f_rows, strict=True):
             assert same_quote(a.quoted_lead_time_months, b.quoted_lead_time_months, tol, a.month + 1, horizon), (
                 product, a.month, a.quoted_lead_time_months, b.quoted_lead_time_months, tol)

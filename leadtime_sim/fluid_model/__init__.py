@@ -54,7 +54,10 @@ How it models the scenario
     curves reach it at full rate, on the lines in service and those of the investments
     decided by then (as a run: not one decided at the quote's own instant, but at start
     those decided by start, and at a requirement's review after its first one decided at
-    the review's instant; one capacity curve per decision time, ``known_capacity``).
+    the review's instant; one capacity curve per decision time, ``known_capacity``), and, for
+    a product with a bill of materials, no earlier than its components are on hand: from
+    stock and the suppliers' deliveries, or, not yet made, from the suppliers' lines at full
+    rate, a flow time later (one level, as a run's quotes).
   * Not modelled: budgets (orders and investments are taken as paid when placed or
     decided), disruptions and yield other than through the mean rate, learning, minimum lot
     sizes (the lines take every unit, where a run's wait for ``min_lot_size``), and the

@@ -441,12 +441,39 @@ class FluidModel:
             if position <= made + EPS:
                 done = crossing(c.delivered_list(), c.delivered_times_list, position)
             else:
-                done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
+                out = crossing(capacity, c.grid_list, k_now + extra)
+                done = max(max(out, self._parts_at(product, t, i, position)) + c.flow_months, t)
         else:  # behind the units committed (started) and those the policy serves first
             position = self.wip0[product] + float(c.committed[i]) + ahead + 1
             extra = max(position - made, 0.0)
-            done = max(crossing(capacity, c.grid_list, k_now + extra) + c.flow_months, t)
+            out = crossing(capacity, c.grid_list, k_now + extra)
+            if extra > EPS:
+                out = max(out, self._parts_at(product, t, i, position))
+            done = max(out + c.flow_months, t)
         return None if not math.isfinite(done) or done >= self.horizon - EPS else max(0.0, done - t)
+
+    def _parts_at(self, product: str, t: float, i: int, position: float) -> float:
+        """When the components of the product's unit at ``position`` (counted with the
+        initial WIP) are on hand, as known at ``t`` (grid index ``i``): from stock and the
+        suppliers' deliveries, or, for those not yet made, from the suppliers' lines at full
+        rate on the lines known then, a flow time later (``-inf``: no components)."""
+        ready = -math.inf
+        for part, per_unit in self.scenario.products[product].bom.items():
+            ready = max(ready, self._parts_ready(part, t, i, per_unit * (position - self.wip0[product])))
+        return ready
+
+    def _parts_ready(self, part: str, t: float, i: int, need: float) -> float:
+        """When ``need`` units of component ``part`` have been on hand, counted from start
+        (``_parts_at``)."""
+        c = self.curves[part]
+        stock = self.scenario.products[part].initial_stock_units
+        made = stock + self.wip0[part] + float(c.output[i])
+        if need <= made + EPS:
+            return crossing(c.delivered_list(), c.delivered_times_list, need - stock)
+        capacity = c.capacity_list
+        if decisions := self.decisions[part]:
+            capacity = self.known_capacity(part, bisect_left(decisions, t))[1]
+        return crossing(capacity, c.grid_list, capacity[i] + need - made) + c.flow_months
 
     def quotes(self, product: str, ts: np.ndarray, priority: int,
                opened: list[dict[int, float]]) -> list[float | None]:
@@ -466,16 +493,34 @@ class FluidModel:
             positions = np.interp(ts, c.delivered_times, c.delivered, left=0.0) + ahead + 1
             existing = first_crossing(c.delivered, c.delivered_times, positions)
             extra = np.maximum(positions - made, 0.0)
-            done_new = self._made_by(product, ts, extra) + c.flow_months
-            done = np.where(positions <= made + EPS, existing, np.maximum(done_new, ts))
+            out = self._made_by(product, ts, extra)
+            if self.scenario.products[product].bom:
+                out = np.maximum(out, self._parts_by(product, ts, positions))
+            done = np.where(positions <= made + EPS, existing, np.maximum(out + c.flow_months, ts))
         else:  # behind the units committed (started) and those the policy serves first
             positions = self.wip0[product] + np.interp(ts, self.grid, c.committed) + ahead + 1
             extra = positions - made
-            done = np.maximum(self._made_by(product, ts, np.maximum(extra, 0.0)) + c.flow_months, ts)
+            out = self._made_by(product, ts, np.maximum(extra, 0.0))
+            if self.scenario.products[product].bom:
+                out = np.where(extra > EPS, np.maximum(out, self._parts_by(product, ts, positions)), out)
+            done = np.maximum(out + c.flow_months, ts)
         lead = done - ts
         lead = np.where(lead > 0.0, lead, 0.0)  # (max(0.0, lead), as Python's)
         late = ~np.isfinite(done) | (done >= self.horizon - EPS)
         return [None if never else months for never, months in zip(late.tolist(), lead.tolist(), strict=True)]
+
+    def _parts_by(self, product: str, ts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``_parts_at`` at each of ``ts`` (ascending), on arrays."""
+        ready = np.full(len(ts), -math.inf)
+        for part, per_unit in self.scenario.products[product].bom.items():
+            c = self.curves[part]
+            stock = self.scenario.products[part].initial_stock_units
+            need = per_unit * (positions - self.wip0[product])
+            made = stock + self.wip0[part] + np.interp(ts, self.grid, c.output)
+            have = first_crossing(c.delivered, c.delivered_times, need - stock)
+            new = self._made_by(part, ts, np.maximum(need - made, 0.0)) + c.flow_months
+            ready = np.maximum(ready, np.where(need <= made + EPS, have, new))
+        return ready
 
     def _made_by(self, product: str, ts: np.ndarray, units: np.ndarray) -> np.ndarray:
         """When the lines known at each of ``ts`` (ascending; the lines in service and those

@@ -27,7 +27,15 @@ How it models the scenario
     1/2) / n``, all its units at once).
     For one line, lot 1, takt 2 and flow 3 this gives unit ``k`` at ``2k + 3``, as the DES; a
     lot of ``L`` units leaves the DES's line at once and the fluid's one by one over the
-    takt, so fluid dates are within one takt per lot of the DES's on deterministic cases.
+    takt, so fluid dates are within one takt per lot of the DES's on deterministic cases
+    where lots leave full. Not exact (``tests/test_fluid_properties.py`` states each): a run's
+    line starts a lot with what the backlog holds and a lot started short holds it a whole
+    takt, so orders smaller than a lot can wait up to a takt more (one line, lots of 4, takt
+    3, an order of one a month: 5.25 months); the fluid shares a product's output between its
+    factories by capacity, so factories of different flow times deliver within their spread;
+    a run's final assembly starts smaller lots where components run short; and under
+    ``priority`` a run commits a lot's units at its start, the fluid unit by unit, so an
+    urgent order placed in between overtakes other units in each.
   * Components are made to stock: a supplier's lines work while its stock and work in
     progress are below the stock target plus what its parents' backlog needs, so its work is
     ``target + per_unit x parent's A(t) - initial stock - initial WIP``; final assembly

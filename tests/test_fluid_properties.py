@@ -254,6 +254,9 @@ def check_orders(scenario: lts.Scenario, des: lts.RunResult, flu: lts.RunResult,
     other not must be within ``tol`` of the end. Under ``priority``, the most urgent class
     only, and none when reassigning or with a component (module docstring)."""
     d_times, f_times = unit_times(des), unit_times(flu)
+    for o in flu.records.orders:  # (whole units: none given to another order)
+        assert len(f_times.get(o.id, [])) == o.delivered_units <= o.quantity, (o, f_times.get(o.id))
+        assert (o.delivered_units == o.quantity) == (o.last_delivery_months is not None), o
     for o in des.records.orders:
         if not unit_by_unit(scenario, des, o):
             continue

@@ -90,15 +90,20 @@ def sensitivity_answer(directory: Path) -> str:
     sobol = summary["method"] == "sobol"
     key = "ST" if sobol else "mu_star"
     lines = []
-    for metric in summary["metrics"]:
+    for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].dropna(subset=[key]).sort_values(key, ascending=False)
         if rows.empty:
+            continue
+        if info.get("noise_share") is None and not info.get("noise_share_note"):
+            # (every point gives the same mean: naming the first of equal zeros as the input
+            # that moves it most would contradict the Sensitivity section and the CLI)
+            lines.append(f"<p class='headline'>{html.escape(metric)}: no input moves it (every point "
+                         "gives the same mean).</p>")
             continue
         top = rows.iloc[0]
         index = (f"ST = {top['ST']:.2f} [{top['ST_lo']:.2f}, {top['ST_hi']:.2f}], S1 = {top['S1']:.2f}"
                  if sobol else f"mu* = {top['mu_star']:.3g}, sigma = {top['sigma']:.3g}")
-        caution = ("; caution: indices outside [0, 1], sampling error"
-                   if summary["metrics"][metric].get("caution") else "")
+        caution = "; caution: indices outside [0, 1], sampling error" if info.get("caution") else ""
         lines.append(f"<p class='headline'>{html.escape(metric)} moves most with "
                      f"{html.escape(str(top['input']))} ({index}{caution}; every input in Sensitivity).</p>")
     return "".join(lines)

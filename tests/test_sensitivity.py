@@ -598,3 +598,27 @@ def test_a_metric_named_twice_is_analysed_once(experiment: Path) -> None:
     printed the indices twice."""
     table, summary = analyse(experiment, "--samples", "2", "--metric", "capex_musd", "--metric", "capex_musd")
     assert list(table["input"]) == ["takt", "unit cost"] and list(summary["metrics"]) == ["capex_musd"]
+
+
+def test_the_reports_answer_names_no_input_for_a_metric_no_input_moves(tmp_path: Path) -> None:
+    """On the shipped uncertainty study the US Army objective is the same at every point (every
+    mu* 0): the answer read "moves most with median slip (months) (mu* = 0, ...)" - the first of
+    equal zeros - while the printed output and the Sensitivity section say no input moves it."""
+    from leadtime_sim.report_sensitivity import sensitivity_answer
+
+    inputs = [{"input": "slip", "path": "a.b", "range": [1, 10]}, {"input": "takt", "path": "c.d", "range": [1, 2]}]
+    metrics = {"gap_closed_months.moved": {"noise_share": 0.1, "noise_share_note": None, "not_by_end": None,
+                                           "caution": None},
+               "gap_closed_months.still": {"noise_share": None, "noise_share_note": None, "not_by_end": None,
+                                           "caution": None}}
+    (tmp_path / "sensitivity.json").write_text(json.dumps(
+        {"method": "morris", "samples": 4, "points": 12, "replications": 2, "inputs": inputs, "metrics": metrics}))
+    pd.DataFrame({"input": ["slip", "takt"] * 2,
+                  "metric": ["gap_closed_months.moved"] * 2 + ["gap_closed_months.still"] * 2,
+                  "mu": [0.5, 3.0, 0.0, 0.0], "mu_star": [0.5, 3.0, 0.0, 0.0], "mu_star_lo": [0.4, 2.0, 0.0, 0.0],
+                  "mu_star_hi": [0.6, 4.0, 0.0, 0.0], "sigma": [0.1, 0.2, 0.0, 0.0]}
+                 ).to_csv(tmp_path / "sensitivity.csv", index=False)
+    answer = sensitivity_answer(tmp_path)
+    assert "gap_closed_months.moved moves most with takt (mu* = 3" in answer
+    assert "gap_closed_months.still: no input moves it" in answer
+    assert "still moves most" not in answer

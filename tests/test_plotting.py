@@ -1020,3 +1020,31 @@ def test_the_point_drawn_beside_a_best_baseline_says_why(store: Results, monkeyp
     other = next(p.point_id for p in store.points if p.point_id != store.baseline_id)
     labels = jobs._labels(store, [store.baseline_id, other], "army_stock", chosen=True)
     assert labels[other].endswith(label) and labels[other].count("baseline") == 1, labels[other]
+
+
+def test_the_backlog_chart_says_why_each_point_is_drawn_and_when_it_hides_the_baseline(
+        store: Results, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the main job PAC-3 MSE's backlog is the same at every point (the sweep adds Patriot
+    lines): the chosen point's line lay over the baseline's, whose legend entry then named a
+    line nowhere to be seen, and the label did not say why the point was drawn (the fan chart
+    said '(most capex: the same as the baseline, the best point)'). The backlog chart now
+    says it too, judged on the product's own series, and names the requirement a 'best point'
+    is best for (a product serves several)."""
+    from leadtime_sim.charts import jobs
+    from leadtime_sim.experiment.spec import Chart
+
+    compared: list[tuple[set, set]] = []
+
+    def same(rows: pd.DataFrame, point: int, baseline: int) -> bool:
+        compared.append((set(rows["entity"]), set(rows["name"])))
+        return True
+
+    monkeypatch.setattr(jobs, "_same_series", same)
+    [job] = jobs.backlog_jobs(store, Chart(chart="backlog"))
+    _fig, axes = plotting.new_figure(rows=2)
+    job.draw(axes)
+    labels = [line.get_label() for line in axes[0].lines if not line.get_label().startswith("_")]
+    other = [label for label in labels if "(baseline)" not in label]
+    assert other and all("the same as the baseline" in label and "for army_stock" in label
+                         for label in other), labels
+    assert compared and all(c == ({"product"}, {"missile"}) for c in compared), compared

@@ -223,28 +223,34 @@ def _points(results: Results, spec: Chart, requirement: str | None) -> list[int]
 
 
 def _labels(results: Results, points: list[int], requirement: str | None = None,
-            chosen: bool = False) -> dict[int, str]:
+            chosen: bool = False, series: tuple[str, str] | None = None) -> dict[int, str]:
     """Legend labels; with ``chosen`` (the points were picked, not asked for), each says why
-    it is drawn: the best point for ``requirement`` or, when that is the baseline, the point
-    with the most capex - and a point whose series equal the baseline's says so."""
+    it is drawn: the best point for ``requirement`` or, when that is the baseline (or there is
+    no requirement), the point with the most capex - and a point whose ``series`` (entity,
+    name; default the requirement's) equal the baseline's says so, as its line is hidden."""
     if results.kind != "sweep":
         return {0: ""}
     labels = {p: results.point_label(p) for p in points}
-    if not chosen or requirement is None:
+    if not chosen or (requirement is None and series is None):
         return labels
-    best = best_point(results, requirement, results.targets[0] if results.targets else None)
+    best = best_point(results, requirement, results.targets[0] if results.targets else None) \
+        if requirement is not None else None
     base = results.baseline_id
+    entity, name = series or ("requirement", str(requirement))
     rows = results.quantiles_of([*points, base])
-    mine = rows[(rows["entity"] == "requirement") & (rows["name"] == requirement)] if not rows.empty else rows
+    mine = rows[(rows["entity"] == entity) & (rows["name"] == name)] if not rows.empty else rows
+    best_for = f" for {requirement}" if series is not None else ""  # (a product's: which requirement)
     for p in points:
         if p == base:
             continue
         same = not mine.empty and _same_series(mine, p, base)
         if p == best:
-            why = "best point; the same as the baseline" if same else "best point"
+            why = f"best point{best_for}; the same as the baseline" if same else f"best point{best_for}"
+        elif requirement is None:
+            why = "most capex: the same as the baseline" if same else "most capex"
         else:  # (drawn for comparison: the baseline is the best point)
-            why = ("most capex: the same as the baseline, the best point" if same
-                   else "most capex; the baseline is the best point")
+            why = (f"most capex: the same as the baseline, the best point{best_for}" if same
+                   else f"most capex; the baseline is the best point{best_for}")
         labels[p] += f" ({why})"
     return labels
 
@@ -293,8 +299,9 @@ def backlog_jobs(results: Results, spec: Chart) -> list[Job]:
     for product in _products(results, spec):
         req = next((n for n, r in results.scenario.requirements.items() if r.product == product), None)
         points = _points(results, spec, req)
+        labels = _labels(results, points, req, chosen=not spec.points, series=("product", product))
         common: dict[str, Any] = {"start": results.start, "points": points,
-                                  "labels": _labels(results, points), "scenario": _scenario(results),
+                                  "labels": labels, "scenario": _scenario(results),
                                   "name": short_name(results, "product", product)}
 
         def draw(axes: list[Axes], product: str = product, common: dict[str, Any] = common) -> None:

@@ -1048,3 +1048,25 @@ def test_the_backlog_chart_says_why_each_point_is_drawn_and_when_it_hides_the_ba
     assert other and all("the same as the baseline" in label and "for army_stock" in label
                          for label in other), labels
     assert compared and all(c == ({"product"}, {"missile"}) for c in compared), compared
+
+
+def test_a_not_by_end_median_and_a_share_not_closed_at_one_x_do_not_overlap() -> None:
+    """priority_whatif: at each x the fair-share median is not by 2045 while the FIFO and
+    priority medians are dates with 33% of runs not closed; the "not by 2045" label (11 points
+    above the horizon) ran into the "33% not by 2045" under it (4 points above, 10-point text)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rows = pd.DataFrame([{"metric": "gap_closed_months.r", "x": x, "g": g,
+                          "p10": 100.0, "p50": math.nan if g == "fair" else 110.0, "p90": math.nan,
+                          "share_not_by_end": 0.87 if g == "fair" else 0.33}
+                         for x in (1, 2) for g in ("fair", "fifo", "priority")])
+    fig, (ax,) = plotting.new_figure((11.0, 6.2), 1)
+    plotting.gap_close_chart(rows, "r", x="x", group="g", start="2025-01", end="2035-01", ax=ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    texts = [t for t in ax.texts if "not by 2035" in t.get_text()]
+    assert sorted(t.get_text() for t in texts) == ["33% not by 2035"] * 2 + ["not by 2035"] * 2
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in texts]
+    assert all(not a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    plt.close(fig)

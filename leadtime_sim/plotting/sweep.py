@@ -174,13 +174,17 @@ def gap_close_chart(points: pd.DataFrame, requirement: str, *, x: str, start: st
             ax.plot(px[gone], np.full(gone.sum(), horizon), linestyle="none", marker="^",
                     markersize=12, color=c, markeredgecolor="black", clip_on=False)
         late.update(xs[order][gone])
-    if _labels_fit(ax, xs, sorted(late), [end_label(end)] * len(late), 11):  # (else the legend says it)
-        for value in sorted(late):
-            ax.annotate(end_label(end), (value, horizon), xytext=(0, 11), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=11)
     shares_at = {value: f"{shares[0]:.0%}" if len(set(shares)) == 1 else
                  " / ".join(f"{v:.0%}" for v in shares) for value, shares in sorted(unclosed.items())}
-    if _labels_fit(ax, xs, list(shares_at), [f"{t} {end_label(end)}" for t in shares_at.values()], 10):
+    share_texts = [f"{t} {end_label(end)}" for t in shares_at.values()]
+    shares_fit = _labels_fit(ax, xs, list(shares_at), share_texts, 10)
+    if _labels_fit(ax, xs, sorted(late), [end_label(end)] * len(late), 11):  # (else the legend says it)
+        for value in sorted(late):
+            # (above the share of another group's median at this x, which takes 4-17 points)
+            lift = 19 if shares_fit and value in shares_at else 11
+            ax.annotate(end_label(end), (value, horizon), xytext=(0, lift), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=11)
+    if shares_fit:
         for value, text in shares_at.items():
             ax.annotate(f"{text} {end_label(end)}", (value, horizon), xytext=(0, 4),
                         textcoords="offset points", ha="center", va="bottom", fontsize=10, color=GREY)

@@ -31,7 +31,7 @@ METHOD = [
     "clearly infeasible, and once a design clearly feasible by that estimate (more than the margin "
     "before the date) meets the confidence, dearer designs are left out as overbuilt; neither is run. "
     "The pre-screen is off for scenarios the fluid model does not model (budgets, learning curves, "
-    "other allocation policies).",
+    "minimum lot sizes, allocation other than first come first served or by priority).",
 ]
 
 

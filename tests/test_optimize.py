@@ -695,3 +695,34 @@ chart = "gap_close"
     assert not list((out / "charts").glob("probability*"))
     exported = CliRunner().invoke(main, ["export", str(out), "--out", str(tmp_path / "o.xlsx")])
     assert exported.exit_code == 0, exported.output
+
+
+def test_the_reports_method_names_every_kind_of_scenario_the_pre_screen_is_off_for() -> None:
+    """The optimize report's method said the pre-screen is off for "budgets, learning curves,
+    other allocation policies": minimum lot sizes, which turn it off as well (fluid_model.
+    not_modelled), were missing. Each reason ``not_modelled`` can give is named."""
+    from leadtime_sim.fluid_model import not_modelled
+    from leadtime_sim.report_optimize import METHOD
+
+    base = lts.load_scenario(Path(__file__).parent.parent / "models" / "single_line.toml")
+    assert not not_modelled(base)
+    factory = next(iter(base.factories))
+    kinds = {"budgets": {"budgets": [{"name": "b", "per_year_musd": 10.0}]},
+             "learning curves": {f"factories.{factory}.learning": {"progress_ratio": 0.9}},
+             "minimum lot sizes": {f"factories.{factory}.lot_size": 4, f"factories.{factory}.min_lot_size": 2},
+             "allocation other than first come first served or by priority": {"policy.allocation": "fair-share"}}
+    text = " ".join(METHOD)
+    for words, values in kinds.items():
+        overrides = [f"{path}={json.dumps(value) if not isinstance(value, dict | list) else toml_of(value)}"
+                     for path, value in values.items()]
+        scenario = lts.load_scenario(Path(__file__).parent.parent / "models" / "single_line.toml",
+                                     overrides=overrides)
+        assert not_modelled(scenario), words
+        assert words in text, words
+
+
+def toml_of(value: dict | list) -> str:
+    """An inline TOML table or array of tables, for --set."""
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_of(v) for v in value) + "]"
+    return "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + "}"

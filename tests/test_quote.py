@@ -206,3 +206,23 @@ def test_an_input_error_from_a_worker_process_keeps_its_lines() -> None:
     plugged = build(scenario_dict(policy={"allocation": "newest"}), plugins=lts.Plugins({"newest": Newest}))
     with pytest.raises(lts.InputError, match=r"^quote: the scenario names allocation policy 'newest'"):
         lts.quote(plugged, product="p", replications=2, workers=2)
+
+
+def test_a_delay_under_a_tenth_of_a_month_is_not_printed_as_none() -> None:
+    """One PAC-3 MSE at start, ordered for the US, delays one US order by about 0.06 months: the
+    summary read "delays us: 1 orders, 1.0 a run, mean 0.0 months (P90 0.0)" - a delay of none."""
+    from leadtime_sim.cli.quote import summary
+
+    answer = {"quantity": 1, "product": "p", "date": "2025-01", "customer": "us", "priority": 2,
+              "replications": 2, "end": "2045-01", "last_delivery": {"p10": "2029-06", "p50": "2029-06",
+                                                                     "p90": "2029-09"},
+              "lead_time_months": {"p50": 53.7, "mean": 55.3}, "share_not_by_end": 0.0,
+              "in_run_quote_months": {"p50": 52.8}, "p_delivered_by": {},
+              "displaced": [{"customer": "us", "orders": 1, "delays_per_run": 1.0, "mean_delay_months": 0.057,
+                             "p90_delay_months": 0.22},
+                            {"customer": "eu", "orders": 3, "delays_per_run": 1.5, "mean_delay_months": 2.04,
+                             "p90_delay_months": 3.0}],
+              "requirements_moved": []}
+    text = summary(answer)
+    assert "delays us: 1 order, 1.0 a run, mean 0.057 months (P90 0.2)" in text, text
+    assert "delays eu: 3 orders, 1.5 a run, mean 2.0 months (P90 3.0)" in text, text

@@ -110,6 +110,12 @@ def _month(value: str | None, end: str) -> str:
     return value if value is not None else f"not by {end}"
 
 
+def _delay(months: float) -> str:
+    """A delay to a tenth of a month, or to two figures below that: a delay (always above
+    0) printed as "0.0 months" read as none."""
+    return f"{months:.1f}" if months >= 0.095 else f"{months:.2g}"
+
+
 def summary(answer: dict[str, Any]) -> str:
     """The answer in a few lines of text."""
     end, last, lead = answer["end"], answer["last_delivery"], answer["lead_time_months"]
@@ -129,8 +135,10 @@ def summary(answer: dict[str, Any]) -> str:
     if sure:
         lines.append("P(delivered by): " + ", ".join(sure[:6]) + (" ..." if len(sure) > 6 else ""))
     for row in answer["displaced"]:
-        lines.append(f"delays {row['customer']}: {row['orders']} orders, {row['delays_per_run']:.1f} a run, "
-                     f"mean {row['mean_delay_months']:.1f} months (P90 {row['p90_delay_months']:.1f})")
+        orders = f"{row['orders']} order{'s' if row['orders'] != 1 else ''}"
+        mean, p90 = _delay(row["mean_delay_months"]), _delay(row["p90_delay_months"])
+        lines.append(f"delays {row['customer']}: {orders}, {row['delays_per_run']:.1f} a run, "
+                     f"mean {mean} months (P90 {p90})")
     for row in answer["requirements_moved"]:
         shift = row["mean_shift_months"]
         lines.append(f"gap {row['requirement']}: closes at another date in {row['share_of_runs']:.0%} of runs"

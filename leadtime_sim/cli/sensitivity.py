@@ -29,6 +29,7 @@ from leadtime_sim.experiment.sensitivity import (
 )
 from leadtime_sim.experiment.store import ResultsStore
 from leadtime_sim.io import atomic_write, safe_name, write_json
+from leadtime_sim.metrics import METRICS
 from leadtime_sim.plotting.sensitivity import sensitivity_chart
 
 
@@ -104,7 +105,7 @@ def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: Res
     for metric, info in summary["metrics"].items():
         draw = partial(sensitivity_chart, table[table["metric"] == metric], metric,
                        noise_share=info["noise_share"], noise_note=info["noise_share_note"],
-                       scenario=plan.scenario.name, label=labels.get(metric))
+                       scenario=plan.scenario.name, label=labels.get(metric), unit=effect_unit(metric))
         name = safe_name(metric.replace("@", "-").replace(":", "-"), "metric")
         chart = render(Job(name, 1, on_axes(draw)))
         atomic_write(out / "charts" / f"sensitivity-{name}.png", bytes_writer(chart))
@@ -115,6 +116,15 @@ def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: Res
     else:
         click.echo(text(table, summary))
         click.echo(f"indices in {out / 'sensitivity.csv'}; charts in {out / 'charts'}")
+
+
+def effect_unit(metric: str) -> str:
+    """The unit of a change of ``metric`` (a Morris effect): ``months`` for a close month
+    (its unit is "months from start"), ``share of runs`` for a P(closed by)."""
+    if metric.startswith("p_closed."):
+        return "share of runs"
+    unit = METRICS[metric.split(".", 1)[0]].unit
+    return "months" if unit.startswith("months") else unit
 
 
 def _short(text: str, limit: int = 50) -> str:

@@ -14,10 +14,11 @@ from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outsi
 
 def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | None = None,
                       noise_note: str | None = None, scenario: str = "", label: str | None = None,
-                      ax: Axes | None = None) -> Axes:
+                      unit: str | None = None, ax: Axes | None = None) -> Axes:
     """Sobol: total (ST) and first-order (S1) indices as paired bars with bootstrap 95%
-    intervals; Morris: mu* bars with intervals and sigma as diamonds. ``noise_note``: why
-    there is no noise share when there is a reason other than no input moving it."""
+    intervals; Morris: mu* bars with intervals and sigma as diamonds, in the metric's
+    ``unit`` (a change of it: ``months``, ``units``). ``noise_note``: why there is no noise
+    share when there is a reason other than no input moving it."""
     ax = default_axes(ax)
     sobol = "ST" in rows.columns
     key = "ST" if sobol else "mu_star"
@@ -37,7 +38,7 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
         err = [np.clip(value - rows["mu_star_lo"], 0, None), np.clip(rows["mu_star_hi"] - value, 0, None)]
         ax.barh(y, value, height=0.5, xerr=err, color=colour(0), capsize=3, label="mu* (mean |effect|)")
         ax.plot(rows["sigma"], y, linestyle="none", marker="D", color=colour(1), label="sigma (interaction)")
-        ax.set_xlabel("elementary effect over the input's range (metric's units)")
+        ax.set_xlabel("elementary effect over the input's range (" + (unit or "metric's units") + ")")
         for k in np.flatnonzero(np.isnan(value)):  # a rounded input no step of the design moved
             ax.text(0.01, y[k], "  not estimated: no step of the design moved it", va="center",
                     color=GREY, transform=ax.get_yaxis_transform())

@@ -34,8 +34,23 @@ from leadtime_sim.results import Results, load_results
 from leadtime_sim.scenario.schema import Requirement
 from leadtime_sim.spread import spreads
 
-QUESTION = ("When does each delivery gap close, for each investment option, and how sure are we? "
-            "Which tier is the bottleneck, and what lead time does a new order get?")
+QUESTION = {
+    "sweep": "When does each delivery gap close, for each investment option, and how sure are we? "
+             "Which tier is the bottleneck, and what lead time does a new order get?",
+    # (one run or the fluid estimate has no options and no spread: its NOTE says so)
+    "run": "When does each delivery gap close in this run, which tier is the bottleneck, and what lead "
+           "time does a new order get?",
+    "fluid": "When does each delivery gap close at mean rates, which tier is the bottleneck, and what "
+             "lead time does a new order get?",
+}
+REALISED = {
+    "sweep": "each run's median over all its orders, an order still open at the end counted as waiting "
+             "at least until then (Kaplan-Meier), P10-P90 over the runs",
+    "run": "the median over all the run's orders, an order still open at the end counted as waiting at "
+           "least until then (Kaplan-Meier)",
+    "fluid": "the median over all the estimate's orders, an order still open at the end counted as "
+             "waiting at least until then (Kaplan-Meier)",
+}
 NOTE = {
     "sweep": "Dates are months (YYYY-MM). P10 and P90: one run in ten closes before the P10 date, one in "
              "ten after the P90 date. A gap not closed by the end of the horizon is reported as "
@@ -536,8 +551,7 @@ def lead_time_section(results: Results, shown: list[Headline]) -> str:
     if not lines:
         return ""
     how = ("quoted to a new one-unit order of the least urgent class from the state at that date; "
-           "realised: each run's median over all its orders, an order still open at the end counted "
-           "as waiting at least until then (Kaplan-Meier), P10-P90 over the runs")
+           f"realised: {REALISED[results.provenance.estimate or results.kind]}")
     items = "".join(f"<li>{esc(line)}.</li>" for line in lines)
     return (f"<p class='lead-times'>Lead time a new order gets ({esc(how)}):</p>"
             f"<ul class='lead-times'>{items}</ul>")
@@ -559,13 +573,14 @@ def report_html(results: Results) -> str:
     incomplete = incomplete_text(results)
     studied = sensitivity_question(results.directory, description) if results.kind == "sweep" else ""
     names = {k: display_name(results, "requirement", k) for k in results.scenario.requirements}
+    kind = results.provenance.estimate or results.kind
     sections = [
-        ("question", "The question", studied or f"<p>{esc(QUESTION)}</p><p>{esc(description)}</p>"),
+        ("question", "The question", studied or f"<p>{esc(QUESTION[kind])}</p><p>{esc(description)}</p>"),
         ("answer", "The answer", (f"<p class='incomplete'>{esc(incomplete)}</p>" if incomplete else "")
                                  + (sensitivity_answer(results.directory) if studied else "")
                                  + (lines or "<p>The scenario has no requirements.</p>")
                                  + lead_time_section(results, answers)
-                                 + f"<p>{esc(NOTE[results.provenance.estimate or results.kind])}</p>"),
+                                 + f"<p>{esc(NOTE[kind])}</p>"),
         ("setup", "Scenario and experiment as run", setup_section(results)),
         ("method", "Method", method_section(results)),
         ("study", "Study record (STRESS-DES)", study_section(results)),

@@ -728,3 +728,22 @@ def test_a_design_of_one_point_is_not_called_every_one_of_one(tmp_path: Path) ->
     failing = sweep_failing_at(tmp_path / "failing", ["fail-one", "fail-one", "fifo"])
     texts = {h.requirement: h.text for h in headlines(lts.load_results(failing))}
     assert texts["r"].startswith("r: with lines = 4 (the only one of 3 design points with a finished run), "), texts
+
+
+@pytest.mark.parametrize("fluid", [False, True])
+def test_the_report_of_one_run_asks_and_answers_for_one_run(tmp_path: Path, fluid: bool) -> None:
+    """The report of a run asked the sweep's question, "When does each delivery gap close, for
+    each investment option, and how sure are we?", and introduced its lead times with "each
+    run's median ..., P10-P90 over the runs", beside its own note "One run: one possible future,
+    with no spread"."""
+    code, output = invoke("run", DATA / "charts_model.toml", *(["--fluid"] if fluid else []), "--out", tmp_path / "r")
+    assert code == 0, output
+    code, output = invoke("report", tmp_path / "r")
+    assert code == 0, output
+    text = (tmp_path / "r" / "report.html").read_text()
+    question = text[text.index("<h2>The question</h2>"):text.index("<h2>The answer</h2>")]
+    answer = text[text.index("<h2>The answer</h2>"):text.index("<h2>Scenario and experiment")]
+    assert "how sure are we" not in question and "investment option" not in question
+    assert ("at mean rates" if fluid else "in this run") in question
+    assert "over the runs" not in answer and "each run&#x27;s median" not in answer
+    assert ("the estimate&#x27;s orders" if fluid else "the run&#x27;s orders") in answer

@@ -237,6 +237,7 @@ def lead_time_text(results: Results, best_points: Mapping[str, int]) -> list[str
         waited, waited_best = at(waited_metric, base), at(waited_metric, best)
         if waited is not None:
             text += f"; the orders of a run wait a median of {_spread(waited)} at the baseline"
-            text += f", {_spread(waited_best)}{where}" if waited_best is not None else ""
+            if waited_best is not None and _spread(waited_best) != _spread(waited):  # (as the quote)
+                text += f", {_spread(waited_best)}{where}"
         lines.append(text)
     return lines

@@ -747,3 +747,27 @@ def test_the_report_of_one_run_asks_and_answers_for_one_run(tmp_path: Path, flui
     assert ("at mean rates" if fluid else "in this run") in question
     assert "over the runs" not in answer and "each run&#x27;s median" not in answer
     assert ("the estimate&#x27;s orders" if fluid else "the run&#x27;s orders") in answer
+
+
+def test_a_lead_time_the_same_at_the_named_point_as_at_the_baseline_is_given_once(store: Path) -> None:
+    """The budget study: "the orders of a run wait a median of 5.1 y (P10 4.7 y, P90 6.0 y) at
+    the baseline, 5.1 y (P10 4.7 y, P90 6.0 y) with industrial budget ($M a year) = 2000" -
+    the same figure twice; the quote beside it was already given once when the same."""
+    from leadtime_sim.comparisons import lead_time_text
+
+    results = lts.load_results(store)
+    base = results.baseline_id
+    other = next(p.point_id for p in results.points if p.point_id != base)
+    stats = results.stats.copy()
+    median = stats["metric"].str.startswith("median_lead_time_months.")
+    columns = ["n", "p10", "p50", "p90"]
+    for metric in stats.loc[median, "metric"].unique():
+        rows = stats["metric"] == metric
+        stats.loc[rows & (stats["point_id"] == other), columns] = \
+            stats.loc[rows & (stats["point_id"] == base), columns].to_numpy()
+    same = replace(results, stats=stats)
+    products = {r.product for r in results.scenario.requirements.values()}
+    lines = lead_time_text(same, {p: other for p in products})
+    assert lines and all(line.count("wait a median of") == 1 for line in lines)
+    waited = [line.split("wait a median of", 1)[1] for line in lines]
+    assert all(" with " not in text for text in waited), waited

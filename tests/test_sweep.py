@@ -1118,6 +1118,15 @@ def test_dry_run_estimates_the_serial_executor_with_one_worker(tmp_path: Path) -
     assert code == 0 and stdout.rstrip().endswith("with 3 worker(s)")
 
 
+def test_dry_run_gives_its_time_as_the_bound_it_is(tmp_path: Path) -> None:
+    """The time comes from the most lots a run could start (the main job's runs start about a
+    third of it): "estimated 1.3 min" for a sweep that takes about 30 s read as a forecast."""
+    code, stdout, stderr, _ = invoke(str(TINY), "--out", str(tmp_path / "o"), "--dry-run")
+    assert code == 0, stderr
+    last = stdout.rstrip().splitlines()[-1]
+    assert "estimated" not in last and "at most roughly" in last and ": at most about " in last, last
+
+
 def test_dry_run_of_range_axes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, stdout, stderr, _ = invoke(str(DATA / "range_axes.toml"), "--dry-run")

@@ -1070,3 +1070,20 @@ def test_a_not_by_end_median_and_a_share_not_closed_at_one_x_do_not_overlap() ->
     boxes = [t.get_window_extent(canvas.get_renderer()) for t in texts]
     assert all(not a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
     plt.close(fig)
+
+
+def test_the_lead_time_chart_is_titled_by_the_products_name_as_the_backlog_chart(tmp_path: Path) -> None:
+    """A run's charts: the backlog chart read "PAC-3 MSE hit-to-kill interceptor (Lockheed
+    Martin): backlog ...", the lead-time chart of the same product "pac3_mse: lead time ..."."""
+    from leadtime_sim.charts import jobs
+    from leadtime_sim.experiment.spec import Chart
+
+    code, output = invoke("run", MODEL, "--out", tmp_path / "r", "--set",
+                          'products.missile.description="Interceptor missile (the prime)"')
+    assert code == 0, output
+    results = load_results(tmp_path / "r")
+    [job] = [j for j in jobs.lead_time_jobs(results, Chart(chart="lead_time")) if j.stem == "lead_time-missile"]
+    _fig, axes = plotting.new_figure()
+    job.draw(axes)
+    title = axes[0].get_title(loc="left") + axes[0].get_title()
+    assert title.startswith("Interceptor missile (the prime): lead time by customer"), title

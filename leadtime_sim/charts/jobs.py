@@ -319,7 +319,7 @@ def lead_time_jobs(results: Results, spec: Chart) -> list[Job]:
     suffix = "-priority" if spec.by == "priority" else ""
     return [Job(f"lead_time-{product}{suffix}", 1, on_axes(partial(
                 lead_time_chart, results.orders, start=results.start, end=results.end, product=product,
-                by=spec.by, scenario=_scenario(results))))
+                by=spec.by, scenario=_scenario(results), label=short_name(results, "product", product))))
             for product in _products(results, spec)]
 
 

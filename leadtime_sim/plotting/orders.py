@@ -106,8 +106,10 @@ def _box(ax: Axes, y: float, waits: Waits) -> bool:
 
 
 def lead_time_chart(orders: pd.DataFrame, *, start: str, end: str, product: str | None = None,
-                    by: str = "customer", scenario: str = "", ax: Axes | None = None) -> Axes:
-    """Box plot (with every order as a dot) of order lead times per customer or class.
+                    by: str = "customer", scenario: str = "", label: str | None = None,
+                    ax: Axes | None = None) -> Axes:
+    """Box plot (with every order as a dot) of order lead times per customer or class
+    (``label``: the product's name for the title; default its id).
 
     Lead time is placed to last delivery, in years; orders placed before the start (the
     initial order book) count from their real placing date. The box (quartiles), whiskers
@@ -146,7 +148,7 @@ def lead_time_chart(orders: pd.DataFrame, *, start: str, end: str, product: str 
     ax.invert_yaxis()
     ax.set_xlim(left=0)
     ax.set_xlabel("lead time, order placed to last unit delivered (years)")
-    what = f"{product}: lead time" if product else "Lead time"
+    what = f"{label or product}: lead time" if product else "Lead time"
     titled(ax, f"{what} by {'priority class' if by == 'priority' else by}", scenario)
     some_open = any(w.open.any() for w in data.values())
     extra: list[Artist] = []

@@ -561,3 +561,21 @@ def test_export_under_a_file_says_it_is_a_file(tmp_path: Path) -> None:
     done = CliRunner().invoke(main, ["export", str(run), "--out", str(regular / "x.xlsx")])
     assert done.exit_code == 2 and f"{regular}: is a file, not a directory" in done.output, done.output
     assert regular.read_text() == "mine"
+
+
+def test_the_run_table_accounts_for_every_unit_ordered(tmp_path: Path) -> None:
+    """The default model's run printed patriot_fire_unit "286 ordered, 248 delivered, backlog at
+    end 0": the 38 on the lines or in integration and test at the end went unsaid. Ordered =
+    delivered + in work + backlog, row by row."""
+    code, out, err = invoke("run", str(ROOT / "models" / "nato_air_defence.toml"), "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    lines = out[out.index("\nProducts"):].splitlines()
+    header = lines[2].split("  ")
+    assert [h.strip() for h in header if h.strip()][:5] == ["product", "ordered", "delivered", "in work at end",
+                                                            "backlog at end"]
+    body = lines[4:]
+    rows = [line.split() for line in body[:body.index("")]]
+    assert rows
+    for name, ordered, delivered, wip, backlog, *_ in rows:
+        assert int(ordered) == int(delivered) + int(wip) + int(backlog), name
+    assert any(int(row[3]) > 0 for row in rows)

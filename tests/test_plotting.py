@@ -1087,3 +1087,17 @@ def test_the_lead_time_chart_is_titled_by_the_products_name_as_the_backlog_chart
     job.draw(axes)
     title = axes[0].get_title(loc="left") + axes[0].get_title()
     assert title.startswith("Interceptor missile (the prime): lead time by customer"), title
+
+
+def test_a_legend_label_keeps_the_line_break_it_holds() -> None:
+    """The probability chart's "95% Wilson interval\\n(30 runs per point)" was filled whole, the
+    break dropped: "95% Wilson interval (30 runs per" over "point)"."""
+    from matplotlib.lines import Line2D
+
+    from leadtime_sim.plotting.style import legend_outside
+
+    _fig, (ax,) = plotting.new_figure()
+    ax.plot([0, 1], [0, 1], label="a")
+    legend_outside(ax, extra=[Line2D([], [], label="95% Wilson interval\n(30 runs per point)")])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[-1] == "95% Wilson interval\n  (30 runs per point)", texts

@@ -224,6 +224,15 @@ class HandlerBand(HandlerBase):
         return [fill, *edges]
 
 
+def _wrapped(text: str) -> str:
+    """A legend label filled to ``LEGEND_WIDTH``, continuation lines indented, and a line break
+    the label holds kept (filling it whole ran "interval\n(30 runs per point)" together)."""
+    first, *rest = text.split("\n")
+    parts = [textwrap.fill(first, LEGEND_WIDTH, subsequent_indent="  ")]
+    parts += [textwrap.fill(part, LEGEND_WIDTH, initial_indent="  ", subsequent_indent="  ") for part in rest]
+    return "\n".join(parts)
+
+
 def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] = (),
                    lines: bool = True) -> None:
     """A legend right of the axes, so it never covers data.
@@ -235,7 +244,7 @@ def legend_outside(ax: Axes, title: str | None = None, extra: Sequence[Artist] =
     handles, labels = ax.get_legend_handles_labels() if lines else ([], [])
     handles += list(extra)
     labels += [str(h.get_label()) for h in extra]
-    labels = [textwrap.fill(text, LEGEND_WIDTH, subsequent_indent="  ") for text in labels]
+    labels = [_wrapped(text) for text in labels]
     if handles:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
                   frameon=False, title=title, alignment="left", handler_map={BandKey: HandlerBand()})

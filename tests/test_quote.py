@@ -226,3 +226,11 @@ def test_a_delay_under_a_tenth_of_a_month_is_not_printed_as_none() -> None:
     text = summary(answer)
     assert "delays us: 1 order, 1.0 a run, mean 0.057 months (P90 0.2)" in text, text
     assert "delays eu: 3 orders, 1.5 a run, mean 2.0 months (P90 3.0)" in text, text
+
+
+def test_an_empty_customer_is_refused_not_taken_for_the_default() -> None:
+    """--customer "" quoted for the default customer "what-if" without a word."""
+    result = CliRunner().invoke(main, ["quote", str(NATO), "--product", "pac3_mse", "--customer", "",
+                                       "--replications", "1", "--workers", "1"])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.startswith("error: --customer '': ") and result.stderr.count("\n") == 1, result.stderr

@@ -82,7 +82,9 @@ def request_for(scenario: Scenario, product: str, quantity: int, date: str, cust
                         f"{month_form(scenario.end)}")
     if problems:
         raise InputError(problems)
-    request = QuoteRequest(product, quantity, date, customer or "what-if",
+    # (None: the default; an empty name is refused by the order's validation below, not taken
+    # silently for the default: --customer "" quoted for "what-if")
+    request = QuoteRequest(product, quantity, date, "what-if" if customer is None else customer,
                            priority if priority is not None else lowest_urgency(scenario, product),
                            free_order_id(scenario))
     try:

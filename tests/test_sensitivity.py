@@ -393,6 +393,42 @@ range = [1.0, 2.0]
 """
 
 
+ROUNDED_SOBOL = """
+name = "Sobol over rounded inputs"
+model = "model.toml"
+replications = 1
+seed = 5
+[[axes]]
+path = "factories.f.flow_months"
+label = "flow"
+range = [1, 3]
+integer = true
+[[axes]]
+path = "orders[0].placed"
+label = "placed"
+range = ["2025-01-20", "2025-03-10"]
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+"""
+
+
+def test_sobol_takes_each_whole_number_and_month_of_a_rounded_range_alike(tmp_path: Path) -> None:
+    """A sweep samples an integer range [1, 3] as 1, 2 and 3 alike; Sobol rounded its
+    coordinate, so 1 and 3 came half as often as 2 (1/4, 1/2, 1/4: the input's variance, and
+    its share, understated), and a date range ending on the 10th, from the 20th, was rounded up
+    to 2025-03-20, past its end, in a tenth of the points. Now both as a sweep takes them."""
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "rounded.toml").write_text(ROUNDED_SOBOL)
+    analyse(tmp_path / "rounded.toml", "--samples", "64")
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    flow = runs["axis:flow"].value_counts(normalize=True)
+    assert sorted(flow.index) == [1, 2, 3] and flow.between(0.3, 0.37).all(), flow
+    placed = runs["axis:placed"].value_counts(normalize=True)
+    assert sorted(placed.index) == ["2025-01-20", "2025-02-20"] and placed.between(0.45, 0.55).all(), placed
+
+
 @pytest.mark.parametrize(("low", "high"), [(1, 3), (0, 1), (0, 5)])
 def test_morris_effect_of_an_integer_input_is_over_the_step_it_made(tmp_path: Path, low: int,
                                                                      high: int) -> None:

@@ -99,11 +99,18 @@ def _bounds(axis: Axis) -> tuple[float, float]:
 
 
 def _value(axis: Axis, x: float, method: Method) -> Any:
-    """The scenario value of a design coordinate (module docstring)."""
+    """The scenario value of a design coordinate (module docstring). A rounded range axis
+    (integers, dates by month) under Sobol takes each whole number (month) in its range
+    alike, as a sweep samples it (``scale_unit``): rounding the coordinate would give its
+    two ends half the weight of the others (1, 2, 3 as 1/4, 1/2, 1/4 over [1, 3]) and so
+    understate its variance share. Morris's levels are rounded (``_morris_steps``)."""
     if axis.distribution is not None:
         u = (0.5 + x * (MORRIS_LEVELS - 1)) / MORRIS_LEVELS if method == "morris" else x
         return scale_unit(axis, u)
     assert axis.range is not None
+    if method == "sobol" and _rounded(axis):  # each whole number (month) as likely, as a sweep's
+        start, stop = _bounds(axis)
+        return scale_unit(axis, (x - start) / (stop - start))
     low = axis.range[0]
     if isinstance(low, str):
         return months_after(str(low), round(x))

@@ -429,6 +429,22 @@ def test_sobol_takes_each_whole_number_and_month_of_a_rounded_range_alike(tmp_pa
     assert sorted(placed.index) == ["2025-01-20", "2025-02-20"] and placed.between(0.45, 0.55).all(), placed
 
 
+@pytest.mark.parametrize(("high", "placed"), [("2025-03-10", ["2025-01-20", "2025-02-20"]),
+                                              ("2025-02-10", ["2025-01-20"])])
+def test_morris_levels_of_a_date_range_stay_within_it(tmp_path: Path, high: str, placed: list[str]) -> None:
+    """Morris's levels over 2025-01-20 to 2025-03-10 (1.67 months) rounded to 0, 1, 1, 2 months
+    after the start: 2025-03-20, past the range's end, as was 2025-02-20 for a range ending
+    2025-02-10. The levels now span the whole months the range holds (none: its start only,
+    and the note says no step moved it)."""
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "rounded.toml").write_text(ROUNDED_SOBOL.replace("2025-03-10", high))
+    _, summary = analyse(tmp_path / "rounded.toml", "--method", "morris", "--samples", "6")
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert sorted(runs["axis:placed"].unique()) == placed
+    notes = [n for n in summary["notes"] if n.startswith("placed: ")]
+    assert bool(notes) == (len(placed) == 1), summary["notes"]
+
+
 @pytest.mark.parametrize(("low", "high"), [(1, 3), (0, 1), (0, 5)])
 def test_morris_effect_of_an_integer_input_is_over_the_step_it_made(tmp_path: Path, low: int,
                                                                      high: int) -> None:

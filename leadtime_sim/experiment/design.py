@@ -65,15 +65,21 @@ def scale_unit(axis: Axis, u: float) -> Scalar:
     assert axis.range is not None
     low, high = axis.range
     if _is_date(low) and _is_date(high):  # whole months after low (on its day), up to high
-        months = math.floor(months_between(str(low), str(high)))
-        if month_index(months_after(str(low), months)) > month_index(str(high)):
-            months -= 1  # (a day later in the month than high's)
+        months = whole_months(str(low), str(high))
         return months_after(str(low), min(math.floor(u * (months + 1)), months))
     lo, hi = float(low), float(high)
     if axis.integer:  # the whole numbers in the range, each as likely
         first, last = math.ceil(lo), math.floor(hi)
         return min(math.floor(first + u * (last - first + 1)), last)
     return lo + u * (hi - lo)
+
+
+def whole_months(low: str, high: str) -> int:
+    """The most whole months after ``low`` (on its day) that stay within ``high``."""
+    months = math.floor(months_between(low, high))
+    if month_index(months_after(low, months)) > month_index(high):
+        months -= 1  # (a day later in the month than high's)
+    return months
 
 
 def tied_values(axis: Axis, value: Scalar, index: int | None) -> dict[str, Any]:

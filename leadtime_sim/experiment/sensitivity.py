@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,7 +42,7 @@ from scipy.stats import norm
 
 from leadtime_sim.dates import months_after, months_between
 from leadtime_sim.errors import InputError
-from leadtime_sim.experiment.design import DesignPoint, scale_unit, tied_values
+from leadtime_sim.experiment.design import DesignPoint, scale_unit, tied_values, whole_months
 from leadtime_sim.experiment.runner import Plan, plugin_folders, point_patches
 from leadtime_sim.experiment.spec import Axis
 from leadtime_sim.metrics import METRICS, customer_products
@@ -93,9 +94,17 @@ def _bounds(axis: Axis) -> tuple[float, float]:
         return 0.0, 1.0
     assert axis.range is not None
     low, high = axis.range
-    if isinstance(low, str):
-        return 0.0, months_between(str(low), str(high))
+    if isinstance(low, str):  # whole months, so that Morris's rounded levels stay within it
+        return 0.0, float(max(whole_months(str(low), str(high)), 1))
     return float(low), float(high)
+
+
+def _months(axis: Axis) -> float:
+    """The whole months a date range holds after its low end (inf for numbers): the most a
+    rounded coordinate may take (a range of less than a month: its low end only)."""
+    assert axis.range is not None
+    low, high = axis.range
+    return float(whole_months(str(low), str(high))) if isinstance(low, str) else math.inf
 
 
 def _value(axis: Axis, x: float, method: Method) -> Any:
@@ -113,7 +122,7 @@ def _value(axis: Axis, x: float, method: Method) -> Any:
         return scale_unit(axis, (x - start) / (stop - start))
     low = axis.range[0]
     if isinstance(low, str):
-        return months_after(str(low), round(x))
+        return months_after(str(low), round(min(x, _months(axis))))
     return round(x) if axis.integer else float(x)
 
 
@@ -129,7 +138,8 @@ def _morris_steps(axes: list[Axis], matrix: np.ndarray, j: int) -> tuple[np.ndar
     moved the value the runs took, in the input's units)."""
     size = len(axes) + 1  # points per trajectory; each step moves one input
     x = matrix[:, j].reshape(-1, size)
-    ran = np.round(x) if _rounded(axes[j]) else x  # as _value rounds (half to even, as round())
+    # as _value rounds (half to even, as round())
+    ran = np.round(np.minimum(x, _months(axes[j]))) if _rounded(axes[j]) else x
     trajectory, step = np.nonzero(np.diff(x, axis=1))
     return trajectory * size + step + 1, np.diff(ran, axis=1)[trajectory, step]
 

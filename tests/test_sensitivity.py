@@ -311,6 +311,34 @@ def test_the_answer_over_morris_points_is_not_given_as_a_sample_of_the_inputs(ex
            "at four levels, a range's ends included: not a sample of what is uncertain" in text, text
 
 
+def test_not_by_end_says_how_many_runs_and_leaves_failed_runs_out(experiment: Path) -> None:
+    """The close month 60 T + 2, T over [1, 2], passes a horizon of 96 months for T above
+    1.567: then the run is censored at the horizon. sensitivity.json said only "censored at the
+    horizon", not in how many runs (here 14 of 32; with most runs open an index says more about
+    whether the gap closes than when), and counted a failed run, which has no value either, as
+    one not closed."""
+    from leadtime_sim.experiment.runner import plan_experiment
+    from leadtime_sim.experiment.sensitivity import indices, sensitivity_plan
+
+    _, summary = analyse(experiment, "--samples", "8", "--set", "end=2033-01")
+    runs = pd.read_parquet(experiment.parent / "out" / "runs.parquet")
+    open_runs = int(runs["gap_closed_months.a_p"].isna().sum())
+    assert 0 < open_runs < len(runs) == 32
+    info = summary["metrics"]["gap_closed_months.a_p"]
+    assert info["not_by_end"] == (f"censored at the horizon (2033-01, 96 months): {open_runs} of 32 runs "
+                                  f"({open_runs / 32:.0%})")
+    assert info["share_not_by_end"] == open_runs / 32
+    plan = plan_experiment(experiment, ("end=2033-01",))
+    study = Study("sobol", 8, ("gap_closed_months.a_p", "capex_musd"))
+    analysis, matrix = sensitivity_plan(plan, study)
+    closed = pd.concat([runs, runs.assign(replication=1)], ignore_index=True).assign(
+        **{"gap_closed_months.a_p": lambda frame: 3.0 + frame["point_id"] % 2})
+    closed.loc[0, ["status", "gap_closed_months.a_p"]] = ["error", np.nan]  # (closed at every other run)
+    _, failed = indices(analysis, study, matrix, closed)
+    assert failed["metrics"]["gap_closed_months.a_p"]["not_by_end"] is None
+    assert failed["metrics"]["gap_closed_months.a_p"]["share_not_by_end"] == 0
+
+
 def test_a_metric_no_input_moves_has_no_noise_share() -> None:
     """Common random numbers: the same replications at every point give the same mean, so
     there is no variance between points to split (not "all noise")."""

@@ -419,11 +419,14 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
         y, noise, noise_note = outputs(runs, metric, len(matrix), horizon, scenario.start)
         table = analyse(axes, study, matrix, y, metric, plan.experiment.seed)
         tables.append(table)
-        censored = not metric.startswith("p_closed.") and metric in runs and bool(runs[metric].isna().any())
+        ok = runs.loc[runs["status"] == "ok", metric] if metric in runs else pd.Series(dtype=float)
+        open_runs = int(ok.isna().sum())  # (a failed run has no value either: not "not by end")
         metrics[metric] = {"noise_share": noise, "noise_share_note": noise_note,
                            "mean": float(np.mean(y)), "sd": float(np.std(y, ddof=1)),
-                           "not_by_end": ("censored at the horizon "
-                                          f"({scenario.end}, {horizon:g} months)") if censored else None,
+                           "not_by_end": (f"censored at the horizon ({scenario.end}, {horizon:g} months): "
+                                          f"{open_runs} of {ok.size} runs ({open_runs / ok.size:.0%})")
+                           if open_runs else None,
+                           "share_not_by_end": open_runs / ok.size if ok.size else None,
                            "caution": sobol_caution(table) if study.method == "sobol" else None}
     summary = {"method": study.method, "samples": study.samples, "points": len(matrix),
                "replications": plan.experiment.replications,

@@ -719,3 +719,26 @@ def test_a_morris_chart_gives_the_effects_unit(experiment: Path, metric: str, un
     _fig, (ax,) = new_figure()
     sensitivity_chart(table, metric, noise_share=0.1, unit=effect_unit(metric), ax=ax)
     assert ax.get_xlabel().startswith(f"elementary effect over the input's range ({unit})\n")
+
+
+def test_the_chart_names_what_is_measured_in_what_unit_and_the_runs_not_closed(experiment: Path) -> None:
+    """The tornado of a close month was titled 'What moves it most: a_p' (not what of a_p),
+    a Morris chart's effects were in "the metric's units" (not named) and the chart did not
+    say that runs not closed by the end were counted at the horizon."""
+    from leadtime_sim.cli.sensitivity import _what
+    from leadtime_sim.experiment.runner import plan_experiment
+    from leadtime_sim.plotting import new_figure
+    from leadtime_sim.plotting.sensitivity import sensitivity_chart
+
+    plan = plan_experiment(experiment, ())
+    assert _what(plan, "gap_closed_months.a_p") == ("when the gap of a_p closes", "months")
+    assert _what(plan, "p_closed.a_p@2030-01") == ("P(the gap of a_p closed by 2030-01)", "probability")
+    assert _what(plan, "capex_musd") == ("capex_musd", "$M")
+    analyse(experiment, "--method", "morris", "--samples", "4", "--set", "end=2033-01")
+    table = pd.read_csv(experiment.parent / "out" / "sensitivity.csv")
+    _fig, (ax,) = new_figure()
+    sensitivity_chart(table, "gap_closed_months.a_p", label="when the gap of a_p closes", unit="months",
+                      noise_share=0.0, not_by_end=0.44, ax=ax)
+    assert ax.get_xlabel() == ("elementary effect over the input's range (months)\nsimulation noise: 0% of "
+                               "the variance; not by end in 44% of runs, counted at the horizon")
+    assert ax.get_title(loc="left") == "What moves it most: when the gap of a_p closes"

@@ -100,12 +100,12 @@ def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: Res
     table, summary = indices(analysis, study, matrix, store.runs_frame())
     atomic_write(out / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))
     write_json(out / "sensitivity.json", summary)
-    labels = {f"gap_closed_months.{k}": _short(r.description or k)
-              for k, r in plan.scenario.requirements.items()}
     for metric, info in summary["metrics"].items():
+        label, unit = _what(plan, metric)
         draw = partial(sensitivity_chart, table[table["metric"] == metric], metric,
                        noise_share=info["noise_share"], noise_note=info["noise_share_note"],
-                       scenario=plan.scenario.name, label=labels.get(metric), unit=effect_unit(metric))
+                       scenario=plan.scenario.name, label=label, unit=unit,
+                       not_by_end=info.get("share_not_by_end"))
         name = safe_name(metric.replace("@", "-").replace(":", "-"), "metric")
         chart = render(Job(name, 1, on_axes(draw)))
         atomic_write(out / "charts" / f"sensitivity-{name}.png", bytes_writer(chart))
@@ -118,13 +118,19 @@ def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: Res
         click.echo(f"indices in {out / 'sensitivity.csv'}; charts in {out / 'charts'}")
 
 
-def effect_unit(metric: str) -> str:
-    """The unit of a change of ``metric`` (a Morris effect): ``months`` for a close month
-    (its unit is "months from start"), ``share of runs`` for a P(closed by)."""
+def _what(plan: Plan, metric: str) -> tuple[str, str]:
+    """A chart's name for a metric (a requirement's by its description: what of it is
+    measured) and the unit of a change in it."""
     if metric.startswith("p_closed."):
-        return "share of runs"
-    unit = METRICS[metric.split(".", 1)[0]].unit
-    return "months" if unit.startswith("months") else unit
+        key, _, date = metric.removeprefix("p_closed.").partition("@")
+        requirement = plan.scenario.requirements[key]
+        return f"P(the gap of {_short(requirement.description or key)} closed by {date})", "probability"
+    base, _, subject = metric.partition(".")
+    unit = METRICS[base].unit.removesuffix(" from start")  # (a change of a date: months)
+    if base == "gap_closed_months":
+        requirement = plan.scenario.requirements[subject]
+        return f"when the gap of {_short(requirement.description or subject)} closes", unit
+    return metric, unit
 
 
 def _short(text: str, limit: int = 50) -> str:

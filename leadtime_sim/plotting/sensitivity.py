@@ -11,14 +11,18 @@ from matplotlib.axes import Axes
 
 from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outside, titled
 
+UNITS = "the metric's units"
+"""What a Morris effect is in when the caller names no unit."""
+
 
 def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | None = None,
                       noise_note: str | None = None, scenario: str = "", label: str | None = None,
-                      unit: str | None = None, ax: Axes | None = None) -> Axes:
+                      unit: str | None = None, not_by_end: float | None = None,
+                      ax: Axes | None = None) -> Axes:
     """Sobol: total (ST) and first-order (S1) indices as paired bars with bootstrap 95%
-    intervals; Morris: mu* bars with intervals and sigma as diamonds, in the metric's
-    ``unit`` (a change of it: ``months``, ``units``). ``noise_note``: why there is no noise
-    share when there is a reason other than no input moving it."""
+    intervals; Morris: mu* bars with intervals and sigma as diamonds, in the metric's ``unit``.
+    ``noise_note``: why there is no noise share when there is a reason other than no input
+    moving it; ``not_by_end``: the share of runs counted at the horizon (none: not said)."""
     ax = default_axes(ax)
     sobol = "ST" in rows.columns
     key = "ST" if sobol else "mu_star"
@@ -38,7 +42,7 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
         err = [np.clip(value - rows["mu_star_lo"], 0, None), np.clip(rows["mu_star_hi"] - value, 0, None)]
         ax.barh(y, value, height=0.5, xerr=err, color=colour(0), capsize=3, label="mu* (mean |effect|)")
         ax.plot(rows["sigma"], y, linestyle="none", marker="D", color=colour(1), label="sigma (interaction)")
-        ax.set_xlabel("elementary effect over the input's range (" + (unit or "metric's units") + ")")
+        ax.set_xlabel(f"elementary effect over the input's range ({unit or UNITS})")
         for k in np.flatnonzero(np.isnan(value)):  # a rounded input no step of the design moved
             ax.text(0.01, y[k], "  not estimated: no step of the design moved it", va="center",
                     color=GREY, transform=ax.get_yaxis_transform())
@@ -47,6 +51,8 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
     noise = (f"simulation noise: {noise_note}" if noise_note
              else "no input moves it" if noise_share is None
              else f"simulation noise: {noise_share:.0%} of the variance")
+    if not_by_end:
+        noise += f"; not by end in {not_by_end:.0%} of runs, counted at the horizon"
     ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}")
     titled(ax, f"What moves it most: {label or metric}", scenario)
     legend_outside(ax)

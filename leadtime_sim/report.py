@@ -205,7 +205,11 @@ def spread_headline(results: Results, requirement: str) -> Headline:
         text += f" (P10 {p10})" if best.p10 < math.inf else ""
     for date, (p, low, high) in best.p_closed.items():
         text += f"; P(closed by {date}) = {p:.2f} (95% CI {low:.2f}-{high:.2f})"
-    if best.correlations:
+    if study.get("method") == "morris":  # (a correlation over its levels names inert inputs too)
+        text += ("; which inputs move it: the Morris indices (a rank correlation over the design's "
+                 "points, trajectories at four levels and not independent draws, can name an input "
+                 "none of whose steps moved it)")
+    elif best.correlations:
         moves = ", then ".join(f"{input_name} ({rho:+.2f})" for input_name, rho in best.correlations)
         text += f"; it moves most with {moves} (partial rank correlation with the close month)"
     elif share >= 1:  # (no run closes it: there is no close month to correlate, not a finding)

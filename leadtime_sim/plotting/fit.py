@@ -72,7 +72,7 @@ def fit_density_chart(data: Mapping[str, Any], *, ax: Axes | None = None) -> Axe
     best = data["best"]
     titled(ax, f"Fits to {data['title']}" + (" (suggested: empirical)" if best == "empirical" else ""),
            data["source"])
-    ax.legend(loc="upper right", frameon=False)
+    ax.legend(loc="best", frameon=False)  # (under censoring a fit's peak may lie on the right)
     return ax
 
 

@@ -55,6 +55,8 @@ CLOSE_AIC = 2.0
 Anderson 2002, section 2.6): the report says so."""
 REJECT_BELOW = 0.05
 """A family whose Anderson-Darling p-value is below this is not suggested."""
+BEYOND_NOTED = 0.25
+"""Under censoring, a best fit with this much probability past the largest value gets a note."""
 DEFAULT_BOOTSTRAP = 199
 """Parametric bootstrap samples for the goodness-of-fit p-values (p resolution 0.005)."""
 LOG_FLOOR = -30.0
@@ -358,6 +360,17 @@ def fit_records(records: Records, families: Sequence[str] | None = None, *,
     if close:
         notes.append(f"{', '.join(close)} within {CLOSE_AIC:g} of the lowest AIC ({fits[0].dist}): the "
                      "records hardly tell them apart")
+    if records.n_censored and fits:
+        largest = float(records.values.max())
+        with np.errstate(all="ignore"):
+            past = float(fits[0].frozen.sf(largest))
+        if past >= BEYOND_NOTED:
+            near = [f for f in fits if f.aic - fits[0].aic < CLOSE_AIC]
+            means = ", ".join(f"{f.dist} {float(f.frozen.mean()):.4g}" for f in near)
+            notes.append(f"{fits[0].dist} puts {past:.0%} of its probability past the largest value "
+                         f"({largest:.6g}), where no record is ({records.n_censored} of {records.n} values "
+                         "are only lower bounds): that part is the family's shape, not the records', and "
+                         f"the fits within {CLOSE_AIC:g} of its AIC differ there (means: {means})")
     if records.n_censored:
         p_values = ("not tested: with censored values the exact ones are not a sample of the distribution "
                     "(the long ones are missing); AIC and BIC use the censored likelihood")

@@ -287,20 +287,36 @@ def point_patches(source: str, experiment: Experiment, base: Scenario, points: l
     data = base.model_dump(by_alias=True)
     patches: dict[int, Patch] = {}
     problems: list[str] = []
+    found: dict[str, list[str]] = {}  # a problem (without its point) -> the points that have it
     for point in points:
         where = f"{source}: point {point.point_id} {{{axes_text(point.axes)}}}"
         try:
             scenario = validate_scenario(apply_values(data, point.values, source=f"{source}:", names=fields),
                                          where, plugins) if point.values else base
         except InputError as exc:
-            problems += exc.problems
+            for text in exc.problems:
+                rest = text.removeprefix(f"{where}: ")
+                if rest == text:  # (not about the point: as it is)
+                    problems.append(text)
+                else:
+                    found.setdefault(rest, []).append(where)
             continue
         lots = estimate_lots(scenario)
         if lots > limits.max_lots:
             problems.append(f"{where}: a run would start about {lots:,.0f} lots, more than "
                             f"--max-lots {limits.max_lots:,.0f}; raise --max-lots to run it anyway")
         patches[point.point_id] = patch_between(base, scenario, point.values)
-    return patches, problems
+    return patches, problems + [_once(source, rest, at, len(points)) for rest, at in found.items()]
+
+
+def _once(source: str, problem: str, where: list[str], points: int) -> str:
+    """A point's problem, once for every point that has it (a path no point can take was one
+    line per point: 40 alike for a sampled design of 40)."""
+    if len(where) == 1:
+        return f"{where[0]}: {problem}"
+    every = "every one" if len(where) == points else f"{len(where)}"
+    first = where[0].removeprefix(f"{source}: ")
+    return f"{source}: {every} of the {points} points (the first: {first}): {problem}"
 
 
 def _sha256(path: Path, experiment: Experiment | None = None) -> str:

@@ -762,3 +762,27 @@ def test_a_path_no_point_can_take_is_one_line_not_one_per_point(tmp_path: Path) 
     assert line.startswith(f"error: {tmp_path / 'sens.toml'}: every one of the 16 points (the first: point 0 {{")
     assert line.endswith("}): factories.f.takt_months.median: unknown key 'median' (allowed here: dist, value)")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_uncertain_input_whose_morris_levels_are_one_value_is_not_called_inert(tmp_path: Path) -> None:
+    """The flow, empirical over 1, 2, 3 weighted 0.1, 0.8, 0.1, is 2 at each of Morris's levels
+    (its 1/8 to 7/8 quantiles): no step moves it, and its mu* = 0, sigma = 0 read as an input
+    that does not matter, though the close month is 60 T + flow. Now not estimated (null),
+    with a note; the takt keeps its mu* = 60."""
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "sens.toml").write_text(EXPERIMENT.split("[[axes]]")[0] + """
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+[[uncertain]]
+path = "factories.f.flow_months"
+label = "flow"
+distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1]}
+""")
+    table, summary = analyse(tmp_path / "sens.toml", "--method", "morris", "--samples", "4")
+    flow = table[table["input"] == "flow"].iloc[0]
+    assert np.isnan(flow.mu_star) and np.isnan(flow.sigma) and np.isnan(flow.mu)
+    assert table[table["input"] == "takt"].iloc[0].mu_star == pytest.approx(60)
+    assert summary["notes"] == ["flow: its four levels (the 1/8 to 7/8 quantiles of its distribution) are all "
+                                "2.0, so no step of the design moved it: its effects are not estimated"]

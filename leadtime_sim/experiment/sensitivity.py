@@ -162,13 +162,27 @@ def _morris_rounded(axes: list[Axis], matrix: np.ndarray, y: np.ndarray, j: int,
             "mu_star_conf": float(norm.ppf(0.5 + 0.95 / 2) * resampled.std(ddof=1))}
 
 
+def _one_level(axis: Axis) -> Any:
+    """The value of an uncertain input whose four Morris levels (its 1/8 to 7/8 quantiles)
+    are all one value (a discrete or rounded distribution: empirical 1, 2, 3 weighted 0.1,
+    0.8, 0.1 is 2 at each), else None: no step of the design moves it."""
+    if axis.distribution is None:
+        return None
+    values = {_value(axis, level / (MORRIS_LEVELS - 1), "morris") for level in range(MORRIS_LEVELS)}
+    return values.pop() if len(values) == 1 else None
+
+
 def morris_notes(axes: list[Axis], study: Study, matrix: np.ndarray) -> list[str]:
     """What ``sensitivity.json`` says of rounded inputs whose Morris steps did not all move
-    them (steps dropped, or none left: no effect estimated)."""
+    them (steps dropped, or none left: no effect estimated), and of uncertain inputs whose
+    levels are all one value."""
     if study.method != "morris":
         return []
     notes = []
     for j, axis in enumerate(axes):
+        if (value := _one_level(axis)) is not None:
+            notes.append(f"{axis.name}: its four levels (the 1/8 to 7/8 quantiles of its distribution) "
+                         f"are all {value}, so no step of the design moved it: its effects are not estimated")
         if not _rounded(axis):
             continue
         _, moved = _morris_steps(axes, matrix, j)
@@ -368,11 +382,15 @@ def analyse(axes: list[Axis], study: Study, matrix: np.ndarray, y: np.ndarray, m
         from SALib.analyze import morris
 
         result = morris.analyze(problem, matrix, y, num_levels=MORRIS_LEVELS, seed=seed)
-    if study.method == "morris" and any(map(_rounded, axes)):
+    fixed = [j for j, axis in enumerate(axes) if study.method == "morris" and _one_level(axis) is not None]
+    if study.method == "morris" and (fixed or any(map(_rounded, axes))):
         result = {k: np.array(result[k], dtype=float) for k in ("mu", "mu_star", "sigma", "mu_star_conf")}
         for j in (j for j, axis in enumerate(axes) if _rounded(axis)):
             for key, value in _morris_rounded(axes, matrix, y, j, np.random.default_rng([seed, j])).items():
                 result[key][j] = value
+        for j in fixed:  # (no step moved it: no effect measured, which is not "no effect")
+            for key in ("mu", "mu_star", "sigma", "mu_star_conf"):
+                result[key][j] = np.nan
     if study.method == "sobol":
         return pd.DataFrame({"input": names, "metric": metric,
                              "S1": result["S1"], "S1_lo": result["S1"] - result["S1_conf"],

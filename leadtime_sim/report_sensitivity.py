@@ -121,6 +121,7 @@ def sensitivity_section(directory: Path) -> str:
     key = "ST" if summary["method"] == "sobol" else "mu_star"
     parts = [f"<p>{html.escape(summary['method'].capitalize())}: {summary['points']} points x "
              f"{summary['replications']} replications. {html.escape(HOW)}</p>"]
+    parts += [f"<p>Note: {html.escape(note)}.</p>" for note in summary.get("notes", [])]
     for metric, info in summary["metrics"].items():
         rows = table[table["metric"] == metric].sort_values(key, ascending=False).drop(columns="metric")
         censored = f"; not by end: {info['not_by_end']}" if info["not_by_end"] else ""
@@ -130,7 +131,8 @@ def sensitivity_section(directory: Path) -> str:
         parts.append(f"<h3>{html.escape(metric)}</h3><p>{noise}{html.escape(censored)}.</p>")
         if info.get("caution"):
             parts.append(f"<p>Caution: {html.escape(info['caution'])}.</p>")
-        parts.append(rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True))
+        parts.append(rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True,
+                                  na_rep="not estimated"))  # (a rounded input no Morris step moved)
         stem = metric.replace("@", "-").replace(":", "-")
         chart = directory / "charts" / f"sensitivity-{stem}.png"
         if chart.is_file():

@@ -786,3 +786,28 @@ distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1
     assert table[table["input"] == "takt"].iloc[0].mu_star == pytest.approx(60)
     assert summary["notes"] == ["flow: its four levels (the 1/8 to 7/8 quantiles of its distribution) are all "
                                 "2.0, so no step of the design moved it: its effects are not estimated"]
+
+
+def test_the_report_gives_the_notes_and_says_not_estimated_not_nan(tmp_path: Path) -> None:
+    """sensitivity.json's notes (here: the flow's four Morris levels are all 2, so nothing
+    moved it) were printed but left out of the report, whose table showed its indices as
+    NaN; now the section gives every note and the table says "not estimated"."""
+    (tmp_path / "model.toml").write_text(MODEL)
+    (tmp_path / "sens.toml").write_text(EXPERIMENT.split("[[axes]]")[0] + """
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+[[uncertain]]
+path = "factories.f.flow_months"
+label = "flow"
+distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1]}
+""")
+    _, summary = analyse(tmp_path / "sens.toml", "--method", "morris", "--samples", "4")
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    section = text[text.index("<h2>Sensitivity</h2>"):]
+    [note] = summary["notes"]
+    assert f"<p>Note: {note.replace(chr(39), '&#x27;')}.</p>" in section
+    assert "<td>NaN</td>" not in section and "<td>not estimated</td>" in section

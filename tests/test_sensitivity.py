@@ -750,8 +750,8 @@ def test_the_chart_names_what_is_measured_in_what_unit_and_the_runs_not_closed(e
 def test_a_path_no_point_can_take_is_one_line_not_one_per_point(tmp_path: Path) -> None:
     """takt_months.median on a factory whose takt is a number: every one of the 16 points of
     --samples 4 (and 40 of a sweep of 40) was refused in a line of its own, alike but for the
-    value; now one line naming how many points and the first. A problem of some points only
-    (a value out of bounds, differing with it) stays one line per point."""
+    value; now one line: the first point's, and how many points have it. A problem of some
+    points only (a value out of bounds, differing with it) stays one line per point."""
     (tmp_path / "model.toml").write_text(MODEL)
     (tmp_path / "sens.toml").write_text(EXPERIMENT.replace('path = "factories.f.takt_months"',
                                                            'path = "factories.f.takt_months.median"'))
@@ -759,8 +759,9 @@ def test_a_path_no_point_can_take_is_one_line_not_one_per_point(tmp_path: Path) 
                                        "--executor", "serial", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line.startswith(f"error: {tmp_path / 'sens.toml'}: every one of the 16 points (the first: point 0 {{")
-    assert line.endswith("}): factories.f.takt_months.median: unknown key 'median' (allowed here: dist, value)")
+    assert line.startswith(f"error: {tmp_path / 'sens.toml'}: point 0 {{")
+    assert line.endswith("}: factories.f.takt_months.median: unknown key 'median' (allowed here: dist, value); "
+                         "the same at every one of the 16 points")
     assert not (tmp_path / "out").exists()
 
 

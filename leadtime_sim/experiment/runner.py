@@ -315,8 +315,7 @@ def _once(source: str, problem: str, where: list[str], points: int) -> str:
     if len(where) == 1:
         return f"{where[0]}: {problem}"
     every = "every one" if len(where) == points else f"{len(where)}"
-    first = where[0].removeprefix(f"{source}: ")
-    return f"{source}: {every} of the {points} points (the first: {first}): {problem}"
+    return f"{where[0]}: {problem}; the same at {every} of the {points} points"
 
 
 def _sha256(path: Path, experiment: Experiment | None = None) -> str:

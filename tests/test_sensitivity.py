@@ -812,3 +812,24 @@ distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1
     [note] = summary["notes"]
     assert f"<p>Note: {note.replace(chr(39), '&#x27;')}.</p>" in section
     assert "<td>NaN</td>" not in section and "<td>not estimated</td>" in section
+
+
+def test_a_tornado_of_many_inputs_shows_those_that_move_it_most_and_says_so() -> None:
+    """60 inputs (Morris screens many) gave 60 rows of labels on one chart, running into one
+    another; now the 25 that move the metric most, and the label says how many more there are,
+    how much they move it at most, and that every one is in sensitivity.csv."""
+    from leadtime_sim.plotting import new_figure
+    from leadtime_sim.plotting.sensitivity import MAX_ROWS, sensitivity_chart
+
+    mu = np.arange(60, dtype=float)
+    rows = pd.DataFrame({"input": [f"input {k}" for k in range(60)], "metric": "m", "mu": mu, "mu_star": mu,
+                         "mu_star_lo": mu, "mu_star_hi": mu, "sigma": mu / 2})
+    _fig, (ax,) = new_figure()
+    sensitivity_chart(rows, "m", noise_share=0.1, ax=ax)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert MAX_ROWS == 25 and labels == [f"input {k}" for k in range(35, 60)]
+    assert ax.get_xlabel().endswith("\nthe 25 of 60 inputs that move it most; the other 35 (mu* up to 34) are "
+                                     "in sensitivity.csv")
+    _fig, (ax,) = new_figure()
+    sensitivity_chart(rows.iloc[:25], "m", noise_share=0.1, ax=ax)
+    assert len(ax.get_yticklabels()) == 25 and "inputs that move it most" not in ax.get_xlabel()

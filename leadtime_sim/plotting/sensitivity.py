@@ -11,6 +11,9 @@ from matplotlib.axes import Axes
 
 from leadtime_sim.plotting.style import GREY, colour, default_axes, legend_outside, titled
 
+MAX_ROWS = 25
+"""The inputs a chart shows at most (those that move the metric most; the rest are named in
+the label, and every one is in sensitivity.csv)."""
 UNITS = "the metric's units"
 """What a Morris effect is in when the caller names no unit."""
 
@@ -27,6 +30,14 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
     sobol = "ST" in rows.columns
     key = "ST" if sobol else "mu_star"
     rows = rows.sort_values(key, na_position="first").reset_index(drop=True)  # (not estimated: bottom)
+    left_out = ""
+    if len(rows) > MAX_ROWS:  # (60 rows of labels ran into one another)
+        rest = rows.iloc[:len(rows) - MAX_ROWS]
+        rows = rows.iloc[len(rows) - MAX_ROWS:].reset_index(drop=True)
+        most = rest[key].max()
+        left_out = (f"\nthe {MAX_ROWS} of {len(rows) + len(rest)} inputs that move it most; the other "
+                    f"{len(rest)} ({'ST' if sobol else 'mu*'} up to {most:.2g}"
+                    f"{', or not estimated' if rest[key].isna().any() else ''}) are in sensitivity.csv")
     y = np.arange(len(rows), dtype=float)
     if sobol:
         bars = ((0.18, "ST", "total order ST", 0), (-0.18, "S1", "first order S1", 1))
@@ -53,7 +64,7 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
              else f"simulation noise: {noise_share:.0%} of the variance")
     if not_by_end:
         noise += f"; not by end in {not_by_end:.0%} of runs, counted at the horizon"
-    ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}")
+    ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}{left_out}")
     titled(ax, f"What moves it most: {label or metric}", scenario)
     legend_outside(ax)
     return ax

@@ -833,3 +833,17 @@ def test_a_tornado_of_many_inputs_shows_those_that_move_it_most_and_says_so() ->
     _fig, (ax,) = new_figure()
     sensitivity_chart(rows.iloc[:25], "m", noise_share=0.1, ax=ax)
     assert len(ax.get_yticklabels()) == 25 and "inputs that move it most" not in ax.get_xlabel()
+
+
+def test_the_chart_of_indices_outside_0_1_says_caution(experiment: Path) -> None:
+    """At N = 4 the takt's S1 is 1.43: the printed output, sensitivity.json and the report
+    cautioned, but the chart (which goes into slides on its own) drew a bar past 1 with no word."""
+    from leadtime_sim.plotting import new_figure
+    from leadtime_sim.plotting.sensitivity import sensitivity_chart
+
+    table, summary = analyse(experiment, "--samples", "4")
+    assert summary["metrics"]["gap_closed_months.a_p"]["caution"]
+    _fig, (ax,) = new_figure()
+    sensitivity_chart(table, "gap_closed_months.a_p", noise_share=0.0, caution=True, ax=ax)
+    assert ax.get_xlabel().endswith("\ncaution: an index outside [0, 1], where none can be: sampling error; "
+                                    "raise --samples")

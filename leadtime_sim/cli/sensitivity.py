@@ -105,7 +105,7 @@ def _write_analysis(analysis: Plan, study: Study, matrix: np.ndarray, store: Res
         draw = partial(sensitivity_chart, table[table["metric"] == metric], metric,
                        noise_share=info["noise_share"], noise_note=info["noise_share_note"],
                        scenario=plan.scenario.name, label=label, unit=unit,
-                       not_by_end=info.get("share_not_by_end"))
+                       not_by_end=info.get("share_not_by_end"), caution=bool(info.get("caution")))
         name = safe_name(metric.replace("@", "-").replace(":", "-"), "metric")
         chart = render(Job(name, 1, on_axes(draw)))
         atomic_write(out / "charts" / f"sensitivity-{name}.png", bytes_writer(chart))

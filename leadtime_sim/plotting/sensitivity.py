@@ -21,11 +21,12 @@ UNITS = "the metric's units"
 def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | None = None,
                       noise_note: str | None = None, scenario: str = "", label: str | None = None,
                       unit: str | None = None, not_by_end: float | None = None,
-                      ax: Axes | None = None) -> Axes:
+                      caution: bool = False, ax: Axes | None = None) -> Axes:
     """Sobol: total (ST) and first-order (S1) indices as paired bars with bootstrap 95%
     intervals; Morris: mu* bars with intervals and sigma as diamonds, in the metric's ``unit``.
     ``noise_note``: why there is no noise share when there is a reason other than no input
-    moving it; ``not_by_end``: the share of runs counted at the horizon (none: not said)."""
+    moving it; ``not_by_end``: the share of runs counted at the horizon (none: not said);
+    ``caution``: a Sobol index lies outside [0, 1] (sampling error), which the label says."""
     ax = default_axes(ax)
     sobol = "ST" in rows.columns
     key = "ST" if sobol else "mu_star"
@@ -64,7 +65,9 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
              else f"simulation noise: {noise_share:.0%} of the variance")
     if not_by_end:
         noise += f"; not by end in {not_by_end:.0%} of runs, counted at the horizon"
-    ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}{left_out}")
+    warning = ("\ncaution: an index outside [0, 1], where none can be: sampling error; raise --samples"
+               if caution else "")
+    ax.set_xlabel(f"{ax.get_xlabel()}\n{noise}{left_out}{warning}")
     titled(ax, f"What moves it most: {label or metric}", scenario)
     legend_outside(ax)
     return ax

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from leadtime_sim.errors import InputError
+from leadtime_sim.experiment.sensitivity import share_text
 from leadtime_sim.results import read_table
 
 HOW = ("Indices from SALib over the experiment's range axes and uncertain inputs (sampled "
@@ -127,7 +128,7 @@ def sensitivity_section(directory: Path) -> str:
         censored = f"; not by end: {info['not_by_end']}" if info["not_by_end"] else ""
         noise = (f"Simulation noise: {info['noise_share_note']}" if info.get("noise_share_note")
                  else "No input moves it: every point gives the same mean" if info["noise_share"] is None
-                 else f"Simulation noise: {info['noise_share']:.0%} of the variance")
+                 else f"Simulation noise: {share_text(info['noise_share'])} of the variance")
         parts.append(f"<h3>{html.escape(metric)}</h3><p>{noise}{html.escape(censored)}.</p>")
         if info.get("caution"):
             parts.append(f"<p>Caution: {html.escape(info['caution'])}.</p>")

@@ -847,3 +847,22 @@ def test_the_chart_of_indices_outside_0_1_says_caution(experiment: Path) -> None
     sensitivity_chart(table, "gap_closed_months.a_p", noise_share=0.0, caution=True, ax=ax)
     assert ax.get_xlabel().endswith("\ncaution: an index outside [0, 1], where none can be: sampling error; "
                                     "raise --samples")
+
+
+def test_a_small_noise_share_is_under_1_percent_not_0() -> None:
+    """A noise share of 0.4% (the close month of a model with random takts, at 640 points)
+    printed "noise 0% of the variance", which reads as no noise at all; a share that is not 0
+    but rounds to it is now "under 1%" (printed, charted, reported); 0 stays 0%."""
+    from leadtime_sim.experiment.sensitivity import share_text, text
+    from leadtime_sim.plotting import new_figure
+    from leadtime_sim.plotting.sensitivity import sensitivity_chart
+
+    assert (share_text(0.004), share_text(0.0), share_text(0.07)) == ("under 1%", "0%", "7%")
+    table = pd.DataFrame({"input": ["a"], "metric": "m", "S1": [0.5], "S1_lo": [0.4], "S1_hi": [0.6],
+                          "ST": [0.5], "ST_lo": [0.4], "ST_hi": [0.6]})
+    summary = {"method": "sobol", "points": 8, "replications": 2, "notes": [],
+               "metrics": {"m": {"noise_share": 0.004, "noise_share_note": None, "not_by_end": None}}}
+    assert "m (noise under 1% of the variance):" in text(table, summary)
+    _fig, (ax,) = new_figure()
+    sensitivity_chart(table, "m", noise_share=0.004, ax=ax)
+    assert ax.get_xlabel().endswith("simulation noise: under 1% of the variance")

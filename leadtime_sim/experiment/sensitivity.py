@@ -453,6 +453,12 @@ def indices(plan: Plan, study: Study, matrix: np.ndarray,
     return pd.concat(tables, ignore_index=True), summary
 
 
+def share_text(share: float) -> str:
+    """A noise share in words: a share that rounds to 0% but is not 0 is "under 1%" (0.4%
+    printed as 0% read as no noise at all)."""
+    return "under 1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def _input_record(axis: Axis) -> dict[str, Any]:
     """An input as ``sensitivity.json`` states it: its range or its distribution."""
     record: dict[str, Any] = {"input": axis.name, "path": axis.path}
@@ -470,7 +476,7 @@ def text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
         rows = table[table["metric"] == metric].sort_values(key, ascending=False)
         noise = (f"noise {info['noise_share_note']}" if info.get("noise_share_note")
                  else "no input moves it" if info["noise_share"] is None
-                 else f"noise {info['noise_share']:.0%} of the variance")
+                 else f"noise {share_text(info['noise_share'])} of the variance")
         censored = f"; not by end {info['not_by_end']}" if info["not_by_end"] else ""
         lines.append(f"{metric} ({noise}{censored}):")
         if info.get("caution"):

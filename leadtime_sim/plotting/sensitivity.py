@@ -60,9 +60,11 @@ def sensitivity_chart(rows: pd.DataFrame, metric: str, *, noise_share: float | N
                     color=GREY, transform=ax.get_yaxis_transform())
     ax.set_yticks(y, rows["input"])
     ax.set_ylim(-0.6, len(rows) - 0.4)  # (a row not estimated has no bar to make room for it)
+    share = ("" if noise_share is None else "under 1%" if 0 < noise_share < 0.005  # (not "0%": none)
+             else f"{noise_share:.0%}")
     noise = (f"simulation noise: {noise_note}" if noise_note
              else "no input moves it" if noise_share is None
-             else f"simulation noise: {noise_share:.0%} of the variance")
+             else f"simulation noise: {share} of the variance")
     if not_by_end:
         noise += f"; not by end in {not_by_end:.0%} of runs, counted at the horizon"
     warning = ("\ncaution: an index outside [0, 1], where none can be: sampling error; raise --samples"

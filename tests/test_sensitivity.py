@@ -708,19 +708,20 @@ def test_the_reports_answer_names_no_input_for_a_metric_no_input_moves(tmp_path:
 
 
 @pytest.mark.parametrize(("metric", "unit"), [("gap_closed_months.a_p", "months"), ("max_gap_units.a_p", "units"),
-                                              ("capex_musd", "$M"), ("p_closed.a_p@2030-01", "share of runs")])
+                                              ("capex_musd", "$M"), ("p_closed.a_p@2030-01", "probability")])
 def test_a_morris_chart_gives_the_effects_unit(experiment: Path, metric: str, unit: str) -> None:
     """The tornado's axis read "elementary effect over the input's range (metric's units)" on
     every chart: a planner reading the close month's chart had to know it is months."""
-    from leadtime_sim.cli.sensitivity import effect_unit
+    from leadtime_sim.cli.sensitivity import _what
+    from leadtime_sim.experiment.runner import plan_experiment
     from leadtime_sim.plotting import new_figure
     from leadtime_sim.plotting.sensitivity import sensitivity_chart
 
-    assert effect_unit(metric) == unit
+    assert _what(plan_experiment(experiment, ()), metric)[1] == unit
     table = pd.DataFrame({"input": ["takt"], "metric": [metric], "mu": [1.0], "mu_star": [1.0],
                           "mu_star_lo": [0.5], "mu_star_hi": [1.5], "sigma": [0.1]})
     _fig, (ax,) = new_figure()
-    sensitivity_chart(table, metric, noise_share=0.1, unit=effect_unit(metric), ax=ax)
+    sensitivity_chart(table, metric, noise_share=0.1, unit=unit, ax=ax)
     assert ax.get_xlabel().startswith(f"elementary effect over the input's range ({unit})\n")
 
 

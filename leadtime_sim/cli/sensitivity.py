@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import sys
 import textwrap
 from functools import partial
 from pathlib import Path
@@ -16,7 +14,7 @@ from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
 from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
-from leadtime_sim.cli.sweep import Progress, after_the_runs, no_more_interrupts, terminate
+from leadtime_sim.cli.sweep import Progress, after_the_runs, stopping_runs
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.runner import Plan, plan_experiment, run_plan
 from leadtime_sim.experiment.sensitivity import (
@@ -72,23 +70,9 @@ def sensitivity(experiment: Path, method: str, samples: int, metrics: tuple[str,
     analysis, matrix = sensitivity_plan(plan, study)
     out = (out_dir or Path("results") / f"{safe_name(experiment.stem, 'experiment')}-sensitivity").resolve()
     progress = Progress()
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-    try:
+    with stopping_runs(out, progress):
         store = run_plan(analysis, out, executor, workers, None, resume, force, overrides, progress,
                          study=study.record())
-    except KeyboardInterrupt:
-        no_more_interrupts()
-        progress.close()
-        click.echo(f"interrupted: finished runs are in {out}; continue with --resume", err=True)
-        sys.exit(130)
-    except SystemExit as exc:  # SIGTERM or SIGHUP (``terminate``): stop as sweep does
-        no_more_interrupts()
-        progress.close()
-        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
-            click.echo(f"terminated: finished runs are in {out}; continue with --resume", err=True)
-        raise
-    progress.close()
     with after_the_runs(f"the runs in {out} are complete; the indices and charts may not all be written: "
                         "run the same command with --resume to write them (it runs nothing)"):
         _write_analysis(analysis, study, matrix, store, out, plan, as_json)

@@ -31,12 +31,11 @@ import pandas as pd
 from scipy import stats
 
 from leadtime_sim.dates import months_between
-from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.aggregate import wilson_interval
 from leadtime_sim.experiment.design import axes_text
 from leadtime_sim.experiment.integrity import read_manifest
 from leadtime_sim.experiment.runner import Plan, Progress, run_plan
-from leadtime_sim.metrics import METRICS
+from leadtime_sim.experiment.sensitivity import run_values
 
 MIN_REPLICATIONS = 3
 LOOK_AHEAD = 5
@@ -71,26 +70,6 @@ class Target:
         if metric.startswith("p_closed."):
             return "absolute (Wilson interval of the probability)"
         return "relative to the mean" if self.half_width is None else "absolute (metric's unit)"
-
-
-def run_values(runs: pd.DataFrame, metric: str, horizon_months: float, start: str) -> pd.DataFrame:
-    """``point_id``, ``replication`` and ``y`` (the metric) of the successful runs: a
-    ``p_closed.<requirement>@YYYY-MM`` as 1 or 0; a months metric with no value (a gap not
-    closed by the end) censored at the horizon (counted as ``horizon_months``)."""
-    ok = runs[runs["status"] == "ok"]
-    if metric.startswith("p_closed."):
-        requirement, _, date = metric.removeprefix("p_closed.").partition("@")
-        closed = ok[f"gap_closed_months.{requirement}"]
-        values = (closed.notna() & (closed <= months_between(start, date))).astype(float)
-    else:
-        values = ok[metric].astype(float)
-        if values.isna().any():
-            if not METRICS[metric.split(".", 1)[0]].unit.startswith("months"):
-                raise ValueError(f"--metric {metric}: some runs have no value; the replications it "
-                                 "needs cannot be worked out")
-            values = values.fillna(horizon_months)
-    return pd.DataFrame({"point_id": ok["point_id"].to_numpy(), "replication": ok["replication"].to_numpy(),
-                         "y": values.to_numpy()})
 
 
 def precision_path(values: np.ndarray, target: Target, metric: str) -> np.ndarray:
@@ -157,10 +136,7 @@ def answers(plan: Plan, runs: pd.DataFrame, metrics: Sequence[str], target: Targ
     horizon = months_between(plan.scenario.start, plan.scenario.end)
     found = []
     for metric in metrics:
-        try:
-            values = run_values(runs, metric, horizon, plan.scenario.start)
-        except ValueError as exc:
-            raise InputError([str(exc)]) from None
+        values = run_values(runs, metric, horizon, plan.scenario.start)
         for point in plan.points:
             y = values[values["point_id"] == point.point_id].sort_values("replication")["y"].to_numpy()
             d = precision_path(y, target, metric)

@@ -306,11 +306,11 @@ def check_metrics(plan: Plan, metrics: tuple[str, ...]) -> None:
         raise InputError(problems)
 
 
-def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
-            start: str) -> tuple[np.ndarray, float | None, str | None]:
-    """(the metric per point: the mean over its ok replications, the noise share, why there
-    is none). No share when the point means do not vary at all (no note: no input moves it)
-    or no point has two ok replications (``NOISE_NOT_ESTIMATED``)."""
+def run_values(runs: pd.DataFrame, metric: str, horizon_months: float, start: str) -> pd.DataFrame:
+    """``point_id``, ``replication`` and ``y`` (the metric) of the successful runs: a
+    ``p_closed.<requirement>@YYYY-MM`` as 1 or 0; a months metric with no value (a gap not
+    closed by the end) censored at the horizon (counted as ``horizon_months``). Also what
+    ``replications`` reads."""
     ok = runs[runs["status"] == "ok"]
     if metric.startswith("p_closed."):
         requirement, _, date = metric.removeprefix("p_closed.").partition("@")
@@ -321,12 +321,21 @@ def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
             raise InputError([f"--metric {metric}: no such column in the runs (is the subject right?)"])
         values = ok[metric].astype(float)
         if values.isna().any():
-            if METRICS[metric.split(".", 1)[0]].unit.startswith("months"):
-                values = values.fillna(horizon)  # censored at the horizon (module docstring)
-            else:
-                raise InputError([f"--metric {metric}: some runs have no value; it cannot be analysed"])
-    frame = pd.DataFrame({"point": ok["point_id"].to_numpy(), "replication": ok["replication"].to_numpy(),
-                          "y": values.to_numpy()})
+            if not METRICS[metric.split(".", 1)[0]].unit.startswith("months"):
+                raise InputError([f"--metric {metric}: some runs have no value (only a months metric is "
+                                  "counted at the horizon); it cannot be analysed"])
+            values = values.fillna(horizon_months)  # censored at the horizon (module docstring)
+    return pd.DataFrame({"point_id": ok["point_id"].to_numpy(), "replication": ok["replication"].to_numpy(),
+                         "y": values.to_numpy()})
+
+
+def outputs(runs: pd.DataFrame, metric: str, points: int, horizon: float,
+            start: str) -> tuple[np.ndarray, float | None, str | None]:
+    """(the metric per point: the mean over its ok replications, the noise share, why there
+    is none). No share when the point means do not vary at all (no note: no input moves it)
+    or no point has two ok replications (``NOISE_NOT_ESTIMATED``)."""
+    values = run_values(runs, metric, horizon, start)
+    frame = values.rename(columns={"point_id": "point"})
     grouped = frame.groupby("point")["y"]
     means = grouped.mean().reindex(range(points)).to_numpy()
     if np.isnan(means).any():

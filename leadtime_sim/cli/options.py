@@ -62,6 +62,29 @@ experiment_seed_option = click.option(
     help="Random seed [default: the experiment's]: another seed is another set of runs (another store).")
 
 
+def store_options(out_help: str, resume_help: str, executors: tuple[str, ...]) -> Callable[[F], F]:
+    """--out, --workers, --executor, --resume and --force of a command that runs into a store
+    (``executors``: the executor names, passed in: importing them here would load the runner
+    for every command)."""
+    options = [
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help=out_help),
+        click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
+                     help="Worker processes [default: one per core]."),
+        click.option("--executor", type=click.Choice(executors), default="process", show_default=True,
+                     help="Where runs execute (as for sweep)."),
+        click.option("--resume", is_flag=True, help=resume_help),
+        click.option("--force", is_flag=True, help="Replace the store in OUT."),
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def one_line(text: str) -> str:
     """Control characters (a CR from a CRLF script, a newline) shown escaped, not obeyed."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

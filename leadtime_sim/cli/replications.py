@@ -13,7 +13,7 @@ import pandas as pd
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
-from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
+from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option, store_options
 from leadtime_sim.cli.sweep import Progress, after_the_runs, stopping_runs
 from leadtime_sim.errors import InputError
 from leadtime_sim.experiment.design import axes_text
@@ -55,14 +55,8 @@ from leadtime_sim.plotting.replications import replications_chart
 @click.option("--first", type=click.IntRange(min=1, max=100_000), default=10, show_default=True, metavar="N",
               help="Replications of the first round (then rounds grow to where the precision is projected).")
 @experiment_seed_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The store of the runs [default: results/<experiment file stem>-replications].")
-@click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
-              help="Worker processes [default: one per core].")
-@click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
-              help="Where runs execute (as for sweep).")
-@click.option("--resume", is_flag=True, help="Go on from the runs an earlier call left in OUT.")
-@click.option("--force", is_flag=True, help="Replace the store in OUT.")
+@store_options("The store of the runs [default: results/<experiment file stem>-replications].",
+               "Go on from the runs an earlier call left in OUT.", EXECUTORS.names)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @set_option
 @input_errors_exit_2

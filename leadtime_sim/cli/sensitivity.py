@@ -13,7 +13,7 @@ import numpy as np
 from leadtime_sim.charts.catalogue import Job
 from leadtime_sim.charts.files import bytes_writer, render
 from leadtime_sim.charts.jobs import on_axes
-from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option
+from leadtime_sim.cli.options import experiment_seed_option, input_errors_exit_2, set_option, store_options
 from leadtime_sim.cli.sweep import Progress, after_the_runs, stopping_runs
 from leadtime_sim.experiment.executors import EXECUTORS
 from leadtime_sim.experiment.runner import Plan, plan_experiment, run_plan
@@ -47,14 +47,8 @@ from leadtime_sim.plotting.sensitivity import sensitivity_chart
 @click.option("--replications", type=click.IntRange(min=1, max=10_000), metavar="N", default=None,
               help="Replications per point [default: the experiment's].")
 @experiment_seed_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The results store [default: results/<experiment file stem>-sensitivity].")
-@click.option("--workers", type=click.IntRange(min=1, max=1024), metavar="N", default=None,
-              help="Worker processes [default: one per core].")
-@click.option("--executor", type=click.Choice(EXECUTORS.names), default="process", show_default=True,
-              help="Where runs execute (as for sweep).")
-@click.option("--resume", is_flag=True, help="Finish the runs an interrupted analysis left in OUT.")
-@click.option("--force", is_flag=True, help="Replace the store in OUT.")
+@store_options("The results store [default: results/<experiment file stem>-sensitivity].",
+               "Finish the runs an interrupted analysis left in OUT.", EXECUTORS.names)
 @click.option("--json", "as_json", is_flag=True, help="Print the indices as JSON.")
 @set_option
 @input_errors_exit_2

@@ -166,6 +166,12 @@ def _candidates(values: np.ndarray, mask: np.ndarray, alpha: float) -> list[np.n
 
 def limits(x: pd.DataFrame, y: np.ndarray, box: Box) -> list[Limit]:
     """The inputs ``box`` restricts, with their quasi-p-values."""
+    found = bounds(x, box)
+    return [_with_p_value(x, y, box, limit, found) for limit in found]
+
+
+def bounds(x: pd.DataFrame, box: Box) -> list[Limit]:
+    """The inputs ``box`` restricts, without p-values (what the trajectory counts)."""
     found = []
     for name in x.columns:
         values = x[name].to_numpy()
@@ -178,7 +184,7 @@ def limits(x: pd.DataFrame, y: np.ndarray, box: Box) -> list[Limit]:
         elif inside.min() > values.min() or inside.max() < values.max():
             found.append(Limit(name, float(inside.min()), float(inside.max()),
                                full=(float(values.min()), float(values.max()))))
-    return [_with_p_value(x, y, box, limit, found) for limit in found]
+    return found
 
 
 def _with_p_value(x: pd.DataFrame, y: np.ndarray, box: Box, limit: Limit, every: list[Limit]) -> Limit:
@@ -244,7 +250,7 @@ def discover(results: Results, requirement: str, by: str, alpha: float = ALPHA,
         "min_support": min_support, "density_asked": density, "runs": len(y), "with_outcome": int(y.sum()),
         "share_with_outcome": float(y.mean()),
         "trajectory": [{"step": b.step, "density": b.density, "coverage": b.coverage, "support": b.support,
-                        "runs": b.runs, "restricted": len(limits(x, y, b)) if b.step else 0} for b in boxes],
+                        "runs": b.runs, "restricted": len(bounds(x, b))} for b in boxes],
         "found": _box_json(found, limits(x, y, found), dates, results.start),
         "box": {**_box_json(box, kept, dates, results.start), "p_max": p_max, "dropped": dropped},
     }

@@ -58,6 +58,19 @@ def analyse(experiment: Path, *args: str) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(out / "sensitivity.csv"), json.loads((out / "sensitivity.json").read_text())
 
 
+TAKT_AND_DISCRETE_FLOW = EXPERIMENT.split("[[axes]]")[0] + """
+[[axes]]
+path = "factories.f.takt_months"
+label = "takt"
+range = [1.0, 2.0]
+[[uncertain]]
+path = "factories.f.flow_months"
+label = "flow"
+distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1]}
+"""
+"""A takt range and a flow whose four Morris levels are all 2 (its 1/8 to 7/8 quantiles)."""
+
+
 @pytest.mark.slow
 def test_sobol_finds_the_input_that_matters_and_the_inert_one(experiment: Path) -> None:
     """The close month is 60 T + 2: all its variance is the takt's (S1 = ST = 1, up to the
@@ -772,16 +785,7 @@ def test_an_uncertain_input_whose_morris_levels_are_one_value_is_not_called_iner
     that does not matter, though the close month is 60 T + flow. Now not estimated (null),
     with a note; the takt keeps its mu* = 60."""
     (tmp_path / "model.toml").write_text(MODEL)
-    (tmp_path / "sens.toml").write_text(EXPERIMENT.split("[[axes]]")[0] + """
-[[axes]]
-path = "factories.f.takt_months"
-label = "takt"
-range = [1.0, 2.0]
-[[uncertain]]
-path = "factories.f.flow_months"
-label = "flow"
-distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1]}
-""")
+    (tmp_path / "sens.toml").write_text(TAKT_AND_DISCRETE_FLOW)
     table, summary = analyse(tmp_path / "sens.toml", "--method", "morris", "--samples", "4")
     flow = table[table["input"] == "flow"].iloc[0]
     assert np.isnan(flow.mu_star) and np.isnan(flow.sigma) and np.isnan(flow.mu)
@@ -795,16 +799,7 @@ def test_the_report_gives_the_notes_and_says_not_estimated_not_nan(tmp_path: Pat
     moved it) were printed but left out of the report, whose table showed its indices as
     NaN; now the section gives every note and the table says "not estimated"."""
     (tmp_path / "model.toml").write_text(MODEL)
-    (tmp_path / "sens.toml").write_text(EXPERIMENT.split("[[axes]]")[0] + """
-[[axes]]
-path = "factories.f.takt_months"
-label = "takt"
-range = [1.0, 2.0]
-[[uncertain]]
-path = "factories.f.flow_months"
-label = "flow"
-distribution = {dist = "empirical", values = [1, 2, 3], weights = [0.1, 0.8, 0.1]}
-""")
+    (tmp_path / "sens.toml").write_text(TAKT_AND_DISCRETE_FLOW)
     _, summary = analyse(tmp_path / "sens.toml", "--method", "morris", "--samples", "4")
     result = CliRunner().invoke(main, ["report", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
